@@ -1,0 +1,266 @@
+// EAL lifecycle and queries. rte_eal_init runs synchronously on the JS main
+// thread so that the main lcore identity belongs to the thread that calls DPDK.
+#include <dirent.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_memory.h>
+
+#include <climits>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace dpdk_core {
+namespace {
+
+Napi::Value EalInit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  if (data.ealInitialised || data.ealInitAttempted) {
+    ThrowDpdkCode(env, "initEal", "EALREADY",
+                  "EAL can be initialised once per process (DPDK keeps its state until exit); "
+                  "to attach again, start a new process");
+  }
+  if (!info[0].IsArray()) {
+    throw Napi::TypeError::New(env, "initEal: argv must be an array of strings");
+  }
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<std::string> args;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsString()) {
+      throw Napi::TypeError::New(env, "initEal: argv must contain only strings");
+    }
+    args.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  // rte_eal_init keeps pointers into argv (e.g. for log identity), and may
+  // permute it; give it storage that lives as long as the process.
+  static std::vector<std::string> storage;
+  static std::vector<char*> argv;
+  storage = args;
+  argv.clear();
+  for (auto& s : storage) argv.push_back(s.data());
+  argv.push_back(nullptr);
+
+  data.ealInitAttempted = true;
+  int ret = rte_eal_init(static_cast<int>(storage.size()), argv.data());
+  if (ret < 0) {
+    int err = rte_errno;
+    // A failed attach must not leave an empty runtime directory behind;
+    // rmdir removes it only if nothing else (a primary's files) is in it.
+    rmdir(rte_eal_get_runtime_dir());
+    ThrowDpdk(env, "initEal", err != 0 ? err : EINVAL,
+              "rte_eal_init failed; DPDK's log above says why (check -l/--lcores, -m, hugepages and --file-prefix)");
+  }
+  data.ealInitialised = true;
+  return Napi::Number::New(env, ret);
+}
+
+Napi::Value ProcessType(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  if (!data.ealInitialised || data.ealCleanedUp) return env.Null();
+  switch (rte_eal_process_type()) {
+    case RTE_PROC_PRIMARY:
+      return Napi::String::New(env, "primary");
+    case RTE_PROC_SECONDARY:
+      return Napi::String::New(env, "secondary");
+    default:
+      return env.Null();
+  }
+}
+
+Napi::Value State(const Napi::CallbackInfo& info) {
+  AddonData& data = Data(info.Env());
+  const char* s = data.ealCleanedUp ? "cleaned-up" : data.ealInitialised ? "initialised"
+                  : data.ealInitAttempted ? "failed" : "uninitialised";
+  return Napi::String::New(info.Env(), s);
+}
+
+Napi::Value Lcores(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "lcores");
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  unsigned main = rte_get_main_lcore();
+  for (unsigned id = 0; id < RTE_MAX_LCORE; id++) {
+    if (!rte_lcore_is_enabled(id)) continue;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("id", id);
+    o.Set("socket", rte_lcore_to_socket_id(id));
+    o.Set("cpu", rte_lcore_to_cpu_id(static_cast<int>(id)));
+    o.Set("main", id == main);
+    out.Set(n++, o);
+  }
+  return out;
+}
+
+Napi::Value LcoreInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "lcoreInfo");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("count", rte_lcore_count());
+  o.Set("main", rte_get_main_lcore());
+  unsigned self = rte_lcore_id();
+  o.Set("current", self == LCORE_ID_ANY ? env.Null() : Napi::Number::New(env, self));
+  o.Set("maxLcore", RTE_MAX_LCORE);
+  o.Set("socketCount", rte_socket_count());
+  return o;
+}
+
+Napi::Value PrimaryAlive(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  // The primary holds an fcntl lock on its config file; opening and closing
+  // that file in the primary itself would drop the lock (POSIX releases a
+  // process's locks on any close), so the primary answers without looking.
+  if (data.ealInitialised && !data.ealCleanedUp && rte_eal_process_type() == RTE_PROC_PRIMARY &&
+      (info.Length() == 0 || info[0].IsUndefined() || info[0].IsNull())) {
+    return Napi::Boolean::New(env, true);
+  }
+  if (info.Length() > 0 && info[0].IsString()) {
+    std::string path = info[0].As<Napi::String>().Utf8Value();
+    return Napi::Boolean::New(env, rte_eal_primary_proc_alive(path.c_str()) != 0);
+  }
+  RequireEal(env, "primaryProcessAlive");
+  return Napi::Boolean::New(env, rte_eal_primary_proc_alive(nullptr) != 0);
+}
+
+Napi::Value RuntimeDir(const Napi::CallbackInfo& info) {
+  RequireEal(info.Env(), "runtimeDir");
+  return Napi::String::New(info.Env(), rte_eal_get_runtime_dir());
+}
+
+int SumMemseg(const struct rte_memseg_list* msl, const struct rte_memseg* ms, void* arg) {
+  auto* totals = static_cast<std::pair<uint64_t, uint64_t>*>(arg);
+  totals->first += ms->len;
+  totals->second = ms->hugepage_sz;
+  return 0;
+}
+
+Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "memoryStats");
+  Napi::Object o = Napi::Object::New(env);
+  std::pair<uint64_t, uint64_t> totals{0, 0};
+  rte_memseg_walk(SumMemseg, &totals);
+  o.Set("hugepageBytes", static_cast<double>(totals.first));
+  o.Set("pageSize", static_cast<double>(totals.second));
+  o.Set("hasHugepages", rte_eal_has_hugepages() != 0);
+  Napi::Array sockets = Napi::Array::New(env);
+  unsigned n = rte_socket_count();
+  for (unsigned i = 0; i < n; i++) {
+    int socket = rte_socket_id_by_idx(i);
+    struct rte_malloc_socket_stats st;
+    if (rte_malloc_get_socket_stats(socket, &st) < 0) continue;
+    Napi::Object s = Napi::Object::New(env);
+    s.Set("socket", socket);
+    s.Set("heapTotalBytes", static_cast<double>(st.heap_totalsz_bytes));
+    s.Set("heapFreeBytes", static_cast<double>(st.heap_freesz_bytes));
+    s.Set("heapAllocatedBytes", static_cast<double>(st.heap_allocsz_bytes));
+    s.Set("greatestFreeBytes", static_cast<double>(st.greatest_free_size));
+    s.Set("allocCount", st.alloc_count);
+    s.Set("freeCount", st.free_count);
+    sockets.Set(sockets.Length(), s);
+  }
+  o.Set("sockets", sockets);
+  return o;
+}
+
+// A primary's runtime directory holds the config, fbarray files and sockets
+// that secondaries attach through; once the primary has cleaned up nobody can
+// attach any more, so it removes them instead of leaving them behind.
+void RemoveRuntimeDir(const std::string& dir) {
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return;
+  while (struct dirent* e = readdir(d)) {
+    std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    unlink((dir + "/" + name).c_str());
+  }
+  closedir(d);
+  rmdir(dir.c_str());
+}
+
+int CollectHugepageDir(const struct rte_memseg_list* msl, const struct rte_memseg* ms, void* arg) {
+  int fd = rte_memseg_get_fd_thread_unsafe(ms);
+  if (fd < 0) return 0;
+  char link[PATH_MAX];
+  ssize_t n = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof(link) - 1);
+  if (n <= 0) return 0;
+  std::string file(link, static_cast<size_t>(n));
+  auto slash = file.rfind('/');
+  if (slash != std::string::npos) static_cast<std::set<std::string>*>(arg)->insert(file.substr(0, slash));
+  return 0;
+}
+
+// rte_eal_cleanup returns most hugepages to the kernel but keeps the pages
+// that still hold live allocations (ethdev's shared data, for one), leaving
+// their files behind. The primary is the last user of its prefix's memory, so
+// it removes those files too.
+void RemoveHugepageFiles(const std::set<std::string>& dirs, const std::string& prefix) {
+  std::string stem = prefix + "map_";
+  for (const std::string& dir : dirs) {
+    DIR* d = opendir(dir.c_str());
+    if (d == nullptr) continue;
+    while (struct dirent* e = readdir(d)) {
+      if (strncmp(e->d_name, stem.c_str(), stem.size()) == 0) unlink((dir + "/" + e->d_name).c_str());
+    }
+    closedir(d);
+  }
+}
+
+int CleanupEal(AddonData& data) {
+  bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
+  std::string runtimeDir = rte_eal_get_runtime_dir();
+  std::string prefix = runtimeDir.substr(runtimeDir.rfind('/') + 1);
+  std::set<std::string> hugepageDirs;
+  if (primary) rte_memseg_walk(CollectHugepageDir, &hugepageDirs);
+  FreeCreatedMemzones(data);
+  data.ealCleanedUp = true;
+  int ret = rte_eal_cleanup();
+  if (primary) {
+    RemoveRuntimeDir(runtimeDir);
+    RemoveHugepageFiles(hugepageDirs, prefix);
+  }
+  return ret;
+}
+
+Napi::Value Cleanup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  if (!data.ealInitialised || data.ealCleanedUp) return Napi::Boolean::New(env, false);
+  ReleaseAllMemzones(env);
+  if (CleanupEal(data) < 0) ThrowDpdk(env, "cleanup", rte_errno, "rte_eal_cleanup failed");
+  return Napi::Boolean::New(env, true);
+}
+
+// A process that ends without calling cleanup() still releases its hugepage
+// files and runtime directory.
+void CleanupAtTeardown(AddonData* data) {
+  if (data->ealInitialised && !data->ealCleanedUp) CleanupEal(*data);
+}
+
+}  // namespace
+
+void InitEal(Napi::Env env, Napi::Object exports) {
+  exports.Set("ealInit", Napi::Function::New(env, EalInit, "ealInit"));
+  exports.Set("ealState", Napi::Function::New(env, State, "ealState"));
+  exports.Set("processType", Napi::Function::New(env, ProcessType, "processType"));
+  exports.Set("lcores", Napi::Function::New(env, Lcores, "lcores"));
+  exports.Set("lcoreInfo", Napi::Function::New(env, LcoreInfo, "lcoreInfo"));
+  exports.Set("primaryProcessAlive", Napi::Function::New(env, PrimaryAlive, "primaryProcessAlive"));
+  exports.Set("runtimeDir", Napi::Function::New(env, RuntimeDir, "runtimeDir"));
+  exports.Set("memoryStats", Napi::Function::New(env, MemoryStats, "memoryStats"));
+  exports.Set("cleanup", Napi::Function::New(env, Cleanup, "cleanup"));
+  env.AddCleanupHook(CleanupAtTeardown, &Data(env));
+}
+
+}  // namespace dpdk_core

@@ -1,0 +1,167 @@
+import { buildEalArgs, parseEalArgs, splitArgv, DpdkError, EAL_OPTIONS, checkDpdkVersion } from '../src';
+
+function codeOf(f: () => unknown): string | undefined {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(DpdkError);
+    return (e as DpdkError).code;
+  }
+  return undefined;
+}
+
+describe('buildEalArgs', () => {
+  it('defaults to a primary with nothing else', () => {
+    expect(buildEalArgs({})).toEqual(['--proc-type=primary']);
+  });
+
+  it('turns every option into EAL argv', () => {
+    expect(
+      buildEalArgs({
+        cores: [0, 1],
+        mainLcore: 1,
+        processType: 'auto',
+        filePrefix: 'demo',
+        memoryMb: 128,
+        noPci: true,
+        vdevs: ['net_null0', 'net_ring0'],
+        allow: ['0000:01:00.0'],
+        block: ['0000:02:00.0'],
+        logLevel: ['notice', 'pmd.net.*:debug'],
+        baseVirtaddr: 0x7f0000000000n,
+        mbufPoolOpsName: 'lf_stack',
+        telemetry: false,
+        extraArgs: ['--single-file-segments'],
+      }),
+    ).toEqual([
+      '-l',
+      '0,1',
+      '--main-lcore=1',
+      '--proc-type=auto',
+      '--file-prefix=demo',
+      '-m',
+      '128',
+      '--no-pci',
+      '--vdev=net_null0',
+      '--vdev=net_ring0',
+      '-a',
+      '0000:01:00.0',
+      '-b',
+      '0000:02:00.0',
+      '--log-level=notice',
+      '--log-level=pmd.net.*:debug',
+      '--base-virtaddr=0x7f0000000000',
+      '--mbuf-pool-ops-name=lf_stack',
+      '--no-telemetry',
+      '--single-file-segments',
+    ]);
+  });
+
+  it('accepts a core list string, an lcore map and a hex base address', () => {
+    expect(buildEalArgs({ cores: '0-1', processType: 'secondary', baseVirtaddr: '0x100000000' })).toEqual([
+      '-l',
+      '0-1',
+      '--proc-type=secondary',
+      '--base-virtaddr=0x100000000',
+    ]);
+    expect(buildEalArgs({ lcores: '5@(0-1)', logLevel: 7, telemetry: true })).toEqual([
+      '--lcores=5@(0-1)',
+      '--proc-type=primary',
+      '--log-level=7',
+      '--telemetry',
+    ]);
+  });
+
+  it('allows single-process memory options only when no secondary will attach', () => {
+    expect(
+      buildEalArgs({ secondariesWillAttach: false, inMemory: true, noSharedConfig: true, hugeUnlink: true, noHuge: true }),
+    ).toEqual(['--proc-type=primary', '--no-huge', '--in-memory', '--no-shconf', '--huge-unlink']);
+    expect(codeOf(() => buildEalArgs({ inMemory: true }))).toBe('EINVAL');
+    expect(codeOf(() => buildEalArgs({ noSharedConfig: true }))).toBe('EINVAL');
+    expect(codeOf(() => buildEalArgs({ hugeUnlink: true }))).toBe('EINVAL');
+    expect(codeOf(() => buildEalArgs({ noHuge: true }))).toBe('EINVAL');
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['lcore id out of range', { cores: [128] }],
+    ['negative lcore', { cores: [-1] }],
+    ['empty core list', { cores: [] }],
+    ['bad core string', { cores: '0;1' }],
+    ['cores and lcores together', { cores: [0], lcores: '0@0' }],
+    ['bad lcores map', { lcores: '0 @ 0' }],
+    ['main lcore out of range', { mainLcore: 200 }],
+    ['unknown process type', { processType: 'tertiary' }],
+    ['prefix with a slash', { filePrefix: 'a/b' }],
+    ['empty prefix', { filePrefix: '' }],
+    ['zero memory', { memoryMb: 0 }],
+    ['fractional memory', { memoryMb: 1.5 }],
+    ['vdev with a space', { vdevs: ['net_null0, x'] }],
+    ['bad log level', { logLevel: 'loud' }],
+    ['bad base address', { baseVirtaddr: '7f00' }],
+    ['unknown key', { cpus: [0] }],
+    ['help in extra args', { extraArgs: ['--help'] }],
+    ['unknown extra arg', { extraArgs: ['--turbo'] }],
+  ])('rejects %s', (_label, config) => {
+    expect(codeOf(() => buildEalArgs(config as never))).toBe('EINVAL');
+  });
+
+  it('names the field and the fix in the message', () => {
+    expect(() => buildEalArgs({ filePrefix: 'a/b' })).toThrow(/filePrefix/);
+    expect(() => buildEalArgs({ inMemory: true })).toThrow(/secondariesWillAttach/);
+  });
+});
+
+describe('parseEalArgs', () => {
+  it('parses separate, attached and = values like getopt_long', () => {
+    expect(parseEalArgs(['-l', '0,1', '-m64', '--vdev', 'net_null0', '--file-prefix=x', '--no-pci', '--huge-unlink=never'], {
+      secondariesWillAttach: false,
+    })).toEqual([
+      { name: '-l', value: '0,1' },
+      { name: '-m', value: '64' },
+      { name: '--vdev', value: 'net_null0' },
+      { name: '--file-prefix', value: 'x' },
+      { name: '--no-pci' },
+      { name: '--huge-unlink', value: 'never' },
+    ]);
+  });
+
+  it.each([
+    [['--help'], /exit/],
+    [['-h'], /exit/],
+    [['-v'], /version/],
+    [['--log-level=help'], /exit/],
+    [['--in-memory'], /secondaries/],
+    [['--no-shconf'], /secondaries/],
+    [['--huge-unlink'], /secondaries/],
+    [['--no-huge'], /secondaries/],
+    [['--bogus'], /unknown EAL option '--bogus'/],
+    [['-Z'], /unknown EAL option '-Z'/],
+    [['stray'], /after '--'/],
+    [['-l'], /needs a value/],
+    [['--no-pci=1'], /takes no value/],
+    [['--file-prefix='], /non-empty/],
+  ])('rejects %j', (args, message) => {
+    expect(() => parseEalArgs(args)).toThrow(message);
+    expect(codeOf(() => parseEalArgs(args))).toBe('EINVAL');
+  });
+
+  it('knows the options DPDK 22.11 documents', () => {
+    for (const o of ['-l', '--lcores', '--proc-type', '--file-prefix', '--vdev', '-a', '-b', '--base-virtaddr', '--main-lcore']) {
+      expect(EAL_OPTIONS[o]).toBeDefined();
+    }
+  });
+});
+
+describe('splitArgv', () => {
+  it('splits at the first --', () => {
+    expect(splitArgv(['-l', '0', '--', '-p', '3', '--', 'x'])).toEqual({ ealArgs: ['-l', '0'], appArgs: ['-p', '3', '--', 'x'] });
+    expect(splitArgv(['-l', '0'])).toEqual({ ealArgs: ['-l', '0'], appArgs: [] });
+  });
+});
+
+describe('checkDpdkVersion', () => {
+  it('refuses a DPDK other than the one the addon was built for', () => {
+    expect(() => checkDpdkVersion({ built: '22.11.11', loaded: '22.11.11' })).not.toThrow();
+    expect(() => checkDpdkVersion({ built: '22.11.11', loaded: '23.11.0' })).toThrow(/rebuild the addon/);
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * EAL in real processes: a primary and secondaries with a unique --file-prefix
+ * each, sharing a memzone.
+ */
+import path from 'node:path';
+import { assertCleanTeardown, ealArgs, requireHugepages, runFixture, startFixture, uniquePrefix, leftovers } from '@mp/test-kit';
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'eal-process.ts');
+
+beforeAll(() => {
+  requireHugepages();
+});
+
+afterAll(async () => {
+  await assertCleanTeardown();
+});
+
+function primaryArgs(prefix: string, name: string): string[] {
+  return [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0']), '--', 'primary', name];
+}
+
+function secondaryArgs(prefix: string, lcore: number, ...rest: string[]): string[] {
+  return [...ealArgs(prefix, ['-l', String(lcore), '--proc-type=secondary']), '--', 'secondary', ...rest];
+}
+
+interface PrimaryReady {
+  processType: string;
+  lcores: Array<{ id: number; main: boolean }>;
+  mainLcore: number;
+  version: string;
+  memory: { hugepageBytes: number; pageSize: number };
+  zones: string[];
+  alive: boolean;
+}
+
+test('a primary initialises and reports its process, lcores and memory; cleanup leaves nothing', async () => {
+  const prefix = uniquePrefix('eal');
+  const primary = startFixture(FIXTURE, primaryArgs(prefix, 'zone-a'));
+  const ready = await primary.waitForJson<PrimaryReady>('READY');
+  expect(ready.processType).toBe('primary');
+  expect(ready.lcores).toEqual([expect.objectContaining({ id: 0, main: true })]);
+  expect(ready.mainLcore).toBe(0);
+  expect(ready.version).toMatch(/^DPDK 22\.11/);
+  expect(ready.memory.pageSize).toBe(2 * 1024 * 1024);
+  expect(ready.memory.hugepageBytes).toBeGreaterThanOrEqual(64 * 1024 * 1024);
+  expect(ready.zones).toContain('zone-a');
+  expect(ready.alive).toBe(true);
+  expect(leftovers(prefix).length).toBeGreaterThan(0);
+  primary.send('exit');
+  await primary.waitForJson('CLEANED');
+  expect(await primary.waitForExit()).toEqual({ code: 0, signal: null });
+  expect(leftovers(prefix)).toEqual([]);
+});
+
+test('a secondary looks up the primary\'s memzone, reads what it wrote, and the primary reads the reply', async () => {
+  const prefix = uniquePrefix('eal');
+  const primary = startFixture(FIXTURE, primaryArgs(prefix, 'shared'));
+  await primary.waitForJson('READY');
+  const secondary = await runFixture(FIXTURE, secondaryArgs(prefix, 1, 'shared', 'reply'));
+  expect(secondary.code).toBe(0);
+  const result = JSON.parse(/^RESULT (.*)$/m.exec(secondary.stdout)?.[1] ?? 'null');
+  expect(result).toMatchObject({ processType: 'secondary', created: false, length: 4096, primaryAlive: true });
+  expect(result.pattern).toEqual(Array.from({ length: 64 }, (_, i) => (i * 7 + 3) & 0xff));
+  primary.send('read');
+  const read = await primary.waitForJson<{ reply: number[] }>('RESULT');
+  expect(read.reply).toEqual(Array.from({ length: 16 }, (_, i) => 0xa0 + i));
+  primary.send('exit');
+  expect((await primary.waitForExit()).code).toBe(0);
+});
+
+test('compare-exchange from two processes racing 100 000 times each loses no update', async () => {
+  const prefix = uniquePrefix('eal');
+  const primary = startFixture(FIXTURE, primaryArgs(prefix, 'counter'));
+  await primary.waitForJson('READY');
+  const times = 100_000;
+  const secondary = startFixture(FIXTURE, secondaryArgs(prefix, 1, 'counter', 'race', String(times)));
+  await secondary.waitForJson('STARTING');
+  primary.send(`race ${times}`);
+  await primary.waitForJson('RACED');
+  await secondary.waitForJson('RACED');
+  expect((await secondary.waitForExit()).code).toBe(0);
+  primary.send('read');
+  const read = await primary.waitForJson<{ counter: number }>('RESULT');
+  expect(read.counter).toBe(2 * times);
+  primary.send('exit');
+  expect((await primary.waitForExit()).code).toBe(0);
+});
+
+test('bad inputs each give their documented code and the process keeps running', async () => {
+  const prefix = uniquePrefix('eal');
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0']), '--', 'bad-inputs']);
+  expect(r.code).toBe(0);
+  const { results, alive } = JSON.parse(/^RESULT (.*)$/m.exec(r.stdout)?.[1] ?? 'null');
+  expect(alive).toBe(true);
+  const codes = Object.fromEntries(Object.entries(results as Record<string, { code: string; isDpdkError: boolean }>).map(([k, v]) => [k, v.isDpdkError ? v.code : v]));
+  expect(codes).toEqual({
+    'before-init': 'E_EAL_NOT_INITIALISED',
+    'unknown-option': 'EINVAL',
+    help: 'EINVAL',
+    'log-level-help': 'EINVAL',
+    'in-memory': 'EINVAL',
+    'second-init': 'EALREADY',
+    'long-name': 'EINVAL',
+    'missing-zone': 'ENOENT',
+    'duplicate-zone': 'EEXIST',
+    'unaligned-atomic': 'EINVAL',
+    'out-of-range-atomic': 'EINVAL',
+    'use-after-free': 'E_CLOSED',
+    'after-cleanup': 'E_EAL_CLOSED',
+  });
+  expect(results['missing-zone'].message).toMatch(/--file-prefix/);
+  expect(results['long-name'].message).toMatch(/31 characters/);
+});
+
+test('a secondary with no primary gets a clear error and keeps running', async () => {
+  const prefix = uniquePrefix('eal');
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '1', '--proc-type=secondary']), '--', 'init-only']);
+  expect(r.code).toBe(0);
+  const result = JSON.parse(/^RESULT (.*)$/m.exec(r.stdout)?.[1] ?? 'null');
+  expect(result.ok).toBe(false);
+  expect(result.error.isDpdkError).toBe(true);
+  expect(result.error.op).toBe('initEal');
+  expect(result.error.code).toBe('ENOENT');
+  expect(result.error.message).toMatch(new RegExp(`no primary process is running with --file-prefix=${prefix}`));
+  expect(r.stdout).toMatch(/^ALIVE \{"state":"uninitialised"\}$/m);
+});
+
+test('a primary that exits without calling cleanup() still leaves no runtime directory or hugepage files', async () => {
+  const prefix = uniquePrefix('eal');
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0']), '--', 'init-only']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^RESULT \{"ok":true,"processType":"primary"\}$/m);
+  expect(leftovers(prefix)).toEqual([]);
+});

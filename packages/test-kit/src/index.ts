@@ -1,0 +1,251 @@
+/**
+ * Helpers for jest suites that run real DPDK in child processes: EAL is once
+ * per process and jest reuses workers, so every EAL runs in a fixture process
+ * that the test spawns, with its own --file-prefix.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const TSX = require.resolve('tsx');
+const RUNTIME_BASE = '/var/run/dpdk';
+
+let prefixCounter = 0;
+const usedPrefixes: string[] = [];
+
+/** A --file-prefix no other test (or test run) uses: tag, pid, counter. */
+export function uniquePrefix(tag: string): string {
+  prefixCounter += 1;
+  const prefix = `mpt-${tag}-${process.pid}-${prefixCounter}`;
+  usedPrefixes.push(prefix);
+  return prefix;
+}
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A fixture process with its output collected line by line. */
+export class Fixture {
+  readonly child: ChildProcess;
+  readonly stdoutLines: string[] = [];
+  readonly stderrLines: string[] = [];
+  readonly exited: Promise<ExitStatus>;
+  private waiters: Array<() => void> = [];
+  private status: ExitStatus | undefined;
+
+  constructor(
+    readonly script: string,
+    readonly args: string[],
+    opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+  ) {
+    this.child = spawn(process.execPath, ['--import', TSX, script, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd ?? path.dirname(script),
+    });
+    live.add(this);
+    this.collect(this.child.stdout!, this.stdoutLines);
+    this.collect(this.child.stderr!, this.stderrLines);
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.status = { code, signal };
+        live.delete(this);
+        this.wake();
+        resolve(this.status);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  get stdout(): string {
+    return this.stdoutLines.join('\n');
+  }
+
+  get stderr(): string {
+    return this.stderrLines.join('\n');
+  }
+
+  private collect(stream: NodeJS.ReadableStream, lines: string[]): void {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts);
+      this.wake();
+    });
+    stream.on('end', () => {
+      if (partial !== '') lines.push(partial);
+      partial = '';
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Waits for a stdout line matching `pattern`; fails with the output if the process exits first. */
+  async waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    let seen = 0;
+    for (;;) {
+      for (; seen < this.stdoutLines.length; seen++) {
+        const m = (this.stdoutLines[seen] as string).match(pattern);
+        if (m) return m;
+      }
+      if (this.status !== undefined) {
+        throw new Error(`${path.basename(this.script)} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${pattern}\n${this.describe()}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, left);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Parses the JSON object printed on the first stdout line starting with `tag `. */
+  async waitForJson<T = Record<string, unknown>>(tag: string, timeoutMs?: number): Promise<T> {
+    const m = await this.waitForLine(new RegExp(`^${tag} (.*)$`), timeoutMs);
+    return JSON.parse(m[1] as string) as T;
+  }
+
+  send(line: string): void {
+    this.child.stdin!.write(`${line}\n`);
+  }
+
+  /** Waits for exit; kills with SIGKILL (and fails) if it takes longer than the timeout. */
+  async waitForExit(timeoutMs = 20_000): Promise<ExitStatus> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const r = await Promise.race([this.exited, timedOut]);
+    clearTimeout(timer);
+    if (r === 'timeout') {
+      this.kill('SIGKILL');
+      await this.exited;
+      throw new Error(`${path.basename(this.script)} did not exit within ${timeoutMs} ms\n${this.describe()}`);
+    }
+    return r;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.status === undefined && this.child.pid !== undefined) {
+      process.kill(this.child.pid, signal);
+    }
+  }
+
+  describe(): string {
+    return `--- stdout ---\n${this.stdout}\n--- stderr ---\n${this.stderr}`;
+  }
+}
+
+const live = new Set<Fixture>();
+
+/** Starts a TypeScript fixture script as its own Node process. */
+export function startFixture(script: string, args: string[] = [], opts?: { env?: NodeJS.ProcessEnv }): Fixture {
+  return new Fixture(script, args, opts);
+}
+
+/** Runs a fixture to completion and returns its status and output. */
+export async function runFixture(
+  script: string,
+  args: string[] = [],
+  opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<ExitStatus & { stdout: string; stderr: string; fixture: Fixture }> {
+  const f = startFixture(script, args, opts);
+  const status = await f.waitForExit(opts?.timeoutMs);
+  return { ...status, stdout: f.stdout, stderr: f.stderr, fixture: f };
+}
+
+/** SIGKILLs every fixture this test file started that is still running (by PID). */
+export async function killAllFixtures(): Promise<void> {
+  const running = [...live];
+  for (const f of running) f.kill('SIGKILL');
+  await Promise.all(running.map((f) => f.exited));
+}
+
+/**
+ * For a suite's afterAll: stops fixtures still running, then throws if any
+ * prefix this suite used left a runtime directory or hugepage file behind.
+ */
+export async function assertCleanTeardown(): Promise<void> {
+  const running = [...live].map((f) => `${path.basename(f.script)} (pid ${f.pid})`);
+  await killAllFixtures();
+  const left = usedPrefixes.flatMap((p) => leftovers(p));
+  const problems = [
+    ...(running.length > 0 ? [`fixtures still running at teardown: ${running.join(', ')}`] : []),
+    ...(left.length > 0 ? [`left behind: ${left.join(', ')}`] : []),
+  ];
+  for (const p of usedPrefixes) removeLeftovers(p);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+}
+
+/** What a file prefix left behind: its runtime directory and hugepage files. */
+export function leftovers(prefix: string): string[] {
+  const found: string[] = [];
+  const runtime = path.join(RUNTIME_BASE, prefix);
+  if (fs.existsSync(runtime)) found.push(runtime);
+  for (const dir of hugepageMounts()) {
+    for (const f of safeReaddir(dir)) {
+      if (f.startsWith(`${prefix}map_`)) found.push(path.join(dir, f));
+    }
+  }
+  return found;
+}
+
+/**
+ * Removes what a prefix left behind. Only for tests that kill a primary on
+ * purpose (a killed process cannot clean up); everything else must leave nothing.
+ */
+export function removeLeftovers(prefix: string): void {
+  for (const p of leftovers(prefix)) fs.rmSync(p, { recursive: true, force: true });
+}
+
+export function hugepageMounts(): string[] {
+  return fs
+    .readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[2] === 'hugetlbfs')
+    .map((f) => f[1] as string);
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Throws (with the fix) unless hugepages are reserved and mounted: a suite
+ * that needs DPDK must fail loudly, never pass without running.
+ */
+export function requireHugepages(): void {
+  const total = Number(/HugePages_Free:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  if (total < 64 || hugepageMounts().length === 0) {
+    throw new Error(
+      `DPDK tests need at least 64 free 2 MiB hugepages and a hugetlbfs mount (free: ${total}, mounts: ${hugepageMounts().join(',') || 'none'}); run ./dev test, which sets them up`,
+    );
+  }
+}
+
+/** Common EAL args for a fixture: small memory, no PCI, quiet logs. */
+export function ealArgs(prefix: string, extra: string[] = []): string[] {
+  return [`--file-prefix=${prefix}`, '-m', '64', '--no-pci', '--log-level=warning', ...extra];
+}

@@ -123,6 +123,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitEal(env, exports);
   InitMemzone(env, exports);
   InitEthdev(env, exports);
+  InitBurst(env, exports);
   return exports;
 }
 

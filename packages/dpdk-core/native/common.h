@@ -19,6 +19,7 @@ class Memzone;
 struct AddonData {
   Napi::FunctionReference errorFactory;  // (code, errno, op, message) => DpdkError
   Napi::FunctionReference memzoneCtor;
+  Napi::FunctionReference burstCtor;
   bool ealInitialised = false;
   bool ealInitAttempted = false;
   bool ealCleanedUp = false;
@@ -46,6 +47,7 @@ std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* what
 void InitEal(Napi::Env env, Napi::Object exports);
 void InitMemzone(Napi::Env env, Napi::Object exports);
 void InitEthdev(Napi::Env env, Napi::Object exports);
+void InitBurst(Napi::Env env, Napi::Object exports);
 
 // Called by cleanup(): invalidates all handles, frees created memzones.
 void ReleaseAllMemzones(Napi::Env env);

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Builds the addon against the headers of the Node.js that runs it, so node-gyp
-# never needs to download them.
+# never needs to download them. Configure runs every time (it lists native/*.cc
+# afresh); the build itself is incremental.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg-config --exists libdpdk || { echo "build: libdpdk not found by pkg-config; run ./dev test (or apt-get install libdpdk-dev pkg-config)" >&2; exit 1; }
+# Concurrent builds in one checkout would clobber build/: take turns.
+exec 9>"${TMPDIR:-/tmp}/dpdk-core-build-$(id -u).lock"
+flock 9
 nodedir="$(node -p "require('path').resolve(process.execPath, '../..')")"
-args=(rebuild --jobs=max)
-[ -f "$nodedir/include/node/node_api.h" ] && args+=("--nodedir=$nodedir")
-exec node-gyp "${args[@]}"
+dir_args=()
+[ -f "$nodedir/include/node/node_api.h" ] && dir_args=("--nodedir=$nodedir")
+node-gyp configure "${dir_args[@]}"
+exec node-gyp build --jobs=max "${dir_args[@]}"

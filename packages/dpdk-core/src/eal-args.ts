@@ -212,6 +212,27 @@ export function parseEalArgs(args: readonly string[], opts: { secondariesWillAtt
   return out;
 }
 
+/**
+ * Where a primary maps shared memory unless told otherwise. Secondaries must
+ * map it at the same addresses, and DPDK's default (just above 4 GiB) lies in
+ * the range where V8 places its own reservations at random (below 2^46), so a
+ * Node secondary could find the range taken and fail to attach. Above 2^46 and
+ * far below the mmap base near 2^47, nothing in a Node process lives.
+ */
+export const DEFAULT_BASE_VIRTADDR = '0x600000000000';
+
+/**
+ * Adds the defaults this project relies on to raw EAL args: a primary (or an
+ * `auto` process that may become one) without --base-virtaddr gets
+ * DEFAULT_BASE_VIRTADDR.
+ */
+export function applyEalDefaults(args: readonly string[]): string[] {
+  const opts = parseEalArgs(args, { secondariesWillAttach: false });
+  const type = opts.find((o) => o.name === '--proc-type')?.value ?? 'primary';
+  const hasBase = opts.some((o) => o.name === '--base-virtaddr');
+  return type === 'secondary' || hasBase ? [...args] : [...args, `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`];
+}
+
 /** Splits DPDK-style argv, `[EAL args] -- [app args]`, at the first `--`. */
 export function splitArgv(argv: readonly string[]): { ealArgs: string[]; appArgs: string[] } {
   const sep = argv.indexOf('--');

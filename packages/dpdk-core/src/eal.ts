@@ -3,7 +3,7 @@
  * queries, and cleanup that runs by itself at process exit.
  */
 import path from 'node:path';
-import { buildEalArgs, parseEalArgs, splitArgv, type EalConfig } from './eal-args';
+import { applyEalDefaults, buildEalArgs, parseEalArgs, splitArgv, type EalConfig } from './eal-args';
 import { dpdkError } from './errors';
 import { native, type NativeLcore } from './native';
 
@@ -37,7 +37,8 @@ function requirePrimaryFor(ealArgs: string[]): void {
   }
 }
 
-function runEalInit(ealArgs: string[]): void {
+function runEalInit(requested: string[]): string[] {
+  const ealArgs = applyEalDefaults(requested);
   if (native.ealState() !== 'uninitialised') {
     throw dpdkError(
       'EALREADY',
@@ -53,13 +54,12 @@ function runEalInit(ealArgs: string[]): void {
       cleanup();
     });
   }
+  return ealArgs;
 }
 
 /** Initialises EAL from a typed config. Returns the EAL argv that was used. */
 export function initEal(config: EalConfig): { ealArgs: string[] } {
-  const ealArgs = buildEalArgs(config);
-  runEalInit(ealArgs);
-  return { ealArgs };
+  return { ealArgs: runEalInit(buildEalArgs(config)) };
 }
 
 /**
@@ -73,8 +73,7 @@ export function initEalFromArgv(
 ): { ealArgs: string[]; appArgs: string[] } {
   const { ealArgs, appArgs } = splitArgv(argv);
   parseEalArgs(ealArgs, opts);
-  runEalInit(ealArgs);
-  return { ealArgs, appArgs };
+  return { ealArgs: runEalInit(ealArgs), appArgs };
 }
 
 export function ealState(): 'uninitialised' | 'initialised' | 'failed' | 'cleaned-up' {

@@ -1,6 +1,8 @@
 export { DpdkError } from './errors';
 export {
+  DEFAULT_BASE_VIRTADDR,
   EAL_OPTIONS,
+  applyEalDefaults,
   MAX_LCORE,
   buildEalArgs,
   ealConfigSchema,

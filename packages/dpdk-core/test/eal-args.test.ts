@@ -1,4 +1,4 @@
-import { buildEalArgs, parseEalArgs, splitArgv, DpdkError, EAL_OPTIONS, checkDpdkVersion } from '../src';
+import { applyEalDefaults, DEFAULT_BASE_VIRTADDR, buildEalArgs, parseEalArgs, splitArgv, DpdkError, EAL_OPTIONS, checkDpdkVersion } from '../src';
 
 function codeOf(f: () => unknown): string | undefined {
   try {
@@ -149,6 +149,15 @@ describe('parseEalArgs', () => {
     for (const o of ['-l', '--lcores', '--proc-type', '--file-prefix', '--vdev', '-a', '-b', '--base-virtaddr', '--main-lcore']) {
       expect(EAL_OPTIONS[o]).toBeDefined();
     }
+  });
+});
+
+describe('applyEalDefaults', () => {
+  it('maps a primary\'s memory above V8\'s random range unless an address is given', () => {
+    expect(applyEalDefaults(['-l', '0'])).toEqual(['-l', '0', `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`]);
+    expect(applyEalDefaults(['--proc-type=auto'])).toEqual(['--proc-type=auto', `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`]);
+    expect(applyEalDefaults(['--proc-type', 'secondary'])).toEqual(['--proc-type', 'secondary']);
+    expect(applyEalDefaults(['--base-virtaddr=0x100000000'])).toEqual(['--base-virtaddr=0x100000000']);
   });
 });
 

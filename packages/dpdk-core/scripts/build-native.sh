@@ -2,6 +2,8 @@
 # Builds the addon against the headers of the Node.js that runs it, so node-gyp
 # never needs to download them. Configure runs every time (it lists native/*.cc
 # afresh); the build itself is incremental.
+#   build-native.sh              build/Release/dpdk_core.node
+#   build-native.sh prebuildify  prebuilds/linux-x64/ (N-API: one build for every Node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkg-config --exists libdpdk || { echo "build: libdpdk not found by pkg-config; run ./dev test (or apt-get install libdpdk-dev pkg-config)" >&2; exit 1; }
@@ -9,7 +11,11 @@ pkg-config --exists libdpdk || { echo "build: libdpdk not found by pkg-config; r
 exec 9>"${TMPDIR:-/tmp}/dpdk-core-build-$(id -u).lock"
 flock 9
 nodedir="$(node -p "require('path').resolve(process.execPath, '../..')")"
-dir_args=()
-[ -f "$nodedir/include/node/node_api.h" ] && dir_args=("--nodedir=$nodedir")
-node-gyp configure "${dir_args[@]}"
-exec node-gyp build --jobs=max "${dir_args[@]}"
+if [ -f "$nodedir/include/node/node_api.h" ]; then
+  export npm_config_nodedir="$nodedir"
+fi
+if [ "${1:-}" = prebuildify ]; then
+  exec prebuildify --napi --strip
+fi
+node-gyp configure
+exec node-gyp build --jobs=max

@@ -1,0 +1,68 @@
+/**
+ * Lease -> EAL arguments for a floating process, and the default id set.
+ * Pure: no EAL, unit-tested on their own.
+ */
+import { DpdkError, MAX_LCORE, validate } from '@mp/dpdk-core';
+import { z } from 'zod';
+
+/** CPU_SETSIZE: the largest CPU number a cpu_set_t holds, plus one. */
+export const CPU_SET_SIZE = 1024;
+
+const cpuNumber = z.number().int().min(0).max(CPU_SET_SIZE - 1);
+export const lcoreIdSchema = z.number().int().min(0).max(MAX_LCORE - 1, `lcore ids are 0..${MAX_LCORE - 1} (RTE_MAX_LCORE)`);
+
+const cpuSetSchema = z.union([
+  z.array(cpuNumber).nonempty('give at least one CPU'),
+  z
+    .string()
+    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'use a CPU list like "0-1" or "0,2-3"')
+    .superRefine((s, ctx) => {
+      for (const part of s.split(',')) {
+        const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+        if (hi >= CPU_SET_SIZE) ctx.addIssue({ code: 'custom', message: `CPU ${hi} is beyond CPU_SETSIZE (${CPU_SET_SIZE})` });
+        if (hi < lo) ctx.addIssue({ code: 'custom', message: `range ${part} goes backwards` });
+      }
+    }),
+]);
+
+export type CpuSet = string | readonly number[];
+
+/** [0,1,2,5] -> "0-2,5"; a valid string is returned as given. */
+export function cpuSetString(cpus: CpuSet): string {
+  const set = validate(cpuSetSchema, cpus, 'lcoreEalArgs', 'CPU set');
+  if (typeof set === 'string') return set;
+  const sorted = [...new Set(set)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; ) {
+    let j = i;
+    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
+    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
+    i = j + 1;
+  }
+  return parts.join(',');
+}
+
+/**
+ * EAL arguments that make a process run as lcore `id`, floating over `cpus`:
+ * `['--lcores=<id>@(<cpus>)']`. Add them to the child's EAL argv (with
+ * --proc-type=secondary and the group's --file-prefix) and do not give -l/-c.
+ */
+export function lcoreEalArgs(lease: number | { readonly id: number }, cpus: CpuSet): string[] {
+  const id = validate(lcoreIdSchema, typeof lease === 'number' ? lease : lease.id, 'lcoreEalArgs', 'lcore id');
+  return [`--lcores=${id}@(${cpuSetString(cpus)})`];
+}
+
+/**
+ * The ids a default allocator leases: every id below RTE_MAX_LCORE that is
+ * neither an EAL lcore of the creating process nor reserved (for example for
+ * pinned secondaries started with -l).
+ */
+export function defaultLeaseIds(ealLcores: readonly number[], reserved: readonly number[] = []): number[] {
+  const taken = new Set([...ealLcores, ...reserved]);
+  const ids: number[] = [];
+  for (let id = 0; id < MAX_LCORE; id++) if (!taken.has(id)) ids.push(id);
+  if (ids.length === 0) {
+    throw new DpdkError('ENOSPC', 28, 'createLcoreAllocator', 'every lcore id is an EAL lcore or reserved: nothing is left to lease');
+  }
+  return ids;
+}

@@ -1,0 +1,147 @@
+/**
+ * The control memzone: ours, next to the C sample's port_info (whose layout
+ * must not change). It carries what the C sample lacks: the server's stop
+ * request, a registry of attached TypeScript clients (pid and lcore id, so the
+ * server can tell when one dies and repair what it left half done), and the
+ * server-side per-client counters, which the C sample keeps in private
+ * rte_malloc memory. C clients do not register; they work without it.
+ *
+ * Layout (little-endian, 64-byte lines):
+ *   @0   u32 magic, u32 version, u32 serverPid, u32 numClients, u32 stop, u32 numPorts
+ *   @64  slot[16], 64 bytes each:
+ *          @0 u32 pid (0 = free; claimed by compare-exchange)
+ *          @4 u32 lcore
+ *          @8 u32 state (SLOT_STATE)
+ *          @16 u64 rx, @24 u64 rx_drop   (written by the server only)
+ *          @32 u64 repairs (times the server repaired after this slot's client died)
+ */
+import type { Memzone } from '@mp/dpdk-core';
+import { MAX_CLIENTS } from './shared';
+
+export const CONTROL = {
+  size: 64 + 64 * MAX_CLIENTS,
+  magic: 0,
+  version: 4,
+  serverPid: 8,
+  numClients: 12,
+  stop: 16,
+  numPorts: 20,
+  slot: (c: number): number => 64 + 64 * c,
+  slotPid: 0,
+  slotLcore: 4,
+  slotState: 8,
+  slotRx: 16,
+  slotRxDrop: 24,
+  slotRepairs: 32,
+} as const;
+
+export const CONTROL_MAGIC = 0x5354504d; // "MPTS"
+export const CONTROL_VERSION = 1;
+
+export const SLOT_STATE = {
+  free: 0,
+  running: 1,
+  /** The client died; the server repairs the pool before the slot is free again. */
+  repairing: 2,
+} as const;
+
+/** Whether a process exists (signal 0 probes without sending). */
+export function pidAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Control {
+  constructor(readonly mz: Memzone) {}
+
+  get valid(): boolean {
+    return this.mz.load32(CONTROL.magic) === CONTROL_MAGIC && this.mz.load32(CONTROL.version) === CONTROL_VERSION;
+  }
+
+  init(serverPid: number, numClients: number, numPorts: number): void {
+    this.mz.store32(CONTROL.serverPid, serverPid);
+    this.mz.store32(CONTROL.numClients, numClients);
+    this.mz.store32(CONTROL.numPorts, numPorts);
+    this.mz.store32(CONTROL.stop, 0);
+    this.mz.store32(CONTROL.version, CONTROL_VERSION);
+    this.mz.store32(CONTROL.magic, CONTROL_MAGIC);
+  }
+
+  get numClients(): number {
+    return this.mz.load32(CONTROL.numClients);
+  }
+
+  get serverPid(): number {
+    return this.mz.load32(CONTROL.serverPid);
+  }
+
+  get stopRequested(): boolean {
+    return this.mz.load32(CONTROL.stop) !== 0;
+  }
+
+  requestStop(): void {
+    this.mz.store32(CONTROL.stop, 1);
+  }
+
+  pid(c: number): number {
+    return this.mz.load32(CONTROL.slot(c) + CONTROL.slotPid);
+  }
+
+  lcore(c: number): number {
+    return this.mz.load32(CONTROL.slot(c) + CONTROL.slotLcore);
+  }
+
+  state(c: number): number {
+    return this.mz.load32(CONTROL.slot(c) + CONTROL.slotState);
+  }
+
+  setState(c: number, state: number): void {
+    this.mz.store32(CONTROL.slot(c) + CONTROL.slotState, state);
+  }
+
+  /** Claims slot c for `pid` if it is free; returns the pid that holds it otherwise (0 = claimed). */
+  claim(c: number, pid: number, lcore: number): number {
+    const base = CONTROL.slot(c);
+    const prev = this.mz.compareExchange32(base + CONTROL.slotPid, 0, pid);
+    if (prev !== 0) return prev;
+    this.mz.store32(base + CONTROL.slotLcore, lcore);
+    this.setState(c, SLOT_STATE.running);
+    return 0;
+  }
+
+  /** Gives slot c back, if `pid` still holds it. */
+  release(c: number, pid: number): void {
+    const base = CONTROL.slot(c);
+    if (this.mz.load32(base + CONTROL.slotPid) !== pid) return;
+    this.setState(c, SLOT_STATE.free);
+    this.mz.compareExchange32(base + CONTROL.slotPid, pid, 0);
+  }
+
+  /** Server only: frees a dead client's slot once its leftovers are repaired. */
+  clearDead(c: number, deadPid: number): void {
+    const base = CONTROL.slot(c);
+    this.setState(c, SLOT_STATE.free);
+    this.mz.add64(base + CONTROL.slotRepairs, 1n);
+    this.mz.compareExchange32(base + CONTROL.slotPid, deadPid, 0);
+  }
+
+  /** Live clients that use `lcore` for their mempool cache, other than slot `except`. */
+  lcoreUsers(lcore: number, except: number): number[] {
+    const users: number[] = [];
+    for (let c = 0; c < MAX_CLIENTS; c++) {
+      if (c === except) continue;
+      const pid = this.pid(c);
+      if (pid !== 0 && this.state(c) === SLOT_STATE.running && this.lcore(c) === lcore && pidAlive(pid)) users.push(c);
+    }
+    return users;
+  }
+
+  repairs(c: number): number {
+    return Number(this.mz.load64(CONTROL.slot(c) + CONTROL.slotRepairs));
+  }
+}

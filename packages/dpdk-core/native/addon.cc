@@ -124,6 +124,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMemzone(env, exports);
   InitEthdev(env, exports);
   InitBurst(env, exports);
+  InitMempool(env, exports);
+  InitTxBuffer(env, exports);
   return exports;
 }
 

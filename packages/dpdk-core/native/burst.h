@@ -41,6 +41,18 @@ class Burst : public Napi::ObjectWrap<Burst> {
   Napi::Value Length(const Napi::CallbackInfo& info);
   Napi::Value Capacity(const Napi::CallbackInfo& info);
   Napi::Value Free(const Napi::CallbackInfo& info);
+  Napi::Value FreeFrom(const Napi::CallbackInfo& info);
+  Napi::Value MoveTo(const Napi::CallbackInfo& info);
+
+  // Packet contents (packet.cc): copy-in/copy-out of byte ranges, lengths,
+  // l2fwd's MAC rewrite and allocation with given bytes, each one call per burst.
+  rte_mbuf* PacketAt(const Napi::CallbackInfo& info, size_t arg, const char* op);
+  Napi::Value PacketLength(const Napi::CallbackInfo& info);
+  Napi::Value SetPacketLength(const Napi::CallbackInfo& info);
+  Napi::Value ReadBytes(const Napi::CallbackInfo& info);
+  Napi::Value WriteBytes(const Napi::CallbackInfo& info);
+  Napi::Value RewriteMacs(const Napi::CallbackInfo& info);
+  Napi::Value AllocPackets(const Napi::CallbackInfo& info);
 
   std::vector<rte_mbuf*> pkts_;
   uint32_t count_ = 0;

@@ -12,6 +12,9 @@
 namespace dpdk_core {
 
 class Memzone;
+class Mempool;
+class MempoolCache;
+class TxBuffer;
 
 // Everything this process's addon instance owns. Handles register here so that
 // cleanup() can free what this process created and invalidate every handle
@@ -25,6 +28,14 @@ struct AddonData {
   bool ealCleanedUp = false;
   std::unordered_map<const void*, Memzone*> memzones;  // live handles, by rte_memzone*
   std::unordered_set<const void*> createdMemzones;      // freed at cleanup even if their handle was collected
+  Napi::FunctionReference mempoolCtor;
+  Napi::FunctionReference mempoolCacheCtor;
+  Napi::FunctionReference txBufferCtor;
+  std::unordered_map<const void*, Mempool*> mempools;  // live handles, by rte_mempool*
+  std::unordered_set<const void*> createdMempools;
+  std::unordered_set<MempoolCache*> mempoolCaches;
+  std::unordered_set<TxBuffer*> txBuffers;
+  std::unordered_set<uint16_t> configuredPorts;  // stopped and closed at cleanup (they may use our pools)
 };
 
 AddonData& Data(Napi::Env env);
@@ -48,10 +59,28 @@ void InitEal(Napi::Env env, Napi::Object exports);
 void InitMemzone(Napi::Env env, Napi::Object exports);
 void InitEthdev(Napi::Env env, Napi::Object exports);
 void InitBurst(Napi::Env env, Napi::Object exports);
+void InitMempool(Napi::Env env, Napi::Object exports);
+void InitTxBuffer(Napi::Env env, Napi::Object exports);
+
+// Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.
+struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what);
+// Throws (ENODEV / EINVAL / E_PORT_STOPPED) unless this process can transmit
+// on port/queue now.
+void RequireTxQueueReady(Napi::Env env, uint32_t port, uint32_t queue, const char* op);
 
 // Called by cleanup(): invalidates all handles, frees created memzones.
 void ReleaseAllMemzones(Napi::Env env);
 // At environment teardown JS can no longer run: free without touching handles.
 void FreeCreatedMemzones(AddonData& data);
+
+// The packet plane, released in dependency order before memzones: TX buffers
+// (they hold mbufs), then ports this process configured (their queues hold
+// mbufs of our pools), then user caches, then the pools this process created.
+// Called by cleanup() (invalidates handles) and at teardown (handles untouched).
+void ReleasePacketPlane(Napi::Env env);
+void FreePacketPlane(AddonData& data);
+void FreeTxBuffers(AddonData& data);
+void CloseConfiguredPorts(AddonData& data);
+void FreeCreatedMempools(AddonData& data);
 
 }  // namespace dpdk_core

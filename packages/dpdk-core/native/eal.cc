@@ -223,6 +223,7 @@ int CleanupEal(AddonData& data) {
   std::string prefix = runtimeDir.substr(runtimeDir.rfind('/') + 1);
   std::set<std::string> hugepageDirs;
   if (primary) rte_memseg_walk(CollectHugepageDir, &hugepageDirs);
+  FreePacketPlane(data);
   FreeCreatedMemzones(data);
   data.ealCleanedUp = true;
   int ret = rte_eal_cleanup();
@@ -237,6 +238,7 @@ Napi::Value Cleanup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData& data = Data(env);
   if (!data.ealInitialised || data.ealCleanedUp) return Napi::Boolean::New(env, false);
+  ReleasePacketPlane(env);
   ReleaseAllMemzones(env);
   if (CleanupEal(data) < 0) ThrowDpdk(env, "cleanup", rte_errno, "rte_eal_cleanup failed");
   return Napi::Boolean::New(env, true);

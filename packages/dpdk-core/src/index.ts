@@ -42,4 +42,40 @@ export {
   type ReserveOptions,
 } from './memzone';
 export { checkDpdkVersion } from './native';
-export { ports, type PortSummary } from './ethdev';
+export {
+  DEFAULT_DESC,
+  MAX_PORTS,
+  Port,
+  openPort,
+  portConfigSchema,
+  portCount,
+  portIdSchema,
+  portIds,
+  ports,
+  rxBurst,
+  txBurst,
+  type LinkStatus,
+  type PortConfig,
+  type PortConfigured,
+  type PortInfo,
+  type PortStats,
+  type PortSummary,
+  type QueueSetupOptions,
+} from './ethdev';
+export { BURST_CAPACITY_MAX, Burst, type NativeBurst } from './burst';
+export {
+  MBUF_DEFAULT_BUF_SIZE,
+  MBUF_HEADROOM,
+  MEMPOOL_CACHE_MAX,
+  MEMPOOL_NAME_MAX,
+  createMempoolCache,
+  createPktmbufPool,
+  lookupMempool,
+  mempoolNameSchema,
+  pktmbufPoolOptionsSchema,
+  type Mempool,
+  type MempoolCache,
+  type PktmbufPoolOptions,
+} from './mempool';
+export { createTxBuffer, type TxBuffer } from './txbuffer';
+export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, l2fwdDestinationMac, parseMac } from './packet';

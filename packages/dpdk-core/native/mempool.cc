@@ -1,0 +1,399 @@
+// Packet-buffer pools (rte_mempool of rte_mbuf) and user-owned mempool caches.
+// One Mempool wrapper per pool per process, tracked like memzones so cleanup()
+// frees the pools this process created and invalidates every handle.
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include <string>
+#include <unordered_set>
+
+#include "burst.h"
+#include "common.h"
+
+namespace dpdk_core {
+
+// A mempool cache owned by the caller rather than by an lcore id: for threads
+// or processes without a unique lcore id, which must not touch the per-lcore
+// caches (they are not thread safe).
+class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "MempoolCache",
+                       {
+                           InstanceAccessor<&MempoolCache::Size>("size"),
+                           InstanceAccessor<&MempoolCache::Count>("count"),
+                           InstanceAccessor<&MempoolCache::Closed>("closed"),
+                           InstanceMethod<&MempoolCache::AllocBulk>("allocBulk"),
+                           InstanceMethod<&MempoolCache::FreeBurst>("freeBurst"),
+                           InstanceMethod<&MempoolCache::Flush>("flush"),
+                           InstanceMethod<&MempoolCache::Close>("close"),
+                       });
+  }
+
+  explicit MempoolCache(const Napi::CallbackInfo& info) : Napi::ObjectWrap<MempoolCache>(info) {
+    if (info.Length() < 2 || !info[0].IsExternal() || !info[1].IsExternal()) {
+      throw Napi::TypeError::New(info.Env(), "MempoolCache handles come from Mempool.createCache()");
+    }
+    mp_ = info[0].As<Napi::External<rte_mempool>>().Data();
+    cache_ = info[1].As<Napi::External<rte_mempool_cache>>().Data();
+    Data(info.Env()).mempoolCaches.insert(this);
+  }
+
+  ~MempoolCache() override {
+    AddonData& data = Data(Env());
+    // A collected cache still holds objects of the pool: give them back.
+    if (cache_ != nullptr && data.ealInitialised && !data.ealCleanedUp) Destroy();
+    data.mempoolCaches.erase(this);
+  }
+
+  rte_mempool* pool() const { return mp_; }
+
+  // Returns the cached objects to the pool and frees the cache.
+  void Destroy() {
+    if (cache_ == nullptr) return;
+    rte_mempool_cache_flush(cache_, mp_);
+    rte_mempool_cache_free(cache_);
+    cache_ = nullptr;
+    mp_ = nullptr;
+    Data(Env()).mempoolCaches.erase(this);
+  }
+
+ private:
+  rte_mempool_cache* Live(const char* op) {
+    if (cache_ == nullptr) {
+      ThrowDpdkCode(Env(), op, "E_CLOSED", "mempool cache is closed (closed, its pool freed, or EAL cleaned up)");
+    }
+    return cache_;
+  }
+
+  Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("size")->size); }
+  Napi::Value Count(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("count")->len); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cache_ == nullptr); }
+
+  // All-or-nothing, like rte_pktmbuf_alloc_bulk: returns n or 0. Objects taken
+  // through a cache are raw, so each is reset as rte_pktmbuf_alloc would.
+  Napi::Value AllocBulk(const Napi::CallbackInfo& info) {
+    rte_mempool_cache* cache = Live("cache.allocBulk");
+    Burst* burst = Burst::From(info.Env(), info[0], "burst");
+    uint32_t n = ArgU32(info, 1, "count");
+    if (n > burst->room()) {
+      ThrowDpdkCode(info.Env(), "cache.allocBulk", "ENOSPC",
+                    "cannot add " + std::to_string(n) + " packets to a burst with room for " +
+                        std::to_string(burst->room()) + "; free or send some first");
+    }
+    rte_mbuf** dst = burst->pkts() + burst->count();
+    if (rte_mempool_generic_get(mp_, reinterpret_cast<void**>(dst), n, cache) < 0) {
+      return Napi::Number::New(info.Env(), 0);
+    }
+    for (uint32_t i = 0; i < n; i++) rte_pktmbuf_reset(dst[i]);
+    burst->SetCount(burst->count() + n);
+    return Napi::Number::New(info.Env(), n);
+  }
+
+  // Frees every packet of the burst; single-segment packets of this pool go
+  // back through the cache, anything else through rte_pktmbuf_free.
+  Napi::Value FreeBurst(const Napi::CallbackInfo& info) {
+    rte_mempool_cache* cache = Live("cache.freeBurst");
+    Burst* burst = Burst::From(info.Env(), info[0], "burst");
+    rte_mbuf** pkts = burst->pkts();
+    uint32_t n = burst->count();
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      rte_mbuf* m = pkts[i];
+      if (m->pool != mp_ || m->nb_segs != 1) {
+        rte_pktmbuf_free(m);
+        continue;
+      }
+      m = rte_pktmbuf_prefree_seg(m);
+      if (m != nullptr) pkts[kept++] = m;
+    }
+    if (kept > 0) rte_mempool_generic_put(mp_, reinterpret_cast<void* const*>(pkts), kept, cache);
+    burst->SetCount(0);
+    return Napi::Number::New(info.Env(), n);
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    rte_mempool_cache_flush(Live("cache.flush"), mp_);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (cache_ != nullptr) RequireEal(info.Env(), "cache.close");
+    Destroy();
+    return info.Env().Undefined();
+  }
+
+  rte_mempool* mp_ = nullptr;
+  rte_mempool_cache* cache_ = nullptr;
+};
+
+class Mempool : public Napi::ObjectWrap<Mempool> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Mempool",
+                       {
+                           InstanceAccessor<&Mempool::Name>("name"),
+                           InstanceAccessor<&Mempool::Size>("size"),
+                           InstanceAccessor<&Mempool::CacheSize>("cacheSize"),
+                           InstanceAccessor<&Mempool::DataRoomSize>("dataRoomSize"),
+                           InstanceAccessor<&Mempool::PrivSize>("privSize"),
+                           InstanceAccessor<&Mempool::Socket>("socket"),
+                           InstanceAccessor<&Mempool::Created>("created"),
+                           InstanceAccessor<&Mempool::Closed>("closed"),
+                           InstanceMethod<&Mempool::AvailableCount>("availableCount"),
+                           InstanceMethod<&Mempool::InUseCount>("inUseCount"),
+                           InstanceMethod<&Mempool::CacheCount>("cacheCount"),
+                           InstanceMethod<&Mempool::FlushCache>("flushCache"),
+                           InstanceMethod<&Mempool::AllocBulk>("allocBulk"),
+                           InstanceMethod<&Mempool::CreateCache>("createCache"),
+                           InstanceMethod<&Mempool::Free>("free"),
+                           InstanceMethod<&Mempool::Close>("close"),
+                       });
+  }
+
+  explicit Mempool(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mempool>(info) {
+    if (info.Length() < 2 || !info[0].IsExternal()) {
+      throw Napi::TypeError::New(info.Env(), "Mempool handles come from createPktmbufPool() or lookupMempool()");
+    }
+    mp_ = info[0].As<Napi::External<rte_mempool>>().Data();
+    created_ = info[1].ToBoolean();
+    name_ = mp_->name;
+    Data(info.Env()).mempools[mp_] = this;
+  }
+
+  ~Mempool() override {
+    if (mp_ != nullptr) Data(Env()).mempools.erase(mp_);
+  }
+
+  static Napi::Object Wrap(Napi::Env env, rte_mempool* mp, bool created) {
+    AddonData& data = Data(env);
+    auto it = data.mempools.find(mp);
+    if (it != data.mempools.end()) return it->second->Value();
+    return data.mempoolCtor.New(
+        {Napi::External<rte_mempool>::New(env, mp), Napi::Boolean::New(env, created)});
+  }
+
+  rte_mempool* Live(const char* op) {
+    if (mp_ == nullptr) {
+      ThrowDpdkCode(Env(), op, "E_CLOSED",
+                    "mempool '" + name_ + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
+    }
+    return mp_;
+  }
+
+  // Invalidates the handle and the user caches made from it; with free, also
+  // returns the pool's memory to DPDK (creator only).
+  void Invalidate(bool free) {
+    if (mp_ == nullptr) return;
+    AddonData& data = Data(Env());
+    DestroyCachesOf(data, mp_);
+    data.mempools.erase(mp_);
+    if (free && created_ && data.createdMempools.erase(mp_) > 0) rte_mempool_free(mp_);
+    mp_ = nullptr;
+  }
+
+  static void DestroyCachesOf(AddonData& data, rte_mempool* mp) {
+    std::unordered_set<MempoolCache*> caches = data.mempoolCaches;
+    for (MempoolCache* c : caches) {
+      if (c->pool() == mp) c->Destroy();
+    }
+  }
+
+ private:
+  unsigned ArgLcore(const Napi::CallbackInfo& info, const char* op) {
+    uint32_t lcore = ArgU32(info, 0, "lcoreId");
+    if (lcore >= RTE_MAX_LCORE) {
+      ThrowDpdkCode(info.Env(), op, "EINVAL",
+                    "lcore id " + std::to_string(lcore) + " is out of range (0.." + std::to_string(RTE_MAX_LCORE - 1) + ")");
+    }
+    return lcore;
+  }
+
+  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+  Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("size")->size); }
+  Napi::Value CacheSize(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), Live("cacheSize")->cache_size);
+  }
+  Napi::Value DataRoomSize(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_pktmbuf_data_room_size(Live("dataRoomSize")));
+  }
+  Napi::Value PrivSize(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_pktmbuf_priv_size(Live("privSize")));
+  }
+  Napi::Value Socket(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("socket")->socket_id); }
+  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), mp_ == nullptr); }
+
+  // Objects in the pool's ring plus every per-lcore cache (DPDK's definition).
+  Napi::Value AvailableCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_mempool_avail_count(Live("availableCount")));
+  }
+  Napi::Value InUseCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_mempool_in_use_count(Live("inUseCount")));
+  }
+
+  Napi::Value CacheCount(const Napi::CallbackInfo& info) {
+    rte_mempool* mp = Live("cacheCount");
+    rte_mempool_cache* cache = rte_mempool_default_cache(mp, ArgLcore(info, "cacheCount"));
+    return Napi::Number::New(info.Env(), cache == nullptr ? 0 : cache->len);
+  }
+
+  // Empties another lcore's cache into the pool: only safe when no live
+  // thread or process uses that lcore id (reclaiming a dead process's cache).
+  Napi::Value FlushCache(const Napi::CallbackInfo& info) {
+    rte_mempool* mp = Live("flushCache");
+    rte_mempool_cache* cache = rte_mempool_default_cache(mp, ArgLcore(info, "flushCache"));
+    uint32_t flushed = cache == nullptr ? 0 : cache->len;
+    if (cache != nullptr) rte_mempool_cache_flush(cache, mp);
+    return Napi::Number::New(info.Env(), flushed);
+  }
+
+  Napi::Value AllocBulk(const Napi::CallbackInfo& info) {
+    rte_mempool* mp = Live("allocBulk");
+    Burst* burst = Burst::From(info.Env(), info[0], "burst");
+    uint32_t n = ArgU32(info, 1, "count");
+    if (n > burst->room()) {
+      ThrowDpdkCode(info.Env(), "allocBulk", "ENOSPC",
+                    "cannot add " + std::to_string(n) + " packets to a burst with room for " +
+                        std::to_string(burst->room()) + "; free or send some first");
+    }
+    if (rte_pktmbuf_alloc_bulk(mp, burst->pkts() + burst->count(), n) != 0) {
+      return Napi::Number::New(info.Env(), 0);
+    }
+    burst->SetCount(burst->count() + n);
+    return Napi::Number::New(info.Env(), n);
+  }
+
+  Napi::Value CreateCache(const Napi::CallbackInfo& info) {
+    rte_mempool* mp = Live("createCache");
+    uint32_t size = ArgU32(info, 0, "size");
+    int64_t socket = ArgI64(info, 1, "socket");
+    if (size == 0 || size > RTE_MEMPOOL_CACHE_MAX_SIZE) {
+      ThrowDpdkCode(info.Env(), "createCache", "EINVAL",
+                    "cache size must be 1.." + std::to_string(RTE_MEMPOOL_CACHE_MAX_SIZE));
+    }
+    rte_mempool_cache* cache = rte_mempool_cache_create(size, static_cast<int>(socket));
+    if (cache == nullptr) {
+      ThrowDpdk(info.Env(), "createCache", rte_errno, "cannot allocate a mempool cache of " + std::to_string(size));
+    }
+    return Data(info.Env()).mempoolCacheCtor.New(
+        {Napi::External<rte_mempool>::New(info.Env(), mp), Napi::External<rte_mempool_cache>::New(info.Env(), cache)});
+  }
+
+  // Refused while packets are out of the pool: freeing it under them (in a
+  // burst, a ring or a port's queues) would corrupt memory at their next free.
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    if (mp_ == nullptr) return info.Env().Undefined();
+    RequireEal(info.Env(), "freeMempool");
+    if (!created_) {
+      ThrowDpdkCode(info.Env(), "freeMempool", "EPERM",
+                    "mempool '" + name_ + "' was created by another process; only its creator frees it (use close())");
+    }
+    AddonData& data = Data(info.Env());
+    DestroyCachesOf(data, mp_);
+    unsigned inUse = rte_mempool_in_use_count(mp_);
+    if (inUse > 0) {
+      ThrowDpdkCode(info.Env(), "freeMempool", "EBUSY",
+                    "mempool '" + name_ + "' still has " + std::to_string(inUse) +
+                        " packets in use (bursts, rings, TX buffers or port queues); free them and stop/close the "
+                        "ports using it first");
+    }
+    Invalidate(true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Invalidate(false);
+    return info.Env().Undefined();
+  }
+
+  rte_mempool* mp_ = nullptr;
+  bool created_ = false;
+  std::string name_;
+};
+
+rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(Data(env).mempoolCtor.Value())) {
+    throw Napi::TypeError::New(env, std::string(what) + " must be a Mempool");
+  }
+  return Mempool::Unwrap(value.As<Napi::Object>())->Live(what);
+}
+
+namespace {
+
+Napi::Value CreatePktmbufPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "createPktmbufPool");
+  std::string name = ArgString(info, 0, "name");
+  uint32_t size = ArgU32(info, 1, "size");
+  uint32_t cacheSize = ArgU32(info, 2, "cacheSize");
+  uint32_t dataRoom = ArgU32(info, 3, "dataRoomSize");
+  uint32_t privSize = ArgU32(info, 4, "privSize");
+  int64_t socket = ArgI64(info, 5, "socket");
+  if (name.empty() || name.size() >= RTE_MEMPOOL_NAMESIZE || size == 0 || cacheSize > RTE_MEMPOOL_CACHE_MAX_SIZE ||
+      dataRoom > UINT16_MAX || privSize > UINT16_MAX || privSize % RTE_MBUF_PRIV_ALIGN != 0) {
+    ThrowDpdkCode(env, "createPktmbufPool", "EINVAL", "invalid arguments for pool '" + name + "'");
+  }
+  rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), size, cacheSize, static_cast<uint16_t>(privSize),
+                                            static_cast<uint16_t>(dataRoom), static_cast<int>(socket));
+  if (mp == nullptr) {
+    int err = rte_errno;
+    std::string hint = err == EEXIST   ? "; a pool of that name exists: look it up instead, or pick another name"
+                       : err == ENOMEM ? "; not enough hugepage memory: lower size/dataRoomSize or raise -m"
+                       : err == E_RTE_SECONDARY ? "; only the primary creates pools: look it up in a secondary"
+                                                : "";
+    ThrowDpdk(env, "createPktmbufPool", err,
+              "cannot create mbuf pool '" + name + "' of " + std::to_string(size) + " buffers" + hint);
+  }
+  Data(env).createdMempools.insert(mp);
+  return Mempool::Wrap(env, mp, true);
+}
+
+Napi::Value LookupMempool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "lookupMempool");
+  std::string name = ArgString(info, 0, "name");
+  rte_mempool* mp = rte_mempool_lookup(name.c_str());
+  if (mp == nullptr) {
+    ThrowDpdk(env, "lookupMempool", ENOENT,
+              "no mempool named '" + name +
+                  "'; is the primary running with the same --file-prefix, and has it created the pool?");
+  }
+  return Mempool::Wrap(env, mp, false);
+}
+
+}  // namespace
+
+void FreeCreatedMempools(AddonData& data) {
+  for (MempoolCache* c : std::unordered_set<MempoolCache*>(data.mempoolCaches)) c->Destroy();
+  for (const void* mp : data.createdMempools) rte_mempool_free(const_cast<rte_mempool*>(static_cast<const rte_mempool*>(mp)));
+  data.createdMempools.clear();
+}
+
+void ReleasePacketPlane(Napi::Env env) {
+  AddonData& data = Data(env);
+  FreeTxBuffers(data);
+  CloseConfiguredPorts(data);
+  while (!data.mempools.empty()) data.mempools.begin()->second->Invalidate(true);
+  FreeCreatedMempools(data);
+}
+
+void FreePacketPlane(AddonData& data) {
+  FreeTxBuffers(data);
+  CloseConfiguredPorts(data);
+  FreeCreatedMempools(data);
+}
+
+void InitMempool(Napi::Env env, Napi::Object exports) {
+  AddonData& data = Data(env);
+  Napi::Function ctor = Mempool::Define(env);
+  data.mempoolCtor = Napi::Persistent(ctor);
+  data.mempoolCacheCtor = Napi::Persistent(MempoolCache::Define(env));
+  exports.Set("Mempool", ctor);
+  exports.Set("createPktmbufPool", Napi::Function::New(env, CreatePktmbufPool, "createPktmbufPool"));
+  exports.Set("lookupMempool", Napi::Function::New(env, LookupMempool, "lookupMempool"));
+}
+
+}  // namespace dpdk_core

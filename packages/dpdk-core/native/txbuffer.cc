@@ -1,0 +1,151 @@
+// TX buffers (rte_eth_dev_tx_buffer) for one port and queue, as the
+// client_server_mp client uses them: packets accumulate until the buffer is
+// full or flushed; what the device refuses is counted as dropped and freed.
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+
+#include <string>
+
+#include "burst.h"
+#include "common.h"
+
+namespace dpdk_core {
+
+class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "TxBuffer",
+                       {
+                           InstanceAccessor<&TxBuffer::Port>("port"),
+                           InstanceAccessor<&TxBuffer::Queue>("queue"),
+                           InstanceAccessor<&TxBuffer::Size>("size"),
+                           InstanceAccessor<&TxBuffer::Length>("length"),
+                           InstanceAccessor<&TxBuffer::Dropped>("dropped"),
+                           InstanceAccessor<&TxBuffer::Closed>("closed"),
+                           InstanceMethod<&TxBuffer::Buffer>("buffer"),
+                           InstanceMethod<&TxBuffer::Flush>("flush"),
+                           InstanceMethod<&TxBuffer::Free>("free"),
+                           InstanceMethod<&TxBuffer::Free>("close"),
+                       });
+  }
+
+  explicit TxBuffer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TxBuffer>(info) {
+    Napi::Env env = info.Env();
+    RequireEal(env, "createTxBuffer");
+    uint32_t port = ArgU32(info, 0, "port");
+    uint32_t queue = ArgU32(info, 1, "queue");
+    uint32_t size = ArgU32(info, 2, "size");
+    rte_eth_dev_info di;
+    if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port)) ||
+        rte_eth_dev_info_get(static_cast<uint16_t>(port), &di) != 0) {
+      ThrowDpdkCode(env, "createTxBuffer", "ENODEV", "port " + std::to_string(port) + " does not exist");
+    }
+    if (queue >= di.nb_tx_queues) {
+      ThrowDpdkCode(env, "createTxBuffer", "EINVAL",
+                    "tx queue " + std::to_string(queue) + " is out of range: port " + std::to_string(port) + " has " +
+                        std::to_string(di.nb_tx_queues) + " tx queues");
+    }
+    if (size == 0 || size > Burst::kMaxCapacity) {
+      ThrowDpdkCode(env, "createTxBuffer", "EINVAL",
+                    "tx buffer size must be 1.." + std::to_string(Burst::kMaxCapacity));
+    }
+    // Hugepage memory on the port's socket, like the C client: the buffer is
+    // written on every packet and should sit next to the device's queues.
+    buf_ = static_cast<rte_eth_dev_tx_buffer*>(rte_zmalloc_socket(
+        "tx_buffer", RTE_ETH_TX_BUFFER_SIZE(size), 0, rte_eth_dev_socket_id(static_cast<uint16_t>(port))));
+    if (buf_ == nullptr) {
+      ThrowDpdkCode(env, "createTxBuffer", "ENOMEM", "cannot allocate a tx buffer of " + std::to_string(size) +
+                                                         " packets; raise -m");
+    }
+    rte_eth_tx_buffer_init(buf_, static_cast<uint16_t>(size));
+    rte_eth_tx_buffer_set_err_callback(buf_, rte_eth_tx_buffer_count_callback, &dropped_);
+    port_ = static_cast<uint16_t>(port);
+    queue_ = static_cast<uint16_t>(queue);
+    Data(env).txBuffers.insert(this);
+  }
+
+  ~TxBuffer() override {
+    AddonData& data = Data(Env());
+    if (buf_ != nullptr && data.ealInitialised && !data.ealCleanedUp) Destroy();
+    data.txBuffers.erase(this);
+  }
+
+  // Packets still waiting are freed (counted as dropped), then the buffer.
+  void Destroy() {
+    if (buf_ == nullptr) return;
+    if (buf_->length > 0) {
+      dropped_ += buf_->length;
+      rte_pktmbuf_free_bulk(buf_->pkts, buf_->length);
+    }
+    rte_free(buf_);
+    buf_ = nullptr;
+    Data(Env()).txBuffers.erase(this);
+  }
+
+ private:
+  rte_eth_dev_tx_buffer* Live(const char* op) {
+    if (buf_ == nullptr) {
+      ThrowDpdkCode(Env(), op, "E_CLOSED",
+                    "tx buffer of port " + std::to_string(port_) + " queue " + std::to_string(queue_) +
+                        " is freed (or EAL cleaned up); create a new one");
+    }
+    return buf_;
+  }
+
+  Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
+  Napi::Value Queue(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), queue_); }
+  Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("size")->size); }
+  Napi::Value Length(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("length")->length); }
+  Napi::Value Dropped(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(dropped_));
+  }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), buf_ == nullptr); }
+
+  // Takes every packet of the burst (it ends empty); returns how many went
+  // out on the wire during this call (the buffer filled and was flushed).
+  Napi::Value Buffer(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    rte_eth_dev_tx_buffer* buf = Live("txBuffer.buffer");
+    Burst* burst = Burst::From(env, info[0], "burst");
+    RequireTxQueueReady(env, port_, queue_, "txBuffer.buffer");
+    rte_mbuf** pkts = burst->pkts();
+    uint32_t n = burst->count();
+    uint32_t sent = 0;
+    for (uint32_t i = 0; i < n; i++) sent += rte_eth_tx_buffer(port_, queue_, buf, pkts[i]);
+    burst->SetCount(0);
+    return Napi::Number::New(env, sent);
+  }
+
+  Napi::Value Flush(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    rte_eth_dev_tx_buffer* buf = Live("txBuffer.flush");
+    if (buf->length == 0) return Napi::Number::New(env, 0);
+    RequireTxQueueReady(env, port_, queue_, "txBuffer.flush");
+    return Napi::Number::New(env, rte_eth_tx_buffer_flush(port_, queue_, buf));
+  }
+
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    if (buf_ != nullptr) RequireEal(info.Env(), "txBuffer.free");
+    Destroy();
+    return info.Env().Undefined();
+  }
+
+  rte_eth_dev_tx_buffer* buf_ = nullptr;
+  uint64_t dropped_ = 0;
+  uint16_t port_ = 0;
+  uint16_t queue_ = 0;
+};
+
+void FreeTxBuffers(AddonData& data) {
+  std::unordered_set<TxBuffer*> all = data.txBuffers;
+  for (TxBuffer* t : all) t->Destroy();
+  data.txBuffers.clear();
+}
+
+void InitTxBuffer(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = TxBuffer::Define(env);
+  Data(env).txBufferCtor = Napi::Persistent(ctor);
+  exports.Set("TxBuffer", ctor);
+}
+
+}  // namespace dpdk_core

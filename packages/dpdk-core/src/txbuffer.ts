@@ -1,0 +1,50 @@
+/**
+ * TX buffers (rte_eth_dev_tx_buffer) per port and queue, as the
+ * client_server_mp client uses them: buffer a whole burst in one call, flush
+ * when idle, and count what the device refused as dropped (those packets are
+ * freed, like the sample's flush_tx_error_callback).
+ */
+import { z } from 'zod';
+import { BURST_CAPACITY_MAX, type NativeBurst } from './burst';
+import { portIdSchema } from './ethdev';
+import { validate } from './memzone';
+import { native } from './native';
+
+export interface TxBuffer {
+  readonly port: number;
+  readonly queue: number;
+  /** Packets buffered before a send happens by itself. */
+  readonly size: number;
+  /** Packets waiting in the buffer. */
+  readonly length: number;
+  /** Packets the device refused on a send from this buffer (freed), plus those dropped by free(). */
+  readonly dropped: number;
+  readonly closed: boolean;
+  /** Takes every packet of the burst (it ends empty); returns how many were sent during the call. */
+  buffer(burst: NativeBurst): number;
+  /** Sends what is buffered; returns how many went (the rest count as dropped). */
+  flush(): number;
+  /** Frees waiting packets (counted as dropped) and the buffer. Idempotent. */
+  free(): void;
+  close(): void;
+}
+
+declare module './native' {
+  interface NativeAddon {
+    TxBuffer: new (port: number, queue: number, size: number) => TxBuffer;
+  }
+}
+
+const txBufferOptionsSchema = z
+  .object({
+    size: z.number().int().min(1).max(BURST_CAPACITY_MAX).default(32),
+  })
+  .strict();
+
+/** A TX buffer for port/queue (the port must be configured with that tx queue). */
+export function createTxBuffer(port: number, queue: number, opts: z.input<typeof txBufferOptionsSchema> = {}): TxBuffer {
+  const p = validate(portIdSchema, port, 'createTxBuffer', 'port id');
+  const q = validate(z.number().int().min(0).max(1023), queue, 'createTxBuffer', 'queue');
+  const o = validate(txBufferOptionsSchema, opts, 'createTxBuffer', 'options');
+  return new native.TxBuffer(p, q, o.size);
+}

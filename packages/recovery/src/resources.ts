@@ -1,0 +1,104 @@
+/**
+ * What a slave holds, and how to get it back after the slave is gone. A
+ * Resource is reclaimed by the supervisor once the slave's process has
+ * exited (crashed, hung and killed, or stopped), before its lcore lease is
+ * released, in the order the slave declared them.
+ */
+
+export interface ReclaimContext {
+  /** The slave's name. */
+  readonly slave: string;
+  /** The lcore id the dead process ran as (pinned or leased). */
+  readonly lcore: number;
+  /**
+   * Whether a live process (the supervisor or another slave) runs as this
+   * lcore id. A per-lcore mempool cache may only be flushed by someone else
+   * when nobody uses its lcore id.
+   */
+  lcoreInUse(id: number): boolean;
+}
+
+export interface ReclaimResult {
+  /** Packet buffers this resource could not account for (lost for good). */
+  unaccountedBuffers?: number;
+  /** Anything worth reporting (moved, flushed, drained counts). */
+  detail?: Record<string, number | string | boolean>;
+}
+
+export interface Resource {
+  /** Short label for events and logs ("pool-cache mbufs_0", "ring ctl_1"). */
+  readonly label: string;
+  reclaim(ctx: ReclaimContext): ReclaimResult | void | Promise<ReclaimResult | void>;
+}
+
+/** The part of a packet pool handle reclaim needs (a @mp/dpdk-core Mempool fits). */
+export interface PoolLike {
+  readonly name: string;
+  availableCount(): number;
+  inUseCount(): number;
+  cacheCount(lcore: number): number;
+  flushCache(lcore: number): number | void;
+}
+
+/** The part of a ring handle reclaim needs (a @mp/dpdk-core Ring fits). */
+export interface RingLike {
+  readonly name: string;
+  count(): number;
+  reset(): number;
+}
+
+/**
+ * The dead lcore's per-lcore cache of `pool`, flushed back into the pool.
+ * Skipped (and reported) while a live process runs as that lcore id: the
+ * cache is not thread safe and belongs to that process then.
+ */
+export function poolCache(pool: PoolLike): Resource {
+  return {
+    label: `pool-cache ${pool.name}`,
+    reclaim(ctx): ReclaimResult {
+      if (ctx.lcoreInUse(ctx.lcore)) {
+        return { detail: { skipped: `lcore ${ctx.lcore} is in use by a live process`, cached: pool.cacheCount(ctx.lcore) } };
+      }
+      const cached = pool.cacheCount(ctx.lcore);
+      pool.flushCache(ctx.lcore);
+      return { detail: { flushed: cached } };
+    },
+  };
+}
+
+/**
+ * A ring only this slave consumed: what is left in it is dropped (packets go
+ * back to their pools), so its replacement starts from an empty ring.
+ */
+export function drainRing(ring: RingLike): Resource {
+  return {
+    label: `ring ${ring.name}`,
+    reclaim() {
+      return { detail: { drained: ring.reset() } };
+    },
+  };
+}
+
+/**
+ * Audits a pool after the slave's other resources were reclaimed: buffers in
+ * use beyond `expectedInUse()` (what live holders such as RX descriptor rings
+ * legitimately keep) were held by the dead process and are lost.
+ */
+export function poolAudit(pool: PoolLike, expectedInUse: () => number): Resource {
+  return {
+    label: `pool-audit ${pool.name}`,
+    reclaim() {
+      const inUse = pool.inUseCount();
+      const expected = expectedInUse();
+      return {
+        unaccountedBuffers: Math.max(0, inUse - expected),
+        detail: { inUse, expected, available: pool.availableCount() },
+      };
+    },
+  };
+}
+
+/** Anything else: a function run at reclaim time. */
+export function customResource(label: string, reclaim: Resource['reclaim']): Resource {
+  return { label, reclaim };
+}

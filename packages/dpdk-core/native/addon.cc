@@ -124,6 +124,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMemzone(env, exports);
   InitEthdev(env, exports);
   InitBurst(env, exports);
+  InitRing(env, exports);
   InitMempool(env, exports);
   InitTxBuffer(env, exports);
   return exports;

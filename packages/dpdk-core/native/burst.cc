@@ -33,6 +33,18 @@ Burst* Burst::From(Napi::Env env, Napi::Value value, const char* what) {
   return Burst::Unwrap(value.As<Napi::Object>());
 }
 
+// Unwrapping an object costs a private-property lookup (~50 ns here), more
+// than a ring operation on 32 packets: hot paths take the burst's `id` (a
+// plain data property JS reads through an inline cache) and find the Burst in
+// the addon's table instead. An id always names a live Burst or none.
+Burst* Burst::FromId(napi_env env, AddonData& data, napi_value value) {
+  uint32_t id = 0;
+  if (napi_get_value_uint32(env, value, &id) != napi_ok || id >= data.bursts.size() || data.bursts[id] == nullptr) {
+    throw Napi::TypeError::New(env, "burst must be a Burst");
+  }
+  return data.bursts[id];
+}
+
 Burst::Burst(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Burst>(info) {
   if (napi_type_tag_object(info.Env(), info.This(), &kBurstTag) != napi_ok) {
     throw Napi::Error::New(info.Env(), "cannot tag the Burst object");
@@ -43,12 +55,27 @@ Burst::Burst(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Burst>(info) {
   }
   capacity_ = capacity;
   pkts_.assign(capacity, nullptr);
+  AddonData& data = Data(info.Env());
+  if (data.freeBurstIds.empty()) {
+    id_ = static_cast<uint32_t>(data.bursts.size());
+    data.bursts.push_back(this);
+  } else {
+    id_ = data.freeBurstIds.back();
+    data.freeBurstIds.pop_back();
+    data.bursts[id_] = this;
+  }
+  info.This().As<Napi::Object>().DefineProperty(
+      Napi::PropertyDescriptor::Value("id", Napi::Number::New(info.Env(), id_), napi_enumerable));
 }
 
 // A burst collected with packets still in it returns them to their pool, as
 // long as DPDK's memory is still mapped.
 Burst::~Burst() {
   AddonData& data = Data(Env());
+  if (id_ < data.bursts.size() && data.bursts[id_] == this) {
+    data.bursts[id_] = nullptr;
+    data.freeBurstIds.push_back(id_);
+  }
   if (count_ > 0 && data.ealInitialised && !data.ealCleanedUp) FreeAll();
 }
 

@@ -21,6 +21,8 @@ class Burst : public Napi::ObjectWrap<Burst> {
   static Napi::Function Define(Napi::Env env);
   // Unwraps a JS value that must be a live Burst; throws a TypeError otherwise.
   static Burst* From(Napi::Env env, Napi::Value value, const char* what);
+  // The Burst whose `id` property is `value`; throws a TypeError otherwise.
+  static Burst* FromId(napi_env env, AddonData& data, napi_value value);
 
   explicit Burst(const Napi::CallbackInfo& info);
   ~Burst() override;
@@ -55,6 +57,7 @@ class Burst : public Napi::ObjectWrap<Burst> {
   Napi::Value AllocPackets(const Napi::CallbackInfo& info);
 
   std::vector<rte_mbuf*> pkts_;
+  uint32_t id_ = UINT32_MAX;
   uint32_t count_ = 0;
   uint32_t capacity_ = 0;
 };

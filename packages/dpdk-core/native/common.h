@@ -8,10 +8,13 @@
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace dpdk_core {
 
 class Memzone;
+class Ring;
+class Burst;
 class Mempool;
 class MempoolCache;
 class TxBuffer;
@@ -28,6 +31,11 @@ struct AddonData {
   bool ealCleanedUp = false;
   std::unordered_map<const void*, Memzone*> memzones;  // live handles, by rte_memzone*
   std::unordered_set<const void*> createdMemzones;      // freed at cleanup even if their handle was collected
+  std::vector<Burst*> bursts;          // live bursts by id (see Burst::FromId)
+  std::vector<uint32_t> freeBurstIds;
+  Napi::FunctionReference ringCtor;
+  std::unordered_map<const void*, Ring*> rings;         // live handles, by rte_ring*
+  std::unordered_map<const void*, bool> createdRings;   // created here -> holds packets; freed at cleanup
   Napi::FunctionReference mempoolCtor;
   Napi::FunctionReference mempoolCacheCtor;
   Napi::FunctionReference txBufferCtor;
@@ -59,6 +67,7 @@ void InitEal(Napi::Env env, Napi::Object exports);
 void InitMemzone(Napi::Env env, Napi::Object exports);
 void InitEthdev(Napi::Env env, Napi::Object exports);
 void InitBurst(Napi::Env env, Napi::Object exports);
+void InitRing(Napi::Env env, Napi::Object exports);
 void InitMempool(Napi::Env env, Napi::Object exports);
 void InitTxBuffer(Napi::Env env, Napi::Object exports);
 
@@ -72,6 +81,9 @@ void RequireTxQueueReady(Napi::Env env, uint32_t port, uint32_t queue, const cha
 void ReleaseAllMemzones(Napi::Env env);
 // At environment teardown JS can no longer run: free without touching handles.
 void FreeCreatedMemzones(AddonData& data);
+// The same for rings (packet rings are drained into their pools first).
+void ReleaseAllRings(Napi::Env env);
+void FreeCreatedRings(AddonData& data);
 
 // The packet plane, released in dependency order before memzones: TX buffers
 // (they hold mbufs), then ports this process configured (their queues hold

@@ -1,4 +1,4 @@
-export { DpdkError } from './errors';
+export { DpdkError, dpdkError } from './errors';
 export {
   DEFAULT_BASE_VIRTADDR,
   EAL_OPTIONS,
@@ -42,6 +42,25 @@ export {
   type ReserveOptions,
 } from './memzone';
 export { checkDpdkVersion } from './native';
+export {
+  RING_ELEMENT_SIZE_MAX,
+  RING_FLAGS,
+  RING_NAME_MAX,
+  RING_SIZE_MAX,
+  createElementRing,
+  createPacketRing,
+  lookupElementRing,
+  lookupPacketRing,
+  ringFlags,
+  ringModes,
+  ringNameSchema,
+  ringOptionsSchema,
+  Ring,
+  type BurstHandle,
+  type NativeRing,
+  type RingOptions,
+  type SyncMode,
+} from './ring';
 export {
   DEFAULT_DESC,
   MAX_PORTS,

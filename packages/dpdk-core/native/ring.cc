@@ -1,0 +1,504 @@
+// Rings: named lockless FIFOs in shared memory. A packet ring holds rte_mbuf*
+// and moves a whole Burst per call; an element ring holds fixed-size elements
+// copied from/to a caller's Uint8Array. One wrapper per rte_ring in this
+// process, tracked in AddonData so cleanup can free what this process created
+// and invalidate every handle.
+#include <rte_errno.h>
+#include <rte_memzone.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include <memory>
+#include <string>
+
+#include "burst.h"
+#include "common.h"
+
+namespace dpdk_core {
+
+namespace {
+
+constexpr uint32_t kKnownFlags = RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ | RING_F_MP_RTS_ENQ |
+                                 RING_F_MC_RTS_DEQ | RING_F_MP_HTS_ENQ | RING_F_MC_HTS_DEQ;
+// rte_ring_create stores pointers: 8-byte elements.
+constexpr uint32_t kPointerSize = sizeof(void*);
+// rte_ring_create_elem allows up to this element size (it checks the total).
+constexpr uint32_t kMaxElemSize = 1u << 16;
+
+// Packets still queued in a packet ring go back to their pools rather than
+// leak with the ring.
+void DrainPackets(rte_ring* r) {
+  void* batch[64];
+  unsigned n;
+  while ((n = rte_ring_dequeue_burst(r, batch, 64, nullptr)) > 0) {
+    rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(batch), n);
+  }
+}
+
+void FreeRing(rte_ring* r, bool packets) {
+  if (packets) DrainPackets(r);
+  rte_ring_free(r);
+}
+
+uint32_t Ceil64(uint64_t n) { return static_cast<uint32_t>((n + 63) & ~uint64_t{63}); }
+
+// DPDK 22.11's struct rte_ring does not record its element size. A ring made
+// by rte_ring_create(_elem) lives in a memzone of exactly
+// ceil64(sizeof(rte_ring) + size * esize) bytes, so the memzone's length
+// bounds esize: this returns the range [lo, hi] of multiples of 4 that give
+// that length. For size >= 16 the range is a single value.
+bool ElemSizeRange(const rte_ring* r, uint32_t* lo, uint32_t* hi) {
+  if (r->memzone == nullptr || r->size == 0) return false;
+  uint64_t len = r->memzone->len;
+  *lo = 0;
+  *hi = 0;
+  for (uint32_t e = 4; e <= kMaxElemSize; e += 4) {
+    uint64_t want = Ceil64(sizeof(rte_ring) + static_cast<uint64_t>(r->size) * e);
+    if (want == len) {
+      if (*lo == 0) *lo = e;
+      *hi = e;
+    } else if (want > len) {
+      break;
+    }
+  }
+  return *lo != 0;
+}
+
+}  // namespace
+
+// What the packet fast path needs, shared between the Ring handle and the
+// functions fastPath() hands out: those may outlive the handle, so the ring
+// pointer lives here and the handle clears it when it closes.
+struct RingSlot {
+  rte_ring* r = nullptr;
+  AddonData* data = nullptr;
+  std::string name;
+
+  rte_ring* Live(napi_env env, const char* op) const {
+    if (r == nullptr) {
+      ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED",
+                    "ring '" + name + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
+    }
+    return r;
+  }
+};
+
+namespace {
+
+// The packet path without node-addon-api's per-call wrapping: the ring comes
+// from the function's data and the burst from its id, so no object is
+// unwrapped (each unwrap is a private-property lookup costing more than
+// moving 32 packets through a ring).
+template <unsigned (*Op)(napi_env, RingSlot&, napi_value*, size_t)>
+napi_value FastOp(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  void* data = nullptr;
+  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
+  try {
+    unsigned n = Op(env, *static_cast<std::shared_ptr<RingSlot>*>(data)->get(), argv, argc);
+    napi_value result;
+    napi_create_uint32(env, n, &result);
+    return result;
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+}
+
+unsigned OpEnqueueBurst(napi_env env, RingSlot& s, napi_value* argv, size_t) {
+  rte_ring* r = s.Live(env, "enqueueBurst");
+  Burst* b = Burst::FromId(env, *s.data, argv[0]);
+  unsigned n = rte_ring_enqueue_burst(r, reinterpret_cast<void* const*>(b->pkts()), b->count(), nullptr);
+  b->Consume(n);
+  return n;
+}
+
+unsigned OpEnqueueBulk(napi_env env, RingSlot& s, napi_value* argv, size_t) {
+  rte_ring* r = s.Live(env, "enqueueBulk");
+  Burst* b = Burst::FromId(env, *s.data, argv[0]);
+  unsigned n = rte_ring_enqueue_bulk(r, reinterpret_cast<void* const*>(b->pkts()), b->count(), nullptr);
+  b->Consume(n);
+  return n;
+}
+
+// A missing or undefined max means the burst's free room; larger values are
+// clamped to it, so nothing past the burst's array is ever written.
+unsigned OpDequeueBurst(napi_env env, RingSlot& s, napi_value* argv, size_t argc) {
+  rte_ring* r = s.Live(env, "dequeueBurst");
+  Burst* b = Burst::FromId(env, *s.data, argv[0]);
+  uint32_t want = b->room();
+  if (argc > 1) {
+    napi_valuetype type;
+    napi_typeof(env, argv[1], &type);
+    if (type != napi_undefined) {
+      double max = 0;
+      if (napi_get_value_double(env, argv[1], &max) != napi_ok || !(max >= 0)) {
+        throw Napi::TypeError::New(env, "dequeueBurst: max must be a number >= 0");
+      }
+      if (max < want) want = static_cast<uint32_t>(max);
+    }
+  }
+  unsigned n = rte_ring_dequeue_burst(r, reinterpret_cast<void**>(b->pkts() + b->count()), want, nullptr);
+  b->SetCount(b->count() + n);
+  return n;
+}
+
+unsigned OpDequeueBulk(napi_env env, RingSlot& s, napi_value* argv, size_t argc) {
+  rte_ring* r = s.Live(env, "dequeueBulk");
+  Burst* b = Burst::FromId(env, *s.data, argv[0]);
+  double want = -1;
+  if (argc < 2 || napi_get_value_double(env, argv[1], &want) != napi_ok || !(want >= 0) || want != static_cast<uint32_t>(want)) {
+    throw Napi::TypeError::New(env, "dequeueBulk: n must be an integer >= 0");
+  }
+  if (want > b->room()) {
+    ThrowDpdkCode(Napi::Env(env), "dequeueBulk", "EINVAL",
+                  "cannot dequeue " + std::to_string(static_cast<uint32_t>(want)) + " packets into a burst with room for " +
+                      std::to_string(b->room()) + "; free or send what it holds, or use a larger burst");
+  }
+  unsigned n = rte_ring_dequeue_bulk(r, reinterpret_cast<void**>(b->pkts() + b->count()), static_cast<uint32_t>(want), nullptr);
+  b->SetCount(b->count() + n);
+  return n;
+}
+
+void DeleteSlotRef(napi_env, void* data, void*) { delete static_cast<std::shared_ptr<RingSlot>*>(data); }
+
+Napi::Function FastFunction(Napi::Env env, const char* name, napi_callback cb, const std::shared_ptr<RingSlot>& slot) {
+  auto* ref = new std::shared_ptr<RingSlot>(slot);
+  napi_value fn;
+  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ref, &fn) != napi_ok ||
+      napi_add_finalizer(env, fn, ref, DeleteSlotRef, nullptr, nullptr) != napi_ok) {
+    delete ref;
+    throw Napi::Error::New(env, "cannot create the ring's fast path");
+  }
+  return Napi::Function(env, fn);
+}
+
+}  // namespace
+
+class Ring : public Napi::ObjectWrap<Ring> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Ring",
+                       {
+                           InstanceAccessor<&Ring::Name>("name"),
+                           InstanceAccessor<&Ring::ElementSize>("elementSize"),
+                           InstanceAccessor<&Ring::IsPacketRing>("packets"),
+                           InstanceAccessor<&Ring::Flags>("flags"),
+                           InstanceAccessor<&Ring::Created>("created"),
+                           InstanceAccessor<&Ring::Closed>("closed"),
+                           InstanceAccessor<&Ring::Size>("size"),
+                           InstanceAccessor<&Ring::Capacity>("capacity"),
+                           InstanceAccessor<&Ring::Socket>("socket"),
+                           InstanceMethod<&Ring::Count>("count"),
+                           InstanceMethod<&Ring::FreeCount>("freeCount"),
+                           InstanceMethod<&Ring::Reset>("reset"),
+                           InstanceMethod<&Ring::Free>("free"),
+                           InstanceMethod<&Ring::Close>("close"),
+                           InstanceMethod<&Ring::EnqueueElems>("enqueueElems"),
+                           InstanceMethod<&Ring::DequeueElems>("dequeueElems"),
+                           InstanceMethod<&Ring::FastPath>("fastPath"),
+                       });
+  }
+
+  // (External<rte_ring>, created, elementSize, packets)
+  explicit Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
+    if (info.Length() < 4 || !info[0].IsExternal()) {
+      throw Napi::TypeError::New(info.Env(), "Ring handles come from createRing() or lookupRing()");
+    }
+    data_ = &Data(info.Env());
+    r_ = info[0].As<Napi::External<rte_ring>>().Data();
+    created_ = info[1].ToBoolean();
+    esize_ = info[2].As<Napi::Number>().Uint32Value();
+    packets_ = info[3].ToBoolean();
+    name_ = r_->name;
+    data_->rings[r_] = this;
+    slot_ = std::make_shared<RingSlot>();
+    slot_->r = r_;
+    slot_->data = data_;
+    slot_->name = name_;
+  }
+
+  ~Ring() override {
+    if (r_ != nullptr) data_->rings.erase(r_);
+  }
+
+  static Napi::Object Wrap(Napi::Env env, rte_ring* r, bool created, uint32_t esize, bool packets) {
+    AddonData& data = Data(env);
+    auto it = data.rings.find(r);
+    if (it != data.rings.end()) {
+      Ring* existing = it->second;
+      if (existing->esize_ != esize || existing->packets_ != packets) {
+        ThrowDpdkCode(env, "lookupRing", "EINVAL",
+                      "ring '" + existing->name_ + "' is already open in this process as a " +
+                          existing->Describe() + "; look it up the same way");
+      }
+      return existing->Value();
+    }
+    return data.ringCtor.New({Napi::External<rte_ring>::New(env, r), Napi::Boolean::New(env, created),
+                              Napi::Number::New(env, esize), Napi::Boolean::New(env, packets)});
+  }
+
+  void Invalidate(bool free) {
+    if (r_ == nullptr) return;
+    data_->rings.erase(r_);
+    if (free && created_) {
+      auto it = data_->createdRings.find(r_);
+      if (it != data_->createdRings.end()) {
+        FreeRing(r_, it->second);
+        data_->createdRings.erase(it);
+      }
+    }
+    r_ = nullptr;
+    slot_->r = nullptr;
+  }
+
+ private:
+  std::string Describe() const {
+    return packets_ ? std::string("packet ring") : std::to_string(esize_) + "-byte element ring";
+  }
+
+  rte_ring* Live(const char* op) {
+    if (r_ == nullptr) {
+      ThrowDpdkCode(Env(), op, "E_CLOSED",
+                    "ring '" + name_ + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
+    }
+    return r_;
+  }
+
+  rte_ring* LivePackets(const char* op) {
+    rte_ring* r = Live(op);
+    if (!packets_) {
+      ThrowDpdkCode(Env(), op, "EINVAL",
+                    "ring '" + name_ + "' is a " + Describe() + ", not a packet ring; use enqueueElems/dequeueElems");
+    }
+    return r;
+  }
+
+  rte_ring* LiveElems(const char* op) {
+    rte_ring* r = Live(op);
+    if (packets_) {
+      ThrowDpdkCode(Env(), op, "EINVAL",
+                    "ring '" + name_ + "' is a packet ring; move packets with a Burst (enqueueBurst/dequeueBurst)");
+    }
+    return r;
+  }
+
+  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+  Napi::Value ElementSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), esize_); }
+  Napi::Value IsPacketRing(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), packets_); }
+  Napi::Value Flags(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("flags")->flags); }
+  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), r_ == nullptr); }
+  Napi::Value Size(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_ring_get_size(Live("size")));
+  }
+  Napi::Value Capacity(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_ring_get_capacity(Live("capacity")));
+  }
+  Napi::Value Socket(const Napi::CallbackInfo& info) {
+    const rte_ring* r = Live("socket");
+    return Napi::Number::New(info.Env(), r->memzone != nullptr ? r->memzone->socket_id : -1);
+  }
+  Napi::Value Count(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_ring_count(Live("count")));
+  }
+  Napi::Value FreeCount(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), rte_ring_free_count(Live("freeCount")));
+  }
+
+  // Dropping the contents of a packet ring would leak its mbufs: a packet
+  // ring is drained (packets freed to their pools) instead of reset.
+  Napi::Value Reset(const Napi::CallbackInfo& info) {
+    rte_ring* r = Live("reset");
+    uint32_t dropped = rte_ring_count(r);
+    if (packets_) DrainPackets(r);
+    rte_ring_reset(r);
+    return Napi::Number::New(info.Env(), dropped);
+  }
+
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    if (r_ == nullptr) return info.Env().Undefined();
+    if (!created_) {
+      ThrowDpdkCode(info.Env(), "freeRing", "EPERM",
+                    "ring '" + name_ + "' was created by another process; only its creator frees it (use close())");
+    }
+    Invalidate(true);
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Invalidate(false);
+    return info.Env().Undefined();
+  }
+
+  // (bytes: Uint8Array, n, bulk): the elements are bytes[0 .. n*esize).
+  uint8_t* ElemBytes(const Napi::CallbackInfo& info, const char* op, uint32_t* n) {
+    if (info.Length() < 3 || !info[0].IsTypedArray() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+      throw Napi::TypeError::New(info.Env(), std::string(op) + ": elements must be a Uint8Array");
+    }
+    Napi::Uint8Array bytes = info[0].As<Napi::Uint8Array>();
+    *n = ArgU32(info, 1, "n");
+    if (static_cast<uint64_t>(*n) * esize_ > bytes.ByteLength()) {
+      ThrowDpdkCode(info.Env(), op, "EINVAL",
+                    std::to_string(*n) + " elements of " + std::to_string(esize_) + " bytes do not fit in a " +
+                        std::to_string(bytes.ByteLength()) + "-byte buffer");
+    }
+    return bytes.Data();
+  }
+
+  Napi::Value EnqueueElems(const Napi::CallbackInfo& info) {
+    rte_ring* r = LiveElems("enqueueElems");
+    uint32_t n = 0;
+    uint8_t* p = ElemBytes(info, "enqueueElems", &n);
+    unsigned done = info[2].ToBoolean() ? rte_ring_enqueue_bulk_elem(r, p, esize_, n, nullptr)
+                                        : rte_ring_enqueue_burst_elem(r, p, esize_, n, nullptr);
+    return Napi::Number::New(info.Env(), done);
+  }
+
+  Napi::Value DequeueElems(const Napi::CallbackInfo& info) {
+    rte_ring* r = LiveElems("dequeueElems");
+    uint32_t n = 0;
+    uint8_t* p = ElemBytes(info, "dequeueElems", &n);
+    unsigned done = info[2].ToBoolean() ? rte_ring_dequeue_bulk_elem(r, p, esize_, n, nullptr)
+                                        : rte_ring_dequeue_burst_elem(r, p, esize_, n, nullptr);
+    return Napi::Number::New(info.Env(), done);
+  }
+
+  // { enqueueBurst(id), enqueueBulk(id), dequeueBurst(id, max?), dequeueBulk(id, n) }
+  // taking a Burst's id: what the TypeScript handle calls on the packet path.
+  Napi::Value FastPath(const Napi::CallbackInfo& info) {
+    LivePackets("fastPath");
+    Napi::Env env = info.Env();
+    Napi::Object fns = Napi::Object::New(env);
+    fns.Set("enqueueBurst", FastFunction(env, "enqueueBurst", FastOp<OpEnqueueBurst>, slot_));
+    fns.Set("enqueueBulk", FastFunction(env, "enqueueBulk", FastOp<OpEnqueueBulk>, slot_));
+    fns.Set("dequeueBurst", FastFunction(env, "dequeueBurst", FastOp<OpDequeueBurst>, slot_));
+    fns.Set("dequeueBulk", FastFunction(env, "dequeueBulk", FastOp<OpDequeueBulk>, slot_));
+    return fns;
+  }
+
+  AddonData* data_ = nullptr;
+  std::shared_ptr<RingSlot> slot_;
+  rte_ring* r_ = nullptr;
+  bool created_ = false;
+  bool packets_ = false;
+  uint32_t esize_ = 0;
+  std::string name_;
+};
+
+namespace {
+
+uint32_t ArgFlags(const Napi::CallbackInfo& info, size_t i, const char* op) {
+  uint32_t flags = ArgU32(info, i, "flags");
+  if ((flags & ~kKnownFlags) != 0) {
+    ThrowDpdkCode(info.Env(), op, "EINVAL", "unknown ring flag bits " + std::to_string(flags & ~kKnownFlags) + "; use the RING_F_* values");
+  }
+  return flags;
+}
+
+[[noreturn]] void ThrowCreate(Napi::Env env, const char* op, const std::string& name, uint32_t count) {
+  int err = rte_errno;
+  std::string hint = err == EEXIST ? "; a ring or memzone of that name exists: look it up instead, or pick another name"
+                     : err == ENOMEM ? "; not enough hugepage memory: raise -m / nr_hugepages or use a smaller ring"
+                     : err == EINVAL ? "; the size must be a power of two (or ask for an exact size) up to 2^31-1"
+                     : err == ENOSPC ? "; all RTE_MAX_MEMZONE slots are used: free some"
+                     : err == E_RTE_SECONDARY ? "; the ring list could not be updated from this process"
+                                              : "";
+  ThrowDpdk(env, op, err, "cannot create ring '" + name + "' of " + std::to_string(count) + " entries" + hint);
+}
+
+int SocketArg(const Napi::CallbackInfo& info, size_t i) {
+  int64_t socket = ArgI64(info, i, "socket");
+  if (socket < -1 || socket > 0x7fffffff) throw Napi::RangeError::New(info.Env(), "socket must be -1 or a socket id");
+  return static_cast<int>(socket);
+}
+
+// (name, count, socket, flags): a packet ring.
+Napi::Value Create(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "createRing");
+  std::string name = ArgString(info, 0, "name");
+  uint32_t count = ArgU32(info, 1, "count");
+  int socket = SocketArg(info, 2);
+  uint32_t flags = ArgFlags(info, 3, "createRing");
+  rte_ring* r = rte_ring_create(name.c_str(), count, socket, flags);
+  if (r == nullptr) ThrowCreate(env, "createRing", name, count);
+  Data(env).createdRings[r] = true;
+  return Ring::Wrap(env, r, true, kPointerSize, true);
+}
+
+// (name, elemSize, count, socket, flags): an element ring.
+Napi::Value CreateElem(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "createRing");
+  std::string name = ArgString(info, 0, "name");
+  uint32_t esize = ArgU32(info, 1, "elemSize");
+  if (esize == 0 || esize % 4 != 0 || esize > kMaxElemSize) {
+    ThrowDpdkCode(env, "createRing", "EINVAL",
+                  "element size " + std::to_string(esize) + " must be a multiple of 4 in 4.." +
+                      std::to_string(kMaxElemSize));
+  }
+  uint32_t count = ArgU32(info, 2, "count");
+  int socket = SocketArg(info, 3);
+  uint32_t flags = ArgFlags(info, 4, "createRing");
+  rte_ring* r = rte_ring_create_elem(name.c_str(), esize, count, socket, flags);
+  if (r == nullptr) ThrowCreate(env, "createRing", name, count);
+  Data(env).createdRings[r] = false;
+  return Ring::Wrap(env, r, true, esize, false);
+}
+
+// (name, elemSize): elemSize 0 asks for a packet ring.
+Napi::Value Lookup(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "lookupRing");
+  std::string name = ArgString(info, 0, "name");
+  uint32_t want = ArgU32(info, 1, "elemSize");
+  bool packets = want == 0;
+  if (packets) want = kPointerSize;
+  rte_ring* r = rte_ring_lookup(name.c_str());
+  if (r == nullptr) {
+    ThrowDpdk(env, "lookupRing", ENOENT,
+              "no ring named '" + name +
+                  "'; is the primary running with the same --file-prefix, and has it created the ring?");
+  }
+  uint32_t lo = 0;
+  uint32_t hi = 0;
+  if (!ElemSizeRange(r, &lo, &hi)) {
+    ThrowDpdkCode(env, "lookupRing", "EINVAL",
+                  "ring '" + name + "' was not made by rte_ring_create(_elem); its element size is unknown");
+  }
+  if (want < lo || want > hi || want % 4 != 0) {
+    std::string holds = lo == hi ? std::to_string(lo) + "-byte" : std::to_string(lo) + ".." + std::to_string(hi) + "-byte";
+    ThrowDpdkCode(env, "lookupRing", "EINVAL",
+                  "ring '" + name + "' holds " + holds + " elements, not " +
+                      (packets ? std::string("packet pointers (8 bytes)") : std::to_string(want) + "-byte elements") +
+                      "; look it up with the element layout it was created with");
+  }
+  return Ring::Wrap(env, r, false, want, packets);
+}
+
+}  // namespace
+
+void ReleaseAllRings(Napi::Env env) {
+  AddonData& data = Data(env);
+  while (!data.rings.empty()) data.rings.begin()->second->Invalidate(true);
+  FreeCreatedRings(data);
+}
+
+void FreeCreatedRings(AddonData& data) {
+  for (const auto& [r, packets] : data.createdRings) FreeRing(static_cast<rte_ring*>(const_cast<void*>(r)), packets);
+  data.createdRings.clear();
+}
+
+void InitRing(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = Ring::Define(env);
+  Data(env).ringCtor = Napi::Persistent(ctor);
+  exports.Set("Ring", ctor);
+  exports.Set("ringCreate", Napi::Function::New(env, Create, "ringCreate"));
+  exports.Set("ringCreateElem", Napi::Function::New(env, CreateElem, "ringCreateElem"));
+  exports.Set("ringLookup", Napi::Function::New(env, Lookup, "ringLookup"));
+}
+
+}  // namespace dpdk_core

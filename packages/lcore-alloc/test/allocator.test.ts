@@ -3,6 +3,7 @@
  * race on it, holders die, the pool runs out.
  */
 import path from 'node:path';
+import { lcoreEalArgs } from '../src';
 import { assertCleanTeardown, ealArgs, requireHugepages, runFixture, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'alloc-process.ts');
@@ -277,4 +278,56 @@ test('bad inputs each give their documented code and the process keeps running',
   expect(results['eal-lcore-id'].message).toMatch(/lcore id 0 is an EAL lcore of this process/);
   expect(results['open-other-layout'].message).toMatch(/layout version 1 hash .* this process expects version 1 hash/);
   expect(results['acquire-dead-owner'].message).toMatch(/process 4194304 is not running/);
+});
+
+test('a floating secondary started with --lcores=<leased id>@(0-1) runs as that lcore and uses its mempool cache', async () => {
+  const prefix = uniquePrefix('lcal');
+  const { primary, lcores } = await startPrimary(prefix, 'lcal-float', { reserved: [1, 2, 3] });
+  const pool = 'lcal_float_pool';
+  const size = 2047;
+  await value(primary, 'pool-create', pool, size, 64);
+  // The parent leases an id before the child exists, then hands it over.
+  const forChild = await value<LeaseJson>(primary, 'acquire');
+  const args = lcoreEalArgs(forChild, [0, 1]);
+  expect(args).toEqual([`--lcores=${forChild.id}@(0-1)`]);
+  const child = startFixture(FIXTURE, [...ealArgs(prefix, [...args, '--proc-type=secondary']), '--', 'holder', 'lcal-float']);
+  await child.waitForJson('READY');
+  const handed = await value<LeaseJson>(primary, 'transfer', forChild, child.pid);
+
+  const me = await value<{ pid: number; currentLcore: number; mainLcore: number; lcores: number[]; cpusAllowed: string; leases: LeaseJson[] }>(
+    child,
+    'whoami',
+  );
+  expect(me).toEqual({
+    pid: child.pid,
+    currentLcore: forChild.id,
+    mainLcore: forChild.id,
+    lcores: [forChild.id],
+    cpusAllowed: '0-1',
+    leases: [handed],
+  });
+  expect(lcores).not.toContain(forChild.id);
+
+  const used = await value<{ lcore: number; before: number; allocated: number; afterAlloc: number; inUse: number; freed: number; afterFree: number }>(
+    child,
+    'pool-use',
+    pool,
+    32,
+  );
+  expect(used).toMatchObject({ lcore: forChild.id, before: 0, allocated: 32, inUse: 32, freed: 32 });
+  // rte_pktmbuf_alloc_bulk went through the leased lcore's cache: it was
+  // filled from the pool, and the freed packets went back into it.
+  expect(used.afterAlloc).toBeGreaterThan(0);
+  expect(used.afterFree).toBeGreaterThan(used.afterAlloc);
+  const watched = [forChild.id, 0];
+  expect(await value(primary, 'pool-counts', pool, watched)).toEqual({ available: size, inUse: 0, caches: [used.afterFree, 0] });
+
+  // The floating process crashes: its id comes back, and its cache still
+  // holds the buffers until someone flushes it (safe now: no one uses the id).
+  child.kill('SIGKILL');
+  await child.waitForExit();
+  expect(await value(primary, 'reclaim')).toEqual([{ id: handed.id, generation: handed.generation, ownerPid: child.pid }]);
+  expect(await value(primary, 'pool-flush', pool, forChild.id)).toBe(used.afterFree);
+  expect(await value(primary, 'pool-counts', pool, watched)).toEqual({ available: size, inUse: 0, caches: [0, 0] });
+  await stop(primary);
 });

@@ -127,6 +127,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRing(env, exports);
   InitMempool(env, exports);
   InitTxBuffer(env, exports);
+  InitForward(env, exports);
+  InitMempoolRepair(env, exports);
   return exports;
 }
 

@@ -98,3 +98,11 @@ export {
 } from './mempool';
 export { createTxBuffer, type TxBuffer } from './txbuffer';
 export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, l2fwdDestinationMac, parseMac } from './packet';
+export {
+  createPortForwarder,
+  createRoundRobin,
+  type NativePortForwarder,
+  type NativeRoundRobin,
+  type PortForwarderOptions,
+} from './forward';
+export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';

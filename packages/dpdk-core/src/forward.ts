@@ -1,0 +1,90 @@
+/**
+ * Fused forwarding primitives (native/forward.cc): each moves a whole burst in
+ * one native call where JS would need one call per packet.
+ *
+ * - `RoundRobin` hands a burst's packets to N packet rings in turn, with a
+ *   cursor that persists across bursts, enqueues each ring's share in bulk and
+ *   drops (frees and counts) a share whose ring is full: it never blocks.
+ * - `PortForwarder` sends each packet out of the port paired with the one it
+ *   arrived on, through TX buffers on one TX queue, and counts sent and
+ *   dropped packets per port id in a BigUint64Array that may view shared
+ *   memory (so another process can read the counters live).
+ */
+import { z } from 'zod';
+import type { NativeBurst } from './burst';
+import { MAX_PORTS } from './ethdev';
+import { validate } from './memzone';
+import { native } from './native';
+import type { Ring } from './ring';
+
+export interface NativeRoundRobin {
+  /** The ring the next packet goes to. */
+  readonly cursor: number;
+  readonly size: number;
+  /** Distributes every packet of the burst (it ends empty); returns how many were enqueued. */
+  distribute(burst: NativeBurst): number;
+  /** Packets enqueued to ring i so far. */
+  enqueued(i: number): number;
+  /** Packets dropped because ring i was full. */
+  dropped(i: number): number;
+  close(): void;
+}
+
+export interface NativePortForwarder {
+  /** Packets waiting in the TX buffers. */
+  readonly buffered: number;
+  readonly closed: boolean;
+  /** Packets freed because their input port had no pair. */
+  readonly unroutable: number;
+  /** Buffers every packet of the burst for its paired port (the burst ends empty); returns how many went out. */
+  send(burst: NativeBurst): number;
+  /** Sends what the TX buffers hold; returns how many went out. */
+  flush(): number;
+  /** Frees what is still buffered (counted as dropped) and the buffers. Idempotent. */
+  free(): void;
+}
+
+declare module './native' {
+  interface NativeAddon {
+    RoundRobin: new (rings: Ring[]) => NativeRoundRobin;
+    PortForwarder: new (outByIn: number[], queue: number, bufferSize: number, counters: BigUint64Array) => NativePortForwarder;
+  }
+}
+
+const ringsSchema = z
+  .array(z.custom<Ring>((r) => typeof r === 'object' && r !== null && 'packets' in r, 'expected a Ring handle'))
+  .min(1, 'give at least one ring')
+  .max(1024, 'at most 1024 rings')
+  .refine((rs) => rs.every((r) => r.packets), 'every ring must be a packet ring');
+
+/** Round-robin distribution of bursts over packet rings (see the module comment). */
+export function createRoundRobin(rings: readonly Ring[]): NativeRoundRobin {
+  return new native.RoundRobin([...validate(ringsSchema, rings, 'createRoundRobin', 'rings')]);
+}
+
+const portId = z.number().int().min(0).max(MAX_PORTS - 1);
+
+const forwarderSchema = z
+  .object({
+    /** Output port for each input port id. */
+    pairs: z.map(portId, portId).refine((m) => m.size > 0, 'give at least one input -> output pair'),
+    /** TX queue used on every output port. */
+    queue: z.number().int().min(0).max(1023),
+    /** Packets per TX buffer before it is sent by itself. */
+    bufferSize: z.number().int().min(1).max(1024).default(32),
+    /** tx[port id] at 0..31 and tx_drop[port id] at 32..63, e.g. a view of a shared memzone. */
+    counters: z
+      .instanceof(BigUint64Array)
+      .refine((a) => a.length >= 2 * MAX_PORTS, `counters need ${2 * MAX_PORTS} entries: tx[32] then tx_drop[32]`),
+  })
+  .strict();
+
+export type PortForwarderOptions = z.input<typeof forwarderSchema>;
+
+/** Paired-port forwarding through TX buffers (see the module comment). */
+export function createPortForwarder(opts: PortForwarderOptions): NativePortForwarder {
+  const o = validate(forwarderSchema, opts, 'createPortForwarder', 'options');
+  const outByIn: number[] = new Array<number>(MAX_PORTS).fill(-1);
+  for (const [from, to] of o.pairs) outByIn[from] = to;
+  return new native.PortForwarder(outByIn, o.queue, o.bufferSize, o.counters);
+}

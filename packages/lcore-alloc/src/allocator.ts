@@ -79,6 +79,13 @@ const acquireSchema = z
     owner: pidSchema.optional(),
     socket: socketId.optional(),
     role: roleName.optional(),
+    /**
+     * Reclaim ids of dead owners when the pool looks exhausted (default).
+     * A supervisor that repairs what a dead process left in its lcore's
+     * mempool caches before the id is reused turns this off and calls
+     * reclaimDead() itself after the repair.
+     */
+    reclaimDead: z.boolean().default(true),
   })
   .strict();
 
@@ -297,7 +304,8 @@ export class LcoreAllocator {
   /**
    * Leases a free id. Tries candidates in the order of the pure policy
    * (role, socket, least recently claimed); when none is free it reclaims ids
-   * of dead owners and tries once more, then throws 'ENOSPC'.
+   * of dead owners (unless told not to) and tries once more, then throws
+   * 'ENOSPC'.
    */
   acquire(options: AcquireOptions = {}): Lease {
     const zone = this.live('acquire');
@@ -307,9 +315,11 @@ export class LcoreAllocator {
     const request: PickRequest = { socket: o.socket, role: o.role };
     const first = this.tryClaim(zone, owner, stamp, request);
     if (first !== null) return first;
-    this.reclaimDead();
-    const second = this.tryClaim(zone, owner, stamp, request);
-    if (second !== null) return second;
+    if (o.reclaimDead) {
+      this.reclaimDead();
+      const second = this.tryClaim(zone, owner, stamp, request);
+      if (second !== null) return second;
+    }
     throw fail('ENOSPC', 'acquire', exhaustionMessage(this.name, request, this.slots.length, this.leases()));
   }
 
@@ -424,7 +434,7 @@ export class LcoreAllocator {
     const zone = this.live('freeCount');
     const snap = this.snapshot(zone);
     if (request === undefined) return snap.filter((s) => s.free).length;
-    const r = validate(acquireSchema.omit({ owner: true }), request, 'freeCount', 'request');
+    const r = validate(acquireSchema.pick({ socket: true, role: true }), request, 'freeCount', 'request');
     return rankCandidates(snap, r, 0, 0).length;
   }
 

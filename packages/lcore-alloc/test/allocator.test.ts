@@ -137,6 +137,11 @@ test('a SIGKILLed holder\'s id is reclaimed, and its late release cannot free th
   const before = await value<Inspection>(primary, 'inspect');
   expect(before.leases).toEqual([expect.objectContaining({ id: 40, ownerPid: holder.pid, alive: false, generation: 1 })]);
 
+  // Told not to reclaim (a supervisor repairing the dead process's caches first), acquire reports the dead holder.
+  const refused = await ask(primary, 'acquire', { reclaimDead: false });
+  expect(refused.error).toMatchObject({ code: 'ENOSPC' });
+  expect(refused.error?.message).toMatch(new RegExp(`pid ${holder.pid} \\(dead, not yet reclaimed\\) holds id 40\\.`));
+
   // The pool (one id) is exhausted: acquire reclaims the dead holder's id by itself.
   const fresh = await value<LeaseJson>(primary, 'acquire');
   expect(fresh).toMatchObject({ id: 40, generation: 3, ownerPid: primary.pid });

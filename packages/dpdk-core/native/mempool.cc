@@ -342,8 +342,7 @@ Napi::Value CreatePktmbufPool(const Napi::CallbackInfo& info) {
     int err = rte_errno;
     std::string hint = err == EEXIST   ? "; a pool of that name exists: look it up instead, or pick another name"
                        : err == ENOMEM ? "; not enough hugepage memory: lower size/dataRoomSize or raise -m"
-                       : err == E_RTE_SECONDARY ? "; only the primary creates pools: look it up in a secondary"
-                                                : "";
+                                       : "";
     ThrowDpdk(env, "createPktmbufPool", err,
               "cannot create mbuf pool '" + name + "' of " + std::to_string(size) + " buffers" + hint);
   }

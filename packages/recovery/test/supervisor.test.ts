@@ -1,0 +1,215 @@
+/**
+ * The Supervisor with real processes: a primary (fixtures/master.ts) that
+ * supervises secondaries (fixtures/slave.ts) on their own lcores.
+ */
+import path from 'node:path';
+import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
+
+const MASTER = path.join(__dirname, 'fixtures', 'master.ts');
+
+type Ev = Record<string, unknown> & { type: string; name?: string };
+
+beforeAll(() => {
+  requireHugepages();
+});
+
+afterAll(async () => {
+  await assertCleanTeardown();
+});
+
+function events(f: Fixture): Ev[] {
+  return f.stdoutLines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as Ev);
+}
+
+/** Waits for the `nth` (1-based) event matching `pred`. */
+async function waitEvent(f: Fixture, pred: (e: Ev) => boolean, nth = 1, timeoutMs = 30_000): Promise<Ev> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = events(f).filter(pred);
+    if (found.length >= nth) return found[nth - 1] as Ev;
+    if (f.child.exitCode !== null || f.child.signalCode !== null) throw new Error(`master exited before the event\n${f.describe()}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for an event\n${f.describe()}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+const is = (type: string, name?: string) => (e: Ev) => e.type === type && (name === undefined || e.name === name);
+
+interface SlaveConf {
+  name: string;
+  mode: string;
+  arg?: string;
+  lcore: { id: number; cpu?: number };
+  dependsOn?: string[];
+}
+
+function startMaster(slaves: SlaveConf[], options: Record<string, unknown> = {}): Fixture {
+  const prefix = uniquePrefix('rec');
+  return startFixture(MASTER, [...ealArgs(prefix, ['-l', '0']), '--', JSON.stringify({ slaves, options })]);
+}
+
+async function shutdown(master: Fixture): Promise<Record<string, unknown>> {
+  master.send('shutdown');
+  const r = await master.waitForJson('SHUTDOWN');
+  expect(await master.waitForExit()).toEqual({ code: 0, signal: null });
+  return r;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a SIGKILLed slave is reported within 100 ms with its signal, reclaimed and restarted', async () => {
+  const master = startMaster([{ name: 'a', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { restart: { initialDelayMs: 0 } });
+  await master.waitForJson('STARTED');
+  const first = await waitEvent(master, is('ready', 'a'));
+  const pid = first.pid as number;
+  const killedAt = Date.now();
+  process.kill(pid, 'SIGKILL');
+  const exit = await waitEvent(master, is('exit', 'a'));
+  expect(exit).toMatchObject({ pid, code: null, signal: 'SIGKILL', reason: 'crashed', lcore: 1 });
+  expect((exit.at as number) - killedAt).toBeLessThan(100);
+  const reclaim = await waitEvent(master, is('reclaim', 'a'));
+  expect(reclaim.lcore).toBe(1);
+  expect((reclaim.counters as number[])[0]).toBeGreaterThan(0);
+  expect(reclaim.resources).toEqual([{ label: 'marker a', detail: { lcore: 1, lcoreInUse: false } }]);
+  const again = await waitEvent(master, is('ready', 'a'), 2);
+  expect(again.pid).not.toBe(pid);
+  const recovered = await waitEvent(master, is('recovered'));
+  expect(recovered).toMatchObject({ crashed: ['a'], affected: ['a'], restarted: ['a'] });
+  await shutdown(master);
+  expect(alive(again.pid as number)).toBe(false);
+});
+
+test('a stopped (SIGSTOP) slave is detected as hung by its silent heartbeat, killed and replaced', async () => {
+  const master = startMaster([{ name: 'h', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
+  await master.waitForJson('STARTED');
+  const pid = (await waitEvent(master, is('ready', 'h'))).pid as number;
+  process.kill(pid, 'SIGSTOP');
+  const hang = await waitEvent(master, is('hang', 'h'));
+  expect(hang.pid).toBe(pid);
+  expect(hang.silentMs as number).toBeGreaterThan(300);
+  expect(await waitEvent(master, is('exit', 'h'))).toMatchObject({ pid, signal: 'SIGKILL', reason: 'hung' });
+  const replaced = await waitEvent(master, is('ready', 'h'), 2);
+  expect(replaced.pid).not.toBe(pid);
+  expect(alive(pid)).toBe(false);
+  await shutdown(master);
+});
+
+test('when a slave dies its busy dependents get STOP and ACK within the 100 ms ack timeout, then the group restarts together', async () => {
+  const master = startMaster(
+    [
+      { name: 'p0', mode: 'busy', lcore: { id: 1, cpu: 1 }, dependsOn: ['p1'] },
+      { name: 'p1', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['p0'] },
+      { name: 'solo', mode: 'busy', lcore: { id: 3, cpu: 0 } },
+    ],
+    { ackTimeoutMs: 100 },
+  );
+  await master.waitForJson('STARTED');
+  const p0 = (await waitEvent(master, is('ready', 'p0'))).pid as number;
+  const p1 = (await waitEvent(master, is('ready', 'p1'))).pid as number;
+  const solo = (await waitEvent(master, is('ready', 'solo'))).pid as number;
+  for (let round = 1; round <= 3; round++) {
+    const victim = round % 2 === 1 ? 'p0' : 'p1';
+    const other = victim === 'p0' ? 'p1' : 'p0';
+    const pid = (await waitEvent(master, is('ready', victim), round)).pid as number;
+    process.kill(pid, 'SIGKILL');
+    const stop = await waitEvent(master, is('stop'), round);
+    expect(stop).toMatchObject({ name: other, outcome: 'acked' });
+    expect(stop.ackMs as number).toBeLessThanOrEqual(100);
+    expect(await waitEvent(master, (e) => e.type === 'exit' && e.reason === 'stopped', round)).toMatchObject({ name: other, code: 0 });
+    const rec = await waitEvent(master, is('recovered'), round);
+    expect(rec).toMatchObject({ crashed: [victim], affected: ['p0', 'p1'], restarted: ['p0', 'p1'] });
+    await waitEvent(master, is('ready', other), round + 1);
+  }
+  expect(alive(p0) || alive(p1)).toBe(false);
+  expect(events(master).filter(is('ready', 'solo'))).toHaveLength(1);
+  expect(alive(solo)).toBe(true);
+  const status = await (async () => {
+    master.send('status');
+    return master.waitForJson<Array<{ name: string; status: string; restarts: number }>>('STATUS');
+  })();
+  expect(status.map((s) => [s.name, s.status, s.restarts])).toEqual([
+    ['p0', 'running', 3],
+    ['p1', 'running', 3],
+    ['solo', 'running', 0],
+  ]);
+  await shutdown(master);
+});
+
+test('a dependent that ignores STOP is killed when the ACK times out', async () => {
+  const master = startMaster(
+    [
+      { name: 'a', mode: 'busy', lcore: { id: 1, cpu: 1 } },
+      { name: 'deaf', mode: 'deaf', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'] },
+    ],
+    { ackTimeoutMs: 50 },
+  );
+  await master.waitForJson('STARTED');
+  const a = (await waitEvent(master, is('ready', 'a'))).pid as number;
+  const deaf = (await waitEvent(master, is('ready', 'deaf'))).pid as number;
+  process.kill(a, 'SIGKILL');
+  expect(await waitEvent(master, is('stop', 'deaf'))).toMatchObject({ pid: deaf, outcome: 'ack-timeout' });
+  expect(await waitEvent(master, is('exit', 'deaf'))).toMatchObject({ pid: deaf, signal: 'SIGKILL', reason: 'ack-timeout' });
+  expect(await waitEvent(master, is('recovered'))).toMatchObject({ crashed: ['a'], restarted: ['a', 'deaf'] });
+  master.send('status');
+  await master.waitForJson('STATUS');
+  // Shutdown of a deaf slave: STOP times out, the slave is killed, shutdown completes.
+  await shutdown(master);
+  expect(events(master).filter(is('stop', 'deaf')).map((e) => e.outcome)).toEqual(['ack-timeout', 'ack-timeout']);
+});
+
+test('a crash loop is capped: after maxRestarts in the window the slave and its dependents are given up with a clear error', async () => {
+  const master = startMaster(
+    [
+      { name: 'flaky', mode: 'crash', arg: '50', lcore: { id: 1, cpu: 1 } },
+      { name: 'dep', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['flaky'] },
+    ],
+    { restart: { maxRestarts: 3, windowMs: 60_000, initialDelayMs: 20, factor: 2 } },
+  );
+  const gaveUp = await waitEvent(master, is('gave-up', 'flaky'));
+  expect(gaveUp.reason).toMatch(/crashed 4 times within 60000 ms \(cap: 3/);
+  expect((gaveUp.error as { code: string }).code).toBe('ETIMEDOUT');
+  expect(await waitEvent(master, is('gave-up', 'dep'))).toMatchObject({ reason: expect.stringMatching(/depends on a slave that was given up \(flaky\)/) });
+  const scheduled = events(master).filter(is('restart-scheduled', 'flaky'));
+  expect(scheduled.map((e) => e.delayMs)).toEqual([20, 40, 80]);
+  expect(events(master).filter(is('exit', 'flaky')).map((e) => e.code)).toEqual([3, 3, 3, 3]);
+  master.send('status');
+  const status = await master.waitForJson<Array<{ name: string; status: string; pid: number }>>('STATUS');
+  expect(status.map((s) => [s.name, s.status, s.pid])).toEqual([
+    ['flaky', 'failed', 0],
+    ['dep', 'failed', 0],
+  ]);
+  await shutdown(master);
+});
+
+test('ordered shutdown stops dependents first, every slave ACKs and exits 0, nothing is left behind', async () => {
+  const master = startMaster([
+    { name: 'base', mode: 'busy', lcore: { id: 1, cpu: 1 } },
+    { name: 'mid', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['base'] },
+    { name: 'top', mode: 'busy', lcore: { id: 3, cpu: 0 }, dependsOn: ['mid'] },
+  ]);
+  await master.waitForJson('STARTED');
+  const readyOrder = events(master).filter(is('ready')).map((e) => e.name);
+  expect(readyOrder).toEqual(['base', 'mid', 'top']);
+  const pids = events(master).filter(is('ready')).map((e) => e.pid as number);
+  await shutdown(master);
+  const stops = events(master).filter(is('stop'));
+  expect(stops.map((e) => [e.name, e.outcome])).toEqual([
+    ['top', 'acked'],
+    ['mid', 'acked'],
+    ['base', 'acked'],
+  ]);
+  expect(events(master).filter(is('exit')).map((e) => [e.name, e.code, e.reason])).toEqual([
+    ['top', 0, 'stopped'],
+    ['mid', 0, 'stopped'],
+    ['base', 0, 'stopped'],
+  ]);
+  expect(events(master).filter(is('reclaim')).map((e) => e.name)).toEqual(['top', 'mid', 'base']);
+  expect(pids.filter(alive)).toEqual([]);
+});

@@ -1,0 +1,285 @@
+/**
+ * mp-client: a secondary of client_server_mp. Looks up its ring, the pool and
+ * port_info by the C sample's names, dequeues bursts and sends each packet
+ * out of the port paired with the one it came in on, on TX queue = client id,
+ * counting tx/tx_drop in its port_info slot. Beyond the C sample: it checks
+ * its id and lcore against the other clients, stops when the server asks,
+ * exits cleanly on SIGINT/SIGTERM, and notices within a second that the
+ * server has died.
+ */
+import {
+  Burst,
+  DpdkError,
+  cleanup,
+  createPortForwarder,
+  currentLcore,
+  initEalFromArgv,
+  lookupMemzone,
+  lookupMempool,
+  lookupPacketRing,
+  parseEalArgs,
+  portCount,
+  primaryProcessAlive,
+  processType,
+  type Mempool,
+  type NativePortForwarder,
+  type Ring,
+} from '@mp/dpdk-core';
+import { CLIENT_USAGE, UsageError, parseClientArgs, type ClientOptions } from './args';
+import { Control, SLOT_STATE, pidAlive } from './control';
+import { reportStartError, SetupError } from './server';
+import {
+  EXIT,
+  MAX_CLIENTS,
+  MAX_ETHPORTS,
+  MZ_CONTROL,
+  MZ_PORT_INFO,
+  PACKET_READ_SIZE,
+  PKTMBUF_POOL_NAME,
+  PORT_INFO,
+  TX_BUFFER_SIZE,
+  clientRingName,
+  pairPorts,
+} from './shared';
+
+/** Ring polls between returns to the event loop. */
+const POLLS_PER_TURN = 512;
+/** How often the client checks that the server (primary) is alive: well within the 1 s promise. */
+const PRIMARY_CHECK_MS = 200;
+/** How long a restarted client waits for the server to repair what its dead predecessor left. */
+const REPAIR_WAIT_MS = 5000;
+
+export class ServerGoneError extends Error {
+  override readonly name = 'ServerGoneError';
+  readonly exitCode = EXIT.serverGone;
+}
+
+function filePrefixOf(ealArgs: readonly string[]): string {
+  return parseEalArgs(ealArgs).find((o) => o.name === '--file-prefix')?.value ?? 'rte';
+}
+
+/**
+ * Clients are secondaries: `--proc-type=secondary` is added when missing, and
+ * `auto` is accepted only while a server runs (it would otherwise make this
+ * client a primary with nothing to attach to).
+ */
+function secondaryArgv(argv: readonly string[], ealArgs: readonly string[]): string[] {
+  const type = parseEalArgs(ealArgs).find((o) => o.name === '--proc-type')?.value;
+  if (type === 'primary') throw new UsageError('a client is a secondary process; use --proc-type=secondary (or auto)');
+  const prefix = filePrefixOf(ealArgs);
+  if (!primaryProcessAlive(prefix)) {
+    throw new SetupError(`no server is running with --file-prefix=${prefix}; start mp-server first (with the same --file-prefix)`);
+  }
+  return type === undefined ? ['--proc-type=secondary', ...argv] : [...argv];
+}
+
+class Client {
+  readonly done: Promise<number>;
+  private resolveDone!: (code: number) => void;
+  private stopping = false;
+  private needFlush = false;
+  private readonly burst = new Burst(PACKET_READ_SIZE);
+  private timers: NodeJS.Timeout[] = [];
+
+  constructor(
+    private readonly opts: ClientOptions,
+    private readonly ring: Ring,
+    private readonly pool: Mempool,
+    private readonly forwarder: NativePortForwarder,
+    private readonly control: Control | undefined,
+    private readonly lcore: number,
+    private readonly counters: BigUint64Array,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+  }
+
+  start(): void {
+    this.timers.push(
+      setInterval(() => {
+        if (!primaryProcessAlive()) this.serverGone();
+      }, PRIMARY_CHECK_MS),
+    );
+    if (this.opts.statsInterval > 0) {
+      this.timers.push(setInterval(() => this.printStats(), this.opts.statsInterval * 1000));
+    }
+    setImmediate(() => this.pump());
+  }
+
+  /** client.c's main loop: dequeue a burst, buffer it for the paired ports, flush when the ring runs dry. */
+  private pump(): void {
+    if (this.stopping) return;
+    if (this.control?.stopRequested) {
+      this.stop('the server asked its clients to stop');
+      return;
+    }
+    const ring = this.ring;
+    const burst = this.burst;
+    const fwd = this.forwarder;
+    for (let i = 0; i < POLLS_PER_TURN; i++) {
+      if (ring.dequeueBurst(burst) > 0) {
+        fwd.send(burst);
+        this.needFlush = true;
+      } else if (this.needFlush) {
+        fwd.flush();
+        this.needFlush = false;
+      }
+    }
+    setImmediate(() => this.pump());
+  }
+
+  private printStats(): void {
+    let tx = 0n;
+    let drop = 0n;
+    for (let p = 0; p < MAX_ETHPORTS; p++) {
+      tx += this.counters[p] as bigint;
+      drop += this.counters[MAX_ETHPORTS + p] as bigint;
+    }
+    const s = { client: this.opts.clientId, tx: Number(tx), txDrop: Number(drop), queued: this.ring.count() };
+    process.stdout.write(
+      this.opts.statsFormat === 'json' ? `stats ${JSON.stringify(s)}\n` : `Client ${s.client} - tx: ${s.tx}, tx_drop: ${s.txDrop}, queued: ${s.queued}\n`,
+    );
+  }
+
+  /**
+   * Sends what the TX buffers hold and returns every buffer this process
+   * holds, including its lcore's pool cache, so nothing is lost with it.
+   * Packets still in the ring stay there for the next client with this id.
+   */
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    process.stdout.write(`client ${this.opts.clientId} stopping: ${reason}\n`);
+    this.forwarder.flush();
+    this.forwarder.free();
+    this.burst.free();
+    this.pool.flushCache(this.lcore);
+    this.control?.release(this.opts.clientId, process.pid);
+    cleanup();
+    this.resolveDone(0);
+  }
+
+  /**
+   * The server's memory may be gone with it: touch nothing shared, say so and
+   * leave with the documented code.
+   */
+  private serverGone(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    for (const t of this.timers) clearInterval(t);
+    process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; restart it, then restart the clients\n`);
+    this.resolveDone(EXIT.serverGone);
+  }
+}
+
+/**
+ * Claims this client's slot in the control memzone. A slot held by a live
+ * process means the id is taken; one held by a dead process is freed by the
+ * server once it has repaired what that process left, so wait for that. The
+ * same goes for another slot on the same lcore id: mempool caches are per
+ * lcore, and two processes on one lcore corrupt them.
+ */
+async function claimSlot(control: Control, clientId: number, lcore: number): Promise<void> {
+  const deadline = Date.now() + REPAIR_WAIT_MS;
+  for (;;) {
+    const holder = control.claim(clientId, process.pid, lcore);
+    if (holder === 0) break;
+    if (pidAlive(holder) && control.state(clientId) === SLOT_STATE.running) {
+      throw new SetupError(`client id ${clientId} is already in use by pid ${holder}; give each client its own -n`);
+    }
+    if (Date.now() > deadline) {
+      throw new SetupError(`client id ${clientId} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  for (;;) {
+    const clash = [];
+    for (let c = 0; c < MAX_CLIENTS; c++) {
+      if (c !== clientId && control.pid(c) !== 0 && control.lcore(c) === lcore) clash.push(c);
+    }
+    if (clash.length === 0) return;
+    const live = clash.filter((c) => pidAlive(control.pid(c)));
+    if (live.length > 0 || Date.now() > deadline) {
+      control.release(clientId, process.pid);
+      const c = (live[0] ?? clash[0]) as number;
+      throw new SetupError(
+        `lcore ${lcore} is already used by client ${c} (pid ${control.pid(c)}); give each client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+export async function startClient(argv: readonly string[]): Promise<Client> {
+  const parsed = parseClientArgs(argv);
+  if (parsed.help) throw new UsageError(CLIENT_USAGE);
+  const opts = parsed.options;
+  const fullArgv = secondaryArgv(argv, parsed.ealArgs);
+  try {
+    initEalFromArgv(fullArgv);
+  } catch (e) {
+    throw new SetupError(`cannot attach to the server: ${(e as Error).message}`);
+  }
+  if (processType() !== 'secondary') {
+    throw new SetupError('this client became a primary (no server was running); start mp-server first');
+  }
+  if (portCount() === 0) throw new SetupError('No Ethernet ports - bye (the server has no ports?)');
+  let control: Control | undefined;
+  try {
+    const c = new Control(lookupMemzone(MZ_CONTROL));
+    if (c.valid) control = c;
+  } catch (e) {
+    if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
+  }
+  let ring: Ring;
+  try {
+    ring = lookupPacketRing(clientRingName(opts.clientId));
+  } catch (e) {
+    if (e instanceof DpdkError && e.code === 'ENOENT') {
+      const n = control?.numClients;
+      throw new SetupError(
+        n !== undefined
+          ? `client id ${opts.clientId} is out of range: the server runs ${n} client${n === 1 ? '' : 's'} (ids 0-${n - 1})`
+          : `Cannot get RX ring ${clientRingName(opts.clientId)} - is the server running with more than ${opts.clientId} clients?`,
+      );
+    }
+    throw e;
+  }
+  const pool = lookupMempool(PKTMBUF_POOL_NAME);
+  const portInfo = lookupMemzone(MZ_PORT_INFO);
+  const view = new DataView(portInfo.view());
+  const ids: number[] = [];
+  for (let i = 0; i < view.getUint16(PORT_INFO.numPorts, true); i++) ids.push(view.getUint16(PORT_INFO.id(i), true));
+  const lcore = currentLcore();
+  if (lcore === null) throw new SetupError('this process has no lcore id; start it with -l or --lcores');
+  if (control) await claimSlot(control, opts.clientId, lcore);
+  else process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
+  const counters = new BigUint64Array(portInfo.view(), PORT_INFO.tx(opts.clientId, 0), 2 * MAX_ETHPORTS);
+  let forwarder: NativePortForwarder;
+  try {
+    forwarder = createPortForwarder({ pairs: pairPorts(ids), queue: opts.clientId, bufferSize: TX_BUFFER_SIZE, counters });
+  } catch (e) {
+    control?.release(opts.clientId, process.pid);
+    throw e;
+  }
+  const client = new Client(opts, ring, pool, forwarder, control, lcore, counters);
+  process.stdout.write(`\nClient process ${opts.clientId} handling packets (pid ${process.pid}, lcore ${lcore})\n[Press Ctrl-C to quit ...]\n`);
+  client.start();
+  return client;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let client: Client;
+  try {
+    client = await startClient(argv);
+  } catch (e) {
+    return reportStartError('mp-client', e, CLIENT_USAGE);
+  }
+  const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return client.done;
+}

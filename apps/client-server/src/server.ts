@@ -1,0 +1,302 @@
+/**
+ * mp-server: the primary of client_server_mp. Owns the ports, the packet pool,
+ * one ring per client and the port_info memzone (names and layout of the C
+ * sample, so C clients attach to it), reads each port in turn and hands the
+ * packets to the clients round robin. Beyond the C sample: it tells attached
+ * clients to stop before it shuts down, and when a client dies it repairs
+ * what that client left half done in the pool before the client's slot can
+ * be reused.
+ */
+import {
+  Burst,
+  DpdkError,
+  cleanup,
+  createPacketRing,
+  createPktmbufPool,
+  createRoundRobin,
+  currentLcore,
+  initEalFromArgv,
+  openPort,
+  parseEalArgs,
+  ports as listPorts,
+  processType,
+  repairMempool,
+  reserveMemzone,
+  rxBurst,
+  type Memzone,
+  type Mempool,
+  type NativeRoundRobin,
+  type Port,
+  type Ring,
+} from '@mp/dpdk-core';
+import { SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './args';
+import { CONTROL, Control, SLOT_STATE, pidAlive } from './control';
+import {
+  CLIENT_QUEUE_RINGSIZE,
+  EXIT,
+  MAX_CLIENTS,
+  MBUF_CACHE_SIZE,
+  MZ_CONTROL,
+  MZ_PORT_INFO,
+  PACKET_READ_SIZE,
+  PKTMBUF_POOL_NAME,
+  PORT_INFO,
+  clientRingName,
+  poolSize,
+  queuePlan,
+} from './shared';
+import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
+
+/** Port polls between returns to the event loop: long enough to amortise the turn, short enough for signals and timers. */
+const POLLS_PER_TURN = 512;
+/** How often the server looks for dead clients. */
+const WATCH_MS = 50;
+/** How long the server waits for clients to stop before it shuts down anyway. */
+const STOP_WAIT_MS = 5000;
+
+export class SetupError extends Error {
+  override readonly name = 'SetupError';
+  readonly exitCode = EXIT.setup;
+}
+
+export interface ServerHandle {
+  /** Resolves with the exit code once the server has shut down. */
+  readonly done: Promise<number>;
+  stop(reason: string): void;
+  snapshot(): StatsSnapshot;
+}
+
+class Server implements ServerHandle {
+  readonly done: Promise<number>;
+  private resolveDone!: (code: number) => void;
+  private stopping = false;
+  private readonly burst = new Burst(PACKET_READ_SIZE);
+  private readonly portRx: number[];
+  private readonly macs = new Map<number, string>();
+  private readonly portInfoView: DataView;
+  private timers: NodeJS.Timeout[] = [];
+  private readonly log: (line: string) => void;
+
+  constructor(
+    private readonly opts: ServerOptions,
+    private readonly portInfo: Memzone,
+    private readonly control: Control,
+    private readonly pool: Mempool,
+    private readonly ports: Port[],
+    private readonly rings: Ring[],
+    private readonly rr: NativeRoundRobin,
+  ) {
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    this.portRx = opts.portIds.map(() => 0);
+    for (const p of ports) this.macs.set(p.id, p.mac);
+    this.portInfoView = new DataView(portInfo.view());
+    this.log = (line) => process.stdout.write(`${line}\n`);
+  }
+
+  start(): void {
+    this.timers.push(setInterval(() => this.watchClients(), WATCH_MS));
+    if (this.opts.statsInterval > 0) {
+      this.timers.push(setInterval(() => this.printStats(), this.opts.statsInterval * 1000));
+    }
+    if (this.opts.duration !== undefined) {
+      this.timers.push(setTimeout(() => this.stop(`--duration ${this.opts.duration} s elapsed`), this.opts.duration * 1000));
+    }
+    setImmediate(() => this.pump());
+  }
+
+  /** main.c do_packet_forwarding, in turns that hand control back to the event loop. */
+  private pump(): void {
+    if (this.stopping) return;
+    const ids = this.opts.portIds;
+    const nports = ids.length;
+    const burst = this.burst;
+    const rr = this.rr;
+    let index = 0;
+    for (let i = 0; i < POLLS_PER_TURN; i++) {
+      const n = rxBurst(ids[index] as number, 0, burst);
+      if (n > 0) {
+        this.portRx[index] = (this.portRx[index] as number) + n;
+        rr.distribute(burst);
+      }
+      if (++index === nports) index = 0;
+    }
+    for (let p = 0; p < nports; p++) {
+      this.portInfoView.setBigUint64(PORT_INFO.rx(p), BigInt(this.portRx[p] as number), true);
+    }
+    setImmediate(() => this.pump());
+  }
+
+  snapshot(): StatsSnapshot {
+    const counters = [];
+    for (let c = 0; c < this.opts.clients; c++) counters.push({ rx: this.rr.enqueued(c), rxDrop: this.rr.dropped(c) });
+    return readStats(this.portInfoView, this.opts.clients, counters, this.macs);
+  }
+
+  private printStats(): void {
+    const s = this.snapshot();
+    for (const c of s.clients) {
+      const base = CONTROL.slot(c.id);
+      this.control.mz.store64(base + CONTROL.slotRx, BigInt(c.rx));
+      this.control.mz.store64(base + CONTROL.slotRxDrop, BigInt(c.rxDrop));
+    }
+    if (this.opts.statsFormat === 'json') {
+      process.stdout.write(renderJson(s, { time: Date.now() }));
+    } else {
+      process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true }));
+    }
+  }
+
+  /**
+   * A client killed in the middle of returning buffers leaves the pool's ring
+   * half written and its lcore's cache full: repair both before the slot (and
+   * so that lcore id) can be used again.
+   */
+  private watchClients(): void {
+    for (let c = 0; c < MAX_CLIENTS; c++) {
+      const pid = this.control.pid(c);
+      if (pid === 0 || this.control.state(c) === SLOT_STATE.free || pidAlive(pid)) continue;
+      this.control.setState(c, SLOT_STATE.repairing);
+      const lcore = this.control.lcore(c);
+      const r = repairMempool(this.pool, { lcore });
+      this.control.clearDead(c, pid);
+      this.log(`client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects)`);
+    }
+  }
+
+  stop(reason: string): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log(`stopping: ${reason}`);
+    void this.shutdown().then(
+      (code) => this.resolveDone(code),
+      (e: unknown) => {
+        process.stderr.write(`mp-server: shutdown failed: ${(e as Error).message}\n`);
+        this.resolveDone(EXIT.failure);
+      },
+    );
+  }
+
+  /** Clients first (they transmit on our ports and hold our buffers), then ports, rings, pool, memory. */
+  private async shutdown(): Promise<number> {
+    const attached: Array<{ c: number; pid: number }> = [];
+    for (let c = 0; c < MAX_CLIENTS; c++) {
+      const pid = this.control.pid(c);
+      if (pid !== 0 && pidAlive(pid)) attached.push({ c, pid });
+    }
+    this.control.requestStop();
+    const deadline = Date.now() + STOP_WAIT_MS;
+    while (attached.some((a) => pidAlive(a.pid)) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stuck = attached.filter((a) => pidAlive(a.pid));
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (stuck.length > 0) {
+      process.stderr.write(
+        `mp-server: clients ${stuck.map((s) => `${s.c} (pid ${s.pid})`).join(', ')} did not stop within ${STOP_WAIT_MS} ms; shutting down anyway\n`,
+      );
+    }
+    this.watchClients();
+    if (this.opts.statsInterval > 0) this.printStats();
+    this.burst.free();
+    for (const p of this.ports) p.close();
+    this.rr.close();
+    for (const r of this.rings) r.free();
+    this.pool.free();
+    this.control.mz.free();
+    this.portInfo.free();
+    cleanup();
+    this.log('server stopped');
+    return stuck.length > 0 ? EXIT.failure : 0;
+  }
+}
+
+/** Everything init.c does, in its order, after the app args were checked. */
+export async function startServer(argv: readonly string[]): Promise<ServerHandle> {
+  const parsed = parseServerArgs(argv);
+  if (parsed.help) throw new UsageError(SERVER_USAGE);
+  const opts = parsed.options;
+  const procType = parseEalArgs(parsed.ealArgs, { secondariesWillAttach: true }).find((o) => o.name === '--proc-type')?.value;
+  if (procType === 'secondary') {
+    throw new UsageError('the server is the primary process; drop --proc-type=secondary (clients are the secondaries)');
+  }
+  try {
+    initEalFromArgv(argv);
+  } catch (e) {
+    throw new SetupError(`cannot initialise EAL: ${(e as Error).message}`);
+  }
+  if (processType() !== 'primary') {
+    throw new SetupError('another primary already runs with this --file-prefix; the server must be the primary (use another --file-prefix)');
+  }
+  const available = listPorts().map((p) => p.id);
+  const missing = opts.portIds.filter((id) => !available.includes(id));
+  if (missing.length > 0) {
+    throw new SetupError(
+      `the port mask selects port${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist (ports: ${available.join(', ') || 'none'}); add devices (--vdev, -a) or fix -p`,
+    );
+  }
+  const portInfo = reserveMemzone(MZ_PORT_INFO, { length: PORT_INFO.size });
+  const view = new DataView(portInfo.view());
+  view.setUint16(PORT_INFO.numPorts, opts.portIds.length, true);
+  opts.portIds.forEach((id, i) => view.setUint16(PORT_INFO.id(i), id, true));
+  const control = new Control(reserveMemzone(MZ_CONTROL, { length: CONTROL.size }));
+  control.init(process.pid, opts.clients, opts.portIds.length);
+
+  const size = poolSize(opts.portIds.length, opts.clients);
+  process.stdout.write(`Creating mbuf pool '${PKTMBUF_POOL_NAME}' [${size} mbufs] ...\n`);
+  const pool = createPktmbufPool(PKTMBUF_POOL_NAME, { size, cacheSize: MBUF_CACHE_SIZE });
+  const plan = queuePlan(opts.clients);
+  const ports: Port[] = [];
+  for (const id of opts.portIds) {
+    process.stdout.write(`Port ${id} init ... `);
+    const port = openPort(id);
+    port.configure({ rxQueues: plan.rxQueues, txQueues: plan.txQueues });
+    for (let q = 0; q < plan.rxQueues; q++) port.setupRxQueue(q, pool);
+    for (let q = 0; q < plan.txQueues; q++) port.setupTxQueue(q);
+    port.setPromiscuous(true);
+    port.start();
+    ports.push(port);
+    process.stdout.write('done\n');
+  }
+  for (const port of ports) {
+    const link = await port.waitForLink();
+    process.stdout.write(`Port ${port.id} Link ${link.up ? 'up' : 'down'} - speed ${link.speedMbps} Mbps\n`);
+  }
+  const rings: Ring[] = [];
+  for (let c = 0; c < opts.clients; c++) {
+    rings.push(createPacketRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
+  }
+  const rr = createRoundRobin(rings);
+  const server = new Server(opts, portInfo, control, pool, ports, rings, rr);
+  process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
+  server.start();
+  return server;
+}
+
+/** The bin's entry: exit codes from shared.ts EXIT, messages on stderr. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let server: ServerHandle;
+  try {
+    server = await startServer(argv);
+  } catch (e) {
+    return reportStartError('mp-server', e, SERVER_USAGE);
+  }
+  const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return server.done;
+}
+
+export function reportStartError(prog: string, e: unknown, usage: string): number {
+  if (e instanceof UsageError && e.message === usage) {
+    process.stdout.write(`${usage}\n`);
+    return 0;
+  }
+  const err = e as Error & { exitCode?: number };
+  process.stderr.write(`${prog}: ${err.message}\n`);
+  if (err instanceof UsageError || err instanceof SetupError) return err.exitCode;
+  if (err instanceof DpdkError) return EXIT.setup;
+  return EXIT.failure;
+}

@@ -91,14 +91,14 @@ declare module './native' {
  * this ring, one call per burst.
  */
 export class Ring {
-  readonly #n: NativeRing;
-  readonly #fast: NativeRingFastPath;
+  private readonly n: NativeRing;
+  private readonly fast: NativeRingFastPath;
 
   /** @internal handles come from createPacketRing/createElementRing/lookup*. */
   constructor(n: NativeRing) {
-    this.#n = n;
+    this.n = n;
     if (n.packets) {
-      this.#fast = n.fastPath();
+      this.fast = n.fastPath();
     } else {
       const refuse = (op: string) => (): never => {
         throw dpdkError(
@@ -107,7 +107,7 @@ export class Ring {
           `ring '${n.name}' is a ${n.elementSize}-byte element ring, not a packet ring; use enqueueElems/dequeueElems`,
         );
       };
-      this.#fast = {
+      this.fast = {
         enqueueBurst: refuse('enqueueBurst'),
         enqueueBulk: refuse('enqueueBulk'),
         dequeueBurst: refuse('dequeueBurst'),
@@ -117,78 +117,78 @@ export class Ring {
   }
 
   get name(): string {
-    return this.#n.name;
+    return this.n.name;
   }
   /** Bytes per element: 8 (a pointer) for packet rings. */
   get elementSize(): number {
-    return this.#n.elementSize;
+    return this.n.elementSize;
   }
   /** True for rings of packet buffers. */
   get packets(): boolean {
-    return this.#n.packets;
+    return this.n.packets;
   }
   /** The RING_F_* flags it was created with (see ringModes). */
   get flags(): number {
-    return this.#n.flags;
+    return this.n.flags;
   }
   get created(): boolean {
-    return this.#n.created;
+    return this.n.created;
   }
   get closed(): boolean {
-    return this.#n.closed;
+    return this.n.closed;
   }
   /** The ring's internal size (a power of two). */
   get size(): number {
-    return this.#n.size;
+    return this.n.size;
   }
   /** How many entries it can hold. */
   get capacity(): number {
-    return this.#n.capacity;
+    return this.n.capacity;
   }
   get socket(): number {
-    return this.#n.socket;
+    return this.n.socket;
   }
   count(): number {
-    return this.#n.count();
+    return this.n.count();
   }
   freeCount(): number {
-    return this.#n.freeCount();
+    return this.n.freeCount();
   }
   /** Empties the ring (packets go back to their pools); returns how many entries were dropped. Not safe while others use it. */
   reset(): number {
-    return this.#n.reset();
+    return this.n.reset();
   }
   /** Creator only ('EPERM' otherwise): drains and frees the ring. Idempotent. */
   free(): void {
-    this.#n.free();
+    this.n.free();
   }
   /** Drops this process's handle without freeing the ring. Idempotent. */
   close(): void {
-    this.#n.close();
+    this.n.close();
   }
   /** Enqueues as many packets as fit from the front of the burst; returns how many (they leave the burst). */
   enqueueBurst(burst: BurstHandle): number {
-    return this.#fast.enqueueBurst(burst.id);
+    return this.fast.enqueueBurst(burst.id);
   }
   /** Enqueues all packets of the burst or none; returns the number enqueued. */
   enqueueBulk(burst: BurstHandle): number {
-    return this.#fast.enqueueBulk(burst.id);
+    return this.fast.enqueueBulk(burst.id);
   }
   /** Appends up to `max` (default and upper bound: the burst's free room) packets to the burst; returns how many. */
   dequeueBurst(burst: BurstHandle, max?: number): number {
-    return this.#fast.dequeueBurst(burst.id, max);
+    return this.fast.dequeueBurst(burst.id, max);
   }
   /** Appends exactly `n` packets or none ('EINVAL' if the burst has less room); returns the number appended. */
   dequeueBulk(burst: BurstHandle, n: number): number {
-    return this.#fast.dequeueBulk(burst.id, n);
+    return this.fast.dequeueBulk(burst.id, n);
   }
   /** Enqueues elements bytes[0 .. n*elementSize); bulk = all or none. Returns how many. */
   enqueueElems(bytes: Uint8Array, n: number, bulk = false): number {
-    return this.#n.enqueueElems(bytes, n, bulk);
+    return this.n.enqueueElems(bytes, n, bulk);
   }
   /** Dequeues up to n elements into bytes[0 ..); bulk = exactly n or none. Returns how many. */
   dequeueElems(bytes: Uint8Array, n: number, bulk = false): number {
-    return this.#n.dequeueElems(bytes, n, bulk);
+    return this.n.dequeueElems(bytes, n, bulk);
   }
 }
 

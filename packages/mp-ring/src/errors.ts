@@ -1,0 +1,1 @@
+export { DpdkError, dpdkError } from '@mp/dpdk-core';

@@ -1,0 +1,142 @@
+/**
+ * The main job, `pnpm --filter client-server start`: the server on two
+ * net_null ports (each is an endless traffic source and sink), two clients
+ * started for it, and the live stats table, until Ctrl-C or --duration.
+ *
+ *   start [--duration SEC] [--clients N]                 virtual ports
+ *   start [EAL options] -- [server options]              real NICs or other devices
+ *
+ * The server runs in this process; each client is its own process, attached
+ * as a secondary with an lcore id leased from @mp/lcore-alloc. With a CPU per
+ * process the clients are pinned; with fewer CPUs than processes they float
+ * over all CPUs under their unique lcore ids.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { ealState } from '@mp/dpdk-core';
+import { createLcoreAllocator, type Lease, type LcoreAllocator } from '@mp/lcore-alloc';
+import { z } from 'zod';
+import { UsageError, parseServerArgs } from './args';
+import { reportStartError, startServer, type ServerHandle } from './server';
+import { EXIT, MAX_CLIENTS } from './shared';
+
+const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
+       start [EAL options] -- -p PORTMASK -n NUM_CLIENTS [server options]`;
+
+const demoSchema = z
+  .object({
+    duration: z.coerce.number().positive('must be more than 0 seconds').optional(),
+    clients: z.coerce.number().int().min(1).max(MAX_CLIENTS, `at most ${MAX_CLIENTS} clients`).default(2),
+  })
+  .strict();
+
+/** The server's argv: the user's own `[EAL] -- [app]`, or the virtual-port default. */
+export function demoServerArgv(argv: readonly string[], pid = process.pid): string[] {
+  if (argv.includes('--')) return [...argv];
+  const raw: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--(duration|clients)(?:=(.*))?$/.exec(argv[i] as string);
+    if (!m) throw new UsageError(`unknown argument '${argv[i]}'\n${DEMO_USAGE}`);
+    const value = m[2] ?? argv[++i];
+    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
+    raw[m[1] as string] = value;
+  }
+  const parsed = demoSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new UsageError(`--${String(issue?.path[0])}: ${issue?.message}`);
+  }
+  const o = parsed.data;
+  return [
+    '-l',
+    '0',
+    '--no-pci',
+    '-m',
+    '256',
+    `--file-prefix=mp-demo-${pid}`,
+    '--vdev=net_null0',
+    '--vdev=net_null1',
+    '--log-level=warning',
+    '--',
+    '-p',
+    '3',
+    '-n',
+    String(o.clients),
+    ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
+  ];
+}
+
+/** EAL options a client shares with the server: the group's prefix, devices and memory flags, not its cores. */
+function clientEalArgs(serverEal: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < serverEal.length; i++) {
+    const a = serverEal[i] as string;
+    if (/^--(file-prefix|log-level|huge-dir)=/.test(a) || a === '--no-pci') out.push(a);
+    else if (/^--(file-prefix|log-level|huge-dir)$/.test(a)) out.push(a, serverEal[++i] as string);
+  }
+  return out;
+}
+
+class ClientProcesses {
+  private readonly children = new Map<number, { child: ChildProcess; lease: Lease }>();
+
+  constructor(
+    private readonly alloc: LcoreAllocator,
+    private readonly ealArgs: string[],
+    private readonly onUnexpectedExit: (client: number, code: number | null, signal: string | null) => void,
+  ) {}
+
+  start(clientId: number, clients: number): void {
+    const cpus = os.availableParallelism();
+    const pinned = cpus > clients;
+    const lease = this.alloc.acquire();
+    const where = pinned ? `${(clientId % (cpus - 1)) + 1}` : `(0-${cpus - 1})`;
+    const bin = path.join(__dirname, '..', 'bin', 'mp-client');
+    const child = spawn(process.execPath, [bin, `--lcores=${lease.id}@${where}`, '--proc-type=secondary', ...this.ealArgs, '--', '-n', String(clientId)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    if (child.pid === undefined) throw new Error(`cannot start client ${clientId}`);
+    const childLease = this.alloc.transfer(lease, child.pid);
+    this.children.set(clientId, { child, lease: childLease });
+    child.on('exit', (code, signal) => {
+      this.children.delete(clientId);
+      // After the server's cleanup the allocator's memzone is gone, and the lease with it.
+      if (ealState() === 'initialised') this.alloc.release(childLease);
+      if (code !== 0) this.onUnexpectedExit(clientId, code, signal);
+    });
+  }
+
+  get running(): number {
+    return this.children.size;
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let server: ServerHandle;
+  let serverArgv: string[];
+  try {
+    serverArgv = demoServerArgv(argv);
+    const parsed = parseServerArgs(serverArgv);
+    if (parsed.help) throw new UsageError(DEMO_USAGE);
+    server = await startServer(serverArgv);
+    const alloc = createLcoreAllocator({});
+    const clients = new ClientProcesses(alloc, clientEalArgs(parsed.ealArgs), (c, code, signal) => {
+      process.stderr.write(`demo: client ${c} exited (${signal ?? `code ${code}`})\n`);
+    });
+    for (let c = 0; c < parsed.options.clients; c++) clients.start(c, parsed.options.clients);
+  } catch (e) {
+    return reportStartError('start', e, DEMO_USAGE);
+  }
+  const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const code = await server.done;
+  return code === 0 ? 0 : EXIT.failure;
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

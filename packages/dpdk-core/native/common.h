@@ -87,9 +87,10 @@ void FreeCreatedMemzones(AddonData& data);
 void ReleaseAllRings(Napi::Env env);
 void FreeCreatedRings(AddonData& data);
 
-// The packet plane, released in dependency order before memzones: TX buffers
-// (they hold mbufs), then ports this process configured (their queues hold
-// mbufs of our pools), then user caches, then the pools this process created.
+// The packet plane, released in dependency order before memzones: packets
+// left in bursts, TX buffers (they hold mbufs), then ports this process
+// configured (their queues hold mbufs of our pools), then user caches, then
+// the pools this process created.
 // Called by cleanup() (invalidates handles) and at teardown (handles untouched).
 void ReleasePacketPlane(Napi::Env env);
 void FreePacketPlane(AddonData& data);

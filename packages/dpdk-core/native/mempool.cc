@@ -371,8 +371,17 @@ void FreeCreatedMempools(AddonData& data) {
   data.createdMempools.clear();
 }
 
+// Packets left in bursts go back to their pools: in a secondary the pools are
+// shared and outlive this process, so leaving them would leak buffers.
+void FreeBurstPackets(AddonData& data) {
+  for (Burst* b : data.bursts) {
+    if (b != nullptr) b->FreeAll();
+  }
+}
+
 void ReleasePacketPlane(Napi::Env env) {
   AddonData& data = Data(env);
+  FreeBurstPackets(data);
   FreeTxBuffers(data);
   CloseConfiguredPorts(data);
   while (!data.mempools.empty()) data.mempools.begin()->second->Invalidate(true);
@@ -380,6 +389,7 @@ void ReleasePacketPlane(Napi::Env env) {
 }
 
 void FreePacketPlane(AddonData& data) {
+  FreeBurstPackets(data);
   FreeTxBuffers(data);
   CloseConfiguredPorts(data);
   FreeCreatedMempools(data);

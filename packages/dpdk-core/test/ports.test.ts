@@ -161,7 +161,7 @@ test('net_null and net_ring: rx/tx counts match stats, TX buffers send or count 
   expect(r.inUseAtEnd).toBe(r.start);
 });
 
-test('a secondary gets E_RTE_SECONDARY for device control but receives and sends on the primary\'s queues', async () => {
+test('a secondary gets E_RTE_SECONDARY for device control, receives and sends on the primary\'s queues, and returns what it held at exit', async () => {
   const prefix = uniquePrefix('portsec');
   const primary = startFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0', '--vdev=net_null1']), '--', 'serve']);
   const ready = await primary.waitForJson<{ processType: string; inUse: number }>('READY');
@@ -177,6 +177,7 @@ test('a secondary gets E_RTE_SECONDARY for device control but receives and sends
     created: boolean;
     stats: { ipackets: number };
     inUse: number;
+    heldAtExit: number;
   }>(run.stdout);
   expect(r.processType).toBe('secondary');
   for (const op of ['configure', 'setupRxQueue', 'setupTxQueue', 'start', 'stop', 'close', 'promiscuous']) {
@@ -188,6 +189,7 @@ test('a secondary gets E_RTE_SECONDARY for device control but receives and sends
   expect([r.rx, r.tx, r.left]).toEqual([320, 320, 0]);
   expect(r.stats.ipackets).toBe(320);
   expect(r.inUse).toBe(ready.inUse);
+  expect(r.heldAtExit).toBe(10);
   primary.send('stats');
   const stats = await primary.waitForJson<{ port0: { ipackets: number }; port1: { opackets: number }; inUse: number }>('STATS');
   expect(stats.port0.ipackets).toBe(320);

@@ -1,0 +1,303 @@
+/**
+ * Test plumbing for the client-server suites: real processes (the TS bins and
+ * the C sample built from dpdk-doc), veth pairs under net_pcap, and the
+ * AF_PACKET traffic tool. Every process is tracked by PID and killed at
+ * teardown; every veth is deleted.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { ealArgs } from '@mp/test-kit';
+
+export const APP = path.join(__dirname, '..');
+export const BIN = {
+  server: path.join(APP, 'bin', 'mp-server'),
+  client: path.join(APP, 'bin', 'mp-client'),
+  cServer: path.join(APP, '.build', 'mp_server'),
+  cClient: path.join(APP, '.build', 'mp_client'),
+};
+const TRAFFIC = path.join(APP, 'tools', 'traffic.py');
+
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+const live = new Set<Proc>();
+
+/** A process with its output collected line by line. */
+export class Proc {
+  readonly child: ChildProcess;
+  readonly out: string[] = [];
+  readonly err: string[] = [];
+  readonly exited: Promise<ExitStatus>;
+  status: ExitStatus | undefined;
+  exitedAt = 0;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly label: string,
+    cmd: string,
+    args: readonly string[],
+  ) {
+    this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    live.add(this);
+    this.collect(this.child.stdout!, this.out);
+    this.collect(this.child.stderr!, this.err);
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        this.exitedAt = Date.now();
+        this.status = { code, signal };
+        live.delete(this);
+        this.wake();
+        resolve(this.status);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  private collect(stream: NodeJS.ReadableStream, lines: string[]): void {
+    let partial = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk: string) => {
+      const parts = (partial + chunk).split('\n');
+      partial = parts.pop() ?? '';
+      lines.push(...parts);
+      this.wake();
+    });
+    stream.on('end', () => {
+      if (partial !== '') lines.push(partial);
+      this.wake();
+    });
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private async idle(deadline: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** Waits for a stdout line matching `pattern` printed after line `from`. */
+  async waitFor(pattern: RegExp, timeoutMs = 20_000, from = 0): Promise<RegExpMatchArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (let seen = from; ; ) {
+      for (; seen < this.out.length; seen++) {
+        const m = (this.out[seen] as string).match(pattern);
+        if (m) return m;
+      }
+      if (this.status !== undefined) throw new Error(`${this.label} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
+      if (Date.now() >= deadline) throw new Error(`${this.label}: timed out waiting for ${pattern}\n${this.describe()}`);
+      await this.idle(deadline);
+    }
+  }
+
+  async waitForExit(timeoutMs = 20_000): Promise<ExitStatus> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.status === undefined) {
+      if (Date.now() >= deadline) {
+        this.kill('SIGKILL');
+        await this.exited;
+        throw new Error(`${this.label} did not exit within ${timeoutMs} ms\n${this.describe()}`);
+      }
+      await this.idle(deadline);
+    }
+    return this.status;
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.status === undefined && this.child.pid !== undefined) process.kill(this.child.pid, signal);
+  }
+
+  describe(): string {
+    return `--- ${this.label} stdout ---\n${this.out.slice(-40).join('\n')}\n--- ${this.label} stderr ---\n${this.err.slice(-40).join('\n')}`;
+  }
+}
+
+/** SIGKILLs every process a suite started that still runs; returns their labels. */
+export async function killAll(): Promise<string[]> {
+  const running = [...live];
+  for (const p of running) p.kill('SIGKILL');
+  await Promise.all(running.map((p) => p.exited));
+  return running.map((p) => `${p.label} (pid ${p.pid})`);
+}
+
+export function tsServer(label: string, args: readonly string[]): Proc {
+  return new Proc(label, process.execPath, [BIN.server, ...args]);
+}
+
+export function tsClient(label: string, args: readonly string[]): Proc {
+  return new Proc(label, process.execPath, [BIN.client, ...args]);
+}
+
+export function cServer(label: string, args: readonly string[]): Proc {
+  return new Proc(label, BIN.cServer, args);
+}
+
+export function cClient(label: string, args: readonly string[]): Proc {
+  return new Proc(label, BIN.cClient, args);
+}
+
+/** Builds the C sample (idempotent), failing with the reason if it cannot. */
+export function buildC(): void {
+  execFileSync('bash', [path.join(APP, 'scripts', 'build-c.sh')], { stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+/** EAL args of a group member: the server's vdevs go to the server only. */
+export function serverEal(prefix: string, vdevs: readonly string[], extra: readonly string[] = ['-l', '0']): string[] {
+  return [...ealArgs(prefix), ...extra, ...vdevs.map((v) => `--vdev=${v}`)];
+}
+
+export function clientEal(prefix: string, lcore: number, cpu = 1): string[] {
+  return [`--file-prefix=${prefix}`, '--no-pci', '--log-level=warning', `--lcores=${lcore}@${cpu}`, '--proc-type=secondary'];
+}
+
+export interface StatsLine {
+  ports: Array<{ id: number; rx: number; tx: number; txDrop: number }>;
+  clients: Array<{ id: number; rx: number; rxDrop: number; tx: number; txDrop: number }>;
+}
+
+/** The latest `stats {...}` line a TS server printed after line `from`, waiting for one if needed. */
+export async function nextStats(server: Proc, timeoutMs = 10_000): Promise<StatsLine> {
+  const from = server.out.length;
+  const m = await server.waitFor(/^stats (.*)$/, timeoutMs, from);
+  return JSON.parse(m[1] as string) as StatsLine;
+}
+
+/** Waits until `check` holds for a stats line of the server. */
+export async function statsUntil(server: Proc, check: (s: StatsLine) => boolean, timeoutMs = 15_000): Promise<StatsLine> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await nextStats(server, Math.max(1, deadline - Date.now()));
+    if (check(s)) return s;
+    if (Date.now() > deadline) throw new Error(`stats never satisfied the check; last: ${JSON.stringify(s)}`);
+  }
+}
+
+/**
+ * veth pairs for two net_pcap ports with one TX interface per client (TX
+ * queue q of port p writes to `<p>t<q>`), so each client's output is seen
+ * apart. Traffic goes in at the `rp` peers and is captured at the `t<q>p`
+ * peers. IPv6 is off so the kernel sends nothing of its own.
+ */
+export class Veths {
+  readonly names: string[] = [];
+
+  constructor(
+    readonly tag: string,
+    readonly ports: number,
+    readonly queues: number,
+  ) {}
+
+  rx(p: number): string {
+    return `cs${this.tag}${p}r`;
+  }
+  inject(p: number): string {
+    return `${this.rx(p)}p`;
+  }
+  tx(p: number, q: number): string {
+    return `cs${this.tag}${p}t${q}`;
+  }
+  captureAt(p: number, q: number): string {
+    return `${this.tx(p, q)}p`;
+  }
+
+  create(): void {
+    for (let p = 0; p < this.ports; p++) {
+      this.pair(this.rx(p), this.inject(p));
+      for (let q = 0; q < this.queues; q++) this.pair(this.tx(p, q), this.captureAt(p, q));
+    }
+  }
+
+  private pair(a: string, b: string): void {
+    execFileSync('ip', ['link', 'add', a, 'type', 'veth', 'peer', 'name', b]);
+    this.names.push(a);
+    for (const i of [a, b]) {
+      execFileSync('sysctl', ['-qw', `net.ipv6.conf.${i}.disable_ipv6=1`]);
+      execFileSync('ip', ['link', 'set', i, 'up']);
+    }
+  }
+
+  /** net_pcap vdev strings, one per port. */
+  vdevs(): string[] {
+    const out: string[] = [];
+    for (let p = 0; p < this.ports; p++) {
+      const tx = Array.from({ length: this.queues }, (_, q) => `tx_iface=${this.tx(p, q)}`).join(',');
+      out.push(`net_pcap${p},rx_iface=${this.rx(p)},${tx}`);
+    }
+    return out;
+  }
+
+  destroy(): void {
+    for (const n of this.names.splice(0)) {
+      try {
+        execFileSync('ip', ['link', 'del', n], { stdio: 'ignore' });
+      } catch {
+        // already gone (deleting one end of a veth deletes both)
+      }
+    }
+  }
+}
+
+/** A short tag unique to this test process, for interface names (at most 15 characters in all). */
+export function vethTag(n: number): string {
+  return `${(process.pid % 1296).toString(36).padStart(2, '0')}${n.toString(36)}`;
+}
+
+export async function send(iface: string, count: number, tag: number): Promise<void> {
+  const p = new Proc(`send ${iface}`, 'python3', [TRAFFIC, 'send', iface, String(count), String(tag)]);
+  const s = await p.waitForExit(60_000);
+  if (s.code !== 0) throw new Error(`traffic send failed: ${p.describe()}`);
+}
+
+export class Capture {
+  private readonly proc: Proc;
+  constructor(readonly ifaces: string[]) {
+    this.proc = new Proc('capture', 'python3', [TRAFFIC, 'capture', ...ifaces]);
+  }
+  async ready(): Promise<void> {
+    await this.proc.waitFor(/^ready$/);
+  }
+  async stop(): Promise<Record<string, string[]>> {
+    this.proc.child.stdin!.end('stop\n');
+    await this.proc.waitForExit(10_000);
+    const line = this.proc.out.find((l) => l.startsWith('{'));
+    if (line === undefined) throw new Error(`capture printed nothing: ${this.proc.describe()}`);
+    return JSON.parse(line) as Record<string, string[]>;
+  }
+}
+
+/** The frames traffic.py sends, as hex, to compare byte for byte. */
+export function expectedFrames(tag: number, count: number): string[] {
+  const out: string[] = [];
+  for (let seq = 0; seq < count; seq++) {
+    const head = Buffer.concat([
+      Buffer.from([0x02, 0, 0, 0, 0xaa, tag, 0x02, 0, 0, 0, 0xbb, tag, 0x88, 0xb5]),
+      Buffer.from('MPTS'),
+      Buffer.from([tag]),
+      (() => {
+        const b = Buffer.alloc(4);
+        b.writeUInt32BE(seq);
+        return b;
+      })(),
+    ]);
+    const length = 60 + ((seq * 37) % 941);
+    const body = Buffer.alloc(length - head.length);
+    for (let i = 0; i < body.length; i++) body[i] = (seq + i) & 0xff;
+    out.push(Buffer.concat([head, body]).toString('hex'));
+  }
+  return out;
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -25,6 +25,7 @@ import {
   ROLE_MAX,
   ROLE_NAME_BYTES,
   SLOT,
+  SLOT_BYTES,
   layoutHash,
   nextGeneration,
   packLeaseWord,
@@ -164,12 +165,18 @@ function decodeName(bytes: Uint8Array): string {
   return Buffer.from(bytes.subarray(0, end < 0 ? bytes.length : end)).toString('latin1');
 }
 
+/** This process's start stamp never changes; reading /proc once is enough. */
+let selfStamp: number | undefined;
+
 function startOf(pid: number, op: string): number {
+  if (pid === process.pid && selfStamp !== undefined) return selfStamp;
   const stat = readProcStat(pid);
   if (stat === null || stat.state === 'Z' || stat.state === 'X') {
     throw fail('ESRCH', op, `process ${pid} is not running, so it cannot own a lease`);
   }
-  return startStamp(stat.startTicks);
+  const stamp = startStamp(stat.startTicks);
+  if (pid === process.pid) selfStamp = stamp;
+  return stamp;
 }
 
 export class LcoreAllocator {
@@ -261,16 +268,28 @@ export class LcoreAllocator {
     return new Lease(this, s.id, generation, ownerPid, s.role, s.socket);
   }
 
+  /**
+   * Plain reads through the zone's view: a snapshot only orders candidates,
+   * and every decision taken from it is re-checked by a compare-exchange.
+   */
   private snapshot(zone: Memzone): Array<SlotState & { generation: number }> {
-    return this.slots.map((s) => {
-      const w = this.word(zone, s);
-      return {
-        ...s,
+    const buffer = zone.view();
+    const words = new BigUint64Array(buffer, HEADER_BYTES, (this.slots.length * SLOT_BYTES) / 8);
+    const u32 = new Uint32Array(buffer, HEADER_BYTES, (this.slots.length * SLOT_BYTES) / 4);
+    const out: Array<SlotState & { generation: number }> = new Array(this.slots.length);
+    for (const s of this.slots) {
+      const w = unpackLeaseWord(words[(s.index * SLOT_BYTES + SLOT.leaseWord) / 8] as bigint);
+      out[s.index] = {
+        index: s.index,
+        id: s.id,
+        socket: s.socket,
+        role: s.role,
         free: w.ownerPid === 0,
         generation: w.generation,
-        lastClaim: zone.load32(slotOffset(s.index) + SLOT.lastClaim),
+        lastClaim: u32[(s.index * SLOT_BYTES + SLOT.lastClaim) / 4] as number,
       };
-    });
+    }
+    return out;
   }
 
   /**
@@ -279,8 +298,9 @@ export class LcoreAllocator {
    */
   private tryClaim(zone: Memzone, owner: number, stamp: number, request: PickRequest): Lease | null {
     for (;;) {
+      const tick = zone.load32(HEADER.claimTick);
       const snap = this.snapshot(zone);
-      const order = rankCandidates(snap, request, zone.load32(HEADER.claimTick), owner);
+      const order = rankCandidates(snap, request, tick, owner);
       if (order.length === 0) return null;
       for (const index of order) {
         const seen = snap[index];

@@ -57,25 +57,15 @@ function socketRank(slot: SlotState, request: PickRequest): number {
 export function rankCandidates(slots: readonly SlotState[], request: PickRequest, tick: number, seed: number): number[] {
   const n = slots.length;
   const rotate = n === 0 ? 0 : ((seed % n) + n) % n;
-  return slots
-    .filter((s) => s.free && eligible(s, request))
-    .map((s) => ({
-      s,
-      key: [
-        roleRank(s, request),
-        socketRank(s, request),
-        -(s.lastClaim === 0 ? 2 ** 32 : (tick - s.lastClaim) >>> 0),
-        (s.index - rotate + n) % n,
-      ],
-    }))
-    .sort((a, b) => {
-      for (let i = 0; i < a.key.length; i++) {
-        const d = (a.key[i] as number) - (b.key[i] as number);
-        if (d !== 0) return d;
-      }
-      return 0;
-    })
-    .map((c) => c.s.index);
+  const ranked: Array<{ index: number; key: number }> = [];
+  for (const s of slots) {
+    if (!s.free || !eligible(s, request)) continue;
+    const age = s.lastClaim === 0 ? 2 ** 32 : (tick - s.lastClaim) >>> 0;
+    // One exact integer below 2^53: preference class, then youth, then rotation.
+    const key = ((roleRank(s, request) * 3 + socketRank(s, request)) * (2 ** 33) + (2 ** 32 - age)) * 256 + ((s.index - rotate + n) % n);
+    ranked.push({ index: s.index, key });
+  }
+  return ranked.sort((a, b) => a.key - b.key).map((c) => c.index);
 }
 
 export interface HolderView {

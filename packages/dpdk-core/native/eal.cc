@@ -223,6 +223,9 @@ int CleanupEal(AddonData& data) {
   std::string prefix = runtimeDir.substr(runtimeDir.rfind('/') + 1);
   std::set<std::string> hugepageDirs;
   if (primary) rte_memseg_walk(CollectHugepageDir, &hugepageDirs);
+  // Rings first: draining a packet ring returns its mbufs to pools that the
+  // packet plane may then free.
+  FreeCreatedRings(data);
   FreePacketPlane(data);
   FreeCreatedMemzones(data);
   data.ealCleanedUp = true;
@@ -238,6 +241,7 @@ Napi::Value Cleanup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData& data = Data(env);
   if (!data.ealInitialised || data.ealCleanedUp) return Napi::Boolean::New(env, false);
+  ReleaseAllRings(env);
   ReleasePacketPlane(env);
   ReleaseAllMemzones(env);
   if (CleanupEal(data) < 0) ThrowDpdk(env, "cleanup", rte_errno, "rte_eal_cleanup failed");

@@ -126,6 +126,29 @@ interface StaticSlot {
   role: string;
 }
 
+/** Refuses a memzone that is not an initialised allocator of this layout. */
+function verifyLayout(zone: Memzone): void {
+  const op = 'openLcoreAllocator';
+  const name = zone.name;
+  const refuse = (why: string): DpdkError =>
+    fail('E_LAYOUT', op, `memzone '${name}' ${why}; every process must use the same @mp/lcore-alloc version`);
+  if (zone.length < HEADER_BYTES) throw refuse(`has ${zone.length} bytes, too small to be an lcore allocator`);
+  const magic = zone.load32(HEADER.magic);
+  if (magic === 0) {
+    throw fail('EAGAIN', op, `lcore allocator '${name}' is not initialised yet (its creator is still writing it, or died doing so); retry shortly`);
+  }
+  if (magic !== MAGIC) throw refuse(`is not an lcore allocator (magic 0x${magic.toString(16)})`);
+  const version = zone.load32(HEADER.version);
+  const hash = zone.load32(HEADER.layoutHash);
+  if (version !== LAYOUT_VERSION || hash !== layoutHash()) {
+    throw refuse(
+      `has layout version ${version} hash 0x${hash.toString(16)}, this process expects version ${LAYOUT_VERSION} hash 0x${layoutHash().toString(16)}`,
+    );
+  }
+  const count = zone.load32(HEADER.slotCount);
+  if (count === 0 || count > MAX_SLOTS || zone.length < zoneBytes(count)) throw refuse(`claims ${count} slots in ${zone.length} bytes`);
+}
+
 /** A leased lcore id. Holding it means no other live lease has this id. */
 export class Lease implements LeaseRef {
   constructor(
@@ -185,8 +208,9 @@ export class LcoreAllocator {
   private readonly slots: readonly StaticSlot[];
   private readonly indexById: ReadonlyMap<number, number>;
 
-  /** Use createLcoreAllocator() or openLcoreAllocator(). */
+  /** Usually through createLcoreAllocator() or openLcoreAllocator(); checks the zone's layout first. */
   constructor(private readonly zone: Memzone) {
+    verifyLayout(zone);
     const count = zone.load32(HEADER.slotCount);
     const roleCount = zone.load32(HEADER.roleCount);
     const bytes = new Uint8Array(zone.view());
@@ -562,24 +586,5 @@ export function createLcoreAllocator(options: CreateOptions = {}): LcoreAllocato
 
 /** Opens an allocator another process created, refusing a zone of another layout. */
 export function openLcoreAllocator(name: string = DEFAULT_ALLOCATOR_NAME): LcoreAllocator {
-  const op = 'openLcoreAllocator';
-  const zone = lookupMemzone(validate(memzoneNameSchema, name, op, 'allocator name'));
-  const refuse = (why: string): DpdkError =>
-    fail('E_LAYOUT', op, `memzone '${name}' ${why}; every process must use the same @mp/lcore-alloc version`);
-  if (zone.length < HEADER_BYTES) throw refuse(`has ${zone.length} bytes, too small to be an lcore allocator`);
-  const magic = zone.load32(HEADER.magic);
-  if (magic === 0) {
-    throw fail('EAGAIN', op, `lcore allocator '${name}' is not initialised yet (its creator is still writing it, or died doing so); retry shortly`);
-  }
-  if (magic !== MAGIC) throw refuse(`is not an lcore allocator (magic 0x${magic.toString(16)})`);
-  const version = zone.load32(HEADER.version);
-  const hash = zone.load32(HEADER.layoutHash);
-  if (version !== LAYOUT_VERSION || hash !== layoutHash()) {
-    throw refuse(
-      `has layout version ${version} hash 0x${hash.toString(16)}, this process expects version ${LAYOUT_VERSION} hash 0x${layoutHash().toString(16)}`,
-    );
-  }
-  const count = zone.load32(HEADER.slotCount);
-  if (count === 0 || count > MAX_SLOTS || zone.length < zoneBytes(count)) throw refuse(`claims ${count} slots in ${zone.length} bytes`);
-  return new LcoreAllocator(zone);
+  return new LcoreAllocator(lookupMemzone(validate(memzoneNameSchema, name, 'openLcoreAllocator', 'allocator name')));
 }

@@ -22,7 +22,7 @@ export interface ReclaimResult {
   /** Packet buffers this resource could not account for (lost for good). */
   unaccountedBuffers?: number;
   /** Anything worth reporting (moved, flushed, drained counts). */
-  detail?: Record<string, number | string | boolean>;
+  detail?: Record<string, number | string | boolean | undefined>;
 }
 
 export interface Resource {

@@ -122,7 +122,7 @@ export interface SupervisorEvents {
   ready: [{ name: string; pid: number; lcore: number; startMs: number }];
   exit: [ExitEvent];
   hang: [{ name: string; pid: number; silentMs: number }];
-  stop: [{ name: string; pid: number; outcome: 'acked' | 'ack-timeout' | 'not-attached'; ackMs: number }];
+  stop: [{ name: string; pid: number; outcome: 'acked' | 'ack-timeout' | 'not-attached' | 'exited'; ackMs: number }];
   reclaim: [{ name: string; lcore: number; unaccountedBuffers: number; counters: number[]; resources: Array<{ label: string } & ReclaimResult> }];
   'reclaim-error': [{ name: string; label: string; error: Error }];
   'restart-scheduled': [{ name: string; delayMs: number; recentCrashes: number }];
@@ -283,6 +283,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const generation = rt.generation;
     const child = spawn(this.opts.command, [...execArgv, rt.spec.entry, ...this.ealArgsFor(rt), '--', ...rt.spec.args], {
       stdio: ['pipe', this.opts.output, this.opts.output],
+      // Its own process group: a Ctrl-C at the terminal reaches the supervisor
+      // only, which then shuts the group down in order; the slave still exits
+      // with the supervisor (SlaveLink watches its stdin pipe).
+      detached: true,
       env: {
         ...process.env,
         ...rt.spec.env,
@@ -481,7 +485,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.ackTimeoutMs);
       const ackMs = Date.now() - t0;
       if (acked) {
-        this.emit('stop', { name: rt.spec.name, pid, outcome: 'acked', ackMs });
+        this.emit('stop', { name: rt.spec.name, pid, outcome: zone.acked(rt.slot, seq) ? 'acked' : 'exited', ackMs });
       } else {
         this.emit('stop', { name: rt.spec.name, pid, outcome: 'ack-timeout', ackMs });
         this.kill(rt, 'ack-timeout');

@@ -1,0 +1,90 @@
+/**
+ * mp-l2fwd's application arguments (after `--`), with l2fwd's rules:
+ * `-p PORTMASK` (hexadecimal, non-zero, required), `-q N` ports per slave
+ * (1..16, default 1), `-T SECONDS` stats period (0 disables, < 86400,
+ * default 10), `-f|--float`, `--no-mac-updating`, `--json` (stats as JSON lines).
+ */
+import { z } from 'zod';
+import { DpdkError } from '@mp/dpdk-core';
+
+export const appOptionsSchema = z
+  .object({
+    portmask: z
+      .string({ error: '-p PORTMASK is required (hexadecimal, e.g. -p 3)' })
+      .regex(/^(0x)?[0-9a-fA-F]{1,8}$/, '-p takes a hexadecimal port mask, e.g. 3 or 0x3')
+      .transform((s) => parseInt(s, 16) >>> 0)
+      .refine((m) => m !== 0, '-p must select at least one port (a non-zero mask)'),
+    portsPerSlave: z.coerce.number().int('-q takes an integer').min(1, '-q is at least 1').max(16, '-q is at most 16').default(1),
+    statsPeriod: z.coerce.number().int('-T takes whole seconds').min(0, '-T is at least 0').max(86399, '-T must be below 86400').default(10),
+    float: z.boolean().default(false),
+    macUpdating: z.boolean().default(true),
+    json: z.boolean().default(false),
+  })
+  .strict();
+
+export type AppOptions = z.output<typeof appOptionsSchema>;
+
+export const USAGE =
+  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json]\n' +
+  '  -p PORTMASK        hexadecimal mask of the ports to use (e.g. 3 for ports 0 and 1)\n' +
+  '  -q N               ports each slave receives from (1..16, default 1)\n' +
+  '  -T PERIOD          stats every PERIOD seconds (0 disables, default 10)\n' +
+  '  -f, --float        slaves float over the CPUs with leased lcore ids\n' +
+  '  --no-mac-updating  forward without rewriting MAC addresses\n' +
+  '  --json             print stats and events as JSON lines';
+
+function usageError(message: string): DpdkError {
+  return new DpdkError('EINVAL', 22, 'mp-l2fwd', `${message}\n${USAGE}`);
+}
+
+/** Parses the application arguments; throws a DpdkError('EINVAL') with the usage on bad input. */
+export function parseAppArgs(argv: readonly string[]): AppOptions {
+  const raw: Record<string, unknown> = {};
+  const valued: Record<string, string> = { '-p': 'portmask', '-q': 'portsPerSlave', '-T': 'statsPeriod' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const key = valued[a];
+    if (key !== undefined) {
+      const v = argv[i + 1];
+      if (v === undefined) throw usageError(`${a} needs a value`);
+      raw[key] = v;
+      i++;
+    } else if (a === '-f' || a === '--float') raw['float'] = true;
+    else if (a === '--no-mac-updating') raw['macUpdating'] = false;
+    else if (a === '--json') raw['json'] = true;
+    else throw usageError(`unknown option '${a}'`);
+  }
+  const r = appOptionsSchema.safeParse(raw);
+  if (!r.success) throw usageError(r.error.issues[0]?.message ?? 'invalid arguments');
+  return r.data;
+}
+
+/** l2fwd's pairing: consecutive enabled ports forward to each other; an odd last port to itself. */
+export function pairPorts(enabled: readonly number[]): Map<number, number> {
+  const dst = new Map<number, number>();
+  for (let i = 0; i < enabled.length; i += 2) {
+    const a = enabled[i] as number;
+    const b = enabled[i + 1];
+    if (b === undefined) dst.set(a, a);
+    else {
+      dst.set(a, b);
+      dst.set(b, a);
+    }
+  }
+  return dst;
+}
+
+/** Ports of the mask that exist, in id order; warns (like l2fwd) about the rest. */
+export function enabledPorts(mask: number, available: readonly number[]): { enabled: number[]; missing: number[] } {
+  const enabled = available.filter((p) => p < 32 && (mask >>> p) & 1).sort((a, b) => a - b);
+  const missing: number[] = [];
+  for (let p = 0; p < 32; p++) if ((mask >>> p) & 1 && !available.includes(p)) missing.push(p);
+  return { enabled, missing };
+}
+
+/** One forwarding unit per `q` consecutive enabled ports. */
+export function slaveUnits(enabled: readonly number[], q: number): number[][] {
+  const units: number[][] = [];
+  for (let i = 0; i < enabled.length; i += q) units.push(enabled.slice(i, i + q));
+  return units;
+}

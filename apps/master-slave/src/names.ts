@@ -1,0 +1,39 @@
+/**
+ * Names and layouts shared by the master and its slaves (the role DPDK's
+ * shared/common.h plays in the C samples).
+ */
+
+/** One packet pool per slave: a slave killed mid-put can only ever jam its own pool. */
+export function slavePoolName(unit: number): string {
+  return `ms_pool_${unit}`;
+}
+
+export const STATS_ZONE = 'ms_port_stats';
+export const CONTROL_ZONE = 'ms_recovery_ctl';
+export const LCORE_ZONE = 'ms_lcore_alloc';
+
+export const MAX_PORTS = 32;
+/** Per port: received, sent, dropped; f64, each written by a single slave. */
+export const STAT = { rx: 0, tx: 1, dropped: 2 } as const;
+export const STAT_FIELDS = 3;
+export const STATS_BYTES = MAX_PORTS * STAT_FIELDS * 8;
+
+export function statIndex(port: number, field: number): number {
+  return port * STAT_FIELDS + field;
+}
+
+/** What the master passes to each slave (one JSON argument). */
+export interface SlaveConfig {
+  unit: number;
+  /** Ports this slave receives from, each with the port it sends to. */
+  routes: Array<{ rx: number; tx: number }>;
+  macUpdating: boolean;
+}
+
+/** Pool sizing: RX descriptors of its ports, a TX buffer and a burst per port, its cache (1.5x), headroom. */
+export const RX_DESC = 1024;
+export const TX_DESC = 1024;
+export const POOL_CACHE = 256;
+export function poolSize(ports: number): number {
+  return Math.max(4096, ports * (RX_DESC + TX_DESC + 64) + Math.ceil(POOL_CACHE * 1.5) * 2 + 1024);
+}

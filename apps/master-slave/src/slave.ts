@@ -1,0 +1,81 @@
+/**
+ * A forwarding slave: a DPDK secondary started by the master's Supervisor.
+ * Receives bursts on its ports, rewrites MACs as l2fwd does (unless
+ * disabled), buffers them for the paired port and drains the TX buffers at
+ * least every 100 µs. Bumps its heartbeat every iteration, and on STOP
+ * flushes, acknowledges and exits.
+ */
+import { performance } from 'node:perf_hooks';
+import { Burst, createTxBuffer, initEalFromArgv, lookupMemzone, rxBurst, type TxBuffer } from '@mp/dpdk-core';
+import { attachSlave } from '@mp/recovery';
+import { STAT, STATS_ZONE, statIndex, type SlaveConfig } from './names';
+
+const DRAIN_MS = 0.1;
+const YIELD_MS = 5;
+
+function main(): void {
+  const { appArgs } = initEalFromArgv(process.argv.slice(2));
+  const config = JSON.parse(appArgs[0] ?? '{}') as SlaveConfig;
+  const link = attachSlave();
+  const stats = new Float64Array(lookupMemzone(STATS_ZONE).view());
+  const routes = config.routes.map((r) => ({
+    rx: r.rx,
+    tx: r.tx,
+    buffer: createTxBuffer(r.tx, 0, { size: 32 }) as TxBuffer,
+    rxAt: statIndex(r.rx, STAT.rx),
+    txAt: statIndex(r.tx, STAT.tx),
+    dropAt: statIndex(r.tx, STAT.dropped),
+    dropBase: stats[statIndex(r.tx, STAT.dropped)] as number,
+  }));
+  const burst = new Burst(32);
+  const counters = link.counters;
+  let lastDrain = performance.now();
+
+  const stop = (): void => {
+    for (const r of routes) {
+      stats[r.txAt] = (stats[r.txAt] as number) + r.buffer.flush();
+      r.buffer.free();
+      stats[r.dropAt] = r.dropBase + r.buffer.dropped;
+    }
+    burst.free();
+    link.ack();
+    link.exiting();
+    process.exit(0);
+  };
+
+  const run = (): void => {
+    const yieldAt = performance.now() + YIELD_MS;
+    for (;;) {
+      if (link.tick()) return stop();
+      for (const r of routes) {
+        const n = rxBurst(r.rx, 0, burst);
+        if (n === 0) continue;
+        stats[r.rxAt] = (stats[r.rxAt] as number) + n;
+        counters[0] = (counters[0] as number) + n;
+        if (config.macUpdating) burst.rewriteMacs(r.tx);
+        const sent = r.buffer.buffer(burst);
+        if (sent > 0) {
+          stats[r.txAt] = (stats[r.txAt] as number) + sent;
+          counters[1] = (counters[1] as number) + sent;
+        }
+      }
+      const now = performance.now();
+      if (now - lastDrain >= DRAIN_MS) {
+        lastDrain = now;
+        for (const r of routes) {
+          const sent = r.buffer.flush();
+          if (sent > 0) {
+            stats[r.txAt] = (stats[r.txAt] as number) + sent;
+            counters[1] = (counters[1] as number) + sent;
+          }
+          stats[r.dropAt] = r.dropBase + r.buffer.dropped;
+        }
+        if (now >= yieldAt) break;
+      }
+    }
+    setImmediate(run);
+  };
+  run();
+}
+
+main();

@@ -69,6 +69,7 @@ test('a SIGKILLed slave is reported within 100 ms with its signal, reclaimed and
   await master.waitForJson('STARTED');
   const first = await waitEvent(master, is('ready', 'a'));
   const pid = first.pid as number;
+  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
   const exit = await waitEvent(master, is('exit', 'a'));

@@ -171,8 +171,9 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   supervisor.on('ready', (e) => {
     if (opts.json) out(JSON.stringify({ event: 'ready', ...e }));
   });
+  const leasedIds = (): number[] | undefined => allocator?.leases().map((l) => l.id);
   supervisor.on('recovered', (e) => {
-    emit('recovered', `${e.crashed.join(', ')} recovered: restarted ${e.restarted.join(', ')} in ${e.downtimeMs} ms`, { ...e });
+    emit('recovered', `${e.crashed.join(', ')} recovered: restarted ${e.restarted.join(', ')} in ${e.downtimeMs} ms`, { ...e, leases: leasedIds() });
     for (const name of e.crashed) {
       const death = deaths.get(name);
       if (!death) continue;
@@ -197,7 +198,14 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   await supervisor.start();
   out(
     opts.json
-      ? JSON.stringify({ event: 'started', prefix, ports: enabled, slaves: supervisor.status().map((s) => ({ name: s.name, pid: s.pid, lcore: s.lcore })) })
+      ? JSON.stringify({
+          event: 'started',
+          prefix,
+          ports: ports.map((p) => ({ id: p.id, mac: p.mac })),
+          slaves: supervisor.status().map((s) => ({ name: s.name, pid: s.pid, lcore: s.lcore })),
+          leases: leasedIds(),
+          pools: units.map((u) => ({ name: u.pool.name, size: u.pool.size, baseline: u.baseline })),
+        })
       : `mp-l2fwd: ${enabled.length} port(s), ${units.length} slave(s): ` +
           supervisor
             .status()
@@ -209,7 +217,8 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   if (opts.statsPeriod > 0) {
     statsTimer = setInterval(() => {
       const snap = statsSnapshot(stats, enabled);
-      out(opts.json ? JSON.stringify({ event: 'stats', ...snap }) : renderStats(snap));
+      const slaves = supervisor.status().map((s) => ({ name: s.name, status: s.status, pid: s.pid, lcore: s.lcore, ealLcore: s.counters[15], rx: s.counters[0], tx: s.counters[1] }));
+      out(opts.json ? JSON.stringify({ event: 'stats', ...snap, slaves, leases: leasedIds() }) : renderStats(snap));
     }, opts.statsPeriod * 1000);
   }
 
@@ -221,7 +230,9 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       const snap = statsSnapshot(stats, enabled);
       for (const p of ports) p.stop();
       for (const p of ports) p.close();
-      for (const u of units) u.pool.free();
+      // Buffers lost with killed slaves keep a pool "in use" for ever; such a
+      // pool is released with the rest of EAL's memory at exit.
+      for (const u of units) if (u.pool.inUseCount() === 0) u.pool.free();
       allocator?.free();
       statsZone.free();
       out(opts.json ? JSON.stringify({ event: 'shutdown', unaccountedBuffers: r.unaccountedBuffers, ...snap }) : `${renderStats(snap)}\nmp-l2fwd: shut down; unaccounted buffers ${r.unaccountedBuffers}`);

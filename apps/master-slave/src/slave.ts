@@ -6,7 +6,7 @@
  * flushes, acknowledges and exits.
  */
 import { performance } from 'node:perf_hooks';
-import { Burst, createTxBuffer, initEalFromArgv, lookupMemzone, rxBurst, type TxBuffer } from '@mp/dpdk-core';
+import { Burst, createTxBuffer, currentLcore, initEalFromArgv, lookupMemzone, rxBurst, type TxBuffer } from '@mp/dpdk-core';
 import { attachSlave } from '@mp/recovery';
 import { STAT, STATS_ZONE, statIndex, type SlaveConfig } from './names';
 
@@ -29,6 +29,8 @@ function main(): void {
   }));
   const burst = new Burst(32);
   const counters = link.counters;
+  // The lcore id EAL gave this process, for the master to check (counter 15).
+  counters[15] = currentLcore() ?? -1;
   let lastDrain = performance.now();
 
   const stop = (): void => {

@@ -82,18 +82,21 @@ export function drainRing(ring: RingLike): Resource {
 /**
  * Audits a pool after the slave's other resources were reclaimed: buffers in
  * use beyond `expectedInUse()` (what live holders such as RX descriptor rings
- * legitimately keep) were held by the dead process and are lost.
+ * legitimately keep) and beyond what earlier audits already reported lost
+ * were held by the dead process and are lost now. `lostTotal` in the detail
+ * is the running total for the pool: with its users stopped, the pool's
+ * available count is size - expected - lostTotal.
  */
 export function poolAudit(pool: PoolLike, expectedInUse: () => number): Resource {
+  let lostTotal = 0;
   return {
     label: `pool-audit ${pool.name}`,
-    reclaim() {
+    reclaim(): ReclaimResult {
       const inUse = pool.inUseCount();
       const expected = expectedInUse();
-      return {
-        unaccountedBuffers: Math.max(0, inUse - expected),
-        detail: { inUse, expected, available: pool.availableCount() },
-      };
+      const lost = Math.max(0, inUse - expected - lostTotal);
+      lostTotal += lost;
+      return { unaccountedBuffers: lost, detail: { inUse, expected, lostTotal, available: pool.availableCount() } };
     },
   };
 }

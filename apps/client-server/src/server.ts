@@ -142,7 +142,11 @@ class Server implements ServerHandle {
       this.control.mz.store64(base + CONTROL.slotRxDrop, BigInt(c.rxDrop));
     }
     if (this.opts.statsFormat === 'json') {
-      process.stdout.write(renderJson(s, { time: Date.now() }));
+      const device = this.ports.map((p) => {
+        const st = p.stats();
+        return { id: p.id, imissed: st.imissed, ierrors: st.ierrors, rxNoMbuf: st.rxNoMbuf, oerrors: st.oerrors };
+      });
+      process.stdout.write(renderJson(s, { time: Date.now(), device, poolAvailable: this.pool.availableCount() }));
     } else {
       process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true }));
     }

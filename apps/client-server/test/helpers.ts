@@ -89,12 +89,13 @@ export class Proc {
     });
   }
 
-  /** Waits for a stdout line matching `pattern` printed after line `from`. */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000, from = 0): Promise<RegExpMatchArray> {
+  /** Waits for a line matching `pattern` printed after line `from` (stdout unless told; DPDK logs go to stderr). */
+  async waitFor(pattern: RegExp, timeoutMs = 20_000, from = 0, stream: 'out' | 'err' = 'out'): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
+    const lines = stream === 'out' ? this.out : this.err;
     for (let seen = from; ; ) {
-      for (; seen < this.out.length; seen++) {
-        const m = (this.out[seen] as string).match(pattern);
+      for (; seen < lines.length; seen++) {
+        const m = (lines[seen] as string).match(pattern);
         if (m) return m;
       }
       if (this.status !== undefined) throw new Error(`${this.label} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
@@ -141,12 +142,13 @@ export function tsClient(label: string, args: readonly string[]): Proc {
   return new Proc(label, process.execPath, [BIN.client, ...args]);
 }
 
+/** The C binaries print with stdio: line-buffer it so their lines arrive as they are printed. */
 export function cServer(label: string, args: readonly string[]): Proc {
-  return new Proc(label, BIN.cServer, args);
+  return new Proc(label, 'stdbuf', ['-oL', BIN.cServer, ...args]);
 }
 
 export function cClient(label: string, args: readonly string[]): Proc {
-  return new Proc(label, BIN.cClient, args);
+  return new Proc(label, 'stdbuf', ['-oL', BIN.cClient, ...args]);
 }
 
 /** Builds the C sample (idempotent), failing with the reason if it cannot. */
@@ -255,27 +257,21 @@ export function vethTag(n: number): string {
   return `${(process.pid % 1296).toString(36).padStart(2, '0')}${n.toString(36)}`;
 }
 
-export async function send(iface: string, count: number, tag: number): Promise<void> {
-  const p = new Proc(`send ${iface}`, 'python3', [TRAFFIC, 'send', iface, String(count), String(tag)]);
-  const s = await p.waitForExit(60_000);
-  if (s.code !== 0) throw new Error(`traffic send failed: ${p.describe()}`);
-}
-
-export class Capture {
-  private readonly proc: Proc;
-  constructor(readonly ifaces: string[]) {
-    this.proc = new Proc('capture', 'python3', [TRAFFIC, 'capture', ...ifaces]);
-  }
-  async ready(): Promise<void> {
-    await this.proc.waitFor(/^ready$/);
-  }
-  async stop(): Promise<Record<string, string[]>> {
-    this.proc.child.stdin!.end('stop\n');
-    await this.proc.waitForExit(10_000);
-    const line = this.proc.out.find((l) => l.startsWith('{'));
-    if (line === undefined) throw new Error(`capture printed nothing: ${this.proc.describe()}`);
-    return JSON.parse(line) as Record<string, string[]>;
-  }
+/**
+ * Sends `count` known frames into each port's injection interface while
+ * capturing what comes out of every TX interface (closed loop: a few frames
+ * in flight at a time; see traffic.py exchange). Returns the capture per
+ * interface.
+ */
+export async function exchange(veths: Veths, count: number): Promise<Record<string, string[]>> {
+  const inputs = Array.from({ length: veths.ports }, (_, p) => `${veths.inject(p)}:${p}`);
+  const outputs: string[] = [];
+  for (let p = 0; p < veths.ports; p++) for (let q = 0; q < veths.queues; q++) outputs.push(veths.captureAt(p, q));
+  const proc = new Proc('exchange', 'python3', [TRAFFIC, 'exchange', String(count), '--in', ...inputs, '--out', ...outputs]);
+  const status = await proc.waitForExit(120_000);
+  const line = proc.out.find((l) => l.startsWith('{'));
+  if (status.code !== 0 || line === undefined) throw new Error(`traffic exchange failed: ${proc.describe()}`);
+  return JSON.parse(line) as Record<string, string[]>;
 }
 
 /** The frames traffic.py sends, as hex, to compare byte for byte. */
@@ -298,6 +294,21 @@ export function expectedFrames(tag: number, count: number): string[] {
     out.push(Buffer.concat([head, body]).toString('hex'));
   }
   return out;
+}
+
+/** What a multiset comparison found: frames expected but not seen, and seen but not expected (short, for failures). */
+export function frameDiff(got: readonly string[], want: readonly string[]): { missing: number; extra: number; missingSeqs: number[] } {
+  const left = new Map<string, number>();
+  for (const f of want) left.set(f, (left.get(f) ?? 0) + 1);
+  let extra = 0;
+  for (const f of got) {
+    const n = left.get(f) ?? 0;
+    if (n === 0) extra++;
+    else left.set(f, n - 1);
+  }
+  const missingSeqs: number[] = [];
+  for (const [f, n] of left) for (let i = 0; i < n; i++) missingSeqs.push(Buffer.from(f, 'hex').readUInt32BE(19));
+  return { missing: missingSeqs.length, extra, missingSeqs: missingSeqs.sort((a, b) => a - b).slice(0, 20) };
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -3,15 +3,14 @@
 
 Node has no raw sockets; AF_PACKET does it here (root needed).
 
-  traffic.py send IFACE COUNT TAG [--pace N]
-      COUNT frames on IFACE, ethertype 0x88b5 (local experimental), each
-      carrying the magic b"MPTS", TAG (0-255), its sequence number and a
-      length that varies with it (60..1000 bytes), so that a byte-identical
-      comparison means something. Pauses 1 ms every N frames (default 16).
-  traffic.py capture IFACE...
-      Records every 0x88b5 frame arriving on the interfaces until a line
-      arrives on stdin (or stdin closes), then prints one JSON object
-      {iface: [hex frame, ...]} and exits. Prints "ready" once listening.
+  traffic.py exchange COUNT --in IFACE:TAG... --out IFACE... [--window W]
+      Sends COUNT frames into each --in interface (taking turns) while
+      capturing on every --out interface, with at most W frames (default 8)
+      sent but not yet seen coming out. net_pcap's live RX buffer holds only
+      a few dozen frames, so a forwarder that loses the CPU for a moment on a
+      busy machine would otherwise miss frames that open-loop sending
+      pushed at it. Waits up to 5 s for the last frames, then prints
+      {out iface: [hex frame, ...]} as one JSON object.
 """
 import json
 import select
@@ -34,59 +33,80 @@ def frame(tag, seq):
     return head + body
 
 
-def send(iface, count, tag, pace):
-    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-    s.bind((iface, 0))
-    for seq in range(count):
-        s.send(frame(tag, seq))
-        if pace and (seq + 1) % pace == 0:
-            time.sleep(0.001)
-    s.close()
-
-
-def capture(ifaces):
+def open_capture(ifaces):
     socks = {}
     for iface in ifaces:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024 * 1024)
         s.bind((iface, 0))
-        socks[s] = iface
-    got = {iface: [] for iface in ifaces}
-    print("ready", flush=True)
-    stop = False
-    while not stop:
-        ready, _, _ = select.select(list(socks) + [sys.stdin], [], [])
-        for r in ready:
-            if r is sys.stdin:
-                stop = True
-                continue
-            data, addr = r.recvfrom(65536)
-            if addr[2] == PACKET_OUTGOING or len(data) < 14:
-                continue
-            if struct.unpack("!H", data[12:14])[0] == ETHERTYPE:
-                got[socks[r]].append(data.hex())
-    # drain what is already queued before reporting
-    for s, iface in socks.items():
         s.setblocking(False)
+        socks[s] = iface
+    return socks
+
+
+def read_ready(socks, got, timeout):
+    ready, _, _ = select.select(list(socks), [], [], timeout)
+    seen = 0
+    for r in ready:
         while True:
             try:
-                data, addr = s.recvfrom(65536)
+                data, addr = r.recvfrom(65536)
             except BlockingIOError:
                 break
             if addr[2] != PACKET_OUTGOING and len(data) >= 14 and struct.unpack("!H", data[12:14])[0] == ETHERTYPE:
-                got[iface].append(data.hex())
+                got[socks[r]].append(data.hex())
+                seen += 1
+    return seen
+
+
+def exchange(count, inputs, outputs, window):
+    senders = []
+    for spec in inputs:
+        iface, tag = spec.rsplit(":", 1)
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+        s.bind((iface, 0))
+        senders.append((s, int(tag)))
+    socks = open_capture(outputs)
+    got = {iface: [] for iface in outputs}
+    sent = 0
+    seen = 0
+    total = count * len(senders)
+    stall = time.monotonic()
+    for seq in range(count):
+        for s, tag in senders:
+            while sent - seen >= window:
+                n = read_ready(socks, got, 0.05)
+                seen += n
+                if n:
+                    stall = time.monotonic()
+                elif time.monotonic() - stall > 2:
+                    # a frame was lost: stop waiting for it, keep going
+                    seen = sent
+                    stall = time.monotonic()
+            s.send(frame(tag, seq))
+            sent += 1
+    deadline = time.monotonic() + 5
+    while seen < total and time.monotonic() < deadline:
+        seen += read_ready(socks, got, 0.05)
+    time.sleep(0.2)
+    read_ready(socks, got, 0)
     print(json.dumps(got), flush=True)
 
 
 def main(argv):
-    if len(argv) >= 4 and argv[0] == "send":
-        pace = 16
-        if len(argv) >= 6 and argv[4] == "--pace":
-            pace = int(argv[5])
-        send(argv[1], int(argv[2]), int(argv[3]), pace)
-        return 0
-    if len(argv) >= 2 and argv[0] == "capture":
-        capture(argv[1:])
+    if len(argv) >= 2 and argv[0] == "exchange":
+        count = int(argv[1])
+        inputs, outputs, window, mode = [], [], 8, None
+        for a in argv[2:]:
+            if a in ("--in", "--out", "--window"):
+                mode = a
+            elif mode == "--in":
+                inputs.append(a)
+            elif mode == "--out":
+                outputs.append(a)
+            elif mode == "--window":
+                window = int(a)
+        exchange(count, inputs, outputs, window)
         return 0
     sys.stderr.write(__doc__)
     return 2

@@ -1,6 +1,9 @@
 #include "burst.h"
 
 #include <cstring>
+#include <string>
+
+#include "fastcall.h"
 
 namespace dpdk_core {
 
@@ -11,33 +14,17 @@ Napi::Function Burst::Define(Napi::Env env) {
                          InstanceAccessor<&Burst::Capacity>("capacity"),
                          InstanceMethod<&Burst::Free>("free"),
                          InstanceMethod<&Burst::FreeFrom>("freeFrom"),
-                         InstanceMethod<&Burst::MoveTo>("moveTo"),
                          InstanceMethod<&Burst::PacketLength>("packetLength"),
                          InstanceMethod<&Burst::SetPacketLength>("setPacketLength"),
                          InstanceMethod<&Burst::ReadBytes>("readBytes"),
                          InstanceMethod<&Burst::WriteBytes>("writeBytes"),
-                         InstanceMethod<&Burst::RewriteMacs>("rewriteMacs"),
                          InstanceMethod<&Burst::AllocPackets>("allocPackets"),
                      });
 }
 
-// Every Burst carries this type tag from its constructor. Checking the tag is
-// several times cheaper than instanceof, and Burst::From is on every burst call.
-static const napi_type_tag kBurstTag = {0x6d7062757273742dULL, 0x64706b2d636f7265ULL};
-
-Burst* Burst::From(Napi::Env env, Napi::Value value, const char* what) {
-  bool tagged = false;
-  if (!value.IsObject() || napi_check_object_type_tag(env, value, &kBurstTag, &tagged) != napi_ok || !tagged) {
-    throw Napi::TypeError::New(env, std::string(what) + " must be a Burst");
-  }
-  return Burst::Unwrap(value.As<Napi::Object>());
-}
-
-// Unwrapping an object costs a private-property lookup (~50 ns here), more
-// than a ring operation on 32 packets: hot paths take the burst's `id` (a
-// plain data property JS reads through an inline cache) and find the Burst in
-// the addon's table instead. An id always names a live Burst or none.
-Burst* Burst::FromId(napi_env env, AddonData& data, napi_value value) {
+// Ids are reused only after their Burst is gone, so an id names a live Burst
+// or none; TypeScript only passes ids read from a Burst's private field.
+Burst* Burst::FromId(napi_env env, const AddonData& data, napi_value value) {
   uint32_t id = 0;
   if (napi_get_value_uint32(env, value, &id) != napi_ok || id >= data.bursts.size() || data.bursts[id] == nullptr) {
     throw Napi::TypeError::New(env, "burst must be a Burst");
@@ -46,9 +33,6 @@ Burst* Burst::FromId(napi_env env, AddonData& data, napi_value value) {
 }
 
 Burst::Burst(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Burst>(info) {
-  if (napi_type_tag_object(info.Env(), info.This(), &kBurstTag) != napi_ok) {
-    throw Napi::Error::New(info.Env(), "cannot tag the Burst object");
-  }
   uint32_t capacity = ArgU32(info, 0, "capacity");
   if (capacity == 0 || capacity > kMaxCapacity) {
     throw Napi::RangeError::New(info.Env(), "burst capacity must be 1.." + std::to_string(kMaxCapacity));
@@ -114,39 +98,73 @@ Napi::Value Burst::FreeFrom(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), n);
 }
 
+uint32_t FastU32(napi_env env, napi_value v, const char* what, uint32_t max) {
+  double d = -1;
+  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= max) || d != static_cast<uint32_t>(d)) {
+    throw Napi::TypeError::New(env, std::string(what) + " must be an integer in 0.." + std::to_string(max));
+  }
+  return static_cast<uint32_t>(d);
+}
+
+bool FastIsUndefined(napi_env env, napi_value v) {
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, v, &type);
+  return type == napi_undefined;
+}
+
 // Moves packets [start, start+count) to the end of another burst, keeping
 // their order in both; all or nothing, so no packet is ever lost or doubled.
-Napi::Value Burst::MoveTo(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Burst* other = Burst::From(env, info[0], "target");
-  uint32_t start = info.Length() > 1 && !info[1].IsUndefined() ? ArgU32(info, 1, "start") : 0;
-  if (start > count_) {
+uint32_t MoveTo(napi_env env, AddonData& data, const napi_value* argv) {
+  Burst* from = Burst::FromId(env, data, argv[0]);
+  Burst* to = Burst::FromId(env, data, argv[1]);
+  const uint32_t count = from->count();
+  uint32_t start = FastIsUndefined(env, argv[2]) ? 0 : FastU32(env, argv[2], "start");
+  if (start > count) {
     throw Napi::RangeError::New(env, "start " + std::to_string(start) + " is past the burst's " +
-                                         std::to_string(count_) + " packets");
+                                         std::to_string(count) + " packets");
   }
-  uint32_t n = info.Length() > 2 && !info[2].IsUndefined() ? ArgU32(info, 2, "count") : count_ - start;
-  if (n > count_ - start) {
+  uint32_t n = FastIsUndefined(env, argv[3]) ? count - start : FastU32(env, argv[3], "count");
+  if (n > count - start) {
     throw Napi::RangeError::New(env, "cannot move " + std::to_string(n) + " packets from index " +
-                                         std::to_string(start) + " of a burst holding " + std::to_string(count_));
+                                         std::to_string(start) + " of a burst holding " + std::to_string(count));
   }
-  if (other == this) {
+  if (to == from) {
     throw Napi::RangeError::New(env, "cannot move packets of a burst into itself");
   }
-  if (n > other->room()) {
-    throw Napi::RangeError::New(env, "target burst has room for " + std::to_string(other->room()) + " packets, not " +
+  if (n > to->room()) {
+    throw Napi::RangeError::New(env, "target burst has room for " + std::to_string(to->room()) + " packets, not " +
                                          std::to_string(n));
   }
-  memcpy(other->pkts() + other->count(), pkts_.data() + start, n * sizeof(rte_mbuf*));
-  other->SetCount(other->count() + n);
-  memmove(pkts_.data() + start, pkts_.data() + start + n, (count_ - start - n) * sizeof(rte_mbuf*));
-  count_ -= n;
-  return Napi::Number::New(env, n);
+  memcpy(to->pkts() + to->count(), from->pkts() + start, n * sizeof(rte_mbuf*));
+  to->SetCount(to->count() + n);
+  memmove(from->pkts() + start, from->pkts() + start + n, (count - start - n) * sizeof(rte_mbuf*));
+  from->SetCount(count - n);
+  return n;
 }
+
+// Calibration for the benchmarks: the cost of a call that does nothing, and
+// of one shaped like the packet path (a burst id in, a number out) that only
+// resolves its burst. A packet-path call cannot cost less than these.
+namespace {
+
+napi_value EmptyCall(napi_env, napi_callback_info) { return nullptr; }
+
+uint32_t ResolveOnly(napi_env env, AddonData& data, const napi_value* argv) {
+  return Burst::FromId(env, data, argv[0])->count();
+}
+
+}  // namespace
 
 void InitBurst(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = Burst::Define(env);
   Data(env).burstCtor = Napi::Persistent(ctor);
   exports.Set("Burst", ctor);
+  exports.Set("burstMoveTo", BindAddon<MoveTo>(env, "burstMoveTo"));
+  exports.Set("burstRewriteMacs", BindAddon<RewriteMacs>(env, "burstRewriteMacs"));
+  napi_value empty;
+  napi_create_function(env, "calibrationEmptyCall", NAPI_AUTO_LENGTH, EmptyCall, nullptr, &empty);
+  exports.Set("calibrationEmptyCall", empty);
+  exports.Set("calibrationBurstCall", BindAddon<ResolveOnly>(env, "calibrationBurstCall"));
 }
 
 }  // namespace dpdk_core

@@ -12,6 +12,12 @@
 
 namespace dpdk_core {
 
+// Packet-path operations on bursts, called with burst ids (fastcall.h):
+// burstMoveTo(fromId, toId, start, count) (burst.cc),
+uint32_t MoveTo(napi_env env, AddonData& data, const napi_value* argv);
+// burstRewriteMacs(id, outPort) (packet.cc).
+uint32_t RewriteMacs(napi_env env, AddonData& data, const napi_value* argv);
+
 class Burst : public Napi::ObjectWrap<Burst> {
  public:
   // Largest burst: far above any PMD's useful burst size, small enough that a
@@ -19,10 +25,8 @@ class Burst : public Napi::ObjectWrap<Burst> {
   static constexpr uint32_t kMaxCapacity = 1024;
 
   static Napi::Function Define(Napi::Env env);
-  // Unwraps a JS value that must be a live Burst; throws a TypeError otherwise.
-  static Burst* From(Napi::Env env, Napi::Value value, const char* what);
-  // The Burst whose `id` property is `value`; throws a TypeError otherwise.
-  static Burst* FromId(napi_env env, AddonData& data, napi_value value);
+  // The live Burst whose id is `value` (see fastcall.h); a TypeError otherwise.
+  static Burst* FromId(napi_env env, const AddonData& data, napi_value value);
 
   explicit Burst(const Napi::CallbackInfo& info);
   ~Burst() override;
@@ -44,7 +48,6 @@ class Burst : public Napi::ObjectWrap<Burst> {
   Napi::Value Capacity(const Napi::CallbackInfo& info);
   Napi::Value Free(const Napi::CallbackInfo& info);
   Napi::Value FreeFrom(const Napi::CallbackInfo& info);
-  Napi::Value MoveTo(const Napi::CallbackInfo& info);
 
   // Packet contents (packet.cc): copy-in/copy-out of byte ranges, lengths,
   // l2fwd's MAC rewrite and allocation with given bytes, each one call per burst.
@@ -53,7 +56,6 @@ class Burst : public Napi::ObjectWrap<Burst> {
   Napi::Value SetPacketLength(const Napi::CallbackInfo& info);
   Napi::Value ReadBytes(const Napi::CallbackInfo& info);
   Napi::Value WriteBytes(const Napi::CallbackInfo& info);
-  Napi::Value RewriteMacs(const Napi::CallbackInfo& info);
   Napi::Value AllocPackets(const Napi::CallbackInfo& info);
 
   std::vector<rte_mbuf*> pkts_;

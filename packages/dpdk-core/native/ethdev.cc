@@ -10,6 +10,7 @@
 
 #include "burst.h"
 #include "common.h"
+#include "fastcall.h"
 
 namespace dpdk_core {
 namespace {
@@ -350,31 +351,32 @@ Napi::Value PortStatsReset(const Napi::CallbackInfo& info) {
                     " is not ready: set the queue up and start the port (in the primary) first");
 }
 
-Napi::Value RxBurst(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireEal(env, "rxBurst");
-  uint32_t port = ArgU32(info, 0, "port");
-  uint32_t queue = ArgU32(info, 1, "queue");
-  Burst* burst = Burst::From(env, info[2], "burst");
-  if (!QueueReady(port, queue, true)) ThrowQueueNotReady(env, port, queue, true, "rxBurst");
+// rxBurst(port, queue, burstId) / txBurst(port, queue, burstId) (fastcall.h).
+// Port and queue are checked against what is set up and started before the
+// driver sees them; the checks read DPDK's tables, not JS.
+uint32_t RxBurst(napi_env env, AddonData& data, const napi_value* argv) {
+  FastRequireEal(env, data, "rxBurst");
+  uint32_t port = FastU32(env, argv[0], "port");
+  uint32_t queue = FastU32(env, argv[1], "queue");
+  Burst* burst = Burst::FromId(env, data, argv[2]);
+  if (!QueueReady(port, queue, true)) ThrowQueueNotReady(Napi::Env(env), port, queue, true, "rxBurst");
   uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(burst->room(), UINT16_MAX));
   uint16_t n = rte_eth_rx_burst(static_cast<uint16_t>(port), static_cast<uint16_t>(queue),
                                 burst->pkts() + burst->count(), want);
   burst->SetCount(burst->count() + n);
-  return Napi::Number::New(env, n);
+  return n;
 }
 
-Napi::Value TxBurst(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireEal(env, "txBurst");
-  uint32_t port = ArgU32(info, 0, "port");
-  uint32_t queue = ArgU32(info, 1, "queue");
-  Burst* burst = Burst::From(env, info[2], "burst");
-  if (!QueueReady(port, queue, false)) ThrowQueueNotReady(env, port, queue, false, "txBurst");
+uint32_t TxBurst(napi_env env, AddonData& data, const napi_value* argv) {
+  FastRequireEal(env, data, "txBurst");
+  uint32_t port = FastU32(env, argv[0], "port");
+  uint32_t queue = FastU32(env, argv[1], "queue");
+  Burst* burst = Burst::FromId(env, data, argv[2]);
+  if (!QueueReady(port, queue, false)) ThrowQueueNotReady(Napi::Env(env), port, queue, false, "txBurst");
   uint16_t count = static_cast<uint16_t>(std::min<uint32_t>(burst->count(), UINT16_MAX));
   uint16_t n = rte_eth_tx_burst(static_cast<uint16_t>(port), static_cast<uint16_t>(queue), burst->pkts(), count);
   burst->Consume(n);
-  return Napi::Number::New(env, n);
+  return n;
 }
 
 }  // namespace
@@ -408,8 +410,8 @@ void InitEthdev(Napi::Env env, Napi::Object exports) {
   exports.Set("portStats", Napi::Function::New(env, PortStats, "portStats"));
   exports.Set("portXstats", Napi::Function::New(env, PortXstats, "portXstats"));
   exports.Set("portStatsReset", Napi::Function::New(env, PortStatsReset, "portStatsReset"));
-  exports.Set("rxBurst", Napi::Function::New(env, RxBurst, "rxBurst"));
-  exports.Set("txBurst", Napi::Function::New(env, TxBurst, "txBurst"));
+  exports.Set("rxBurst", BindAddon<RxBurst>(env, "rxBurst"));
+  exports.Set("txBurst", BindAddon<TxBurst>(env, "txBurst"));
 }
 
 }  // namespace dpdk_core

@@ -13,20 +13,26 @@
 #include <rte_ring.h>
 
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "burst.h"
 #include "common.h"
+#include "fastcall.h"
+#include "ring.h"
 
 namespace dpdk_core {
 
 namespace {
 
-// A ring handle is resolved to its rte_ring* by name; the handle must be live
-// in this process's registry, so a freed or closed ring is refused instead of
-// being written through a dangling pointer.
-rte_ring* RingFromHandle(Napi::Env env, Napi::Value value, const char* op) {
+constexpr uint32_t kMaxRings = 1024;
+constexpr uint16_t kNoRoute = UINT16_MAX;
+
+// A ring handle is resolved by name to the slot of this process's open handle
+// of that ring, so a freed or closed ring is refused (its slot is cleared)
+// instead of being written through a dangling pointer.
+std::shared_ptr<RingSlot> RingFromHandle(Napi::Env env, Napi::Value value, const char* op) {
   if (!value.IsObject()) throw Napi::TypeError::New(env, std::string(op) + ": rings must be Ring handles");
   Napi::Object o = value.As<Napi::Object>();
   Napi::Value name = o.Get("name");
@@ -39,15 +45,146 @@ rte_ring* RingFromHandle(Napi::Env env, Napi::Value value, const char* op) {
     ThrowDpdkCode(env, op, "EINVAL", "ring '" + n + "' holds elements, not packets");
   }
   rte_ring* r = rte_ring_lookup(n.c_str());
-  if (r == nullptr || Data(env).rings.count(r) == 0) {
+  std::shared_ptr<RingSlot> slot = r == nullptr ? nullptr : LiveRingSlot(Data(env), r);
+  if (slot == nullptr || slot->r == nullptr) {
     ThrowDpdkCode(env, op, "E_CLOSED", "ring '" + n + "' is closed or freed; look it up again");
   }
-  return r;
+  return slot;
 }
 
-void RequireLive(Napi::Env env, bool freed, const char* op, const char* what) {
-  RequireEal(env, op);
-  if (freed) ThrowDpdkCode(env, op, "E_CLOSED", std::string(what) + " is freed; create a new one");
+void RequireLive(napi_env env, const AddonData& data, bool freed, const char* op, const char* what) {
+  FastRequireEal(env, data, op);
+  if (freed) ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", std::string(what) + " is freed; create a new one");
+}
+
+// A RoundRobin's state, shared with its distribute function (fastcall.h).
+struct RoundRobinState {
+  AddonData* data = nullptr;
+  std::vector<std::shared_ptr<RingSlot>> rings;
+  std::vector<std::vector<rte_mbuf*>> staged;
+  std::vector<uint64_t> enqueued;
+  std::vector<uint64_t> dropped;
+  std::array<uint32_t, kMaxRings> counts{};
+  uint32_t cursor = 0;
+  bool closed = false;
+};
+
+// distribute(burstId): returns how many packets were enqueued; the burst ends
+// empty either way.
+uint32_t OpDistribute(napi_env env, RoundRobinState& s, const napi_value* argv) {
+  RequireLive(env, *s.data, s.closed, "roundRobin.distribute", "this RoundRobin");
+  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  const uint32_t nrings = static_cast<uint32_t>(s.rings.size());
+  for (const auto& slot : s.rings) {
+    if (slot->r == nullptr) {
+      ThrowDpdkCode(Napi::Env(env), "roundRobin.distribute", "E_CLOSED", "ring '" + slot->name + "' was freed");
+    }
+  }
+  std::fill(s.counts.begin(), s.counts.begin() + nrings, 0);
+  rte_mbuf** pkts = burst->pkts();
+  const uint32_t n = burst->count();
+  uint32_t c = s.cursor;
+  for (uint32_t i = 0; i < n; i++) {
+    s.staged[c][s.counts[c]++] = pkts[i];
+    if (++c == nrings) c = 0;
+  }
+  s.cursor = c;
+  burst->SetCount(0);
+  uint32_t total = 0;
+  for (uint32_t k = 0; k < nrings; k++) {
+    const uint32_t cnt = s.counts[k];
+    if (cnt == 0) continue;
+    rte_mbuf** share = s.staged[k].data();
+    if (rte_ring_enqueue_bulk(s.rings[k]->r, reinterpret_cast<void* const*>(share), cnt, nullptr) == 0) {
+      rte_pktmbuf_free_bulk(share, cnt);
+      s.dropped[k] += cnt;
+    } else {
+      s.enqueued[k] += cnt;
+      total += cnt;
+    }
+  }
+  return total;
+}
+
+struct ForwarderState;
+
+struct ErrorContext {
+  ForwarderState* state;
+  uint16_t port;
+};
+
+// A PortForwarder's state, shared with its send/flush functions.
+struct ForwarderState {
+  AddonData* data = nullptr;
+  volatile uint64_t* tx = nullptr;
+  volatile uint64_t* drop = nullptr;
+  std::array<uint16_t, RTE_MAX_ETHPORTS> out{};
+  std::array<rte_eth_dev_tx_buffer*, RTE_MAX_ETHPORTS> buffers{};
+  std::array<ErrorContext, RTE_MAX_ETHPORTS> errorCtx{};
+  std::vector<uint16_t> ports;
+  uint64_t unroutable = 0;
+  uint16_t queue = 0;
+  bool freed = false;
+
+  // Packets still buffered are freed and counted as dropped.
+  void FreeBuffers() {
+    for (uint16_t p : ports) {
+      rte_eth_dev_tx_buffer* b = buffers[p];
+      if (b == nullptr) continue;
+      if (b->length > 0) {
+        drop[p] += b->length;
+        rte_pktmbuf_free_bulk(b->pkts, b->length);
+      }
+      rte_free(b);
+      buffers[p] = nullptr;
+    }
+    ports.clear();
+    freed = true;
+  }
+};
+
+// What the device did not take when a buffer was flushed: counted as dropped
+// on that port and freed, as the C client's callback does.
+void OnUnsent(rte_mbuf** unsent, uint16_t count, void* userdata) {
+  auto* ctx = static_cast<ErrorContext*>(userdata);
+  ctx->state->drop[ctx->port] += count;
+  rte_pktmbuf_free_bulk(unsent, count);
+}
+
+// send(burstId): buffers every packet for its paired port (the burst ends
+// empty); returns how many went out on the wire during the call.
+uint32_t OpSend(napi_env env, ForwarderState& s, const napi_value* argv) {
+  RequireLive(env, *s.data, s.freed, "portForwarder.send", "this PortForwarder");
+  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  rte_mbuf** pkts = burst->pkts();
+  const uint32_t n = burst->count();
+  uint32_t sent = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    rte_mbuf* m = pkts[i];
+    const uint16_t out = m->port < RTE_MAX_ETHPORTS ? s.out[m->port] : kNoRoute;
+    if (out == kNoRoute) {
+      s.unroutable++;
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    const uint16_t sentNow = rte_eth_tx_buffer(out, s.queue, s.buffers[out], m);
+    s.tx[out] += sentNow;
+    sent += sentNow;
+  }
+  burst->SetCount(0);
+  return sent;
+}
+
+uint32_t OpFlush(napi_env env, ForwarderState& s, const napi_value*) {
+  RequireLive(env, *s.data, s.freed, "portForwarder.flush", "this PortForwarder");
+  uint32_t sent = 0;
+  for (uint16_t p : s.ports) {
+    if (s.buffers[p]->length == 0) continue;
+    const uint16_t sentNow = rte_eth_tx_buffer_flush(p, s.queue, s.buffers[p]);
+    s.tx[p] += sentNow;
+    sent += sentNow;
+  }
+  return sent;
 }
 
 }  // namespace
@@ -59,7 +196,7 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
                        {
                            InstanceAccessor<&RoundRobin::Cursor>("cursor"),
                            InstanceAccessor<&RoundRobin::Size>("size"),
-                           InstanceMethod<&RoundRobin::Distribute>("distribute"),
+                           InstanceMethod<&RoundRobin::FastPath>("fastPath"),
                            InstanceMethod<&RoundRobin::Enqueued>("enqueued"),
                            InstanceMethod<&RoundRobin::Dropped>("dropped"),
                            InstanceMethod<&RoundRobin::Close>("close"),
@@ -74,88 +211,50 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
     if (rings.Length() == 0 || rings.Length() > kMaxRings) {
       ThrowDpdkCode(env, "RoundRobin", "EINVAL", "give 1.." + std::to_string(kMaxRings) + " rings");
     }
+    st_->data = &Data(env);
     handles_ = Napi::Persistent(rings);
     for (uint32_t i = 0; i < rings.Length(); i++) {
-      rings_.push_back(RingFromHandle(env, rings.Get(i), "RoundRobin"));
-      staged_.emplace_back(Burst::kMaxCapacity);
+      st_->rings.push_back(RingFromHandle(env, rings.Get(i), "RoundRobin"));
+      st_->staged.emplace_back(Burst::kMaxCapacity);
     }
-    enqueued_.assign(rings_.size(), 0);
-    dropped_.assign(rings_.size(), 0);
+    st_->enqueued.assign(st_->rings.size(), 0);
+    st_->dropped.assign(st_->rings.size(), 0);
   }
 
  private:
-  static constexpr uint32_t kMaxRings = 1024;
-
-  // Returns how many packets were enqueued; the burst ends empty either way.
-  Napi::Value Distribute(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    RequireLive(env, closed_, "roundRobin.distribute", "this RoundRobin");
-    Burst* burst = Burst::From(env, info[0], "burst");
-    const uint32_t nrings = static_cast<uint32_t>(rings_.size());
-    AddonData& data = Data(env);
-    for (rte_ring* r : rings_) {
-      if (data.rings.count(r) == 0) {
-        ThrowDpdkCode(env, "roundRobin.distribute", "E_CLOSED", std::string("ring '") + r->name + "' was freed");
-      }
-    }
-    std::array<uint32_t, kMaxRings>& counts = counts_;
-    std::fill(counts.begin(), counts.begin() + nrings, 0);
-    rte_mbuf** pkts = burst->pkts();
-    const uint32_t n = burst->count();
-    uint32_t c = cursor_;
-    for (uint32_t i = 0; i < n; i++) {
-      staged_[c][counts[c]++] = pkts[i];
-      if (++c == nrings) c = 0;
-    }
-    cursor_ = c;
-    burst->SetCount(0);
-    uint32_t total = 0;
-    for (uint32_t k = 0; k < nrings; k++) {
-      const uint32_t cnt = counts[k];
-      if (cnt == 0) continue;
-      rte_mbuf** share = staged_[k].data();
-      if (rte_ring_enqueue_bulk(rings_[k], reinterpret_cast<void* const*>(share), cnt, nullptr) == 0) {
-        rte_pktmbuf_free_bulk(share, cnt);
-        dropped_[k] += cnt;
-      } else {
-        enqueued_[k] += cnt;
-        total += cnt;
-      }
-    }
-    return Napi::Number::New(env, total);
-  }
-
   uint32_t Index(const Napi::CallbackInfo& info) {
     uint32_t i = ArgU32(info, 0, "ring index");
-    if (i >= rings_.size()) {
-      throw Napi::RangeError::New(info.Env(), "ring index must be below " + std::to_string(rings_.size()));
+    if (i >= st_->rings.size()) {
+      throw Napi::RangeError::New(info.Env(), "ring index must be below " + std::to_string(st_->rings.size()));
     }
     return i;
   }
 
+  // { distribute(burstId) } for the TypeScript handle.
+  Napi::Value FastPath(const Napi::CallbackInfo& info) {
+    Napi::Object fns = Napi::Object::New(info.Env());
+    fns.Set("distribute", Bind<RoundRobinState, OpDistribute>(info.Env(), "distribute", st_));
+    return fns;
+  }
+
   Napi::Value Enqueued(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(enqueued_[Index(info)]));
+    return Napi::Number::New(info.Env(), static_cast<double>(st_->enqueued[Index(info)]));
   }
   Napi::Value Dropped(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(dropped_[Index(info)]));
+    return Napi::Number::New(info.Env(), static_cast<double>(st_->dropped[Index(info)]));
   }
-  Napi::Value Cursor(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), cursor_); }
+  Napi::Value Cursor(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), st_->cursor); }
   Napi::Value Size(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(rings_.size()));
+    return Napi::Number::New(info.Env(), static_cast<double>(st_->rings.size()));
   }
   Napi::Value Close(const Napi::CallbackInfo& info) {
-    closed_ = true;
+    st_->closed = true;
     return info.Env().Undefined();
   }
 
+  // Keeps the Ring handles (and so their slots' rings) alive while this is.
   Napi::Reference<Napi::Array> handles_;
-  std::vector<rte_ring*> rings_;
-  std::vector<std::vector<rte_mbuf*>> staged_;
-  std::vector<uint64_t> enqueued_;
-  std::vector<uint64_t> dropped_;
-  std::array<uint32_t, kMaxRings> counts_{};
-  uint32_t cursor_ = 0;
-  bool closed_ = false;
+  std::shared_ptr<RoundRobinState> st_ = std::make_shared<RoundRobinState>();
 };
 
 class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
@@ -166,8 +265,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
                            InstanceAccessor<&PortForwarder::Buffered>("buffered"),
                            InstanceAccessor<&PortForwarder::Closed>("closed"),
                            InstanceAccessor<&PortForwarder::Unroutable>("unroutable"),
-                           InstanceMethod<&PortForwarder::Send>("send"),
-                           InstanceMethod<&PortForwarder::Flush>("flush"),
+                           InstanceMethod<&PortForwarder::FastPath>("fastPath"),
                            InstanceMethod<&PortForwarder::Free>("free"),
                        });
   }
@@ -176,12 +274,14 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
   explicit PortForwarder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PortForwarder>(info) {
     Napi::Env env = info.Env();
     RequireEal(env, "PortForwarder");
+    ForwarderState& s = *st_;
+    s.data = &Data(env);
     if (!info[0].IsArray()) throw Napi::TypeError::New(env, "PortForwarder: the port map must be an array");
     Napi::Array map = info[0].As<Napi::Array>();
     if (map.Length() > RTE_MAX_ETHPORTS) {
       ThrowDpdkCode(env, "PortForwarder", "EINVAL", "the port map has at most " + std::to_string(RTE_MAX_ETHPORTS) + " entries");
     }
-    queue_ = static_cast<uint16_t>(ArgU32(info, 1, "queue"));
+    s.queue = static_cast<uint16_t>(ArgU32(info, 1, "queue"));
     uint32_t size = ArgU32(info, 2, "buffer size");
     if (size == 0 || size > Burst::kMaxCapacity) {
       ThrowDpdkCode(env, "PortForwarder", "EINVAL", "buffer size must be 1.." + std::to_string(Burst::kMaxCapacity));
@@ -193,9 +293,9 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
     }
     Napi::BigUint64Array counters = info[3].As<Napi::BigUint64Array>();
     countersRef_ = Napi::Persistent(counters);
-    tx_ = counters.Data();
-    drop_ = tx_ + RTE_MAX_ETHPORTS;
-    out_.fill(kNoRoute);
+    s.tx = counters.Data();
+    s.drop = s.tx + RTE_MAX_ETHPORTS;
+    s.out.fill(kNoRoute);
     for (uint32_t in = 0; in < map.Length(); in++) {
       Napi::Value v = map.Get(in);
       if (!v.IsNumber()) throw Napi::TypeError::New(env, "PortForwarder: port map entries must be numbers");
@@ -205,131 +305,69 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
         ThrowDpdkCode(env, "PortForwarder", "ENODEV", "output port " + std::to_string(out) + " does not exist");
       }
       rte_eth_dev_info di;
-      if (rte_eth_dev_info_get(static_cast<uint16_t>(out), &di) != 0 || queue_ >= di.nb_tx_queues) {
+      if (rte_eth_dev_info_get(static_cast<uint16_t>(out), &di) != 0 || s.queue >= di.nb_tx_queues) {
         ThrowDpdkCode(env, "PortForwarder", "EINVAL",
-                      "port " + std::to_string(out) + " has no tx queue " + std::to_string(queue_) +
+                      "port " + std::to_string(out) + " has no tx queue " + std::to_string(s.queue) +
                           " (it has " + std::to_string(di.nb_tx_queues) + "); the primary sets up one per client");
       }
-      out_[in] = static_cast<uint16_t>(out);
-      if (buffers_[out] == nullptr) {
+      s.out[in] = static_cast<uint16_t>(out);
+      if (s.buffers[out] == nullptr) {
         auto* b = static_cast<rte_eth_dev_tx_buffer*>(rte_zmalloc_socket(
             "tx_buffer", RTE_ETH_TX_BUFFER_SIZE(size), 0, rte_eth_dev_socket_id(static_cast<uint16_t>(out))));
         if (b == nullptr) {
-          FreeBuffers();
+          s.FreeBuffers();
           ThrowDpdkCode(env, "PortForwarder", "ENOMEM", "cannot allocate a tx buffer; raise -m");
         }
         rte_eth_tx_buffer_init(b, static_cast<uint16_t>(size));
-        errorCtx_[out] = {this, static_cast<uint16_t>(out)};
-        rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &errorCtx_[out]);
-        buffers_[out] = b;
-        ports_.push_back(static_cast<uint16_t>(out));
+        s.errorCtx[out] = {&s, static_cast<uint16_t>(out)};
+        rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &s.errorCtx[out]);
+        s.buffers[out] = b;
+        s.ports.push_back(static_cast<uint16_t>(out));
       }
     }
   }
 
   ~PortForwarder() override {
     AddonData& data = Data(Env());
-    if (data.ealInitialised && !data.ealCleanedUp) FreeBuffers();
+    if (data.ealInitialised && !data.ealCleanedUp) st_->FreeBuffers();
+    // The counters view dies with this handle: functions that outlive it must
+    // not write through it.
+    st_->freed = true;
   }
 
  private:
-  static constexpr uint16_t kNoRoute = UINT16_MAX;
-
-  struct ErrorContext {
-    PortForwarder* self;
-    uint16_t port;
-  };
-
-  // What the device did not take when a buffer was flushed: counted as
-  // dropped on that port and freed, as the C client's callback does.
-  static void OnUnsent(rte_mbuf** unsent, uint16_t count, void* userdata) {
-    auto* ctx = static_cast<ErrorContext*>(userdata);
-    ctx->self->drop_[ctx->port] += count;
-    rte_pktmbuf_free_bulk(unsent, count);
-  }
-
-  void FreeBuffers() {
-    for (uint16_t p : ports_) {
-      rte_eth_dev_tx_buffer* b = buffers_[p];
-      if (b == nullptr) continue;
-      if (b->length > 0) {
-        drop_[p] += b->length;
-        rte_pktmbuf_free_bulk(b->pkts, b->length);
-      }
-      rte_free(b);
-      buffers_[p] = nullptr;
-    }
-    ports_.clear();
-    freed_ = true;
-  }
-
-  Napi::Value Send(const Napi::CallbackInfo& info) {
+  // { send(burstId), flush() } for the TypeScript handle.
+  Napi::Value FastPath(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    RequireLive(env, freed_, "portForwarder.send", "this PortForwarder");
-    Burst* burst = Burst::From(env, info[0], "burst");
-    rte_mbuf** pkts = burst->pkts();
-    const uint32_t n = burst->count();
-    uint32_t sent = 0;
-    for (uint32_t i = 0; i < n; i++) {
-      rte_mbuf* m = pkts[i];
-      const uint16_t out = m->port < RTE_MAX_ETHPORTS ? out_[m->port] : kNoRoute;
-      if (out == kNoRoute) {
-        unroutable_++;
-        rte_pktmbuf_free(m);
-        continue;
-      }
-      const uint16_t s = rte_eth_tx_buffer(out, queue_, buffers_[out], m);
-      tx_[out] += s;
-      sent += s;
-    }
-    burst->SetCount(0);
-    return Napi::Number::New(env, sent);
-  }
-
-  Napi::Value Flush(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    RequireLive(env, freed_, "portForwarder.flush", "this PortForwarder");
-    uint32_t sent = 0;
-    for (uint16_t p : ports_) {
-      if (buffers_[p]->length == 0) continue;
-      const uint16_t s = rte_eth_tx_buffer_flush(p, queue_, buffers_[p]);
-      tx_[p] += s;
-      sent += s;
-    }
-    return Napi::Number::New(env, sent);
+    Napi::Object fns = Napi::Object::New(env);
+    fns.Set("send", Bind<ForwarderState, OpSend>(env, "send", st_));
+    fns.Set("flush", Bind<ForwarderState, OpFlush>(env, "flush", st_));
+    return fns;
   }
 
   // Packets still buffered are freed and counted as dropped. Idempotent.
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (!freed_) {
+    if (!st_->freed) {
       RequireEal(info.Env(), "portForwarder.free");
-      FreeBuffers();
+      st_->FreeBuffers();
     }
     return info.Env().Undefined();
   }
 
   Napi::Value Buffered(const Napi::CallbackInfo& info) {
     uint32_t n = 0;
-    if (!freed_) {
-      for (uint16_t p : ports_) n += buffers_[p]->length;
+    if (!st_->freed) {
+      for (uint16_t p : st_->ports) n += st_->buffers[p]->length;
     }
     return Napi::Number::New(info.Env(), n);
   }
-  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), freed_); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), st_->freed); }
   Napi::Value Unroutable(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(unroutable_));
+    return Napi::Number::New(info.Env(), static_cast<double>(st_->unroutable));
   }
 
   Napi::Reference<Napi::BigUint64Array> countersRef_;
-  volatile uint64_t* tx_ = nullptr;
-  volatile uint64_t* drop_ = nullptr;
-  std::array<uint16_t, RTE_MAX_ETHPORTS> out_{};
-  std::array<rte_eth_dev_tx_buffer*, RTE_MAX_ETHPORTS> buffers_{};
-  std::array<ErrorContext, RTE_MAX_ETHPORTS> errorCtx_{};
-  std::vector<uint16_t> ports_;
-  uint64_t unroutable_ = 0;
-  uint16_t queue_ = 0;
-  bool freed_ = false;
+  std::shared_ptr<ForwarderState> st_ = std::make_shared<ForwarderState>();
 };
 
 void InitForward(Napi::Env env, Napi::Object exports) {

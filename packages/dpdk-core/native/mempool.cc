@@ -6,13 +6,92 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <memory>
 #include <string>
 #include <unordered_set>
 
 #include "burst.h"
 #include "common.h"
+#include "fastcall.h"
 
 namespace dpdk_core {
+
+namespace {
+
+// What a handle shares with its packet-path functions (fastcall.h), which may
+// outlive it: the handle clears the pointers when it closes.
+struct PoolState {
+  AddonData* data = nullptr;
+  rte_mempool* mp = nullptr;
+  rte_mempool_cache* cache = nullptr;  // user caches only
+  std::string name;
+
+  void Live(napi_env env, const char* op, bool isCache) const {
+    if (isCache ? cache != nullptr : mp != nullptr) return;
+    ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED",
+                  isCache ? std::string("mempool cache is closed (closed, its pool freed, or EAL cleaned up)")
+                          : "mempool '" + name + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
+  }
+};
+
+Burst* BurstWithRoom(napi_env env, PoolState& s, const napi_value* argv, const char* op, uint32_t* n) {
+  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  *n = FastU32(env, argv[1], "count");
+  if (*n > burst->room()) {
+    ThrowDpdkCode(Napi::Env(env), op, "ENOSPC",
+                  "cannot add " + std::to_string(*n) + " packets to a burst with room for " +
+                      std::to_string(burst->room()) + "; free or send some first");
+  }
+  return burst;
+}
+
+// allocBulk(burstId, n): rte_pktmbuf_alloc_bulk, n or 0.
+uint32_t OpPoolAllocBulk(napi_env env, PoolState& s, const napi_value* argv) {
+  s.Live(env, "allocBulk", false);
+  uint32_t n = 0;
+  Burst* burst = BurstWithRoom(env, s, argv, "allocBulk", &n);
+  if (rte_pktmbuf_alloc_bulk(s.mp, burst->pkts() + burst->count(), n) != 0) return 0;
+  burst->SetCount(burst->count() + n);
+  return n;
+}
+
+// All-or-nothing, like rte_pktmbuf_alloc_bulk: returns n or 0. Objects taken
+// through a cache are raw, so each is reset as rte_pktmbuf_alloc would.
+uint32_t OpCacheAllocBulk(napi_env env, PoolState& s, const napi_value* argv) {
+  s.Live(env, "cache.allocBulk", true);
+  uint32_t n = 0;
+  Burst* burst = BurstWithRoom(env, s, argv, "cache.allocBulk", &n);
+  rte_mbuf** dst = burst->pkts() + burst->count();
+  if (rte_mempool_generic_get(s.mp, reinterpret_cast<void**>(dst), n, s.cache) < 0) return 0;
+  for (uint32_t i = 0; i < n; i++) rte_pktmbuf_reset(dst[i]);
+  burst->SetCount(burst->count() + n);
+  return n;
+}
+
+// freeBurst(burstId): frees every packet of the burst; single-segment packets
+// of this pool go back through the cache, anything else through
+// rte_pktmbuf_free.
+uint32_t OpCacheFreeBurst(napi_env env, PoolState& s, const napi_value* argv) {
+  s.Live(env, "cache.freeBurst", true);
+  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  rte_mbuf** pkts = burst->pkts();
+  const uint32_t n = burst->count();
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    rte_mbuf* m = pkts[i];
+    if (m->pool != s.mp || m->nb_segs != 1) {
+      rte_pktmbuf_free(m);
+      continue;
+    }
+    m = rte_pktmbuf_prefree_seg(m);
+    if (m != nullptr) pkts[kept++] = m;
+  }
+  if (kept > 0) rte_mempool_generic_put(s.mp, reinterpret_cast<void* const*>(pkts), kept, s.cache);
+  burst->SetCount(0);
+  return n;
+}
+
+}  // namespace
 
 // A mempool cache owned by the caller rather than by an lcore id: for threads
 // or processes without a unique lcore id, which must not touch the per-lcore
@@ -25,8 +104,7 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
                            InstanceAccessor<&MempoolCache::Size>("size"),
                            InstanceAccessor<&MempoolCache::Count>("count"),
                            InstanceAccessor<&MempoolCache::Closed>("closed"),
-                           InstanceMethod<&MempoolCache::AllocBulk>("allocBulk"),
-                           InstanceMethod<&MempoolCache::FreeBurst>("freeBurst"),
+                           InstanceMethod<&MempoolCache::FastPath>("fastPath"),
                            InstanceMethod<&MempoolCache::Flush>("flush"),
                            InstanceMethod<&MempoolCache::Close>("close"),
                        });
@@ -38,6 +116,9 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
     }
     mp_ = info[0].As<Napi::External<rte_mempool>>().Data();
     cache_ = info[1].As<Napi::External<rte_mempool_cache>>().Data();
+    st_->data = &Data(info.Env());
+    st_->mp = mp_;
+    st_->cache = cache_;
     Data(info.Env()).mempoolCaches.insert(this);
   }
 
@@ -57,6 +138,8 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
     rte_mempool_cache_free(cache_);
     cache_ = nullptr;
     mp_ = nullptr;
+    st_->cache = nullptr;
+    st_->mp = nullptr;
     Data(Env()).mempoolCaches.erase(this);
   }
 
@@ -72,46 +155,13 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
   Napi::Value Count(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("count")->len); }
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cache_ == nullptr); }
 
-  // All-or-nothing, like rte_pktmbuf_alloc_bulk: returns n or 0. Objects taken
-  // through a cache are raw, so each is reset as rte_pktmbuf_alloc would.
-  Napi::Value AllocBulk(const Napi::CallbackInfo& info) {
-    rte_mempool_cache* cache = Live("cache.allocBulk");
-    Burst* burst = Burst::From(info.Env(), info[0], "burst");
-    uint32_t n = ArgU32(info, 1, "count");
-    if (n > burst->room()) {
-      ThrowDpdkCode(info.Env(), "cache.allocBulk", "ENOSPC",
-                    "cannot add " + std::to_string(n) + " packets to a burst with room for " +
-                        std::to_string(burst->room()) + "; free or send some first");
-    }
-    rte_mbuf** dst = burst->pkts() + burst->count();
-    if (rte_mempool_generic_get(mp_, reinterpret_cast<void**>(dst), n, cache) < 0) {
-      return Napi::Number::New(info.Env(), 0);
-    }
-    for (uint32_t i = 0; i < n; i++) rte_pktmbuf_reset(dst[i]);
-    burst->SetCount(burst->count() + n);
-    return Napi::Number::New(info.Env(), n);
-  }
-
-  // Frees every packet of the burst; single-segment packets of this pool go
-  // back through the cache, anything else through rte_pktmbuf_free.
-  Napi::Value FreeBurst(const Napi::CallbackInfo& info) {
-    rte_mempool_cache* cache = Live("cache.freeBurst");
-    Burst* burst = Burst::From(info.Env(), info[0], "burst");
-    rte_mbuf** pkts = burst->pkts();
-    uint32_t n = burst->count();
-    uint32_t kept = 0;
-    for (uint32_t i = 0; i < n; i++) {
-      rte_mbuf* m = pkts[i];
-      if (m->pool != mp_ || m->nb_segs != 1) {
-        rte_pktmbuf_free(m);
-        continue;
-      }
-      m = rte_pktmbuf_prefree_seg(m);
-      if (m != nullptr) pkts[kept++] = m;
-    }
-    if (kept > 0) rte_mempool_generic_put(mp_, reinterpret_cast<void* const*>(pkts), kept, cache);
-    burst->SetCount(0);
-    return Napi::Number::New(info.Env(), n);
+  // { allocBulk(burstId, n), freeBurst(burstId) } for the TypeScript handle.
+  Napi::Value FastPath(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object fns = Napi::Object::New(env);
+    fns.Set("allocBulk", Bind<PoolState, OpCacheAllocBulk>(env, "allocBulk", st_));
+    fns.Set("freeBurst", Bind<PoolState, OpCacheFreeBurst>(env, "freeBurst", st_));
+    return fns;
   }
 
   Napi::Value Flush(const Napi::CallbackInfo& info) {
@@ -125,6 +175,7 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
     return info.Env().Undefined();
   }
 
+  std::shared_ptr<PoolState> st_ = std::make_shared<PoolState>();
   rte_mempool* mp_ = nullptr;
   rte_mempool_cache* cache_ = nullptr;
 };
@@ -146,7 +197,7 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
                            InstanceMethod<&Mempool::InUseCount>("inUseCount"),
                            InstanceMethod<&Mempool::CacheCount>("cacheCount"),
                            InstanceMethod<&Mempool::FlushCache>("flushCache"),
-                           InstanceMethod<&Mempool::AllocBulk>("allocBulk"),
+                           InstanceMethod<&Mempool::FastPath>("fastPath"),
                            InstanceMethod<&Mempool::CreateCache>("createCache"),
                            InstanceMethod<&Mempool::Free>("free"),
                            InstanceMethod<&Mempool::Close>("close"),
@@ -160,6 +211,9 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
     mp_ = info[0].As<Napi::External<rte_mempool>>().Data();
     created_ = info[1].ToBoolean();
     name_ = mp_->name;
+    st_->data = &Data(info.Env());
+    st_->mp = mp_;
+    st_->name = name_;
     Data(info.Env()).mempools[mp_] = this;
   }
 
@@ -192,6 +246,7 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
     data.mempools.erase(mp_);
     if (free && created_ && data.createdMempools.erase(mp_) > 0) rte_mempool_free(mp_);
     mp_ = nullptr;
+    st_->mp = nullptr;
   }
 
   static void DestroyCachesOf(AddonData& data, rte_mempool* mp) {
@@ -250,20 +305,12 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
     return Napi::Number::New(info.Env(), flushed);
   }
 
-  Napi::Value AllocBulk(const Napi::CallbackInfo& info) {
-    rte_mempool* mp = Live("allocBulk");
-    Burst* burst = Burst::From(info.Env(), info[0], "burst");
-    uint32_t n = ArgU32(info, 1, "count");
-    if (n > burst->room()) {
-      ThrowDpdkCode(info.Env(), "allocBulk", "ENOSPC",
-                    "cannot add " + std::to_string(n) + " packets to a burst with room for " +
-                        std::to_string(burst->room()) + "; free or send some first");
-    }
-    if (rte_pktmbuf_alloc_bulk(mp, burst->pkts() + burst->count(), n) != 0) {
-      return Napi::Number::New(info.Env(), 0);
-    }
-    burst->SetCount(burst->count() + n);
-    return Napi::Number::New(info.Env(), n);
+  // { allocBulk(burstId, n) } for the TypeScript handle.
+  Napi::Value FastPath(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Object fns = Napi::Object::New(env);
+    fns.Set("allocBulk", Bind<PoolState, OpPoolAllocBulk>(env, "allocBulk", st_));
+    return fns;
   }
 
   Napi::Value CreateCache(const Napi::CallbackInfo& info) {
@@ -309,6 +356,7 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
     return info.Env().Undefined();
   }
 
+  std::shared_ptr<PoolState> st_ = std::make_shared<PoolState>();
   rte_mempool* mp_ = nullptr;
   bool created_ = false;
   std::string name_;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "burst.h"
+#include "fastcall.h"
 
 namespace dpdk_core {
 namespace {
@@ -102,19 +103,21 @@ Napi::Value Burst::WriteBytes(const Napi::CallbackInfo& info) {
 // l2fwd_mac_updating on every packet: destination 02:00:00:00:00:<outPort>,
 // source the out port's MAC. Packets too short for an Ethernet header are left
 // alone; returns how many were rewritten.
-Napi::Value Burst::RewriteMacs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RequireEal(env, "rewriteMacs");
-  uint32_t port = ArgU32(info, 0, "outPort");
+uint32_t RewriteMacs(napi_env env, AddonData& data, const napi_value* argv) {
+  FastRequireEal(env, data, "rewriteMacs");
+  Burst* burst = Burst::FromId(env, data, argv[0]);
+  uint32_t port = FastU32(env, argv[1], "outPort");
   rte_ether_addr src;
   if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port)) ||
       rte_eth_macaddr_get(static_cast<uint16_t>(port), &src) != 0) {
-    ThrowDpdkCode(env, "rewriteMacs", "ENODEV", "port " + std::to_string(port) + " does not exist");
+    ThrowDpdkCode(Napi::Env(env), "rewriteMacs", "ENODEV", "port " + std::to_string(port) + " does not exist");
   }
   uint64_t dst = 0x000000000002ULL + (static_cast<uint64_t>(port) << 40);
+  rte_mbuf** pkts = burst->pkts();
+  const uint32_t n = burst->count();
   uint32_t done = 0;
-  for (uint32_t i = 0; i < count_; i++) {
-    rte_mbuf* m = pkts_[i];
+  for (uint32_t i = 0; i < n; i++) {
+    rte_mbuf* m = pkts[i];
     if (m->data_len < RTE_ETHER_HDR_LEN) continue;
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     // The 8-byte store spills two bytes into the source address, which the
@@ -123,7 +126,7 @@ Napi::Value Burst::RewriteMacs(const Napi::CallbackInfo& info) {
     rte_ether_addr_copy(&src, &eth->src_addr);
     done++;
   }
-  return Napi::Number::New(env, done);
+  return done;
 }
 
 // Appends packets holding the given bytes: allocPackets(pool, frames[]) or

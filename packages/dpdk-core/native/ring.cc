@@ -13,6 +13,8 @@
 
 #include "burst.h"
 #include "common.h"
+#include "fastcall.h"
+#include "ring.h"
 
 namespace dpdk_core {
 
@@ -66,47 +68,9 @@ bool ElemSizeRange(const rte_ring* r, uint32_t* lo, uint32_t* hi) {
 
 }  // namespace
 
-// What the packet fast path needs, shared between the Ring handle and the
-// functions fastPath() hands out: those may outlive the handle, so the ring
-// pointer lives here and the handle clears it when it closes.
-struct RingSlot {
-  rte_ring* r = nullptr;
-  AddonData* data = nullptr;
-  std::string name;
-
-  rte_ring* Live(napi_env env, const char* op) const {
-    if (r == nullptr) {
-      ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED",
-                    "ring '" + name + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
-    }
-    return r;
-  }
-};
-
 namespace {
 
-// The packet path without node-addon-api's per-call wrapping: the ring comes
-// from the function's data and the burst from its id, so no object is
-// unwrapped (each unwrap is a private-property lookup costing more than
-// moving 32 packets through a ring).
-template <unsigned (*Op)(napi_env, RingSlot&, napi_value*, size_t)>
-napi_value FastOp(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  void* data = nullptr;
-  napi_get_cb_info(env, info, &argc, argv, nullptr, &data);
-  try {
-    unsigned n = Op(env, *static_cast<std::shared_ptr<RingSlot>*>(data)->get(), argv, argc);
-    napi_value result;
-    napi_create_uint32(env, n, &result);
-    return result;
-  } catch (const Napi::Error& e) {
-    e.ThrowAsJavaScriptException();
-    return nullptr;
-  }
-}
-
-unsigned OpEnqueueBurst(napi_env env, RingSlot& s, napi_value* argv, size_t) {
+uint32_t OpEnqueueBurst(napi_env env, RingSlot& s, const napi_value* argv) {
   rte_ring* r = s.Live(env, "enqueueBurst");
   Burst* b = Burst::FromId(env, *s.data, argv[0]);
   unsigned n = rte_ring_enqueue_burst(r, reinterpret_cast<void* const*>(b->pkts()), b->count(), nullptr);
@@ -114,7 +78,7 @@ unsigned OpEnqueueBurst(napi_env env, RingSlot& s, napi_value* argv, size_t) {
   return n;
 }
 
-unsigned OpEnqueueBulk(napi_env env, RingSlot& s, napi_value* argv, size_t) {
+uint32_t OpEnqueueBulk(napi_env env, RingSlot& s, const napi_value* argv) {
   rte_ring* r = s.Live(env, "enqueueBulk");
   Burst* b = Burst::FromId(env, *s.data, argv[0]);
   unsigned n = rte_ring_enqueue_bulk(r, reinterpret_cast<void* const*>(b->pkts()), b->count(), nullptr);
@@ -124,31 +88,27 @@ unsigned OpEnqueueBulk(napi_env env, RingSlot& s, napi_value* argv, size_t) {
 
 // A missing or undefined max means the burst's free room; larger values are
 // clamped to it, so nothing past the burst's array is ever written.
-unsigned OpDequeueBurst(napi_env env, RingSlot& s, napi_value* argv, size_t argc) {
+uint32_t OpDequeueBurst(napi_env env, RingSlot& s, const napi_value* argv) {
   rte_ring* r = s.Live(env, "dequeueBurst");
   Burst* b = Burst::FromId(env, *s.data, argv[0]);
   uint32_t want = b->room();
-  if (argc > 1) {
-    napi_valuetype type;
-    napi_typeof(env, argv[1], &type);
-    if (type != napi_undefined) {
-      double max = 0;
-      if (napi_get_value_double(env, argv[1], &max) != napi_ok || !(max >= 0)) {
-        throw Napi::TypeError::New(env, "dequeueBurst: max must be a number >= 0");
-      }
-      if (max < want) want = static_cast<uint32_t>(max);
+  if (!FastIsUndefined(env, argv[1])) {
+    double max = 0;
+    if (napi_get_value_double(env, argv[1], &max) != napi_ok || !(max >= 0)) {
+      throw Napi::TypeError::New(env, "dequeueBurst: max must be a number >= 0");
     }
+    if (max < want) want = static_cast<uint32_t>(max);
   }
   unsigned n = rte_ring_dequeue_burst(r, reinterpret_cast<void**>(b->pkts() + b->count()), want, nullptr);
   b->SetCount(b->count() + n);
   return n;
 }
 
-unsigned OpDequeueBulk(napi_env env, RingSlot& s, napi_value* argv, size_t argc) {
+uint32_t OpDequeueBulk(napi_env env, RingSlot& s, const napi_value* argv) {
   rte_ring* r = s.Live(env, "dequeueBulk");
   Burst* b = Burst::FromId(env, *s.data, argv[0]);
   double want = -1;
-  if (argc < 2 || napi_get_value_double(env, argv[1], &want) != napi_ok || !(want >= 0) || want != static_cast<uint32_t>(want)) {
+  if (napi_get_value_double(env, argv[1], &want) != napi_ok || !(want >= 0) || want != static_cast<uint32_t>(want)) {
     throw Napi::TypeError::New(env, "dequeueBulk: n must be an integer >= 0");
   }
   if (want > b->room()) {
@@ -159,19 +119,6 @@ unsigned OpDequeueBulk(napi_env env, RingSlot& s, napi_value* argv, size_t argc)
   unsigned n = rte_ring_dequeue_bulk(r, reinterpret_cast<void**>(b->pkts() + b->count()), static_cast<uint32_t>(want), nullptr);
   b->SetCount(b->count() + n);
   return n;
-}
-
-void DeleteSlotRef(napi_env, void* data, void*) { delete static_cast<std::shared_ptr<RingSlot>*>(data); }
-
-Napi::Function FastFunction(Napi::Env env, const char* name, napi_callback cb, const std::shared_ptr<RingSlot>& slot) {
-  auto* ref = new std::shared_ptr<RingSlot>(slot);
-  napi_value fn;
-  if (napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, ref, &fn) != napi_ok ||
-      napi_add_finalizer(env, fn, ref, DeleteSlotRef, nullptr, nullptr) != napi_ok) {
-    delete ref;
-    throw Napi::Error::New(env, "cannot create the ring's fast path");
-  }
-  return Napi::Function(env, fn);
 }
 
 }  // namespace
@@ -221,6 +168,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
 
   ~Ring() override {
     if (r_ != nullptr) data_->rings.erase(r_);
+    slot_->r = nullptr;
   }
 
   static Napi::Object Wrap(Napi::Env env, rte_ring* r, bool created, uint32_t esize, bool packets) {
@@ -238,6 +186,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
     return data.ringCtor.New({Napi::External<rte_ring>::New(env, r), Napi::Boolean::New(env, created),
                               Napi::Number::New(env, esize), Napi::Boolean::New(env, packets)});
   }
+
+  const std::shared_ptr<RingSlot>& Slot() const { return slot_; }
 
   void Invalidate(bool free) {
     if (r_ == nullptr) return;
@@ -372,10 +322,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
     LivePackets("fastPath");
     Napi::Env env = info.Env();
     Napi::Object fns = Napi::Object::New(env);
-    fns.Set("enqueueBurst", FastFunction(env, "enqueueBurst", FastOp<OpEnqueueBurst>, slot_));
-    fns.Set("enqueueBulk", FastFunction(env, "enqueueBulk", FastOp<OpEnqueueBulk>, slot_));
-    fns.Set("dequeueBurst", FastFunction(env, "dequeueBurst", FastOp<OpDequeueBurst>, slot_));
-    fns.Set("dequeueBulk", FastFunction(env, "dequeueBulk", FastOp<OpDequeueBulk>, slot_));
+    fns.Set("enqueueBurst", Bind<RingSlot, OpEnqueueBurst>(env, "enqueueBurst", slot_));
+    fns.Set("enqueueBulk", Bind<RingSlot, OpEnqueueBulk>(env, "enqueueBulk", slot_));
+    fns.Set("dequeueBurst", Bind<RingSlot, OpDequeueBurst>(env, "dequeueBurst", slot_));
+    fns.Set("dequeueBulk", Bind<RingSlot, OpDequeueBulk>(env, "dequeueBulk", slot_));
     return fns;
   }
 
@@ -480,6 +430,11 @@ Napi::Value Lookup(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+std::shared_ptr<RingSlot> LiveRingSlot(AddonData& data, const rte_ring* r) {
+  auto it = data.rings.find(r);
+  return it == data.rings.end() ? nullptr : it->second->Slot();
+}
 
 void ReleaseAllRings(Napi::Env env) {
   AddonData& data = Data(env);

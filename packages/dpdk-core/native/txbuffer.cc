@@ -4,12 +4,59 @@
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 
+#include <memory>
 #include <string>
 
 #include "burst.h"
 #include "common.h"
+#include "fastcall.h"
 
 namespace dpdk_core {
+
+namespace {
+
+// What the handle and its packet-path functions share: the functions may
+// outlive the handle, and the handle clears buf when the buffer is freed.
+struct TxState {
+  AddonData* data = nullptr;
+  rte_eth_dev_tx_buffer* buf = nullptr;
+  uint64_t dropped = 0;
+  uint16_t port = 0;
+  uint16_t queue = 0;
+
+  rte_eth_dev_tx_buffer* Live(napi_env env, const char* op) const {
+    if (buf == nullptr) {
+      ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED",
+                    "tx buffer of port " + std::to_string(port) + " queue " + std::to_string(queue) +
+                        " is freed (or EAL cleaned up); create a new one");
+    }
+    return buf;
+  }
+};
+
+// buffer(burstId): takes every packet of the burst (it ends empty); returns
+// how many went out on the wire during this call (the buffer filled and was
+// flushed).
+uint32_t OpBuffer(napi_env env, TxState& s, const napi_value* argv) {
+  rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.buffer");
+  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  RequireTxQueueReady(Napi::Env(env), s.port, s.queue, "txBuffer.buffer");
+  rte_mbuf** pkts = burst->pkts();
+  const uint32_t n = burst->count();
+  uint32_t sent = 0;
+  for (uint32_t i = 0; i < n; i++) sent += rte_eth_tx_buffer(s.port, s.queue, buf, pkts[i]);
+  burst->SetCount(0);
+  return sent;
+}
+
+uint32_t OpFlush(napi_env env, TxState& s, const napi_value*) {
+  rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.flush");
+  if (buf->length == 0) return 0;
+  RequireTxQueueReady(Napi::Env(env), s.port, s.queue, "txBuffer.flush");
+  return rte_eth_tx_buffer_flush(s.port, s.queue, buf);
+}
+
+}  // namespace
 
 class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
  public:
@@ -22,8 +69,7 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
                            InstanceAccessor<&TxBuffer::Length>("length"),
                            InstanceAccessor<&TxBuffer::Dropped>("dropped"),
                            InstanceAccessor<&TxBuffer::Closed>("closed"),
-                           InstanceMethod<&TxBuffer::Buffer>("buffer"),
-                           InstanceMethod<&TxBuffer::Flush>("flush"),
+                           InstanceMethod<&TxBuffer::FastPath>("fastPath"),
                            InstanceMethod<&TxBuffer::Free>("free"),
                            InstanceMethod<&TxBuffer::Free>("close"),
                        });
@@ -58,9 +104,11 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
                                                          " packets; raise -m");
     }
     rte_eth_tx_buffer_init(buf_, static_cast<uint16_t>(size));
-    rte_eth_tx_buffer_set_err_callback(buf_, rte_eth_tx_buffer_count_callback, &dropped_);
-    port_ = static_cast<uint16_t>(port);
-    queue_ = static_cast<uint16_t>(queue);
+    rte_eth_tx_buffer_set_err_callback(buf_, rte_eth_tx_buffer_count_callback, &st_->dropped);
+    st_->data = &Data(env);
+    st_->buf = buf_;
+    st_->port = port_ = static_cast<uint16_t>(port);
+    st_->queue = queue_ = static_cast<uint16_t>(queue);
     Data(env).txBuffers.insert(this);
   }
 
@@ -74,11 +122,12 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
   void Destroy() {
     if (buf_ == nullptr) return;
     if (buf_->length > 0) {
-      dropped_ += buf_->length;
+      st_->dropped += buf_->length;
       rte_pktmbuf_free_bulk(buf_->pkts, buf_->length);
     }
     rte_free(buf_);
     buf_ = nullptr;
+    st_->buf = nullptr;
     Data(Env()).txBuffers.erase(this);
   }
 
@@ -97,31 +146,17 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
   Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("size")->size); }
   Napi::Value Length(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("length")->length); }
   Napi::Value Dropped(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), static_cast<double>(dropped_));
+    return Napi::Number::New(info.Env(), static_cast<double>(st_->dropped));
   }
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), buf_ == nullptr); }
 
-  // Takes every packet of the burst (it ends empty); returns how many went
-  // out on the wire during this call (the buffer filled and was flushed).
-  Napi::Value Buffer(const Napi::CallbackInfo& info) {
+  // { buffer(burstId), flush() }: what the TypeScript handle calls on the packet path.
+  Napi::Value FastPath(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    rte_eth_dev_tx_buffer* buf = Live("txBuffer.buffer");
-    Burst* burst = Burst::From(env, info[0], "burst");
-    RequireTxQueueReady(env, port_, queue_, "txBuffer.buffer");
-    rte_mbuf** pkts = burst->pkts();
-    uint32_t n = burst->count();
-    uint32_t sent = 0;
-    for (uint32_t i = 0; i < n; i++) sent += rte_eth_tx_buffer(port_, queue_, buf, pkts[i]);
-    burst->SetCount(0);
-    return Napi::Number::New(env, sent);
-  }
-
-  Napi::Value Flush(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    rte_eth_dev_tx_buffer* buf = Live("txBuffer.flush");
-    if (buf->length == 0) return Napi::Number::New(env, 0);
-    RequireTxQueueReady(env, port_, queue_, "txBuffer.flush");
-    return Napi::Number::New(env, rte_eth_tx_buffer_flush(port_, queue_, buf));
+    Napi::Object fns = Napi::Object::New(env);
+    fns.Set("buffer", Bind<TxState, OpBuffer>(env, "buffer", st_));
+    fns.Set("flush", Bind<TxState, OpFlush>(env, "flush", st_));
+    return fns;
   }
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
@@ -130,8 +165,8 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
     return info.Env().Undefined();
   }
 
+  std::shared_ptr<TxState> st_ = std::make_shared<TxState>();
   rte_eth_dev_tx_buffer* buf_ = nullptr;
-  uint64_t dropped_ = 0;
   uint16_t port_ = 0;
   uint16_t queue_ = 0;
 };

@@ -49,7 +49,9 @@ export interface NativeBurst {
 
 declare module './native' {
   interface NativeAddon {
-    Burst: new (capacity: number) => NativeBurst;
+    Burst: new (capacity: number) => NativeBurst & { readonly id: number };
+    burstMoveTo(fromId: number, toId: number, start: number | undefined, count: number | undefined): number;
+    burstRewriteMacs(id: number, outPort: number): number;
   }
 }
 
@@ -60,10 +62,40 @@ const capacitySchema = z
   .max(BURST_CAPACITY_MAX, `a burst holds at most ${BURST_CAPACITY_MAX} packets`);
 
 const NativeBurstClass = native.Burst;
+const { burstMoveTo, burstRewriteMacs } = native;
 
-/** `new Burst(32)`: an empty burst of 32 packet slots. */
+/**
+ * `new Burst(32)`: an empty burst of 32 packet slots.
+ *
+ * Packet-path calls name a burst to the addon by its id, read here from a
+ * private field that only objects built by this constructor have: reading it
+ * is an inline-cached load, where unwrapping the native object costs a
+ * private-property lookup through N-API (more than moving 32 packets through
+ * a ring). Anything else passed as a burst is a TypeError, never another
+ * burst's packets.
+ */
 export class Burst extends NativeBurstClass {
+  readonly #id: number;
+
   constructor(capacity: number) {
     super(validate(capacitySchema, capacity, 'Burst', 'burst capacity'));
+    this.#id = this.id;
+  }
+
+  /** @internal The id of a Burst, for the addon's packet-path functions; a TypeError for anything else. */
+  static idOf(burst: unknown): number {
+    if (typeof burst === 'object' && burst !== null && #id in burst) return burst.#id;
+    throw new TypeError('burst must be a Burst');
+  }
+
+  override moveTo(target: NativeBurst, start?: number, count?: number): number {
+    return burstMoveTo(Burst.idOf(this), Burst.idOf(target), start, count);
+  }
+
+  override rewriteMacs(outPort: number): number {
+    return burstRewriteMacs(Burst.idOf(this), outPort);
   }
 }
+
+/** The id of a Burst (see Burst); a TypeError for anything else. */
+export const burstId: (burst: unknown) => number = Burst.idOf;

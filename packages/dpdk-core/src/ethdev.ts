@@ -10,7 +10,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import type { NativeBurst } from './burst';
+import { burstId, type NativeBurst } from './burst';
 import { dpdkError } from './errors';
 import type { Mempool } from './mempool';
 import { validate } from './memzone';
@@ -87,8 +87,8 @@ declare module './native' {
     portStats(port: number): PortStats;
     portXstats(port: number): Array<{ name: string; value: number }>;
     portStatsReset(port: number): void;
-    rxBurst(port: number, queue: number, burst: NativeBurst): number;
-    txBurst(port: number, queue: number, burst: NativeBurst): number;
+    rxBurst(port: number, queue: number, burstId: number): number;
+    txBurst(port: number, queue: number, burstId: number): number;
   }
 }
 
@@ -132,10 +132,17 @@ const linkWaitSchema = z
   })
   .strict();
 
+const nativeRx = native.rxBurst;
+const nativeTx = native.txBurst;
+
 /** Appends up to burst room packets received on port/queue; returns how many. */
-export const rxBurst: (port: number, queue: number, burst: NativeBurst) => number = native.rxBurst;
+export function rxBurst(port: number, queue: number, burst: NativeBurst): number {
+  return nativeRx(port, queue, burstId(burst));
+}
 /** Sends from the front of the burst; returns how many went (they leave the burst, the rest stay in order). */
-export const txBurst: (port: number, queue: number, burst: NativeBurst) => number = native.txBurst;
+export function txBurst(port: number, queue: number, burst: NativeBurst): number {
+  return nativeTx(port, queue, burstId(burst));
+}
 
 /** Every available port: id, device name, MAC and NUMA socket. */
 export function ports(): PortSummary[] {
@@ -283,10 +290,10 @@ export class Port {
   }
 
   rx(queue: number, burst: NativeBurst): number {
-    return native.rxBurst(this.id, queue, burst);
+    return nativeRx(this.id, queue, burstId(burst));
   }
 
   tx(queue: number, burst: NativeBurst): number {
-    return native.txBurst(this.id, queue, burst);
+    return nativeTx(this.id, queue, burstId(burst));
   }
 }

@@ -11,7 +11,7 @@
  *   memory (so another process can read the counters live).
  */
 import { z } from 'zod';
-import type { NativeBurst } from './burst';
+import { burstId, type NativeBurst } from './burst';
 import { MAX_PORTS } from './ethdev';
 import { validate } from './memzone';
 import { native } from './native';
@@ -44,10 +44,82 @@ export interface NativePortForwarder {
   free(): void;
 }
 
+type NativeRoundRobinHandle = Omit<NativeRoundRobin, 'distribute'> & {
+  fastPath(): { distribute(burstId: number): number };
+};
+type NativePortForwarderHandle = Omit<NativePortForwarder, 'send' | 'flush'> & {
+  fastPath(): { send(burstId: number): number; flush(): number };
+};
+
 declare module './native' {
   interface NativeAddon {
-    RoundRobin: new (rings: Ring[]) => NativeRoundRobin;
-    PortForwarder: new (outByIn: number[], queue: number, bufferSize: number, counters: BigUint64Array) => NativePortForwarder;
+    RoundRobin: new (rings: Ring[]) => NativeRoundRobinHandle;
+    PortForwarder: new (
+      outByIn: number[],
+      queue: number,
+      bufferSize: number,
+      counters: BigUint64Array,
+    ) => NativePortForwarderHandle;
+  }
+}
+
+// Handles: control through the native object, the packet path through
+// functions bound to it (native/fastcall.h).
+class RoundRobinHandle implements NativeRoundRobin {
+  private readonly n: NativeRoundRobinHandle;
+  private readonly fastDistribute: (burstId: number) => number;
+
+  constructor(n: NativeRoundRobinHandle) {
+    this.n = n;
+    this.fastDistribute = n.fastPath().distribute;
+  }
+
+  get cursor(): number {
+    return this.n.cursor;
+  }
+  get size(): number {
+    return this.n.size;
+  }
+  distribute(burst: NativeBurst): number {
+    return this.fastDistribute(burstId(burst));
+  }
+  enqueued(i: number): number {
+    return this.n.enqueued(i);
+  }
+  dropped(i: number): number {
+    return this.n.dropped(i);
+  }
+  close(): void {
+    this.n.close();
+  }
+}
+
+class PortForwarderHandle implements NativePortForwarder {
+  private readonly n: NativePortForwarderHandle;
+  private readonly fastSend: (burstId: number) => number;
+  readonly flush: () => number;
+
+  constructor(n: NativePortForwarderHandle) {
+    this.n = n;
+    const fast = n.fastPath();
+    this.fastSend = fast.send;
+    this.flush = fast.flush;
+  }
+
+  get buffered(): number {
+    return this.n.buffered;
+  }
+  get closed(): boolean {
+    return this.n.closed;
+  }
+  get unroutable(): number {
+    return this.n.unroutable;
+  }
+  send(burst: NativeBurst): number {
+    return this.fastSend(burstId(burst));
+  }
+  free(): void {
+    this.n.free();
   }
 }
 
@@ -59,7 +131,7 @@ const ringsSchema = z
 
 /** Round-robin distribution of bursts over packet rings (see the module comment). */
 export function createRoundRobin(rings: readonly Ring[]): NativeRoundRobin {
-  return new native.RoundRobin([...validate(ringsSchema, rings, 'createRoundRobin', 'rings')]);
+  return new RoundRobinHandle(new native.RoundRobin([...validate(ringsSchema, rings, 'createRoundRobin', 'rings')]));
 }
 
 const portId = z.number().int().min(0).max(MAX_PORTS - 1);
@@ -86,5 +158,5 @@ export function createPortForwarder(opts: PortForwarderOptions): NativePortForwa
   const o = validate(forwarderSchema, opts, 'createPortForwarder', 'options');
   const outByIn: number[] = new Array<number>(MAX_PORTS).fill(-1);
   for (const [from, to] of o.pairs) outByIn[from] = to;
-  return new native.PortForwarder(outByIn, o.queue, o.bufferSize, o.counters);
+  return new PortForwarderHandle(new native.PortForwarder(outByIn, o.queue, o.bufferSize, o.counters));
 }

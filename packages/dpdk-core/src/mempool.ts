@@ -4,7 +4,7 @@
  * without a unique lcore id.
  */
 import { z } from 'zod';
-import type { NativeBurst } from './burst';
+import { burstId, type NativeBurst } from './burst';
 import { ANY_SOCKET, validate } from './memzone';
 import { native } from './native';
 
@@ -73,6 +73,15 @@ export interface Mempool {
   close(): void;
 }
 
+type NativeMempoolCache = Omit<MempoolCache, 'allocBulk' | 'freeBurst'> & {
+  fastPath(): { allocBulk(burstId: number, n: number): number; freeBurst(burstId: number): number };
+};
+
+type NativeMempool = Omit<Mempool, 'allocBulk' | 'createCache'> & {
+  fastPath(): { allocBulk(burstId: number, n: number): number };
+  createCache(size: number, socket: number): NativeMempoolCache;
+};
+
 declare module './native' {
   interface NativeAddon {
     createPktmbufPool(
@@ -82,9 +91,62 @@ declare module './native' {
       dataRoomSize: number,
       privSize: number,
       socket: number,
-    ): Mempool;
-    lookupMempool(name: string): Mempool;
+    ): NativeMempool;
+    lookupMempool(name: string): NativeMempool;
   }
+}
+
+/** A user cache's handle: control through the native object, the packet path through functions bound to it. */
+class MempoolCacheHandle implements MempoolCache {
+  private readonly n: NativeMempoolCache;
+  private readonly fast: ReturnType<NativeMempoolCache['fastPath']>;
+
+  constructor(n: NativeMempoolCache) {
+    this.n = n;
+    this.fast = n.fastPath();
+  }
+
+  get size(): number {
+    return this.n.size;
+  }
+  get count(): number {
+    return this.n.count;
+  }
+  get closed(): boolean {
+    return this.n.closed;
+  }
+  allocBulk(burst: NativeBurst, n: number): number {
+    return this.fast.allocBulk(burstId(burst), n);
+  }
+  freeBurst(burst: NativeBurst): number {
+    return this.fast.freeBurst(burstId(burst));
+  }
+  flush(): void {
+    this.n.flush();
+  }
+  close(): void {
+    this.n.close();
+  }
+}
+
+/**
+ * Pool handles stay the native objects (other native calls take them, e.g.
+ * queue setup), one per pool per process; their burst-moving methods are
+ * installed once per handle as own properties over functions bound to the
+ * pool (native/fastcall.h).
+ */
+function handle(n: NativeMempool): Mempool {
+  if (!Object.hasOwn(n, 'allocBulk')) {
+    const alloc = n.fastPath().allocBulk;
+    const createCache = n.createCache;
+    Object.defineProperties(n, {
+      allocBulk: { value: (burst: NativeBurst, count: number): number => alloc(burstId(burst), count) },
+      createCache: {
+        value: (size: number, socket: number): MempoolCache => new MempoolCacheHandle(createCache.call(n, size, socket)),
+      },
+    });
+  }
+  return n as unknown as Mempool;
 }
 
 export const mempoolNameSchema = z
@@ -128,12 +190,12 @@ export const lcoreIdSchema = z.number().int().min(0).max(LCORE_ID_MAX);
 export function createPktmbufPool(name: string, opts: PktmbufPoolOptions): Mempool {
   const n = validate(mempoolNameSchema, name, 'createPktmbufPool', 'mempool name');
   const o = validate(pktmbufPoolOptionsSchema, opts, 'createPktmbufPool', 'options');
-  return native.createPktmbufPool(n, o.size, o.cacheSize, o.dataRoomSize, o.privSize, o.socket);
+  return handle(native.createPktmbufPool(n, o.size, o.cacheSize, o.dataRoomSize, o.privSize, o.socket));
 }
 
 /** Looks up a pool another process created; 'ENOENT' if there is none. */
 export function lookupMempool(name: string): Mempool {
-  return native.lookupMempool(validate(mempoolNameSchema, name, 'lookupMempool', 'mempool name'));
+  return handle(native.lookupMempool(validate(mempoolNameSchema, name, 'lookupMempool', 'mempool name')));
 }
 
 /** A user-owned cache on `pool` for a thread or process without a unique lcore id. */

@@ -5,6 +5,7 @@
  * native call per burst, through functions bound to the ring (no unwrapping).
  */
 import { z } from 'zod';
+import { burstId } from './burst';
 import { dpdkError } from './errors';
 import { ANY_SOCKET, validate } from './memzone';
 import { native } from './native';
@@ -34,7 +35,7 @@ export const RING_FLAGS = {
  */
 export type SyncMode = 'single' | 'multi' | 'rts' | 'hts';
 
-/** Anything a ring moves packets into or out of: a native Burst (its `id` names it to the addon). */
+/** What a ring moves packets into or out of: a Burst (anything else is a TypeError). */
 export interface BurstHandle {
   readonly id: number;
   readonly length: number;
@@ -68,13 +69,6 @@ interface NativeRingFastPath {
   enqueueBulk(burstId: number): number;
   dequeueBurst(burstId: number, max?: number): number;
   dequeueBulk(burstId: number, n: number): number;
-}
-
-declare module './burst' {
-  interface NativeBurst {
-    /** Names the burst to the addon's packet paths (see Burst::FromId). */
-    readonly id: number;
-  }
 }
 
 declare module './native' {
@@ -168,19 +162,19 @@ export class Ring {
   }
   /** Enqueues as many packets as fit from the front of the burst; returns how many (they leave the burst). */
   enqueueBurst(burst: BurstHandle): number {
-    return this.fast.enqueueBurst(burst.id);
+    return this.fast.enqueueBurst(burstId(burst));
   }
   /** Enqueues all packets of the burst or none; returns the number enqueued. */
   enqueueBulk(burst: BurstHandle): number {
-    return this.fast.enqueueBulk(burst.id);
+    return this.fast.enqueueBulk(burstId(burst));
   }
   /** Appends up to `max` (default and upper bound: the burst's free room) packets to the burst; returns how many. */
   dequeueBurst(burst: BurstHandle, max?: number): number {
-    return this.fast.dequeueBurst(burst.id, max);
+    return this.fast.dequeueBurst(burstId(burst), max);
   }
   /** Appends exactly `n` packets or none ('EINVAL' if the burst has less room); returns the number appended. */
   dequeueBulk(burst: BurstHandle, n: number): number {
-    return this.fast.dequeueBulk(burst.id, n);
+    return this.fast.dequeueBulk(burstId(burst), n);
   }
   /** Enqueues elements bytes[0 .. n*elementSize); bulk = all or none. Returns how many. */
   enqueueElems(bytes: Uint8Array, n: number, bulk = false): number {

@@ -5,7 +5,7 @@
  * freed, like the sample's flush_tx_error_callback).
  */
 import { z } from 'zod';
-import { BURST_CAPACITY_MAX, type NativeBurst } from './burst';
+import { BURST_CAPACITY_MAX, burstId, type NativeBurst } from './burst';
 import { portIdSchema } from './ethdev';
 import { validate } from './memzone';
 import { native } from './native';
@@ -29,9 +29,55 @@ export interface TxBuffer {
   close(): void;
 }
 
+type NativeTxBuffer = Omit<TxBuffer, 'buffer' | 'flush'> & {
+  fastPath(): { buffer(burstId: number): number; flush(): number };
+};
+
 declare module './native' {
   interface NativeAddon {
-    TxBuffer: new (port: number, queue: number, size: number) => TxBuffer;
+    TxBuffer: new (port: number, queue: number, size: number) => NativeTxBuffer;
+  }
+}
+
+/** The handle: control through the native object, the packet path through functions bound to the buffer. */
+class TxBufferHandle implements TxBuffer {
+  private readonly n: NativeTxBuffer;
+  private readonly fastBuffer: (burstId: number) => number;
+  readonly flush: () => number;
+
+  constructor(n: NativeTxBuffer) {
+    this.n = n;
+    const fast = n.fastPath();
+    this.fastBuffer = fast.buffer;
+    this.flush = fast.flush;
+  }
+
+  get port(): number {
+    return this.n.port;
+  }
+  get queue(): number {
+    return this.n.queue;
+  }
+  get size(): number {
+    return this.n.size;
+  }
+  get length(): number {
+    return this.n.length;
+  }
+  get dropped(): number {
+    return this.n.dropped;
+  }
+  get closed(): boolean {
+    return this.n.closed;
+  }
+  buffer(burst: NativeBurst): number {
+    return this.fastBuffer(burstId(burst));
+  }
+  free(): void {
+    this.n.free();
+  }
+  close(): void {
+    this.n.close();
   }
 }
 
@@ -46,5 +92,5 @@ export function createTxBuffer(port: number, queue: number, opts: z.input<typeof
   const p = validate(portIdSchema, port, 'createTxBuffer', 'port id');
   const q = validate(z.number().int().min(0).max(1023), queue, 'createTxBuffer', 'queue');
   const o = validate(txBufferOptionsSchema, opts, 'createTxBuffer', 'options');
-  return new native.TxBuffer(p, q, o.size);
+  return new TxBufferHandle(new native.TxBuffer(p, q, o.size));
 }

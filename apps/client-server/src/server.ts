@@ -146,7 +146,8 @@ class Server implements ServerHandle {
         const st = p.stats();
         return { id: p.id, imissed: st.imissed, ierrors: st.ierrors, rxNoMbuf: st.rxNoMbuf, oerrors: st.oerrors };
       });
-      process.stdout.write(renderJson(s, { time: Date.now(), device, poolAvailable: this.pool.availableCount() }));
+      const queued = this.rings.map((r) => r.count());
+      process.stdout.write(renderJson(s, { time: Date.now(), device, poolSize: this.pool.size, poolAvailable: this.pool.availableCount(), queued }));
     } else {
       process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true }));
     }
@@ -208,7 +209,11 @@ class Server implements ServerHandle {
     for (const p of this.ports) p.close();
     this.rr.close();
     for (const r of this.rings) r.free();
-    this.pool.free();
+    // Buffers a SIGKILLed client held in private arrays (a burst, its TX
+    // buffers) cannot come back; cleanup() frees the pool regardless.
+    const lost = this.pool.inUseCount();
+    if (lost > 0) this.log(`${lost} packet buffers were lost with killed clients`);
+    else this.pool.free();
     this.control.mz.free();
     this.portInfo.free();
     cleanup();

@@ -1,0 +1,147 @@
+/**
+ * Faults: a client SIGKILLed under traffic and restarted, over and over; a
+ * client dying in the middle of returning buffers to the pool (the jam
+ * dpdk-facts.md measured on the C pair); the server killed; the server
+ * stopped with SIGINT while clients run.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { assertCleanTeardown, removeLeftovers, requireHugepages, uniquePrefix } from '@mp/test-kit';
+import { EXIT } from '../src/shared';
+import { Proc, clientEal, killAll, nextStats, serverEal, sleep, tsClient, tsServer, type StatsLine } from './helpers';
+
+beforeAll(() => requireHugepages());
+
+afterAll(async () => {
+  const left = await killAll();
+  await assertCleanTeardown();
+  expect(left).toEqual([]);
+});
+
+const NULL_PORTS = ['net_null0', 'net_null1'];
+
+function startServer(prefix: string): Proc {
+  return tsServer('server', [...serverEal(prefix, NULL_PORTS), '--', '-p', '3', '-n', '2', '--stats-interval', '0.1', '--stats-format', 'json']);
+}
+
+/** The client's own counters from its memzone slot, as it prints them. */
+async function clientTx(client: Proc, from = client.out.length): Promise<number> {
+  const m = await client.waitFor(/^stats (.*)$/, 10_000, from);
+  return (JSON.parse(m[1] as string) as { tx: number }).tx;
+}
+
+/** Waits until the client's tx counter moves: it is forwarding. */
+async function forwarding(client: Proc): Promise<void> {
+  const first = await clientTx(client);
+  for (;;) {
+    if ((await clientTx(client)) > first) return;
+  }
+}
+
+function startClient(prefix: string, id: number, lcore: number): Proc {
+  return tsClient(`client${id}`, [...clientEal(prefix, lcore), '--', '-n', String(id), '--stats-interval', '0.1']);
+}
+
+/** At shutdown nothing is in flight: every buffer is in the pool or queued in a client ring. */
+function accounted(s: StatsLine & { poolSize?: number; poolAvailable?: number; queued?: number[] }): number {
+  return (s.poolAvailable ?? 0) + (s.queued ?? []).reduce((a, b) => a + b, 0);
+}
+
+it('survives 30 SIGKILLs of a client under traffic: each restart forwards again, the server never stops', async () => {
+  const prefix = uniquePrefix('cs-kill');
+  const server = startServer(prefix);
+  await server.waitFor(/Finished Process Init/);
+  const steady = startClient(prefix, 1, 3);
+  await forwarding(steady);
+  let victim = startClient(prefix, 0, 2);
+  for (let kill = 0; kill < 30; kill++) {
+    await forwarding(victim);
+    await sleep(20 + Math.floor(Math.random() * 300));
+    victim.kill('SIGKILL');
+    await victim.waitForExit();
+    expect(server.status).toBeUndefined();
+    victim = startClient(prefix, 0, 2);
+  }
+  await forwarding(victim);
+  await forwarding(steady);
+  const repairs = server.out.filter((l) => /^client 0 .* died; pool repair: /.test(l));
+  expect(repairs).toHaveLength(30);
+
+  server.kill('SIGINT');
+  const [s, c0, c1] = await Promise.all([server, victim, steady].map((p) => p.waitForExit(20_000)));
+  expect({ codes: [s?.code, c0?.code, c1?.code], err: server.err.filter((l) => !l.startsWith('TELEMETRY:')) }).toEqual({ codes: [0, 0, 0], err: [] });
+  const last = JSON.parse((server.out.filter((l) => l.startsWith('stats ')).pop() as string).slice(6)) as StatsLine & { poolSize: number };
+  // A killed client loses what it held in private arrays (a burst, its TX
+  // buffers), never more; nothing is ever returned twice.
+  expect(accounted(last)).toBeLessThanOrEqual(last.poolSize);
+  expect(last.poolSize - accounted(last)).toBeLessThanOrEqual(30 * (32 + 2 * 32 + 32));
+});
+
+it('repairs the pool after a client died half way through a cache flush, before its lcore is used again', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jammer-'));
+  const jammerBin = path.join(dir, 'jammer');
+  const cflags = execFileSync('pkg-config', ['--cflags', 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/);
+  const libs = execFileSync('pkg-config', ['--libs', 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync('gcc', ['-O2', '-o', jammerBin, path.join(__dirname, 'fixtures', 'jammer.c'), ...cflags, ...libs]);
+
+  const prefix = uniquePrefix('cs-jam');
+  const server = startServer(prefix);
+  await server.waitFor(/Finished Process Init/);
+  const steady = startClient(prefix, 0, 2);
+  await forwarding(steady);
+  const jammer = new Proc('jammer', jammerBin, [...clientEal(prefix, 3), '--', '1']);
+  await jammer.waitFor(/^jammer: cache 768 objects, ring head (\d+) tail (\d+); dying$/);
+  expect((await jammer.waitForExit()).signal).toBe('SIGKILL');
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  await server.waitFor(/^client 1 \(pid \d+, lcore 3\) died; pool repair: published \(768 cached objects\)$/, 5000);
+  // Without the repair every producer would now spin forever: the steady
+  // client's next cache flush, and the replacement's.
+  await forwarding(steady);
+  const replacement = startClient(prefix, 1, 3);
+  await forwarding(replacement);
+  await forwarding(steady);
+
+  server.kill('SIGINT');
+  const codes = await Promise.all([server, steady, replacement].map((p) => p.waitForExit(20_000)));
+  expect(codes.map((c) => c.code)).toEqual([0, 0, 0]);
+  const last = JSON.parse((server.out.filter((l) => l.startsWith('stats ')).pop() as string).slice(6)) as StatsLine & { poolSize: number };
+  // Clean exits everywhere and the jammer's 768 buffers published once: every buffer is accounted for.
+  expect(accounted(last)).toBe(last.poolSize);
+});
+
+it('a client refuses an lcore id a live client uses (per-lcore pool caches are not shared)', async () => {
+  const prefix = uniquePrefix('cs-lcore');
+  const server = startServer(prefix);
+  await server.waitFor(/Finished Process Init/);
+  const first = startClient(prefix, 0, 2);
+  await forwarding(first);
+  const clash = startClient(prefix, 1, 2);
+  const status = await clash.waitForExit();
+  expect(status.code).toBe(EXIT.setup);
+  expect(clash.err.join('\n')).toMatch(/lcore 2 is already used by client 0/);
+  await forwarding(first);
+  server.kill('SIGINT');
+  expect((await Promise.all([server, first].map((p) => p.waitForExit(20_000)))).map((c) => c.code)).toEqual([0, 0]);
+});
+
+it('clients notice within a second that the server was killed and exit with the documented code', async () => {
+  const prefix = uniquePrefix('cs-srvkill');
+  const server = startServer(prefix);
+  await server.waitFor(/Finished Process Init/);
+  const clients = [startClient(prefix, 0, 2), startClient(prefix, 1, 3)];
+  await Promise.all(clients.map((c) => forwarding(c)));
+  server.kill('SIGKILL');
+  await server.waitForExit();
+  const killedAt = server.exitedAt;
+  const statuses = await Promise.all(clients.map((c) => c.waitForExit(5000)));
+  expect(statuses.map((s) => s.code)).toEqual([EXIT.serverGone, EXIT.serverGone]);
+  for (const c of clients) {
+    expect(c.err.join('\n')).toMatch(/the server \(primary process\) has exited/);
+    expect(c.exitedAt - killedAt).toBeLessThan(1000);
+  }
+  // A killed primary cannot clean up after itself.
+  removeLeftovers(prefix);
+});

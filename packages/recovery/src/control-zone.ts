@@ -6,13 +6,15 @@ import { lookupMemzone, memzoneNameSchema, reserveMemzone, validate, type Memzon
 import { recoveryError } from './errors';
 import { COMMAND, COUNTER_COUNT, HEADER, LAYOUT_VERSION, MAGIC, MAX_SLOTS, SLAVE_STATE, SLOT, slotOffset, zoneBytes } from './layout';
 
-export type SlaveState = 'empty' | 'running' | 'stopping' | 'exited';
+export type SlaveState = 'empty' | 'running' | 'stopping' | 'exited' | 'paused' | 'standby';
 
 const STATE_NAMES: Record<number, SlaveState> = {
   [SLAVE_STATE.empty]: 'empty',
   [SLAVE_STATE.running]: 'running',
   [SLAVE_STATE.stopping]: 'stopping',
   [SLAVE_STATE.exited]: 'exited',
+  [SLAVE_STATE.paused]: 'paused',
+  [SLAVE_STATE.standby]: 'standby',
 };
 
 export class ControlZone {

@@ -31,7 +31,7 @@
  */
 
 export const MAGIC = 0x53555052; // "SUPR"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 export const HEADER = {
   magic: 0,
@@ -58,7 +58,13 @@ export const SLOT_BYTES = SLOT.counters + COUNTER_COUNT * 8;
 
 export const COMMAND = {
   none: 0,
+  /** Flush, ACK, exit. */
   stop: 1,
+  /** Flush, ACK, stay attached without touching packets until resume (or stop). */
+  pause: 2,
+  resume: 3,
+  /** To a standby: take the slave's role now (its pool and lcore cache were reclaimed). */
+  promote: 4,
 } as const;
 
 export const SLAVE_STATE = {
@@ -66,6 +72,9 @@ export const SLAVE_STATE = {
   running: 1,
   stopping: 2,
   exited: 3,
+  paused: 4,
+  /** Attached and idle, waiting for promote; touches no pool or lcore cache. */
+  standby: 5,
 } as const;
 
 /** The largest number of slots a control zone holds. */

@@ -1,9 +1,10 @@
 /**
  * The slave's side of supervision, for a process the Supervisor started:
  * attach to the control zone, bump the heartbeat from the main loop, see
- * STOP and acknowledge it. tick() is two loads and a store on a typed array
- * over the shared memzone (no native call), so it can run every iteration
- * of a busy forwarding loop.
+ * STOP (or PAUSE) and acknowledge it. tick() is two loads and a store on a
+ * typed array over the shared memzone (no native call), so it can run every
+ * iteration of a busy forwarding loop. A warm standby waits in whenActive()
+ * until the supervisor promotes it.
  */
 import { z } from 'zod';
 import { validate } from '@mp/dpdk-core';
@@ -17,6 +18,8 @@ export const SLAVE_ENV = {
   slot: 'MP_RECOVERY_SLOT',
   generation: 'MP_RECOVERY_GEN',
   name: 'MP_RECOVERY_NAME',
+  /** 'active', or 'standby' for a warm spare waiting to be promoted. */
+  role: 'MP_RECOVERY_ROLE',
 } as const;
 
 const envSchema = z.object({
@@ -24,9 +27,20 @@ const envSchema = z.object({
   [SLAVE_ENV.slot]: z.coerce.number().int().min(0),
   [SLAVE_ENV.generation]: z.coerce.number().int().min(1),
   [SLAVE_ENV.name]: z.string().min(1),
+  [SLAVE_ENV.role]: z.enum(['active', 'standby']).default('active'),
 });
 
-export type SlaveCommand = 'stop';
+export type SlaveCommand = 'stop' | 'pause' | 'resume' | 'promote';
+
+const COMMAND_NAMES: Record<number, SlaveCommand> = {
+  [COMMAND.stop]: 'stop',
+  [COMMAND.pause]: 'pause',
+  [COMMAND.resume]: 'resume',
+  [COMMAND.promote]: 'promote',
+};
+
+/** How often an idle process (standby, paused) looks at its command word. */
+const IDLE_POLL_MS = 1;
 
 export class SlaveLink {
   private readonly words: Uint32Array;
@@ -37,13 +51,16 @@ export class SlaveLink {
   private readonly stateIx: number;
   /** The slave's counters (single writer: this process); the supervisor reads and resets them. */
   readonly counters: Float64Array;
+  private standbyRole: boolean;
 
   private constructor(
     private readonly zone: ControlZone,
     readonly slot: number,
     readonly name: string,
     readonly generation: number,
+    standby: boolean,
   ) {
+    this.standbyRole = standby;
     const base = slotOffset(slot);
     this.words = new Uint32Array(zone.memzone.view());
     this.hb = (base + SLOT.heartbeat) / 4;
@@ -79,7 +96,7 @@ export class SlaveLink {
         `slot ${slot} now belongs to generation ${zone.generation(slot)}, not ${generation}: the supervisor replaced this process`,
       );
     }
-    const link = new SlaveLink(zone, slot, e[SLAVE_ENV.name], generation);
+    const link = new SlaveLink(zone, slot, e[SLAVE_ENV.name], generation, e[SLAVE_ENV.role] === 'standby');
     link.announce();
     if (opts.exitWithParent ?? true) {
       process.stdin.on('end', () => process.exit(70));
@@ -94,7 +111,72 @@ export class SlaveLink {
     const base = slotOffset(this.slot);
     mz.store32(base + SLOT.pid, process.pid);
     mz.store32(base + SLOT.attachedGen, this.generation);
-    mz.store32(base + SLOT.state, SLAVE_STATE.running);
+    mz.store32(base + SLOT.state, this.standbyRole ? SLAVE_STATE.standby : SLAVE_STATE.running);
+  }
+
+  /** True while this process is a warm standby that was not promoted yet. */
+  get standby(): boolean {
+    return this.standbyRole;
+  }
+
+  /**
+   * Resolves when this process holds the slave's role: at once for an active
+   * process; for a standby when the supervisor promotes it, which it does
+   * only after the dead predecessor's pool and lcore cache were repaired. Until
+   * then the standby must not touch packet pools or queues; it keeps its
+   * heartbeat going here. A STOP while waiting is acknowledged and `onStop`
+   * runs (default: exit 0).
+   */
+  whenActive(opts: { onStop?: () => void } = {}): Promise<void> {
+    if (!this.standbyRole) return Promise.resolve();
+    const onStop =
+      opts.onStop ??
+      (() => {
+        process.exit(0);
+      });
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const cmd = this.tick() ? this.command() : null;
+        if (cmd === 'promote') {
+          clearInterval(timer);
+          this.standbyRole = false;
+          this.ack();
+          resolve();
+        } else if (cmd === 'stop') {
+          clearInterval(timer);
+          this.ack();
+          this.exiting();
+          onStop();
+        } else if (cmd !== null) {
+          this.ack();
+        }
+      }, IDLE_POLL_MS);
+    });
+  }
+
+  /**
+   * Call when command() is 'pause', after flushing what the slave buffered:
+   * acknowledges, then idles (heartbeat going, no packets touched) until the
+   * supervisor sends resume (acknowledged here: resolves 'resume') or stop
+   * (not acknowledged: resolves 'stop'; clean up, ack() and exit).
+   */
+  pause(): Promise<'resume' | 'stop'> {
+    this.ack();
+    return new Promise((resolve) => {
+      const timer = setInterval(() => {
+        const cmd = this.tick() ? this.command() : null;
+        if (cmd === 'resume') {
+          clearInterval(timer);
+          this.ack();
+          resolve('resume');
+        } else if (cmd === 'stop') {
+          clearInterval(timer);
+          resolve('stop');
+        } else if (cmd !== null) {
+          this.ack();
+        }
+      }, IDLE_POLL_MS);
+    });
   }
 
   /** Bumps the heartbeat; true when a command waits for this slave (see command()). */
@@ -108,14 +190,17 @@ export class SlaveLink {
   command(): SlaveCommand | null {
     const w = this.words;
     if (w[this.cmdSeq] === w[this.ackSeq]) return null;
-    return w[this.cmd] === COMMAND.stop ? 'stop' : null;
+    return COMMAND_NAMES[w[this.cmd] as number] ?? null;
   }
 
   /** Acknowledges the pending command; after a STOP the slave should clean up and exit. */
   ack(): void {
     const mz = this.zone.memzone;
     const base = slotOffset(this.slot);
-    if (this.words[this.cmd] === COMMAND.stop) mz.store32(base + SLOT.state, SLAVE_STATE.stopping);
+    const cmd = this.words[this.cmd];
+    if (cmd === COMMAND.stop) mz.store32(base + SLOT.state, SLAVE_STATE.stopping);
+    else if (cmd === COMMAND.pause) mz.store32(base + SLOT.state, SLAVE_STATE.paused);
+    else if (cmd === COMMAND.resume || cmd === COMMAND.promote) mz.store32(base + SLOT.state, SLAVE_STATE.running);
     mz.store32(base + SLOT.ackSeq, mz.load32(base + SLOT.commandSeq));
   }
 

@@ -55,6 +55,23 @@ const slaveSpecSchema = z
       z.object({ floating: z.literal(true), cpus: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'a CPU list like "0-1"') }).strict(),
     ]),
     dependsOn: z.array(z.string()).default([]),
+    /**
+     * When a slave this one depends on dies: 'restart' stops this one too
+     * (STOP, ACK, exit) and restarts it with the group; 'pause' only pauses
+     * it (PAUSE, ACK, it stays attached and idle) and resumes it once the dead
+     * slave is back, which is much faster than starting a process.
+     */
+    onDependencyExit: z.enum(['restart', 'pause']).default('restart'),
+    /**
+     * Keep a warm standby: a second process started the same way and attached
+     * as a secondary, idle in SlaveLink.whenActive() and touching no pool or
+     * lcore cache. After a crash, once the dead process's resources were
+     * reclaimed, the standby is promoted instead of starting a new process,
+     * and a new standby is started in the background. A floating slave's
+     * standby holds its own lease; a pinned one's runs as the same lcore id,
+     * which is safe because it touches nothing until promoted.
+     */
+    standby: z.boolean().default(false),
     env: z.record(z.string(), z.string()).default({}),
   })
   .strict();
@@ -118,20 +135,43 @@ export interface ExitEvent {
 }
 
 export interface SupervisorEvents {
-  spawn: [{ name: string; pid: number; lcore: number; generation: number }];
-  ready: [{ name: string; pid: number; lcore: number; startMs: number }];
+  spawn: [{ name: string; pid: number; lcore: number; generation: number; role: 'active' | 'standby' }];
+  /** The slave's process runs: started and attached, or a standby promoted (startMs: promote -> ACK). */
+  ready: [{ name: string; pid: number; lcore: number; startMs: number; promoted: boolean }];
+  'standby-ready': [{ name: string; pid: number; lcore: number; startMs: number }];
+  'standby-exit': [{ name: string; pid: number; lcore: number; code: number | null; signal: NodeJS.Signals | null; reason: ExitReason; respawnInMs: number | null }];
   exit: [ExitEvent];
   hang: [{ name: string; pid: number; silentMs: number }];
-  stop: [{ name: string; pid: number; outcome: 'acked' | 'ack-timeout' | 'not-attached' | 'exited'; ackMs: number }];
+  stop: [{ name: string; pid: number; mode: 'stop' | 'pause'; outcome: 'acked' | 'ack-timeout' | 'not-attached' | 'exited'; ackMs: number }];
+  resume: [{ name: string; pid: number; outcome: 'acked' | 'ack-timeout' | 'exited'; ackMs: number }];
   reclaim: [{ name: string; lcore: number; unaccountedBuffers: number; counters: number[]; resources: Array<{ label: string } & ReclaimResult> }];
   'reclaim-error': [{ name: string; label: string; error: Error }];
   'restart-scheduled': [{ name: string; delayMs: number; recentCrashes: number }];
   'gave-up': [{ name: string; reason: string; error: Error }];
-  recovered: [{ crashed: string[]; affected: string[]; restarted: string[]; downtimeMs: number }];
+  recovered: [{ crashed: string[]; affected: string[]; restarted: string[]; promoted: string[]; resumed: string[]; downtimeMs: number }];
   output: [{ name: string; stream: 'stdout' | 'stderr'; line: string }];
 }
 
-type SlaveStatus = 'down' | 'starting' | 'running' | 'stopping' | 'failed';
+type SlaveStatus = 'down' | 'starting' | 'running' | 'paused' | 'stopping' | 'failed';
+
+/** A warm standby process of a slave (see the `standby` option). */
+interface Standby {
+  slot: number;
+  child: ChildProcess;
+  pid: number;
+  generation: number;
+  lcore: number;
+  lease: Lease | null;
+  status: 'starting' | 'idle' | 'stopping';
+  startedAt: number;
+  lastBeat: number;
+  lastBeatAt: number;
+  endedBy: ExitReason | null;
+  ready: Promise<boolean>;
+  settleReady: (ok: boolean) => void;
+  exited: Promise<void>;
+  settleExited: () => void;
+}
 
 interface Runtime {
   spec: SlaveSpec;
@@ -149,6 +189,12 @@ interface Runtime {
   endedBy: ExitReason | null;
   crashes: number[];
   restarts: number;
+  /** The control-zone slot the standby uses (slots swap on promotion); -1 without standby. */
+  spare: number;
+  standby: Standby | null;
+  standbyCrashes: number[];
+  /** Set while a standby is being promoted into this slave's role (promote() reports readiness then). */
+  promoting: boolean;
   ready: Promise<boolean>;
   settleReady: (ok: boolean) => void;
   exited: Promise<void>;
@@ -163,6 +209,7 @@ export interface SlaveInfo {
   lcore: number;
   restarts: number;
   counters: number[];
+  standby: { pid: number; lcore: number; status: 'starting' | 'idle' | 'stopping' } | null;
 }
 
 export class Supervisor extends EventEmitter<SupervisorEvents> {
@@ -177,6 +224,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   private recovering: Promise<void> | null = null;
   private shuttingDown = false;
   private totalUnaccounted = 0;
+  private readonly slotCount: number;
 
   constructor(options: SupervisorOptionsInput, slaves: readonly SlaveSpecInput[]) {
     super();
@@ -206,14 +254,36 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       }
       pinned.set(s.lcore.id, s.name);
     }
+    let spare = specs.length;
     specs.forEach((spec, slot) => {
       this.order.push(spec);
-      this.slaves.set(spec.name, this.newRuntime(spec, slot));
+      this.slaves.set(spec.name, this.newRuntime(spec, slot, spec.standby ? spare++ : -1));
     });
+    this.slotCount = spare;
   }
 
-  private newRuntime(spec: SlaveSpec, slot: number): Runtime {
-    const rt = { spec, slot, status: 'down', child: null, pid: 0, generation: 0, lcore: -1, lease: null, startedAt: 0, lastBeat: 0, lastBeatAt: 0, endedBy: null, crashes: [], restarts: 0, lastExit: null } as unknown as Runtime;
+  private newRuntime(spec: SlaveSpec, slot: number, spare: number): Runtime {
+    const rt = {
+      spec,
+      slot,
+      spare,
+      standby: null,
+      standbyCrashes: [],
+      promoting: false,
+      status: 'down',
+      child: null,
+      pid: 0,
+      generation: 0,
+      lcore: -1,
+      lease: null,
+      startedAt: 0,
+      lastBeat: 0,
+      lastBeatAt: 0,
+      endedBy: null,
+      crashes: [],
+      restarts: 0,
+      lastExit: null,
+    } as unknown as Runtime;
     this.resetPromises(rt);
     rt.settleExited();
     return rt;
@@ -236,11 +306,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   /** Creates the control zone (EAL must be initialised as the primary) and starts every slave in dependency order. */
   async start(): Promise<void> {
     if (this.zone) throw recoveryError('EALREADY', 'Supervisor.start', 'the supervisor is already started');
-    this.zone = ControlZone.create(this.opts.zoneName, this.order.length);
+    this.zone = ControlZone.create(this.opts.zoneName, this.slotCount);
     this.timer = setInterval(() => this.check(), this.opts.checkIntervalMs);
     for (const wave of startWaves(this.order)) {
       await Promise.all(wave.map((n) => this.spawnAndWait(this.get(n))));
     }
+    // Standbys start once every slave runs, so they never delay the group.
+    const standbys = [...this.slaves.values()].filter((rt) => rt.spec.standby).map((rt) => this.spawnStandby(rt));
+    await Promise.all(standbys.map((sb) => sb?.ready));
   }
 
   private get(name: string): Runtime {
@@ -257,21 +330,25 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return ids;
   }
 
-  private ealArgsFor(rt: Runtime): string[] {
+  private ealArgsFor(rt: Runtime, lcore: number): string[] {
     const l = rt.spec.lcore;
-    const lcoreArg = 'floating' in l ? `--lcores=${rt.lcore}@(${l.cpus})` : `--lcores=${rt.lcore}@${l.cpu ?? l.id}`;
+    const lcoreArg = 'floating' in l ? `--lcores=${lcore}@(${l.cpus})` : `--lcores=${lcore}@${l.cpu ?? l.id}`;
     return ['--proc-type=secondary', `--file-prefix=${this.opts.filePrefix}`, lcoreArg, ...this.opts.ealArgs, ...rt.spec.ealArgs];
+  }
+
+  /** An lcore id for a new process of `rt`: the pinned id, or a fresh lease. */
+  private lcoreFor(rt: Runtime): { lcore: number; lease: Lease | null } {
+    const l = rt.spec.lcore;
+    if (!('floating' in l)) return { lcore: l.id, lease: null };
+    const lease = (this.leaser as LcoreLeaser).acquire(rt.spec.name);
+    return { lcore: lease.id, lease };
   }
 
   private spawnSlave(rt: Runtime): void {
     const zone = this.zone as ControlZone;
-    const l = rt.spec.lcore;
-    if ('floating' in l) {
-      rt.lease = (this.leaser as LcoreLeaser).acquire(rt.spec.name);
-      rt.lcore = rt.lease.id;
-    } else {
-      rt.lcore = l.id;
-    }
+    const { lcore, lease } = this.lcoreFor(rt);
+    rt.lease = lease;
+    rt.lcore = lcore;
     rt.generation = zone.prepare(rt.slot, rt.lcore);
     rt.endedBy = null;
     rt.status = 'starting';
@@ -279,9 +356,20 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     rt.lastBeat = 0;
     rt.lastBeatAt = rt.startedAt;
     this.resetPromises(rt);
-    const execArgv = this.opts.execArgv ?? (rt.spec.entry.endsWith('.ts') ? ['--import', require.resolve('tsx')] : []);
     const generation = rt.generation;
-    const child = spawn(this.opts.command, [...execArgv, rt.spec.entry, ...this.ealArgsFor(rt), '--', ...rt.spec.args], {
+    const child = this.launch(rt, rt.slot, rt.lcore, generation, 'active');
+    rt.child = child;
+    rt.pid = child.pid ?? 0;
+    this.emit('spawn', { name: rt.spec.name, pid: rt.pid, lcore: rt.lcore, generation, role: 'active' });
+  }
+
+  /**
+   * Starts a process for `rt` in `slot` as `role`. Its exit goes to whichever
+   * role the process holds by then: a standby may have been promoted.
+   */
+  private launch(rt: Runtime, slot: number, lcore: number, generation: number, role: 'active' | 'standby'): ChildProcess {
+    const execArgv = this.opts.execArgv ?? (rt.spec.entry.endsWith('.ts') ? ['--import', require.resolve('tsx')] : []);
+    const child = spawn(this.opts.command, [...execArgv, rt.spec.entry, ...this.ealArgsFor(rt, lcore), '--', ...rt.spec.args], {
       stdio: ['pipe', this.opts.output, this.opts.output],
       // Its own process group: a Ctrl-C at the terminal reaches the supervisor
       // only, which then shuts the group down in order; the slave still exits
@@ -291,21 +379,146 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         ...process.env,
         ...rt.spec.env,
         [SLAVE_ENV.zone]: this.opts.zoneName,
-        [SLAVE_ENV.slot]: String(rt.slot),
+        [SLAVE_ENV.slot]: String(slot),
         [SLAVE_ENV.generation]: String(generation),
         [SLAVE_ENV.name]: rt.spec.name,
+        [SLAVE_ENV.role]: role,
       },
     });
-    rt.child = child;
-    rt.pid = child.pid ?? 0;
     child.stdin?.on('error', () => undefined);
     if (this.opts.output === 'pipe') {
       this.forwardLines(rt.spec.name, 'stdout', child.stdout);
       this.forwardLines(rt.spec.name, 'stderr', child.stderr);
     }
-    child.on('error', () => this.onExit(rt, generation, child, null, null));
-    child.on('exit', (code, signal) => this.onExit(rt, generation, child, code, signal));
-    this.emit('spawn', { name: rt.spec.name, pid: rt.pid, lcore: rt.lcore, generation });
+    const ended = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (rt.child === child) this.onExit(rt, generation, child, code, signal);
+      else if (rt.standby?.child === child) this.onStandbyExit(rt, rt.standby, code, signal);
+    };
+    child.on('error', () => ended(null, null));
+    child.on('exit', ended);
+    return child;
+  }
+
+  /** Starts a new standby for `rt` in its spare slot (nothing when one exists or during shutdown). */
+  private spawnStandby(rt: Runtime): Standby | null {
+    if (!this.zone || this.shuttingDown || rt.standby || rt.spare < 0 || rt.status === 'failed') return null;
+    const { lcore, lease } = this.lcoreFor(rt);
+    const generation = this.zone.prepare(rt.spare, lcore);
+    const now = Date.now();
+    const sb = { slot: rt.spare, pid: 0, generation, lcore, lease, status: 'starting', startedAt: now, lastBeat: 0, lastBeatAt: now, endedBy: null } as unknown as Standby;
+    sb.ready = new Promise((resolve) => {
+      sb.settleReady = resolve;
+    });
+    sb.exited = new Promise((resolve) => {
+      sb.settleExited = resolve;
+    });
+    rt.standby = sb;
+    sb.child = this.launch(rt, sb.slot, lcore, generation, 'standby');
+    sb.pid = sb.child.pid ?? 0;
+    this.emit('spawn', { name: rt.spec.name, pid: sb.pid, lcore, generation, role: 'standby' });
+    return sb;
+  }
+
+  private killStandby(sb: Standby, why: ExitReason): void {
+    sb.endedBy ??= why;
+    sb.status = 'stopping';
+    try {
+      sb.child.kill('SIGKILL');
+    } catch {
+      // Already gone: its exit event follows.
+    }
+  }
+
+  /**
+   * A standby ended (crashed, hung, stopped at shutdown). It never touched a
+   * pool or a cache, so there is nothing to reclaim but its lease; another is
+   * started after the restart policy's backoff, or none once that gives up
+   * (the slave then restarts cold).
+   */
+  private onStandbyExit(rt: Runtime, sb: Standby, code: number | null, signal: NodeJS.Signals | null): void {
+    if (rt.standby !== sb) return;
+    rt.standby = null;
+    sb.lease?.release();
+    sb.settleReady(false);
+    sb.settleExited();
+    const reason: ExitReason = sb.endedBy ?? 'crashed';
+    let respawnInMs: number | null = null;
+    const now = Date.now();
+    if (!this.shuttingDown && reason !== 'stopped' && rt.status !== 'failed') {
+      const decision = decideRestart(this.opts.restart, rt.standbyCrashes, now);
+      rt.standbyCrashes = [...rt.standbyCrashes, now].filter((t) => now - t < this.opts.restart.windowMs);
+      if (decision.action === 'restart') respawnInMs = decision.delayMs;
+    }
+    this.emit('standby-exit', { name: rt.spec.name, pid: sb.pid, lcore: sb.lcore, code, signal, reason, respawnInMs });
+    if (respawnInMs !== null) setTimeout(() => this.spawnStandby(rt), respawnInMs).unref();
+  }
+
+  /** STOPs the standby of `rt` (ACK, exit) or kills it; resolves when it is gone. */
+  private async stopStandby(rt: Runtime): Promise<void> {
+    const sb = rt.standby;
+    if (!sb) return;
+    const zone = this.zone as ControlZone;
+    sb.endedBy = 'stopped';
+    if (sb.status === 'idle') {
+      sb.status = 'stopping';
+      const seq = zone.command(sb.slot, COMMAND.stop);
+      const acked = await this.waitFor(() => zone.acked(sb.slot, seq) || rt.standby !== sb, Math.max(this.opts.ackTimeoutMs, 1000));
+      if (!acked) this.killStandby(sb, 'ack-timeout');
+    } else {
+      this.killStandby(sb, 'stopped');
+    }
+    const gone = await this.waitFor(() => rt.standby !== sb, this.opts.exitTimeoutMs);
+    if (!gone) this.killStandby(sb, 'stopped');
+    await sb.exited;
+  }
+
+  /**
+   * Hands the slave's role to its idle standby: the slots swap, the standby
+   * becomes the slave's process, and a new standby starts in the background.
+   * Called only after the dead process was reclaimed (pool repaired, cache
+   * flushed, lease released), so the promoted process finds them sound.
+   */
+  private async promote(rt: Runtime, sb: Standby): Promise<boolean> {
+    const zone = this.zone as ControlZone;
+    const t0 = Date.now();
+    rt.standby = null;
+    rt.spare = rt.slot;
+    rt.slot = sb.slot;
+    rt.child = sb.child;
+    rt.pid = sb.pid;
+    rt.generation = sb.generation;
+    rt.lcore = sb.lcore;
+    rt.lease = sb.lease;
+    rt.endedBy = null;
+    rt.status = 'starting';
+    rt.startedAt = t0;
+    rt.promoting = true;
+    this.resetPromises(rt);
+    const child = sb.child;
+    const seq = zone.command(rt.slot, COMMAND.promote);
+    const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.startTimeoutMs);
+    rt.promoting = false;
+    if (rt.child !== child) return false;
+    if (!acked) {
+      this.kill(rt, 'start-timeout');
+      return false;
+    }
+    const now = Date.now();
+    rt.status = 'running';
+    rt.lastBeat = zone.heartbeat(rt.slot);
+    rt.lastBeatAt = now;
+    this.emit('ready', { name: rt.spec.name, pid: rt.pid, lcore: rt.lcore, startMs: now - t0, promoted: true });
+    rt.settleReady(true);
+    setImmediate(() => this.spawnStandby(rt));
+    return true;
+  }
+
+  /** The slave's next process: its standby when there is one (waiting for it to attach if it is starting), else a fresh one. */
+  private async startOrPromote(rt: Runtime): Promise<boolean> {
+    const sb = rt.standby;
+    if (sb && sb.status === 'starting') await sb.ready;
+    if (sb && rt.standby === sb && sb.status === 'idle' && !this.shuttingDown) return this.promote(rt, sb);
+    return this.spawnAndWait(rt);
   }
 
   private forwardLines(name: string, stream: 'stdout' | 'stderr', readable: NodeJS.ReadableStream | null): void {
@@ -346,18 +559,40 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!zone) return;
     const now = Date.now();
     for (const rt of this.slaves.values()) {
+      const sb = rt.standby;
+      if (sb?.status === 'starting') {
+        if (zone.attached(sb.slot, sb.generation)) {
+          sb.status = 'idle';
+          sb.lastBeat = zone.heartbeat(sb.slot);
+          sb.lastBeatAt = now;
+          this.emit('standby-ready', { name: rt.spec.name, pid: sb.pid, lcore: sb.lcore, startMs: now - sb.startedAt });
+          sb.settleReady(true);
+        } else if (now - sb.startedAt > this.opts.startTimeoutMs) {
+          this.killStandby(sb, 'start-timeout');
+        }
+      } else if (sb?.status === 'idle') {
+        const beat = zone.heartbeat(sb.slot);
+        if (beat !== sb.lastBeat) {
+          sb.lastBeat = beat;
+          sb.lastBeatAt = now;
+        } else if (now - sb.lastBeatAt > this.opts.heartbeatTimeoutMs) {
+          this.emit('hang', { name: rt.spec.name, pid: sb.pid, silentMs: now - sb.lastBeatAt });
+          this.killStandby(sb, 'hung');
+        }
+      }
       if (!rt.child) continue;
       if (rt.status === 'starting') {
-        if (zone.attached(rt.slot, rt.generation)) {
+        // A promoted standby is attached already; promote() waits for its ACK.
+        if (!rt.promoting && zone.attached(rt.slot, rt.generation)) {
           rt.status = 'running';
           rt.lastBeat = zone.heartbeat(rt.slot);
           rt.lastBeatAt = now;
-          this.emit('ready', { name: rt.spec.name, pid: rt.pid, lcore: rt.lcore, startMs: now - rt.startedAt });
+          this.emit('ready', { name: rt.spec.name, pid: rt.pid, lcore: rt.lcore, startMs: now - rt.startedAt, promoted: false });
           rt.settleReady(true);
         } else if (now - rt.startedAt > this.opts.startTimeoutMs) {
           this.kill(rt, 'start-timeout');
         }
-      } else if (rt.status === 'running') {
+      } else if (rt.status === 'running' || rt.status === 'paused') {
         const beat = zone.heartbeat(rt.slot);
         if (beat !== rt.lastBeat) {
           rt.lastBeat = beat;
@@ -401,18 +636,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const crashed = [...crashedAt.keys()];
     const since = Math.min(...crashedAt.values());
     const affected = dependentsClosure(this.order, crashed);
-    await this.stopGroup(affected.filter((n) => !crashedAt.has(n)));
-    if (this.shuttingDown) return;
-    await this.reclaimGroup(affected);
+    // Decide first: dependents of a slave that is given up are stopped for
+    // good rather than paused, since they cannot work without it.
     const failed = new Set<string>();
-    let delayMs = 0;
-    for (const name of crashed) {
+    const decisions = crashed.map((name) => {
       const rt = this.get(name);
-      const decision = decideRestart(this.opts.restart, rt.crashes, crashedAt.get(name) as number);
-      rt.crashes.push(crashedAt.get(name) as number);
+      const at = crashedAt.get(name) as number;
+      const decision = decideRestart(this.opts.restart, rt.crashes, at);
+      rt.crashes.push(at);
       rt.crashes = rt.crashes.filter((t) => Date.now() - t < this.opts.restart.windowMs);
+      if (decision.action === 'give-up') failed.add(name);
+      return { name, decision };
+    });
+    const blocked = new Set(dependentsClosure(this.order, failed));
+    const toPause = new Set(
+      affected.filter((n) => {
+        const rt = this.get(n);
+        return !crashedAt.has(n) && !blocked.has(n) && rt.spec.onDependencyExit === 'pause' && rt.child !== null;
+      }),
+    );
+    const paused = await this.stopGroup(
+      affected.filter((n) => !crashedAt.has(n)),
+      toPause,
+    );
+    if (this.shuttingDown) return;
+    // Paused slaves keep what they hold; everything else in the group is gone and reclaimed.
+    const down = affected.filter((n) => !paused.has(n));
+    await this.reclaimGroup(down);
+    let delayMs = 0;
+    for (const { name, decision } of decisions) {
+      const rt = this.get(name);
       if (decision.action === 'give-up') {
-        failed.add(name);
         rt.status = 'failed';
         const error = recoveryError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${decision.reason}`);
         this.emit('gave-up', { name, reason: decision.reason, error });
@@ -421,8 +675,6 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.emit('restart-scheduled', { name, delayMs: decision.delayMs, recentCrashes: decision.recentCrashes });
       }
     }
-    // Dependents of a slave given up stay down with it: they cannot work without it.
-    const blocked = new Set(dependentsClosure(this.order, failed));
     for (const name of blocked) {
       const rt = this.get(name);
       if (rt.status !== 'failed') {
@@ -431,22 +683,37 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         this.emit('gave-up', { name, reason, error: recoveryError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${reason}`) });
       }
     }
-    const restart = affected.filter((n) => !blocked.has(n));
-    if (restart.length === 0) return;
+    await Promise.all([...blocked].map((n) => this.stopStandby(this.get(n))));
+    const restart = down.filter((n) => !blocked.has(n));
+    // A process restarted here must not be restarted again for a death the
+    // stop phase already handled.
+    for (const n of restart) this.pending.delete(n);
+    if (restart.length === 0 && paused.size === 0) return;
     if (delayMs > 0) await this.sleep(delayMs);
     if (this.shuttingDown) return;
     if (this.beforeRestart) await this.beforeRestart({ crashed, affected });
+    const promoted: string[] = [];
     for (const wave of startWaves(this.order, restart)) {
       const ok = await Promise.all(
-        wave.map((n) => {
+        wave.map(async (n) => {
           const rt = this.get(n);
           rt.restarts++;
-          return this.spawnAndWait(rt);
+          const hadStandby = rt.standby !== null;
+          const started = await this.startOrPromote(rt);
+          if (started && hadStandby && rt.standby === null) promoted.push(n);
+          return started;
         }),
       );
       if (ok.includes(false) || this.shuttingDown) return;
     }
-    this.emit('recovered', { crashed, affected, restarted: restart, downtimeMs: Date.now() - since });
+    const resumed: string[] = [];
+    for (const wave of startWaves(this.order, paused)) {
+      const ok = await Promise.all(wave.map((n) => this.resumeSlave(this.get(n))));
+      wave.forEach((n, i) => {
+        if (ok[i]) resumed.push(n);
+      });
+    }
+    this.emit('recovered', { crashed, affected, restarted: restart, promoted, resumed, downtimeMs: Date.now() - since });
   }
 
   private sleep(ms: number): Promise<void> {
@@ -462,11 +729,64 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     return true;
   }
 
-  /** STOP each live slave of `names`, dependents first; kill those that do not ACK in time; wait until all have exited. */
-  private async stopGroup(names: readonly string[]): Promise<void> {
+  /**
+   * STOP each live slave of `names` (PAUSE those in `pause`), dependents
+   * first; kill those that do not ACK in time; wait until the stopped ones
+   * have exited. Returns the slaves that are paused now.
+   */
+  private async stopGroup(names: readonly string[], pause: ReadonlySet<string> = new Set()): Promise<Set<string>> {
+    const paused = new Set<string>();
     for (const wave of stopWaves(this.order, names)) {
-      await Promise.all(wave.map((n) => this.stopSlave(this.get(n))));
+      await Promise.all(
+        wave.map(async (n) => {
+          const rt = this.get(n);
+          if (pause.has(n) && (await this.pauseSlave(rt))) paused.add(n);
+          else await this.stopSlave(rt);
+        }),
+      );
     }
+    return paused;
+  }
+
+  /** PAUSE a live slave; true when it acknowledged and stays attached. Otherwise it is stopped like stopSlave. */
+  private async pauseSlave(rt: Runtime): Promise<boolean> {
+    const zone = this.zone as ControlZone;
+    const child = rt.child;
+    if (!child || rt.status === 'starting' || rt.status === 'stopping') return false;
+    const t0 = Date.now();
+    const seq = zone.command(rt.slot, COMMAND.pause);
+    const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.ackTimeoutMs);
+    const ackMs = Date.now() - t0;
+    if (acked && rt.child === child) {
+      rt.status = 'paused';
+      this.emit('stop', { name: rt.spec.name, pid: rt.pid, mode: 'pause', outcome: 'acked', ackMs });
+      return true;
+    }
+    this.emit('stop', { name: rt.spec.name, pid: rt.pid, mode: 'pause', outcome: acked ? 'exited' : 'ack-timeout', ackMs });
+    if (!acked) this.kill(rt, 'ack-timeout');
+    await this.waitFor(() => rt.child !== child, this.opts.exitTimeoutMs);
+    if (rt.child === child) this.kill(rt, rt.endedBy ?? 'ack-timeout');
+    await rt.exited;
+    return false;
+  }
+
+  /** RESUME a paused slave; one that does not ACK is killed as hung (and recovered as such). */
+  private async resumeSlave(rt: Runtime): Promise<boolean> {
+    const zone = this.zone as ControlZone;
+    const child = rt.child;
+    if (!child || rt.status !== 'paused') return false;
+    const t0 = Date.now();
+    const seq = zone.command(rt.slot, COMMAND.resume);
+    const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, Math.max(this.opts.ackTimeoutMs, 1000));
+    const ackMs = Date.now() - t0;
+    if (acked && rt.child === child) {
+      rt.status = 'running';
+      this.emit('resume', { name: rt.spec.name, pid: rt.pid, outcome: 'acked', ackMs });
+      return true;
+    }
+    this.emit('resume', { name: rt.spec.name, pid: rt.pid, outcome: acked ? 'exited' : 'ack-timeout', ackMs });
+    if (!acked) this.kill(rt, 'hung');
+    return false;
   }
 
   private async stopSlave(rt: Runtime): Promise<void> {
@@ -476,7 +796,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const t0 = Date.now();
     if (rt.status === 'starting' && !zone.attached(rt.slot, rt.generation)) {
       this.kill(rt, 'stopped');
-      this.emit('stop', { name: rt.spec.name, pid, outcome: 'not-attached', ackMs: 0 });
+      this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: 'not-attached', ackMs: 0 });
     } else {
       rt.endedBy = 'stopped';
       rt.status = 'stopping';
@@ -485,9 +805,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.ackTimeoutMs);
       const ackMs = Date.now() - t0;
       if (acked) {
-        this.emit('stop', { name: rt.spec.name, pid, outcome: zone.acked(rt.slot, seq) ? 'acked' : 'exited', ackMs });
+        this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: zone.acked(rt.slot, seq) ? 'acked' : 'exited', ackMs });
       } else {
-        this.emit('stop', { name: rt.spec.name, pid, outcome: 'ack-timeout', ackMs });
+        this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: 'ack-timeout', ackMs });
         this.kill(rt, 'ack-timeout');
       }
     }
@@ -542,6 +862,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         lcore: rt.lcore,
         restarts: rt.restarts,
         counters: zone && !zone.memzone.closed ? zone.counters(rt.slot) : [],
+        standby: rt.standby ? { pid: rt.standby.pid, lcore: rt.standby.lcore, status: rt.standby.status } : null,
       };
     });
   }
@@ -550,6 +871,17 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
   pidOf(name: string): number | null {
     const rt = this.get(name);
     return rt.child ? rt.pid : null;
+  }
+
+  /** The idle standby process of a slave, e.g. to signal it in a test; null when it has none ready. */
+  standbyPidOf(name: string): number | null {
+    const sb = this.get(name).standby;
+    return sb && sb.status === 'idle' ? sb.pid : null;
+  }
+
+  /** Resolves true when `name` has an idle standby, false when its standby attempt ended (or it has none). */
+  whenStandbyReady(name: string): Promise<boolean> {
+    return this.get(name).standby?.ready ?? Promise.resolve(false);
   }
 
   /** Resolves when `name` is running (true) or its current attempt ended (false). */
@@ -567,6 +899,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     this.shuttingDown = true;
     if (this.recovering) await this.recovering;
     const names = this.order.map((s) => s.name);
+    // Standbys first: they hold nothing, and none may be promoted from now on.
+    await Promise.all(names.map((n) => this.stopStandby(this.get(n))));
     await this.stopGroup(names);
     for (const n of names) await this.get(n).exited;
     await this.reclaimGroup(names.filter((n) => this.get(n).lcore >= 0));

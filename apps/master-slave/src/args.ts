@@ -19,19 +19,23 @@ export const appOptionsSchema = z
     float: z.boolean().default(false),
     macUpdating: z.boolean().default(true),
     json: z.boolean().default(false),
+    /** l2fwd_fork's recovery: restart the dead slave and its pair as new processes (no standby, no pause). */
+    coldRestart: z.boolean().default(false),
   })
   .strict();
 
 export type AppOptions = z.output<typeof appOptionsSchema>;
 
 export const USAGE =
-  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json]\n' +
+  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart]\n' +
   '  -p PORTMASK        hexadecimal mask of the ports to use (e.g. 3 for ports 0 and 1)\n' +
   '  -q N               ports each slave receives from (1..16, default 1)\n' +
   '  -T PERIOD          stats every PERIOD seconds (0 disables, default 10)\n' +
   '  -f, --float        slaves float over the CPUs with leased lcore ids\n' +
   '  --no-mac-updating  forward without rewriting MAC addresses\n' +
-  '  --json             print stats and events as JSON lines';
+  '  --json             print stats and events as JSON lines\n' +
+  '  --cold-restart     on a crash restart the slave and its pair as new processes\n' +
+  '                     (default: promote the slave\'s warm standby, pause and resume its pair)';
 
 function usageError(message: string): DpdkError {
   return new DpdkError('EINVAL', 22, 'mp-l2fwd', `${message}\n${USAGE}`);
@@ -52,6 +56,7 @@ export function parseAppArgs(argv: readonly string[]): AppOptions {
     } else if (a === '-f' || a === '--float') raw['float'] = true;
     else if (a === '--no-mac-updating') raw['macUpdating'] = false;
     else if (a === '--json') raw['json'] = true;
+    else if (a === '--cold-restart') raw['coldRestart'] = true;
     else throw usageError(`unknown option '${a}'`);
   }
   const r = appOptionsSchema.safeParse(raw);

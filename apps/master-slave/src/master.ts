@@ -113,6 +113,11 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       args: [JSON.stringify(config)],
       lcore: opts.float || worker === undefined ? { floating: true as const, cpus } : { id: worker.id, cpu: worker.cpu },
       dependsOn,
+      // Fast recovery: the pair only pauses (its pool and queues are its own,
+      // nothing of the dead slave's reaches them) and the dead slave's warm
+      // standby, attached and idle, takes over once the pool is repaired.
+      standby: !opts.coldRestart,
+      onDependencyExit: opts.coldRestart ? 'restart' : 'pause',
       resources: [
         customResource(`repair ${u.pool.name}`, (ctx) => {
           if (ctx.lcoreInUse(ctx.lcore)) return { detail: { skipped: `lcore ${ctx.lcore} in use` } };
@@ -150,6 +155,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   const emit = (event: string, text: string, data: Record<string, unknown>): void => {
     out(opts.json ? JSON.stringify({ event, ...data }) : `[recovery] ${text}`);
   };
+  const leasedIds = (): number[] | undefined => allocator?.leases().map((l) => l.id);
   const deaths = new Map<string, { at: number; tx: Array<{ port: number; before: number }> }>();
   supervisor.on('exit', (e) => {
     if (e.reason === 'stopped') return;
@@ -158,7 +164,14 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
     emit('exit', `${e.name} (pid ${e.pid}, lcore ${e.lcore}) ${e.reason}: ${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`}`, { ...e });
   });
   supervisor.on('hang', (e) => emit('hang', `${e.name} (pid ${e.pid}) hung: no heartbeat for ${e.silentMs} ms, killing it`, { ...e }));
-  supervisor.on('stop', (e) => emit('stop', `stopped ${e.name} (pid ${e.pid}): ${e.outcome} in ${e.ackMs} ms`, { ...e }));
+  supervisor.on('stop', (e) => emit('stop', `${e.mode === 'pause' ? 'paused' : 'stopped'} ${e.name} (pid ${e.pid}): ${e.outcome} in ${e.ackMs} ms`, { ...e }));
+  supervisor.on('resume', (e) => emit('resume', `resumed ${e.name} (pid ${e.pid}): ${e.outcome} in ${e.ackMs} ms`, { ...e }));
+  supervisor.on('standby-ready', (e) => {
+    if (opts.json) out(JSON.stringify({ event: 'standby-ready', ...e, leases: leasedIds() }));
+  });
+  supervisor.on('standby-exit', (e) =>
+    emit('standby-exit', `standby of ${e.name} (pid ${e.pid}) ended: ${e.reason}${e.respawnInMs !== null ? `, another in ${e.respawnInMs} ms` : ''}`, { ...e }),
+  );
   supervisor.on('reclaim', (e) =>
     emit(
       'reclaim',
@@ -171,9 +184,13 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   supervisor.on('ready', (e) => {
     if (opts.json) out(JSON.stringify({ event: 'ready', ...e }));
   });
-  const leasedIds = (): number[] | undefined => allocator?.leases().map((l) => l.id);
   supervisor.on('recovered', (e) => {
-    emit('recovered', `${e.crashed.join(', ')} recovered: restarted ${e.restarted.join(', ')} in ${e.downtimeMs} ms`, { ...e, leases: leasedIds() });
+    const how = [
+      e.promoted.length > 0 ? `promoted the standby of ${e.promoted.join(', ')}` : '',
+      e.restarted.filter((n) => !e.promoted.includes(n)).length > 0 ? `restarted ${e.restarted.filter((n) => !e.promoted.includes(n)).join(', ')}` : '',
+      e.resumed.length > 0 ? `resumed ${e.resumed.join(', ')}` : '',
+    ].filter((s) => s !== '');
+    emit('recovered', `${e.crashed.join(', ')} recovered: ${how.join('; ')} in ${e.downtimeMs} ms`, { ...e, leases: leasedIds() });
     for (const name of e.crashed) {
       const death = deaths.get(name);
       if (!death) continue;
@@ -202,7 +219,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
           event: 'started',
           prefix,
           ports: ports.map((p) => ({ id: p.id, mac: p.mac })),
-          slaves: supervisor.status().map((s) => ({ name: s.name, pid: s.pid, lcore: s.lcore })),
+          slaves: supervisor.status().map((s) => ({ name: s.name, pid: s.pid, lcore: s.lcore, standby: s.standby })),
           leases: leasedIds(),
           pools: units.map((u) => ({ name: u.pool.name, size: u.pool.size, baseline: u.baseline })),
         })
@@ -217,7 +234,16 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   if (opts.statsPeriod > 0) {
     statsTimer = setInterval(() => {
       const snap = statsSnapshot(stats, enabled);
-      const slaves = supervisor.status().map((s) => ({ name: s.name, status: s.status, pid: s.pid, lcore: s.lcore, ealLcore: s.counters[15], rx: s.counters[0], tx: s.counters[1] }));
+      const slaves = supervisor.status().map((s) => ({
+        name: s.name,
+        status: s.status,
+        pid: s.pid,
+        lcore: s.lcore,
+        ealLcore: s.counters[15],
+        rx: s.counters[0],
+        tx: s.counters[1],
+        standby: s.standby,
+      }));
       out(opts.json ? JSON.stringify({ event: 'stats', ...snap, slaves, leases: leasedIds() }) : renderStats(snap));
     }, opts.statsPeriod * 1000);
   }

@@ -2,8 +2,10 @@
  * A forwarding slave: a DPDK secondary started by the master's Supervisor.
  * Receives bursts on its ports, rewrites MACs as l2fwd does (unless
  * disabled), buffers them for the paired port and drains the TX buffers at
- * least every 100 µs. Bumps its heartbeat every iteration, and on STOP
- * flushes, acknowledges and exits.
+ * least every 100 µs. Bumps its heartbeat every iteration; on STOP flushes,
+ * acknowledges and exits; on PAUSE flushes and idles until RESUME. Started as
+ * a warm standby it attaches and waits, touching no pool or queue, until the
+ * supervisor promotes it.
  */
 import { performance } from 'node:perf_hooks';
 import { Burst, createTxBuffer, currentLcore, initEalFromArgv, lookupMemzone, rxBurst, type TxBuffer } from '@mp/dpdk-core';
@@ -13,11 +15,13 @@ import { STAT, STATS_ZONE, statIndex, type SlaveConfig } from './names';
 const DRAIN_MS = 0.1;
 const YIELD_MS = 5;
 
-function main(): void {
+async function main(): Promise<void> {
   const { appArgs } = initEalFromArgv(process.argv.slice(2));
   const config = JSON.parse(appArgs[0] ?? '{}') as SlaveConfig;
   const link = attachSlave();
   const stats = new Float64Array(lookupMemzone(STATS_ZONE).view());
+  const burst = new Burst(32);
+  await link.whenActive();
   const routes = config.routes.map((r) => ({
     rx: r.rx,
     tx: r.tx,
@@ -27,15 +31,23 @@ function main(): void {
     dropAt: statIndex(r.tx, STAT.dropped),
     dropBase: stats[statIndex(r.tx, STAT.dropped)] as number,
   }));
-  const burst = new Burst(32);
   const counters = link.counters;
   // The lcore id EAL gave this process, for the master to check (counter 15).
   counters[15] = currentLcore() ?? -1;
   let lastDrain = performance.now();
 
-  const stop = (): void => {
+  const flushAll = (): void => {
     for (const r of routes) {
-      stats[r.txAt] = (stats[r.txAt] as number) + r.buffer.flush();
+      const sent = r.buffer.flush();
+      stats[r.txAt] = (stats[r.txAt] as number) + sent;
+      counters[1] = (counters[1] as number) + sent;
+      stats[r.dropAt] = r.dropBase + r.buffer.dropped;
+    }
+  };
+
+  const stop = (): void => {
+    flushAll();
+    for (const r of routes) {
       r.buffer.free();
       stats[r.dropAt] = r.dropBase + r.buffer.dropped;
     }
@@ -48,7 +60,16 @@ function main(): void {
   const run = (): void => {
     const yieldAt = performance.now() + YIELD_MS;
     for (;;) {
-      if (link.tick()) return stop();
+      if (link.tick()) {
+        if (link.command() !== 'pause') return stop();
+        flushAll();
+        void link.pause().then((next) => {
+          if (next === 'stop') return stop();
+          lastDrain = performance.now();
+          setImmediate(run);
+        });
+        return;
+      }
       for (const r of routes) {
         const n = rxBurst(r.rx, 0, burst);
         if (n === 0) continue;
@@ -80,4 +101,4 @@ function main(): void {
   run();
 }
 
-main();
+void main();

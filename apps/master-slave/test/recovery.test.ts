@@ -53,11 +53,11 @@ function currentPid(f: Fixture, name: string): number {
   return (ready[ready.length - 1] as Ev).pid as number;
 }
 
-test('50 SIGKILLs of floating slaves under traffic: never jams, pair stopped with ACK each time, no lease leak, losses bounded and reported', async () => {
+test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with ACK and resumed each time, standby promoted, no lease leak, losses bounded and reported', async () => {
   const l2 = startL2fwd(['-l', '0', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3', '-q', '1', '-T', '0', '--float']);
   const started = await waitEvent(l2, is('started'));
-  const leases0 = (started.leases as number[]).slice().sort();
-  expect(leases0).toHaveLength(2);
+  // Two slaves and their two standbys, each with its own leased id.
+  expect(new Set(started.leases as number[]).size).toBe(4);
   const pools = started.pools as Array<{ name: string; size: number; baseline: number }>;
   const kills = 50;
   for (let k = 1; k <= kills; k++) {
@@ -67,16 +67,25 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair stopped wit
     const exit = await waitEvent(l2, is('exit'), k);
     expect(exit).toMatchObject({ name: victim, signal: 'SIGKILL', reason: 'crashed' });
     const stop = await waitEvent(l2, is('stop'), k);
-    expect(stop).toMatchObject({ name: pair, outcome: 'acked' });
+    expect(stop).toMatchObject({ name: pair, mode: 'pause', outcome: 'acked' });
     expect(stop.ackMs as number).toBeLessThanOrEqual(100);
     const recovered = await waitEvent(l2, is('recovered'), k);
-    expect(recovered).toMatchObject({ crashed: [victim], restarted: ['slave0', 'slave1'] });
-    expect((recovered.leases as number[]).length).toBe(2);
+    expect(recovered).toMatchObject({ crashed: [victim], restarted: [victim], promoted: [victim], resumed: [pair] });
+    // The dead slave's lease is released before recovery ends: at most the two slaves and two standbys hold one.
+    expect((recovered.leases as number[]).length).toBeLessThanOrEqual(4);
+    expect(new Set(recovered.leases as number[]).size).toBe((recovered.leases as number[]).length);
     // Forwarding through the dead slave's output port resumed: the pool is not jammed.
     expect(await waitEvent(l2, is('resumed'), k)).toMatchObject({ name: victim });
   }
+  // Back to steady state (both standbys attached): exactly four leases, none leaked over 50 kills.
+  const promotions = (name: string): number => events(l2).filter((e) => e.event === 'ready' && e.name === name && e.promoted === true).length;
+  await waitEvent(l2, is('standby-ready', 'slave0'), promotions('slave0') + 1);
+  await waitEvent(l2, is('standby-ready', 'slave1'), promotions('slave1') + 1);
+  expect(new Set(events(l2).filter(is('standby-ready')).at(-1)?.leases as number[]).size).toBe(4);
+  // Only the dead slave is reclaimed; its pair keeps its process and pool.
   const reclaims = events(l2).filter(is('reclaim'));
-  expect(reclaims).toHaveLength(2 * kills);
+  expect(reclaims).toHaveLength(kills);
+  expect(reclaims.map((r) => r.name)).toEqual(Array.from({ length: kills }, (_, i) => (i % 2 === 0 ? 'slave0' : 'slave1')));
   for (const r of reclaims) {
     const [repair, audit] = r.resources as Array<{ label: string; detail: Record<string, number | string> }>;
     expect(repair?.detail.outcome).not.toBe('unrepairable');
@@ -97,14 +106,15 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair stopped wit
   expect(total.rx - total.tx - total.dropped).toBeLessThanOrEqual(lost + kills * 32);
 });
 
-test('a SIGSTOPped slave is detected as hung, killed and replaced; its pair is stopped and restarted with it', async () => {
-  const l2 = startL2fwd(['--lcores=0@0,1@0,2@1', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3', '-T', '0']);
+test('--cold-restart: a SIGSTOPped slave is detected as hung, killed and replaced; its pair is stopped and restarted with it', async () => {
+  const l2 = startL2fwd(['--lcores=0@0,1@0,2@1', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3', '-T', '0', '--cold-restart']);
   await waitEvent(l2, is('started'));
   const pid = currentPid(l2, 'slave1');
   process.kill(pid, 'SIGSTOP');
   expect(await waitEvent(l2, is('hang', 'slave1'))).toMatchObject({ pid });
   expect(await waitEvent(l2, is('exit', 'slave1'))).toMatchObject({ pid, reason: 'hung', signal: 'SIGKILL' });
-  expect(await waitEvent(l2, is('stop', 'slave0'))).toMatchObject({ outcome: 'acked' });
+  expect(await waitEvent(l2, is('stop', 'slave0'))).toMatchObject({ mode: 'stop', outcome: 'acked' });
+  expect(await waitEvent(l2, is('recovered'))).toMatchObject({ crashed: ['slave1'], restarted: ['slave0', 'slave1'], promoted: [], resumed: [] });
   await waitEvent(l2, is('resumed', 'slave1'));
   expect(currentPid(l2, 'slave1')).not.toBe(pid);
   await stopL2fwd(l2);
@@ -117,13 +127,16 @@ test('floating: four slaves on 2 CPUs hold four distinct leased lcore ids, as EA
   );
   const started = await waitEvent(l2, is('started'));
   const stats = await waitEvent(l2, (e) => e.event === 'stats' && (e.slaves as Array<{ ealLcore: number }>).every((s) => s.ealLcore > 0));
-  const slaves = stats.slaves as Array<{ name: string; lcore: number; ealLcore: number; tx: number }>;
+  const slaves = stats.slaves as Array<{ name: string; lcore: number; ealLcore: number; tx: number; standby: { lcore: number } | null }>;
   const ids = slaves.map((s) => s.lcore);
   expect(new Set(ids).size).toBe(4);
   expect(ids).not.toContain(0);
   expect(slaves.map((s) => s.ealLcore)).toEqual(ids);
-  expect((stats.leases as number[]).slice().sort((a, b) => a - b)).toEqual(ids.slice().sort((a, b) => a - b));
-  expect((started.leases as number[]).length).toBe(4);
+  // Each warm standby floats too, on a lease of its own.
+  const all = [...ids, ...slaves.map((s) => s.standby?.lcore as number)];
+  expect(new Set(all).size).toBe(8);
+  expect((stats.leases as number[]).slice().sort((a, b) => a - b)).toEqual(all.sort((a, b) => a - b));
+  expect((started.leases as number[]).length).toBe(8);
   await stopL2fwd(l2);
 });
 

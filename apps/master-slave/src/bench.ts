@@ -1,26 +1,155 @@
 /**
- * `pnpm bench`: recovery time of mp-l2fwd, from SIGKILL of a slave to packets
- * flowing again out of its output port (the master's `resumed` event), over
- * 20 kills on net_null ports; plus STOP/ACK latency and the supervisor's
- * group downtime. Prints medians and p90s.
+ * `pnpm bench` (compiled JS, no tsx anywhere on the measured paths):
+ *
+ * 1. Forwarding rate of mp-l2fwd against DPDK's C l2fwd
+ *    (/usr/share/dpdk/examples/l2fwd/main.c, built with gcc into
+ *    bench/.build), on the same two net_null ports, the same two CPUs and
+ *    the same duration, C and TS alternating round by round (order flipping).
+ *    Both are measured the same way: a secondary (dist/port-observer.js)
+ *    reads rte_eth_stats of both ports at the start and the end of the window.
+ * 2. Recovery time: SIGKILL of a slave -> packets flowing again out of its
+ *    output port (the master's `resumed` event), median over KILLS kills,
+ *    for the default (warm standby promoted, pair paused) and --cold-restart.
+ *
+ * Environment: BENCH=all|rate|recovery, ROUNDS (3), SECONDS (5), KILLS (20).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import { DEFAULT_BASE_VIRTADDR } from '@mp/dpdk-core';
+import { leftovers, removeLeftovers } from '@mp/test-kit';
 
+const MODE = process.env['BENCH'] ?? 'all';
+const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
+const SECONDS = Number(process.env['SECONDS'] ?? 5);
 const KILLS = Number(process.env['KILLS'] ?? 20);
 const BIN = path.join(__dirname, '..', 'bin', 'mp-l2fwd');
+const OBSERVER = path.join(__dirname, 'port-observer.js');
+const C_SOURCE = '/usr/share/dpdk/examples/l2fwd/main.c';
+const BUILD = path.join(__dirname, '..', 'bench', '.build');
+const C_L2FWD = path.join(BUILD, 'l2fwd');
+const PORTS = ['--vdev=net_null0', '--vdev=net_null1'];
+/** Two CPUs for both: C forwards on lcores 0@0 and 1@1; TS's slaves run on CPU 0 and 1 (the master, mostly idle, shares CPU 0). */
+const C_LCORES = '--lcores=0@0,1@1';
+const TS_LCORES = '--lcores=0@0,1@0,2@1';
 
 function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))] ?? NaN;
 }
 
-async function main(): Promise<void> {
-  const prefix = `mp_l2fwd_bench_${process.pid}`;
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+};
+
+/** Builds C l2fwd unless the binary is newer than the source. */
+function buildC(): void {
+  if (fs.existsSync(C_L2FWD) && fs.statSync(C_L2FWD).mtimeMs >= fs.statSync(C_SOURCE).mtimeMs) return;
+  fs.mkdirSync(BUILD, { recursive: true });
+  const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], { encoding: 'utf8' });
+  if (flags.status !== 0) throw new Error(`pkg-config libdpdk failed: ${flags.stderr}`);
+  const cc = spawnSync('gcc', ['-O3', '-march=native', '-Wno-deprecated-declarations', '-o', C_L2FWD, C_SOURCE, ...flags.stdout.trim().split(/\s+/)], { stdio: 'inherit' });
+  if (cc.status !== 0) throw new Error('building C l2fwd failed');
+}
+
+/** Lines of a child's stdout, with a wait for the first one matching. */
+function lines(child: ChildProcess): { all: string[]; waitFor(re: RegExp, timeoutMs?: number): Promise<string> } {
+  const all: string[] = [];
+  let wake: (() => void) | null = null;
+  readline.createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (l) => {
+    all.push(l);
+    wake?.();
+  });
+  return {
+    all,
+    async waitFor(re, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const hit = all.find((l) => re.test(l));
+        if (hit !== undefined) return hit;
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`process exited before ${re}:\n${all.join('\n')}`);
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${re}:\n${all.join('\n')}`);
+        await new Promise<void>((r) => {
+          wake = r;
+          setTimeout(r, 50);
+        });
+      }
+    },
+  };
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+}
+
+let runs = 0;
+async function rateRun(side: 'C' | 'TS'): Promise<number> {
+  runs += 1;
+  const prefix = `ms-rate-${process.pid}-${runs}`;
+  const common = [`--file-prefix=${prefix}`, '-m', '256', '--no-pci', '--log-level=warning', `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`, ...PORTS];
+  const child =
+    side === 'C'
+      ? // Line-buffered so its "link status ... done" arrives when it is printed.
+        spawn('stdbuf', ['-oL', C_L2FWD, ...common, C_LCORES, '--', '-p', '3', '-q', '1', '-T', '0'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [BIN, ...common, TS_LCORES, '--', '-p', '3', '-q', '1', '-T', '0', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const out = lines(child);
+  try {
+    await out.waitFor(side === 'C' ? /^Checking link status.*done/ : /"event":"started"/);
+    const obs = spawnSync(
+      process.execPath,
+      [OBSERVER, '--proc-type=secondary', `--file-prefix=${prefix}`, '--lcores=7@0', '--no-pci', '--log-level=warning', '--', '1000', String(SECONDS * 1000)],
+      { encoding: 'utf8' },
+    );
+    const line = /^RESULT (.*)$/m.exec(obs.stdout)?.[1];
+    if (obs.status !== 0 || line === undefined) throw new Error(`observer failed on ${side} (status ${obs.status}):\n${obs.stdout}\n${obs.stderr}`);
+    const r = JSON.parse(line) as { txMpps: number; rxMpps: number; drops: number };
+    return r.txMpps;
+  } catch (e) {
+    throw new Error(`${String(e)}\n${side} stderr:\n${stderr}`);
+  } finally {
+    child.kill('SIGINT');
+    await exited(child);
+    const left = leftovers(prefix);
+    removeLeftovers(prefix);
+    if (side === 'TS' && left.length > 0) throw new Error(`mp-l2fwd left ${left.join(', ')} behind`);
+  }
+}
+
+async function rateBench(): Promise<void> {
+  buildC();
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  console.log(`forwarding rate, net_null0 <-> net_null1, ${SECONDS} s windows, ${ROUNDS} rounds C and TS alternating; ${os.cpus().length} CPUs (${cpu}), Node ${process.version}`);
+  console.log(`  C l2fwd ${C_LCORES} -- -p 3 -q 1 (forwards on lcores 0 and 1)`);
+  console.log(`  TS mp-l2fwd ${TS_LCORES} -- -p 3 -q 1 (master on lcore 0, slaves as lcores 1@0 and 2@1, warm standbys idle)`);
+  const c: number[] = [];
+  const ts: number[] = [];
+  const ratios: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: Array<'C' | 'TS'> = round % 2 === 0 ? ['C', 'TS'] : ['TS', 'C'];
+    const got: Partial<Record<'C' | 'TS', number>> = {};
+    for (const side of order) got[side] = await rateRun(side);
+    c.push(got.C as number);
+    ts.push(got.TS as number);
+    ratios.push((got.TS as number) / (got.C as number));
+  }
+  const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
+  const ratio = median(ratios);
+  console.log(`  C  Mpps forwarded: ${fmt(c)}  median ${median(c).toFixed(2)}`);
+  console.log(`  TS Mpps forwarded: ${fmt(ts)}  median ${median(ts).toFixed(2)}`);
+  console.log(`  TS/C per round: ${fmt(ratios)}  median ${ratio.toFixed(2)}x  target >= 0.9x -> ${ratio >= 0.9 ? 'met' : 'NOT met'}`);
+}
+
+async function recoveryBench(cold: boolean): Promise<void> {
+  const prefix = `mp_l2fwd_bench_${process.pid}_${cold ? 'cold' : 'warm'}`;
   const child = spawn(
     BIN,
-    [`--file-prefix=${prefix}`, '-m', '256', '--no-pci', '--log-level=warning', '--lcores=0@0,1@0,2@1', '--vdev=net_null0', '--vdev=net_null1', '--', '-p', '3', '-T', '0', '--json'],
+    [`--file-prefix=${prefix}`, '-m', '256', '--no-pci', '--log-level=warning', TS_LCORES, ...PORTS, '--', '-p', '3', '-T', '0', '--json', ...(cold ? ['--cold-restart'] : [])],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const events: Array<Record<string, unknown>> = [];
@@ -30,10 +159,12 @@ async function main(): Promise<void> {
     events.push(JSON.parse(line) as Record<string, unknown>);
     wake?.();
   });
-  const waitFor = async (event: string, n: number): Promise<Record<string, unknown>> => {
+  const count = (pred: (e: Record<string, unknown>) => boolean): number => events.filter(pred).length;
+  const waitFor = async (event: string, n: number, pred: (e: Record<string, unknown>) => boolean = () => true): Promise<Record<string, unknown>> => {
     for (;;) {
-      const found = events.filter((e) => e['event'] === event);
+      const found = events.filter((e) => e['event'] === event && pred(e));
       if (found.length >= n) return found[n - 1] as Record<string, unknown>;
+      if (child.exitCode !== null) throw new Error('mp-l2fwd exited during the benchmark');
       await new Promise<void>((r) => {
         wake = r;
         setTimeout(r, 50);
@@ -44,26 +175,46 @@ async function main(): Promise<void> {
   const resume: number[] = [];
   const ack: number[] = [];
   const downtime: number[] = [];
+  const takeover: number[] = [];
   for (let k = 1; k <= KILLS; k++) {
     const victim = k % 2 ? 'slave0' : 'slave1';
+    if (!cold) {
+      // Steady state before each kill: the victim's standby is attached and idle.
+      const promotions = count((e) => e['event'] === 'ready' && e['name'] === victim && e['promoted'] === true);
+      await waitFor('standby-ready', promotions + 1, (e) => e['name'] === victim);
+    }
     const ready = events.filter((e) => e['event'] === 'ready' && e['name'] === victim);
     process.kill((ready[ready.length - 1] as Record<string, unknown>)['pid'] as number, 'SIGKILL');
     resume.push((await waitFor('resumed', k))['resumeMs'] as number);
     ack.push((await waitFor('stop', k))['ackMs'] as number);
     downtime.push((await waitFor('recovered', k))['downtimeMs'] as number);
+    if (!cold) takeover.push((await waitFor('ready', k, (e) => e['promoted'] === true))['startMs'] as number);
   }
   child.kill('SIGINT');
   const done = await waitFor('shutdown', 1);
-  const line = (label: string, v: number[]): string => `${label.padEnd(38)} median ${String(pct(v, 0.5)).padStart(5)} ms   p90 ${String(pct(v, 0.9)).padStart(5)} ms   max ${String(Math.max(...v)).padStart(5)} ms`;
-  process.stdout.write(
+  await exited(child);
+  const line = (label: string, v: number[]): string => `  ${label.padEnd(40)} median ${String(pct(v, 0.5)).padStart(5)} ms   p90 ${String(pct(v, 0.9)).padStart(5)} ms   max ${String(Math.max(...v)).padStart(5)} ms`;
+  console.log(
     [
-      `mp-l2fwd recovery over ${KILLS} SIGKILLs (net_null0<->net_null1, slaves on lcores 1@0, 2@1)`,
+      `\nrecovery over ${KILLS} SIGKILLs, ${cold ? '--cold-restart (dead slave and its pair restarted as new processes)' : 'default (warm standby promoted, pair paused and resumed)'}`,
       line('kill -> traffic resumed on its port', resume),
-      line('kill -> group restarted (supervisor)', downtime),
-      line('STOP -> ACK from the busy pair', ack),
-      `buffers lost with the killed slaves: ${String(done['unaccountedBuffers'])}`,
-    ].join('\n') + '\n',
+      line('kill -> group recovered (supervisor)', downtime),
+      line(`STOP(${cold ? 'stop' : 'pause'}) -> ACK from the busy pair`, ack),
+      ...(cold ? [] : [line('promote -> ACK from the standby', takeover)]),
+      `  buffers lost with the killed slaves: ${String(done['unaccountedBuffers'])}`,
+    ].join('\n'),
   );
 }
 
-void main();
+async function main(): Promise<void> {
+  if (MODE === 'all' || MODE === 'rate') await rateBench();
+  if (MODE === 'all' || MODE === 'recovery') {
+    await recoveryBench(false);
+    await recoveryBench(true);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

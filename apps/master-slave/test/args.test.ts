@@ -15,14 +15,15 @@ function rejects(argv: string[], msg: RegExp): void {
 }
 
 test('l2fwd defaults and every option', () => {
-  expect(parseAppArgs(['-p', '3'])).toEqual({ portmask: 3, portsPerSlave: 1, statsPeriod: 10, float: false, macUpdating: true, json: false });
-  expect(parseAppArgs(['-p', '0xf0', '-q', '16', '-T', '0', '-f', '--no-mac-updating', '--json'])).toEqual({
+  expect(parseAppArgs(['-p', '3'])).toEqual({ portmask: 3, portsPerSlave: 1, statsPeriod: 10, float: false, macUpdating: true, json: false, coldRestart: false });
+  expect(parseAppArgs(['-p', '0xf0', '-q', '16', '-T', '0', '-f', '--no-mac-updating', '--json', '--cold-restart'])).toEqual({
     portmask: 0xf0,
     portsPerSlave: 16,
     statsPeriod: 0,
     float: true,
     macUpdating: false,
     json: true,
+    coldRestart: true,
   });
   expect(parseAppArgs(['--float', '-p', 'ffffffff', '-T', '86399']).portmask).toBe(0xffffffff);
 });

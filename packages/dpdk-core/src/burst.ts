@@ -84,8 +84,12 @@ export class Burst extends NativeBurstClass {
 
   /** @internal The id of a Burst, for the addon's packet-path functions; a TypeError for anything else. */
   static idOf(burst: unknown): number {
-    if (typeof burst === 'object' && burst !== null && #id in burst) return burst.#id;
-    throw new TypeError('burst must be a Burst');
+    try {
+      // Reading a private field throws a TypeError for any value that lacks it.
+      return (burst as Burst).#id;
+    } catch {
+      throw new TypeError('burst must be a Burst');
+    }
   }
 
   override moveTo(target: NativeBurst, start?: number, count?: number): number {

@@ -21,6 +21,13 @@ import { UsageError, parseServerArgs } from './args';
 import { reportStartError, startServer, type ServerHandle } from './server';
 import { EXIT, MAX_CLIENTS } from './shared';
 
+/**
+ * CPUs this process may use, read before EAL pins the main thread to the
+ * server's lcore (after that, and in children spawned from it, only one
+ * CPU would show).
+ */
+const CPUS = os.availableParallelism();
+
 const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
        start [EAL options] -- -p PORTMASK -n NUM_CLIENTS [server options]`;
 
@@ -32,8 +39,8 @@ const demoSchema = z
   .strict();
 
 /** The server's argv: the user's own `[EAL] -- [app]`, or the virtual-port default. */
-export function demoServerArgv(argv: readonly string[], pid = process.pid): string[] {
-  if (argv.includes('--')) return [...argv];
+export function demoServerArgv(argv: readonly string[], pid = process.pid): { serverArgv: string[]; duration?: number } {
+  if (argv.includes('--')) return { serverArgv: [...argv] };
   const raw: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const m = /^--(duration|clients)(?:=(.*))?$/.exec(argv[i] as string);
@@ -48,7 +55,7 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): stri
     throw new UsageError(`--${String(issue?.path[0])}: ${issue?.message}`);
   }
   const o = parsed.data;
-  return [
+  const serverArgv = [
     '-l',
     '0',
     '--no-pci',
@@ -63,8 +70,8 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): stri
     '3',
     '-n',
     String(o.clients),
-    ...(o.duration !== undefined ? ['--duration', String(o.duration)] : []),
   ];
+  return o.duration !== undefined ? { serverArgv, duration: o.duration } : { serverArgv };
 }
 
 /** EAL options a client shares with the server: the group's prefix, devices and memory flags, not its cores. */
@@ -80,6 +87,8 @@ function clientEalArgs(serverEal: readonly string[]): string[] {
 
 class ClientProcesses {
   private readonly children = new Map<number, { child: ChildProcess; lease: Lease }>();
+  /** One per client: resolves once it forwards (or has exited). */
+  readonly ready: Array<Promise<void>> = [];
 
   constructor(
     private readonly alloc: LcoreAllocator,
@@ -88,14 +97,24 @@ class ClientProcesses {
   ) {}
 
   start(clientId: number, clients: number): void {
-    const cpus = os.availableParallelism();
+    const cpus = CPUS;
     const pinned = cpus > clients;
     const lease = this.alloc.acquire();
     const where = pinned ? `${(clientId % (cpus - 1)) + 1}` : `(0-${cpus - 1})`;
     const bin = path.join(__dirname, '..', 'bin', 'mp-client');
     const child = spawn(process.execPath, [bin, `--lcores=${lease.id}@${where}`, '--proc-type=secondary', ...this.ealArgs, '--', '-n', String(clientId)], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
+    this.ready.push(
+      new Promise<void>((resolve) => {
+        let seen = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          seen += chunk.toString();
+          if (/handling packets/.test(seen)) resolve();
+        });
+        child.on('exit', () => resolve());
+      }),
+    );
     if (child.pid === undefined) throw new Error(`cannot start client ${clientId}`);
     const childLease = this.alloc.transfer(lease, child.pid);
     this.children.set(clientId, { child, lease: childLease });
@@ -112,16 +131,21 @@ class ClientProcesses {
   }
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(rawArgv: readonly string[]): Promise<number> {
+  // `pnpm start -- --duration 10` passes its own '--' through.
+  const argv = rawArgv[0] === '--' ? rawArgv.slice(1) : rawArgv;
   let server: ServerHandle;
-  let serverArgv: string[];
+  let clients: ClientProcesses;
+  let duration: number | undefined;
   try {
-    serverArgv = demoServerArgv(argv);
+    const demo = demoServerArgv(argv);
+    const serverArgv = demo.serverArgv;
+    duration = demo.duration;
     const parsed = parseServerArgs(serverArgv);
     if (parsed.help) throw new UsageError(DEMO_USAGE);
     server = await startServer(serverArgv);
     const alloc = createLcoreAllocator({});
-    const clients = new ClientProcesses(alloc, clientEalArgs(parsed.ealArgs), (c, code, signal) => {
+    clients = new ClientProcesses(alloc, clientEalArgs(parsed.ealArgs), (c, code, signal) => {
       process.stderr.write(`demo: client ${c} exited (${signal ?? `code ${code}`})\n`);
     });
     for (let c = 0; c < parsed.options.clients; c++) clients.start(c, parsed.options.clients);
@@ -131,6 +155,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  if (duration !== undefined) {
+    // Counted from when the clients forward: stopping while one is still
+    // attaching would pull the shared memory from under it.
+    const seconds = duration;
+    void Promise.all(clients.ready).then(() => setTimeout(() => server.stop(`--duration ${seconds} s elapsed`), seconds * 1000));
+  }
   const code = await server.done;
   return code === 0 ? 0 : EXIT.failure;
 }

@@ -20,6 +20,8 @@ export const SLAVE_ENV = {
   name: 'MP_RECOVERY_NAME',
   /** 'active', or 'standby' for a warm spare waiting to be promoted. */
   role: 'MP_RECOVERY_ROLE',
+  /** Heartbeat period (ms) of an idle standby, well inside the supervisor's hang timeout. */
+  idleBeatMs: 'MP_RECOVERY_IDLE_BEAT_MS',
 } as const;
 
 const envSchema = z.object({
@@ -28,6 +30,7 @@ const envSchema = z.object({
   [SLAVE_ENV.generation]: z.coerce.number().int().min(1),
   [SLAVE_ENV.name]: z.string().min(1),
   [SLAVE_ENV.role]: z.enum(['active', 'standby']).default('active'),
+  [SLAVE_ENV.idleBeatMs]: z.coerce.number().int().min(1).max(60_000).default(50),
 });
 
 export type SlaveCommand = 'stop' | 'pause' | 'resume' | 'promote';
@@ -39,8 +42,11 @@ const COMMAND_NAMES: Record<number, SlaveCommand> = {
   [COMMAND.promote]: 'promote',
 };
 
-/** How often an idle process (standby, paused) looks at its command word. */
-const IDLE_POLL_MS = 1;
+/**
+ * How often a paused process looks at its command word when no wake-up
+ * arrives on stdin (a pause lasts milliseconds, so polling is cheap).
+ */
+const PAUSED_POLL_MS = 1;
 
 export class SlaveLink {
   private readonly words: Uint32Array;
@@ -52,6 +58,9 @@ export class SlaveLink {
   /** The slave's counters (single writer: this process); the supervisor reads and resets them. */
   readonly counters: Float64Array;
   private standbyRole: boolean;
+  /** The supervisor writes a byte to our stdin with every command: idle waits sleep until it (or the next beat). */
+  private wakeOnStdin = false;
+  private idleBeatMs = 50;
 
   private constructor(
     private readonly zone: ControlZone,
@@ -97,8 +106,10 @@ export class SlaveLink {
       );
     }
     const link = new SlaveLink(zone, slot, e[SLAVE_ENV.name], generation, e[SLAVE_ENV.role] === 'standby');
+    link.idleBeatMs = e[SLAVE_ENV.idleBeatMs];
     link.announce();
     if (opts.exitWithParent ?? true) {
+      link.wakeOnStdin = true;
       process.stdin.on('end', () => process.exit(70));
       process.stdin.on('error', () => process.exit(70));
       process.stdin.resume();
@@ -134,23 +145,25 @@ export class SlaveLink {
       (() => {
         process.exit(0);
       });
+    // Costs nothing while idle: woken by the supervisor's byte on stdin, with
+    // a slow beat for the heartbeat (and in case a wake-up is missed).
     return new Promise((resolve) => {
-      const timer = setInterval(() => {
-        const cmd = this.tick() ? this.command() : null;
+      this.idleUntil(this.wakeOnStdin ? this.idleBeatMs : PAUSED_POLL_MS, (cmd) => {
         if (cmd === 'promote') {
-          clearInterval(timer);
           this.standbyRole = false;
           this.ack();
           resolve();
-        } else if (cmd === 'stop') {
-          clearInterval(timer);
+          return true;
+        }
+        if (cmd === 'stop') {
           this.ack();
           this.exiting();
           onStop();
-        } else if (cmd !== null) {
-          this.ack();
+          return true;
         }
-      }, IDLE_POLL_MS);
+        this.ack();
+        return false;
+      });
     });
   }
 
@@ -163,20 +176,36 @@ export class SlaveLink {
   pause(): Promise<'resume' | 'stop'> {
     this.ack();
     return new Promise((resolve) => {
-      const timer = setInterval(() => {
-        const cmd = this.tick() ? this.command() : null;
+      this.idleUntil(PAUSED_POLL_MS, (cmd) => {
         if (cmd === 'resume') {
-          clearInterval(timer);
           this.ack();
           resolve('resume');
-        } else if (cmd === 'stop') {
-          clearInterval(timer);
-          resolve('stop');
-        } else if (cmd !== null) {
-          this.ack();
+          return true;
         }
-      }, IDLE_POLL_MS);
+        if (cmd === 'stop') {
+          resolve('stop');
+          return true;
+        }
+        this.ack();
+        return false;
+      });
     });
+  }
+
+  /** Beats every `beatMs` and on each stdin wake-up; hands pending commands to `handle` until it returns true. */
+  private idleUntil(beatMs: number, handle: (cmd: SlaveCommand) => boolean): void {
+    let done = false;
+    const check = (): void => {
+      if (done) return;
+      const cmd = this.tick() ? this.command() : null;
+      if (cmd !== null && handle(cmd)) {
+        done = true;
+        clearInterval(timer);
+        if (this.wakeOnStdin) process.stdin.off('data', check);
+      }
+    };
+    const timer = setInterval(check, beatMs);
+    if (this.wakeOnStdin) process.stdin.on('data', check);
   }
 
   /** Bumps the heartbeat; true when a command waits for this slave (see command()). */

@@ -383,6 +383,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
         [SLAVE_ENV.generation]: String(generation),
         [SLAVE_ENV.name]: rt.spec.name,
         [SLAVE_ENV.role]: role,
+        [SLAVE_ENV.idleBeatMs]: String(Math.min(50, Math.max(1, Math.floor(this.opts.heartbeatTimeoutMs / 5)))),
       },
     });
     child.stdin?.on('error', () => undefined);
@@ -417,6 +418,16 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     sb.pid = sb.child.pid ?? 0;
     this.emit('spawn', { name: rt.spec.name, pid: sb.pid, lcore, generation, role: 'standby' });
     return sb;
+  }
+
+  /**
+   * Posts a command to a slot and wakes its process: an idle one (standby,
+   * paused) sleeps on its stdin pipe; a busy one sees the word anyway.
+   */
+  private post(slot: number, command: number, child: ChildProcess): number {
+    const seq = (this.zone as ControlZone).command(slot, command);
+    if (child.stdin?.writable) child.stdin.write('\n');
+    return seq;
   }
 
   private killStandby(sb: Standby, why: ExitReason): void {
@@ -461,7 +472,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     sb.endedBy = 'stopped';
     if (sb.status === 'idle') {
       sb.status = 'stopping';
-      const seq = zone.command(sb.slot, COMMAND.stop);
+      const seq = this.post(sb.slot, COMMAND.stop, sb.child);
       const acked = await this.waitFor(() => zone.acked(sb.slot, seq) || rt.standby !== sb, Math.max(this.opts.ackTimeoutMs, 1000));
       if (!acked) this.killStandby(sb, 'ack-timeout');
     } else {
@@ -495,7 +506,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     rt.promoting = true;
     this.resetPromises(rt);
     const child = sb.child;
-    const seq = zone.command(rt.slot, COMMAND.promote);
+    const seq = this.post(rt.slot, COMMAND.promote, child);
     const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.startTimeoutMs);
     rt.promoting = false;
     if (rt.child !== child) return false;
@@ -754,7 +765,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const child = rt.child;
     if (!child || rt.status === 'starting' || rt.status === 'stopping') return false;
     const t0 = Date.now();
-    const seq = zone.command(rt.slot, COMMAND.pause);
+    const seq = this.post(rt.slot, COMMAND.pause, child);
     const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.ackTimeoutMs);
     const ackMs = Date.now() - t0;
     if (acked && rt.child === child) {
@@ -776,7 +787,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const child = rt.child;
     if (!child || rt.status !== 'paused') return false;
     const t0 = Date.now();
-    const seq = zone.command(rt.slot, COMMAND.resume);
+    const seq = this.post(rt.slot, COMMAND.resume, child);
     const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, Math.max(this.opts.ackTimeoutMs, 1000));
     const ackMs = Date.now() - t0;
     if (acked && rt.child === child) {
@@ -800,8 +811,8 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     } else {
       rt.endedBy = 'stopped';
       rt.status = 'stopping';
-      const seq = zone.command(rt.slot, COMMAND.stop);
       const child = rt.child;
+      const seq = this.post(rt.slot, COMMAND.stop, child);
       const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.ackTimeoutMs);
       const ackMs = Date.now() - t0;
       if (acked) {

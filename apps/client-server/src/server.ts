@@ -20,6 +20,7 @@ import {
   parseEalArgs,
   ports as listPorts,
   processType,
+  registerTelemetry,
   repairMempool,
   reserveMemzone,
   rxBurst,
@@ -28,6 +29,7 @@ import {
   type NativeRoundRobin,
   type Port,
   type Ring,
+  type TelemetryCommand,
 } from '@mp/dpdk-core';
 import { SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './args';
 import { CONTROL, Control, SLOT_STATE, pidAlive } from './control';
@@ -51,6 +53,8 @@ import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
 const POLLS_PER_TURN = 512;
 /** How often the server looks for dead clients. */
 const WATCH_MS = 50;
+/** How often the telemetry snapshots are refreshed. */
+const TELEMETRY_MS = 250;
 /** How long the server waits for clients to stop before it shuts down anyway. */
 const STOP_WAIT_MS = 5000;
 
@@ -76,6 +80,7 @@ class Server implements ServerHandle {
   private readonly portInfoView: DataView;
   private timers: NodeJS.Timeout[] = [];
   private readonly log: (line: string) => void;
+  private telemetry: { clients: TelemetryCommand; ports: TelemetryCommand } | undefined;
 
   constructor(
     private readonly opts: ServerOptions,
@@ -96,6 +101,12 @@ class Server implements ServerHandle {
   }
 
   start(): void {
+    this.telemetry = {
+      clients: registerTelemetry('/mp/clients', 'client-server clients: rx, rx_drop, tx, tx_drop per client id, pid of TS clients'),
+      ports: registerTelemetry('/mp/ports', 'client-server ports: id, mac, rx, tx, tx_drop per port'),
+    };
+    this.publishTelemetry();
+    this.timers.push(setInterval(() => this.publishTelemetry(), TELEMETRY_MS));
     this.timers.push(setInterval(() => this.watchClients(), WATCH_MS));
     if (this.opts.statsInterval > 0) {
       this.timers.push(setInterval(() => this.printStats(), this.opts.statsInterval * 1000));
@@ -132,6 +143,27 @@ class Server implements ServerHandle {
     const counters = [];
     for (let c = 0; c < this.opts.clients; c++) counters.push({ rx: this.rr.enqueued(c), rxDrop: this.rr.dropped(c) });
     return readStats(this.portInfoView, this.opts.clients, counters, this.macs);
+  }
+
+  /** What `dpdk-telemetry.py` shows for /mp/clients and /mp/ports. */
+  private publishTelemetry(): void {
+    const s = this.snapshot();
+    this.telemetry?.clients.publish({
+      clients: s.clients.length,
+      rx: s.clients.map((c) => c.rx),
+      rx_drop: s.clients.map((c) => c.rxDrop),
+      tx: s.clients.map((c) => c.tx),
+      tx_drop: s.clients.map((c) => c.txDrop),
+      pid: s.clients.map((c) => this.control.pid(c.id)),
+    });
+    this.telemetry?.ports.publish({
+      ports: s.ports.length,
+      id: s.ports.map((p) => p.id),
+      mac: s.ports.map((p) => p.mac),
+      rx: s.ports.map((p) => p.rx),
+      tx: s.ports.map((p) => p.tx),
+      tx_drop: s.ports.map((p) => p.txDrop),
+    });
   }
 
   private printStats(): void {

@@ -5,7 +5,7 @@
  * was seen on the wire.
  */
 import { assertCleanTeardown, requireHugepages, uniquePrefix } from '@mp/test-kit';
-import { Veths, clientEal, exchange, expectedFrames, frameDiff, killAll, serverEal, statsUntil, tsClient, tsServer, vethTag } from './helpers';
+import { Veths, clientEal, exchange, expectedFrames, frameDiff, killAll, serverEal, sleep, statsUntil, telemetry, tsClient, tsServer, vethTag } from './helpers';
 
 const N = 400;
 const veths = new Veths(vethTag(1), 2, 2);
@@ -58,6 +58,18 @@ it('forwards every packet to the paired port, byte-identical, round robin over t
     [c0, 0, c0, 0],
     [c1, 0, c1, 0],
   ]);
+
+  // DPDK's telemetry socket serves the same counters.
+  await sleep(500);
+  expect(telemetry(prefix, '/mp/clients')).toMatchObject({
+    clients: 2,
+    rx: [c0, c1],
+    rx_drop: [0, 0],
+    tx: [c0, c1],
+    tx_drop: [0, 0],
+    pid: clients.map((c) => c.pid),
+  });
+  expect(telemetry(prefix, '/mp/ports')).toMatchObject({ ports: 2, id: [0, 1], rx: [N, N], tx: [outOf(0).length, outOf(1).length] });
 
   server.kill('SIGINT');
   const codes = await Promise.all([server, ...clients].map((p) => p.waitForExit(15_000)));

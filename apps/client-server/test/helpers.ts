@@ -16,6 +16,7 @@ export const BIN = {
   cClient: path.join(APP, '.build', 'mp_client'),
 };
 const TRAFFIC = path.join(APP, 'tools', 'traffic.py');
+const TELEMETRY = path.join(APP, 'tools', 'telemetry.py');
 
 export interface ExitStatus {
   code: number | null;
@@ -272,6 +273,12 @@ export async function exchange(veths: Veths, count: number): Promise<Record<stri
   const line = proc.out.find((l) => l.startsWith('{'));
   if (status.code !== 0 || line === undefined) throw new Error(`traffic exchange failed: ${proc.describe()}`);
   return JSON.parse(line) as Record<string, string[]>;
+}
+
+/** Asks the primary of `prefix` a telemetry command, as dpdk-telemetry.py would. */
+export function telemetry(prefix: string, command: string): Record<string, unknown> {
+  const out = execFileSync('python3', [TELEMETRY, path.join('/var/run/dpdk', prefix, 'dpdk_telemetry.v2'), command], { encoding: 'utf8' });
+  return (JSON.parse(out.trim()) as Record<string, Record<string, unknown>>)[command] ?? {};
 }
 
 /** The frames traffic.py sends, as hex, to compare byte for byte. */

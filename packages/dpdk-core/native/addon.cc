@@ -129,6 +129,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTxBuffer(env, exports);
   InitForward(env, exports);
   InitMempoolRepair(env, exports);
+  InitTelemetry(env, exports);
   return exports;
 }
 

@@ -72,6 +72,7 @@ void InitMempool(Napi::Env env, Napi::Object exports);
 void InitTxBuffer(Napi::Env env, Napi::Object exports);
 void InitForward(Napi::Env env, Napi::Object exports);
 void InitMempoolRepair(Napi::Env env, Napi::Object exports);
+void InitTelemetry(Napi::Env env, Napi::Object exports);
 
 // Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.
 struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what);

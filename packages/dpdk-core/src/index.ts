@@ -106,3 +106,4 @@ export {
   type PortForwarderOptions,
 } from './forward';
 export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';
+export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';

@@ -1,0 +1,57 @@
+/**
+ * Telemetry commands answered from published snapshots (native/telemetry.cc):
+ * DPDK asks on its telemetry thread and needs an answer at once, so the
+ * application publishes a flat dict of numbers, strings and arrays of them
+ * whenever its data changes, and DPDK's stock `dpdk-telemetry.py` (or any
+ * client of `<runtime dir>/dpdk_telemetry.v2`) reads the latest. Primary only.
+ */
+import { z } from 'zod';
+import { validate } from './memzone';
+import { native } from './native';
+
+export type TelemetryValue = number | bigint | string | number[] | string[];
+
+declare module './native' {
+  interface NativeAddon {
+    registerTelemetry(cmd: string, help: string): void;
+    publishTelemetry(cmd: string, keys: string[], values: TelemetryValue[]): void;
+  }
+}
+
+/** telemetry.c: commands start with '/', up to 56 characters of letters, digits, '_' and '/'. */
+export const telemetryCommandSchema = z
+  .string()
+  .regex(/^\/[A-Za-z0-9_/]{1,55}$/, "a telemetry command starts with '/' and has up to 56 letters, digits, '_' or '/'");
+
+const key = z.string().regex(/^[A-Za-z0-9_/]{1,63}$/, "telemetry keys use letters, digits, '_' or '/'");
+const text = z.string().max(127, 'telemetry strings have at most 127 characters (RTE_TEL_MAX_STRING_LEN)');
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const valueSchema = z.union([
+  z.number().int().min(-(2 ** 31)).max(Number.MAX_SAFE_INTEGER),
+  z.bigint().min(0n).max(2n ** 64n - 1n),
+  text,
+  z.array(count).max(512, 'at most 512 entries (RTE_TEL_MAX_ARRAY_ENTRIES)'),
+  z.array(text).min(1).max(512, 'at most 512 entries (RTE_TEL_MAX_ARRAY_ENTRIES)'),
+]);
+const snapshotSchema = z
+  .record(key, valueSchema)
+  .refine((r) => Object.keys(r).length <= 256, 'at most 256 entries (RTE_TEL_MAX_DICT_ENTRIES)');
+
+export interface TelemetryCommand {
+  readonly command: string;
+  /** Replaces what the command answers with. */
+  publish(snapshot: Record<string, TelemetryValue>): void;
+}
+
+/** Registers `command`; it answers `{}` until the first publish. */
+export function registerTelemetry(command: string, help: string): TelemetryCommand {
+  const cmd = validate(telemetryCommandSchema, command, 'registerTelemetry', 'command');
+  native.registerTelemetry(cmd, validate(z.string().max(255), help, 'registerTelemetry', 'help'));
+  return {
+    command: cmd,
+    publish(snapshot) {
+      const s = validate(snapshotSchema, snapshot, 'publishTelemetry', 'snapshot');
+      native.publishTelemetry(cmd, Object.keys(s), Object.values(s));
+    },
+  };
+}

@@ -140,3 +140,25 @@ test('a standby that dies or hangs is replaced without touching the running slav
   expect(alive(active)).toBe(true);
   await shutdown(master);
 });
+
+test('a dependent that does not ACK the PAUSE is killed and restarted with the group, while the dead slave still gets its standby', async () => {
+  const slaves = [
+    { name: 'a', mode: 'busy', lcore: { id: 1, cpu: 1 }, standby: true },
+    { name: 'deaf', mode: 'deaf', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'], onDependencyExit: 'pause' },
+  ];
+  const master = startFixture(MASTER, [...ealArgs(uniquePrefix('sby'), ['-l', '0']), '--', JSON.stringify({ slaves, options: { ackTimeoutMs: 50 } })]);
+  await master.waitForJson('STARTED');
+  const a = (await waitEvent(master, is('ready', 'a'))).pid as number;
+  const standby = (await waitEvent(master, is('standby-ready', 'a'))).pid as number;
+  const deaf = (await waitEvent(master, is('ready', 'deaf'))).pid as number;
+  process.kill(a, 'SIGKILL');
+  expect(await waitEvent(master, is('stop', 'deaf'))).toMatchObject({ pid: deaf, mode: 'pause', outcome: 'ack-timeout' });
+  expect(await waitEvent(master, is('exit', 'deaf'))).toMatchObject({ pid: deaf, signal: 'SIGKILL', reason: 'ack-timeout' });
+  expect(await waitEvent(master, is('recovered'))).toMatchObject({ crashed: ['a'], restarted: ['a', 'deaf'], promoted: ['a'], resumed: [] });
+  expect(await waitEvent(master, is('ready', 'a'), 2)).toMatchObject({ pid: standby, promoted: true });
+  expect(events(master).filter(is('reclaim')).map((e) => e.name).sort()).toEqual(['a', 'deaf']);
+  const again = (await waitEvent(master, is('ready', 'deaf'), 2)).pid as number;
+  expect(again).not.toBe(deaf);
+  await shutdown(master);
+  expect([a, standby, deaf, again].filter(alive)).toEqual([]);
+});

@@ -1,0 +1,100 @@
+/**
+ * The fused forwarding primitives (RoundRobin, PortForwarder), the pool
+ * repair and telemetry snapshots, each in a real DPDK process. (The
+ * telemetry socket itself is read in apps/client-server's end-to-end test.)
+ */
+import path from 'node:path';
+import { assertCleanTeardown, ealArgs, leftovers, requireHugepages, runFixture, uniquePrefix } from '@mp/test-kit';
+
+const FIXTURE = path.join(__dirname, 'fixtures', 'forward-process.ts');
+
+beforeAll(() => {
+  requireHugepages();
+});
+
+afterAll(async () => {
+  await assertCleanTeardown();
+});
+
+async function run(role: string, extra: string[] = []): Promise<Record<string, unknown>> {
+  const prefix = uniquePrefix(`fwd-${role}`);
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', ...extra]), '--', role]);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(leftovers(prefix)).toEqual([]);
+  const m = /^RESULT (.*)$/m.exec(r.stdout);
+  if (!m) throw new Error(`no RESULT line in:\n${r.stdout}`);
+  return JSON.parse(m[1] as string) as Record<string, unknown>;
+}
+
+test('RoundRobin: one packet per ring in turn, the cursor carrying over to the next burst; a full ring drops its whole share', async () => {
+  const r = await run('round-robin');
+  expect(r).toMatchObject({
+    first: 10,
+    burstAfter: 0,
+    cursorAfterFirst: 1,
+    shares: [
+      [0, 3, 6, 9],
+      [1, 4, 7, 10],
+      [2, 5, 8, 11],
+    ],
+    // 30 packets: 10 per ring, more than a ring of 8 holds (7), so every share is dropped.
+    enqueuedOfThirty: 0,
+    counts: [0, 0, 0],
+    dropped: [10, 10, 10],
+    enqueued: [4, 4, 4],
+    inUseAfterDrop: 0,
+    refusals: { empty: { code: 'EINVAL' }, elementRing: { code: 'EINVAL' }, index: { kind: 'RangeError' } },
+    freedRing: { code: 'E_CLOSED' },
+    closed: { code: 'E_CLOSED' },
+  });
+  expect((r.refusals as Record<string, { kind: string }>).notBurst?.kind).toBe('TypeError');
+});
+
+test('PortForwarder: sends each packet out of the port paired with its input port, on its TX queue, counting per port id', async () => {
+  const r = await run('port-forwarder', ['--vdev=net_null0', '--vdev=net_null1']);
+  expect(r).toMatchObject({
+    received: 6,
+    // buffer of 4: the 4th packet sends the buffer, 2 wait for the flush
+    sentWhileBuffering: 4,
+    bufferedAfterSend: 2,
+    flushed: 2,
+    unroutable: 3,
+    refusals: { noTxQueue: { code: 'EINVAL' }, noPort: { code: 'ENODEV' }, shortCounters: { code: 'EINVAL' }, noPairs: { code: 'EINVAL' } },
+    bufferedBeforeFree: 2,
+    afterFree: { code: 'E_CLOSED' },
+    inUse: 0,
+  });
+  // 6 sent on port 1; the 2 still buffered at free() count as dropped on port 0
+  expect(r.tx).toEqual([0, 6]);
+  expect(r.queueCounts).toEqual([
+    { name: 'tx_q0_packets', value: 0 },
+    { name: 'tx_q1_packets', value: 6 },
+  ]);
+  expect(r.txDrop).toEqual([2, 0]);
+});
+
+test("repairMempool: with nothing half done it returns the lcore's cache to the pool, once", async () => {
+  const r = await run('repair');
+  expect(r).toMatchObject({
+    state: { backend: 'ring_mp_mc', settled: true },
+    flushed: { outcome: 'flushed' },
+    cacheAfter: 0,
+    again: 'clean',
+    badLcore: { code: 'EINVAL' },
+    badSettle: { code: 'EINVAL' },
+  });
+  expect(r.cached).toBeGreaterThan(0);
+  expect((r.flushed as { objects: number }).objects).toBe(r.cached);
+  expect(r.available).toBe(r.size);
+});
+
+test('telemetry commands: registered once, published snapshots validated before they reach C', async () => {
+  const r = await run('telemetry');
+  expect(r).toMatchObject({
+    duplicate: { code: 'EEXIST' },
+    badCommand: { code: 'EINVAL' },
+    badKey: { code: 'EINVAL' },
+    badValue: { code: 'EINVAL' },
+    tooLong: { code: 'EINVAL' },
+  });
+});

@@ -5,7 +5,7 @@
  * was seen on the wire.
  */
 import { assertCleanTeardown, requireHugepages, uniquePrefix } from '@mp/test-kit';
-import { Veths, clientEal, exchange, expectedFrames, frameDiff, killAll, serverEal, sleep, statsUntil, telemetry, tsClient, tsServer, vethTag } from './helpers';
+import { Veths, clientEal, exchange, expectedFrames, frameDiff, killAll, serverEal, sleep, statsUntil, telemetry, tsClient, tsServer, vethTag, type Proc } from './helpers';
 
 const N = 400;
 const veths = new Veths(vethTag(1), 2, 2);
@@ -74,4 +74,32 @@ it('forwards every packet to the paired port, byte-identical, round robin over t
   server.kill('SIGINT');
   const codes = await Promise.all([server, ...clients].map((p) => p.waitForExit(15_000)));
   expect(codes).toEqual([0, 0, 0].map(() => ({ code: 0, signal: null })));
+});
+
+it('a client SIGKILLed and restarted with the same id drains what queued in its ring meanwhile', async () => {
+  const prefix = uniquePrefix('cs-drain');
+  const server = tsServer('server', [...serverEal(prefix, veths.vdevs()), '--', '-p', '3', '-n', '2', '--stats-interval', '0.2', '--stats-format', 'json']);
+  await server.waitFor(/Finished Process Init/);
+  const start = (c: number): Proc => tsClient(`client${c}`, [...clientEal(prefix, 2 + c), '--', '-n', String(c)]);
+  const first = start(0);
+  const other = start(1);
+  await Promise.all([first, other].map((c) => c.waitFor(/handling packets/)));
+  first.kill('SIGKILL');
+  await first.waitForExit();
+  await server.waitFor(/^client 0 \(pid \d+, lcore 2\) died; pool repair: /);
+
+  // Half the frames queue in client 0's ring until its replacement runs.
+  const traffic = exchange(veths, N / 4);
+  await sleep(300);
+  const replacement = start(0);
+  const got = await traffic;
+  const outOf = (p: number): string[] => [...(got[veths.captureAt(p, 0)] ?? []), ...(got[veths.captureAt(p, 1)] ?? [])];
+  expect(frameDiff(outOf(1), expectedFrames(0, N / 4))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
+  expect(frameDiff(outOf(0), expectedFrames(1, N / 4))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
+  const fromReplacement = (got[veths.captureAt(0, 0)] ?? []).length + (got[veths.captureAt(1, 0)] ?? []).length;
+  expect(fromReplacement).toBeGreaterThanOrEqual(N / 4 - 1);
+
+  server.kill('SIGINT');
+  const codes = await Promise.all([server, other, replacement].map((p) => p.waitForExit(15_000)));
+  expect(codes.map((c) => c.code)).toEqual([0, 0, 0]);
 });

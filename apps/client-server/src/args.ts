@@ -8,6 +8,11 @@ import { splitArgv } from '@mp/dpdk-core';
 import { z } from 'zod';
 import { EXIT, MAX_CLIENTS, MAX_ETHPORTS } from './shared';
 
+/** -h/--help: not an error; the message is the usage text, printed on stdout with exit code 0. */
+export class HelpRequested extends Error {
+  override readonly name = 'HelpRequested';
+}
+
 /** A bad command line: the message says what was wrong and how to fix it. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -25,9 +25,9 @@ import {
   type NativePortForwarder,
   type Ring,
 } from '@mp/dpdk-core';
-import { CLIENT_USAGE, UsageError, parseClientArgs, type ClientOptions } from './args';
+import { CLIENT_USAGE, HelpRequested, UsageError, parseClientArgs, type ClientOptions } from './args';
 import { Control, SLOT_STATE, pidAlive } from './control';
-import { reportStartError, SetupError } from './server';
+import { SetupError, reportStartError } from './errors';
 import {
   EXIT,
   MAX_CLIENTS,
@@ -215,7 +215,7 @@ async function claimSlot(control: Control, clientId: number, lcore: number): Pro
 
 export async function startClient(argv: readonly string[]): Promise<Client> {
   const parsed = parseClientArgs(argv);
-  if (parsed.help) throw new UsageError(CLIENT_USAGE);
+  if (parsed.help) throw new HelpRequested(CLIENT_USAGE);
   const opts = parsed.options;
   const fullArgv = secondaryArgv(argv, parsed.ealArgs);
   try {
@@ -276,7 +276,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     client = await startClient(argv);
   } catch (e) {
-    return reportStartError('mp-client', e, CLIENT_USAGE);
+    return reportStartError('mp-client', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
   process.on('SIGINT', onSignal);

@@ -17,8 +17,9 @@ import path from 'node:path';
 import { ealState } from '@mp/dpdk-core';
 import { createLcoreAllocator, type Lease, type LcoreAllocator } from '@mp/lcore-alloc';
 import { z } from 'zod';
-import { UsageError, parseServerArgs } from './args';
-import { reportStartError, startServer, type ServerHandle } from './server';
+import { HelpRequested, UsageError, parseServerArgs } from './args';
+import { reportStartError } from './errors';
+import { startServer, type ServerHandle } from './server';
 import { EXIT, MAX_CLIENTS } from './shared';
 
 /**
@@ -142,7 +143,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     const serverArgv = demo.serverArgv;
     duration = demo.duration;
     const parsed = parseServerArgs(serverArgv);
-    if (parsed.help) throw new UsageError(DEMO_USAGE);
+    if (parsed.help) throw new HelpRequested(DEMO_USAGE);
     server = await startServer(serverArgv);
     const alloc = createLcoreAllocator({});
     clients = new ClientProcesses(alloc, clientEalArgs(parsed.ealArgs), (c, code, signal) => {
@@ -150,7 +151,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     });
     for (let c = 0; c < parsed.options.clients; c++) clients.start(c, parsed.options.clients);
   } catch (e) {
-    return reportStartError('start', e, DEMO_USAGE);
+    return reportStartError('start', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
   process.on('SIGINT', onSignal);

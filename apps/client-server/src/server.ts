@@ -9,7 +9,6 @@
  */
 import {
   Burst,
-  DpdkError,
   cleanup,
   createPacketRing,
   createPktmbufPool,
@@ -31,7 +30,8 @@ import {
   type Ring,
   type TelemetryCommand,
 } from '@mp/dpdk-core';
-import { SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './args';
+import { HelpRequested, SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './args';
+import { SetupError, reportStartError } from './errors';
 import { CONTROL, Control, SLOT_STATE, pidAlive } from './control';
 import {
   CLIENT_QUEUE_RINGSIZE,
@@ -57,11 +57,6 @@ const WATCH_MS = 50;
 const TELEMETRY_MS = 250;
 /** How long the server waits for clients to stop before it shuts down anyway. */
 const STOP_WAIT_MS = 5000;
-
-export class SetupError extends Error {
-  override readonly name = 'SetupError';
-  readonly exitCode = EXIT.setup;
-}
 
 export interface ServerHandle {
   /** Resolves with the exit code once the server has shut down. */
@@ -257,7 +252,7 @@ class Server implements ServerHandle {
 /** Everything init.c does, in its order, after the app args were checked. */
 export async function startServer(argv: readonly string[]): Promise<ServerHandle> {
   const parsed = parseServerArgs(argv);
-  if (parsed.help) throw new UsageError(SERVER_USAGE);
+  if (parsed.help) throw new HelpRequested(SERVER_USAGE);
   const opts = parsed.options;
   const procType = parseEalArgs(parsed.ealArgs, { secondariesWillAttach: true }).find((o) => o.name === '--proc-type')?.value;
   if (procType === 'secondary') {
@@ -322,22 +317,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     server = await startServer(argv);
   } catch (e) {
-    return reportStartError('mp-server', e, SERVER_USAGE);
+    return reportStartError('mp-server', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   return server.done;
-}
-
-export function reportStartError(prog: string, e: unknown, usage: string): number {
-  if (e instanceof UsageError && e.message === usage) {
-    process.stdout.write(`${usage}\n`);
-    return 0;
-  }
-  const err = e as Error & { exitCode?: number };
-  process.stderr.write(`${prog}: ${err.message}\n`);
-  if (err instanceof UsageError || err instanceof SetupError) return err.exitCode;
-  if (err instanceof DpdkError) return EXIT.setup;
-  return EXIT.failure;
 }

@@ -80,7 +80,15 @@ function removePrefix(prefix: string): void {
   for (const f of fs.readdirSync('/dev/hugepages')) if (f.startsWith(`${prefix}map_`)) fs.rmSync(path.join('/dev/hugepages', f), { force: true });
 }
 
-async function run(config: Config, round: number): Promise<number> {
+interface Sample {
+  /** Forwarded packets per second of wall time. */
+  pps: number;
+  /** Forwarded packets per CPU-second the client got: what is left of the rate once other load on the machine is factored out. */
+  perClientCpu: number;
+  clientCpu: number;
+}
+
+async function run(config: Config, round: number): Promise<Sample> {
   const prefix = `mp-bench-${process.pid}-${round}-${config.server}${config.client}`;
   const common = [`--file-prefix=${prefix}`, '--no-pci', '--log-level=warning'];
   const server = launch(config.server, 'server', [
@@ -105,7 +113,7 @@ async function run(config: Config, round: number): Promise<number> {
     const client = launch(config.client, 'client', [...common, '--proc-type=secondary', '--lcores=1@1', '--', '-n', '0']);
     await waitOutput(client, /Client process 0 handling packets/, 30_000);
     await new Promise((r) => setTimeout(r, WARMUP_MS));
-    const observer = spawn(process.execPath, ['--import', TSX, path.join(__dirname, 'observe.ts'), ...common, '--proc-type=secondary', '--lcores=9@0', '--', String(SECONDS)], {
+    const observer = spawn(process.execPath, ['--import', TSX, path.join(__dirname, 'observe.ts'), ...common, '--proc-type=secondary', '--lcores=9@0', '--', String(SECONDS), String(server.pid), String(client.pid)], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let out = '';
@@ -114,7 +122,8 @@ async function run(config: Config, round: number): Promise<number> {
     await stop(client, 'SIGKILL');
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (line === undefined) throw new Error(`observer printed nothing: ${out}`);
-    return (JSON.parse(line) as { txPps: number }).txPps;
+    const o = JSON.parse(line) as { seconds: number; txPps: number; clientCpu: number };
+    return { pps: o.txPps, perClientCpu: (o.txPps * o.seconds) / Math.max(o.clientCpu, 0.01), clientCpu: o.clientCpu / o.seconds };
   } finally {
     await stop(server, 'SIGINT');
     removePrefix(prefix);
@@ -130,22 +139,28 @@ const mpps = (v: number): string => `${(v / 1e6).toFixed(3)} Mpps`;
 
 async function main(): Promise<void> {
   execFileSync('bash', [path.join(APP, 'scripts', 'build-c.sh')], { stdio: 'inherit' });
-  const results = new Map<string, number[]>(CONFIGS.map((c) => [name(c), []]));
+  const results = new Map<string, Sample[]>(CONFIGS.map((c) => [name(c), []]));
   console.log(`client-server benchmark: ${ROUNDS} rounds x ${SECONDS} s, server -l 0 (CPU 0), client --lcores=1@1 (CPU 1), 2 x net_null, 1 client`);
   for (let round = 0; round < ROUNDS; round++) {
     const order = round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse();
     for (const c of order) {
-      const pps = await run(c, round);
-      results.get(name(c))?.push(pps);
-      console.log(`round ${round + 1}  ${name(c).padEnd(24)} ${mpps(pps)}`);
+      const s = await run(c, round);
+      results.get(name(c))?.push(s);
+      console.log(
+        `round ${round + 1}  ${name(c).padEnd(24)} ${mpps(s.pps)}   ${mpps(s.perClientCpu)} per client CPU-second (client got ${(s.clientCpu * 100).toFixed(0)}% of a CPU)`,
+      );
     }
   }
-  const med = (c: Config): number => median(results.get(name(c)) ?? []);
-  console.log('\nmedian forwarded packets per second');
-  for (const c of CONFIGS) console.log(`  ${name(c).padEnd(24)} ${mpps(med(c))}`);
-  const cc = med({ server: 'c', client: 'c' });
-  console.log('\nratio to the C pair');
-  for (const c of CONFIGS.slice(1)) console.log(`  ${name(c).padEnd(24)} ${(med(c) / cc).toFixed(3)}x`);
+  const med = (c: Config, f: (s: Sample) => number): number => median((results.get(name(c)) ?? []).map(f));
+  const cc = { server: 'c', client: 'c' } as const;
+  console.log('\nmedians                    wall-clock rate    per client CPU-second');
+  for (const c of CONFIGS) console.log(`  ${name(c).padEnd(24)} ${mpps(med(c, (s) => s.pps)).padStart(14)}    ${mpps(med(c, (s) => s.perClientCpu)).padStart(14)}`);
+  console.log('\nratio to the C pair (TS/C)');
+  for (const c of CONFIGS.slice(1)) {
+    console.log(
+      `  ${name(c).padEnd(24)} ${(med(c, (s) => s.pps) / med(cc, (s) => s.pps)).toFixed(3)}x wall-clock, ${(med(c, (s) => s.perClientCpu) / med(cc, (s) => s.perClientCpu)).toFixed(3)}x per client CPU-second`,
+    );
+  }
 }
 
 main().catch((e: unknown) => {

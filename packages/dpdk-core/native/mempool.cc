@@ -224,7 +224,14 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
   static Napi::Object Wrap(Napi::Env env, rte_mempool* mp, bool created) {
     AddonData& data = Data(env);
     auto it = data.mempools.find(mp);
-    if (it != data.mempools.end()) return it->second->Value();
+    if (it != data.mempools.end()) {
+      Napi::Object existing = it->second->Value();
+      if (!existing.IsEmpty()) return existing;
+      // Its object was collected and its finalizer has not run yet: unregister
+      // it so that finalizer cannot unregister the handle made here. Its user
+      // caches stay (they hold the pool pointer themselves).
+      it->second->Forget(data);
+    }
     return data.mempoolCtor.New(
         {Napi::External<rte_mempool>::New(env, mp), Napi::Boolean::New(env, created)});
   }
@@ -235,6 +242,12 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
                     "mempool '" + name_ + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
     }
     return mp_;
+  }
+
+  void Forget(AddonData& data) {
+    data.mempools.erase(mp_);
+    mp_ = nullptr;
+    st_->mp = nullptr;
   }
 
   // Invalidates the handle and the user caches made from it; with free, also

@@ -55,7 +55,11 @@ class Memzone : public Napi::ObjectWrap<Memzone> {
     AddonData& data = Data(env);
     auto it = data.memzones.find(mz);
     if (it != data.memzones.end()) {
-      return it->second->Value();
+      Napi::Object existing = it->second->Value();
+      if (!existing.IsEmpty()) return existing;
+      // Its object was collected and its finalizer has not run yet: retire it
+      // so that finalizer cannot unregister the handle made here.
+      it->second->Invalidate(false);
     }
     return data.memzoneCtor.New({Napi::External<rte_memzone>::New(env, const_cast<rte_memzone*>(mz)),
                                  Napi::Boolean::New(env, created)});

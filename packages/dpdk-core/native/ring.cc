@@ -174,6 +174,12 @@ class Ring : public Napi::ObjectWrap<Ring> {
   static Napi::Object Wrap(Napi::Env env, rte_ring* r, bool created, uint32_t esize, bool packets) {
     AddonData& data = Data(env);
     auto it = data.rings.find(r);
+    if (it != data.rings.end() && it->second->Value().IsEmpty()) {
+      // Its object was collected and its finalizer has not run yet: retire it
+      // so that finalizer cannot unregister the handle made here.
+      it->second->Invalidate(false);
+      it = data.rings.end();
+    }
     if (it != data.rings.end()) {
       Ring* existing = it->second;
       if (existing->esize_ != esize || existing->packets_ != packets) {

@@ -131,3 +131,14 @@ test('every packet-path call refuses what is not a Burst with a TypeError, even 
   expect(r.stillWorks).toEqual({ enq: 4, deq: 4, length: 4 });
   expect(r.poolInUseAtEnd).toBe(0);
 });
+
+// Native finalizers run on a later turn of the event loop than the collection
+// of the handle's object; a lookup in between must not get the dead handle.
+test('a lookup between the collection of a handle and its finalizer gets a fresh, working handle', async () => {
+  const r = await run<Record<string, unknown>>('collected-handles');
+  expect(r).toEqual({
+    collected: [true, true, true],
+    again: { ring: 'no error', pool: 'no error', zone: 'no error' },
+    afterFinalizers: { ring: 'no error', pool: 'no error', zone: 'no error' },
+  });
+});

@@ -16,15 +16,14 @@ import {
   initEalFromArgv,
   lookupMemzone,
   lookupMempool,
-  lookupPacketRing,
   parseEalArgs,
   portCount,
   primaryProcessAlive,
   processType,
   type Mempool,
   type NativePortForwarder,
-  type Ring,
 } from '@mp/dpdk-core';
+import { lookupRing, lookupStruct, type PacketRing } from '@mp/mp-ring';
 import { CLIENT_USAGE, HelpRequested, UsageError, parseClientArgs, type ClientOptions } from './args';
 import { Control, SLOT_STATE, pidAlive } from './control';
 import { SetupError, reportStartError } from './errors';
@@ -40,6 +39,7 @@ import {
   TX_BUFFER_SIZE,
   clientRingName,
   pairPorts,
+  portInfoLayout,
 } from './shared';
 
 /** Ring polls between returns to the event loop. */
@@ -83,7 +83,7 @@ class Client {
 
   constructor(
     private readonly opts: ClientOptions,
-    private readonly ring: Ring,
+    private readonly ring: PacketRing,
     private readonly pool: Mempool,
     private readonly forwarder: NativePortForwarder,
     private readonly control: Control | undefined,
@@ -234,9 +234,9 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
   } catch (e) {
     if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
   }
-  let ring: Ring;
+  let ring: PacketRing;
   try {
-    ring = lookupPacketRing(clientRingName(opts.clientId));
+    ring = lookupRing(clientRingName(opts.clientId));
   } catch (e) {
     if (e instanceof DpdkError && e.code === 'ENOENT') {
       const n = control?.numClients;
@@ -249,15 +249,15 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
     throw e;
   }
   const pool = lookupMempool(PKTMBUF_POOL_NAME);
-  const portInfo = lookupMemzone(MZ_PORT_INFO);
-  const view = new DataView(portInfo.view());
-  const ids: number[] = [];
-  for (let i = 0; i < view.getUint16(PORT_INFO.numPorts, true); i++) ids.push(view.getUint16(PORT_INFO.id(i), true));
+  // 'ESCHEMA' if the server's struct port_info is not this one.
+  const portInfo = lookupStruct(MZ_PORT_INFO, portInfoLayout);
+  const ids = [...portInfo.fields.id.subarray(0, portInfo.fields.num_ports)];
   const lcore = currentLcore();
   if (lcore === null) throw new SetupError('this process has no lcore id; start it with -l or --lcores');
   if (control) await claimSlot(control, opts.clientId, lcore);
   else process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
-  const counters = new BigUint64Array(portInfo.view(), PORT_INFO.tx(opts.clientId, 0), 2 * MAX_ETHPORTS);
+  // tx[32] then tx_drop[32]: this client's tx_stats slot, which is what PortForwarder counts into.
+  const counters = new BigUint64Array(portInfo.memzone.view(), PORT_INFO.tx(opts.clientId, 0), 2 * MAX_ETHPORTS);
   let forwarder: NativePortForwarder;
   try {
     forwarder = createPortForwarder({ pairs: pairPorts(ids), queue: opts.clientId, bufferSize: TX_BUFFER_SIZE, counters });

@@ -10,7 +10,6 @@
 import {
   Burst,
   cleanup,
-  createPacketRing,
   createPktmbufPool,
   createRoundRobin,
   currentLcore,
@@ -23,13 +22,12 @@ import {
   repairMempool,
   reserveMemzone,
   rxBurst,
-  type Memzone,
   type Mempool,
   type NativeRoundRobin,
   type Port,
-  type Ring,
   type TelemetryCommand,
 } from '@mp/dpdk-core';
+import { createRing, createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
 import { HelpRequested, SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './args';
 import { SetupError, reportStartError } from './errors';
 import { CONTROL, Control, SLOT_STATE, pidAlive } from './control';
@@ -42,9 +40,9 @@ import {
   MZ_PORT_INFO,
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
-  PORT_INFO,
   clientRingName,
   poolSize,
+  portInfoLayout,
   queuePlan,
 } from './shared';
 import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
@@ -79,11 +77,11 @@ class Server implements ServerHandle {
 
   constructor(
     private readonly opts: ServerOptions,
-    private readonly portInfo: Memzone,
+    private readonly portInfo: SharedStruct<typeof portInfoLayout>,
     private readonly control: Control,
     private readonly pool: Mempool,
     private readonly ports: Port[],
-    private readonly rings: Ring[],
+    private readonly rings: PacketRing[],
     private readonly rr: NativeRoundRobin,
   ) {
     this.done = new Promise((resolve) => {
@@ -91,7 +89,7 @@ class Server implements ServerHandle {
     });
     this.portRx = opts.portIds.map(() => 0);
     for (const p of ports) this.macs.set(p.id, p.mac);
-    this.portInfoView = new DataView(portInfo.view());
+    this.portInfoView = new DataView(portInfo.memzone.view());
     this.log = (line) => process.stdout.write(`${line}\n`);
   }
 
@@ -128,9 +126,8 @@ class Server implements ServerHandle {
       }
       if (++index === nports) index = 0;
     }
-    for (let p = 0; p < nports; p++) {
-      this.portInfoView.setBigUint64(PORT_INFO.rx(p), BigInt(this.portRx[p] as number), true);
-    }
+    const rx = this.portInfo.fields.rx_stats.rx;
+    for (let p = 0; p < nports; p++) rx[p] = BigInt(this.portRx[p] as number);
     setImmediate(() => this.pump());
   }
 
@@ -273,10 +270,9 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
       `the port mask selects port${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist (ports: ${available.join(', ') || 'none'}); add devices (--vdev, -a) or fix -p`,
     );
   }
-  const portInfo = reserveMemzone(MZ_PORT_INFO, { length: PORT_INFO.size });
-  const view = new DataView(portInfo.view());
-  view.setUint16(PORT_INFO.numPorts, opts.portIds.length, true);
-  opts.portIds.forEach((id, i) => view.setUint16(PORT_INFO.id(i), id, true));
+  const portInfo = createStruct(MZ_PORT_INFO, portInfoLayout);
+  portInfo.fields.num_ports = opts.portIds.length;
+  portInfo.fields.id.set(opts.portIds);
   const control = new Control(reserveMemzone(MZ_CONTROL, { length: CONTROL.size }));
   control.init(process.pid, opts.clients, opts.portIds.length);
 
@@ -300,9 +296,9 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
     const link = await port.waitForLink();
     process.stdout.write(`Port ${port.id} Link ${link.up ? 'up' : 'down'} - speed ${link.speedMbps} Mbps\n`);
   }
-  const rings: Ring[] = [];
+  const rings: PacketRing[] = [];
   for (let c = 0; c < opts.clients; c++) {
-    rings.push(createPacketRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
+    rings.push(createRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
   }
   const rr = createRoundRobin(rings);
   const server = new Server(opts, portInfo, control, pool, ports, rings, rr);

@@ -4,6 +4,7 @@
  * identical so that C and TypeScript processes attach to each other. Pure: no
  * EAL here.
  */
+import { CACHE_LINE, t } from '@mp/mp-ring';
 
 /** Slots in `port_info.tx_stats[]` (common.h MAX_CLIENTS). */
 export const MAX_CLIENTS = 16;
@@ -57,23 +58,37 @@ export function pairPorts(portIds: readonly number[]): Map<number, number> {
   return out;
 }
 
+/** common.h `struct rx_stats`, written by the server only. */
+const rxStats = t.struct({ rx: t.array(t.u64, MAX_ETHPORTS) }, { align: CACHE_LINE });
+/** common.h `struct tx_stats`: one per client, each written by its client only. */
+const txStats = t.struct({ tx: t.array(t.u64, MAX_ETHPORTS), tx_drop: t.array(t.u64, MAX_ETHPORTS) }, { align: CACHE_LINE });
+
 /**
- * Byte layout of common.h `struct port_info` on x86_64 (64-byte cache lines):
- *   uint16_t num_ports;                          @0
- *   uint16_t id[RTE_MAX_ETHPORTS];               @2
- *   struct rx_stats { uint64_t rx[32]; }         @128 (cache aligned)
- *   struct tx_stats { uint64_t tx[32]; uint64_t tx_drop[32]; } [16]  @384, 512 bytes each
- * sizeof = 8576. test/layout.test.ts compiles common.h and checks every offset.
+ * common.h `struct port_info` (8576 bytes on x86_64), the `MProc_port_info`
+ * memzone. Note the C sample's quirk, kept: `rx_stats.rx[]` is indexed by
+ * port index, `tx_stats[].tx[]` by port id. test/shared.test.ts compiles
+ * common.h and checks every offset.
  */
+export const portInfoLayout = t.struct({
+  num_ports: t.u16,
+  id: t.array(t.u16, MAX_ETHPORTS),
+  rx_stats: rxStats,
+  tx_stats: t.array(txStats, MAX_CLIENTS),
+});
+
+const txOffset = portInfoLayout.offsets.tx_stats;
+const rxOffset = portInfoLayout.offsets.rx_stats + rxStats.offsets.rx;
+
+/** Byte offsets into port_info, from the layout, for code that reads raw bytes (stats, the observer). */
 export const PORT_INFO = {
-  size: 8576,
-  numPorts: 0,
-  id: (index: number): number => 2 + 2 * index,
-  rx: (portIndex: number): number => 128 + 8 * portIndex,
-  txStats: 384,
-  txStatsSize: 512,
-  tx: (client: number, portId: number): number => 384 + 512 * client + 8 * portId,
-  txDrop: (client: number, portId: number): number => 384 + 512 * client + 256 + 8 * portId,
+  size: portInfoLayout.size,
+  numPorts: portInfoLayout.offsets.num_ports,
+  id: (index: number): number => portInfoLayout.offsets.id + 2 * index,
+  rx: (portIndex: number): number => rxOffset + 8 * portIndex,
+  txStats: txOffset,
+  txStatsSize: txStats.size,
+  tx: (client: number, portId: number): number => txOffset + txStats.size * client + txStats.offsets.tx + 8 * portId,
+  txDrop: (client: number, portId: number): number => txOffset + txStats.size * client + txStats.offsets.tx_drop + 8 * portId,
 } as const;
 
 /**

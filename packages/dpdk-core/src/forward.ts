@@ -53,7 +53,7 @@ type NativePortForwarderHandle = Omit<NativePortForwarder, 'send' | 'flush'> & {
 
 declare module './native' {
   interface NativeAddon {
-    RoundRobin: new (rings: Ring[]) => NativeRoundRobinHandle;
+    RoundRobin: new (rings: Array<Pick<Ring, 'name' | 'packets'>>) => NativeRoundRobinHandle;
     PortForwarder: new (
       outByIn: number[],
       queue: number,
@@ -124,13 +124,13 @@ class PortForwarderHandle implements NativePortForwarder {
 }
 
 const ringsSchema = z
-  .array(z.custom<Ring>((r) => typeof r === 'object' && r !== null && 'packets' in r, 'expected a Ring handle'))
+  .array(z.custom<Pick<Ring, 'name' | 'packets'>>((r) => typeof r === 'object' && r !== null && 'packets' in r, 'expected a Ring handle'))
   .min(1, 'give at least one ring')
   .max(1024, 'at most 1024 rings')
   .refine((rs) => rs.every((r) => r.packets), 'every ring must be a packet ring');
 
 /** Round-robin distribution of bursts over packet rings (see the module comment). */
-export function createRoundRobin(rings: readonly Ring[]): NativeRoundRobin {
+export function createRoundRobin(rings: ReadonlyArray<Pick<Ring, 'name' | 'packets'>>): NativeRoundRobin {
   return new RoundRobinHandle(new native.RoundRobin([...validate(ringsSchema, rings, 'createRoundRobin', 'rings')]));
 }
 

@@ -25,7 +25,7 @@ import {
 } from '@mp/dpdk-core';
 import { lookupRing, lookupStruct, type PacketRing } from '@mp/mp-ring';
 import { CLIENT_USAGE, HelpRequested, UsageError, parseClientArgs, type ClientOptions } from './args';
-import { Control, SLOT_STATE, pidAlive } from './control';
+import { Control, SLOT_STATE } from './control';
 import { SetupError, reportStartError } from './errors';
 import {
   EXIT,
@@ -187,7 +187,7 @@ async function claimSlot(control: Control, clientId: number, lcore: number): Pro
   for (;;) {
     const holder = control.claim(clientId, process.pid, lcore);
     if (holder === 0) break;
-    if (pidAlive(holder) && control.state(clientId) === SLOT_STATE.running) {
+    if (control.holderAlive(clientId) && control.state(clientId) === SLOT_STATE.running) {
       throw new SetupError(`client id ${clientId} is already in use by pid ${holder}; give each client its own -n`);
     }
     if (Date.now() > deadline) {
@@ -201,7 +201,7 @@ async function claimSlot(control: Control, clientId: number, lcore: number): Pro
       if (c !== clientId && control.pid(c) !== 0 && control.lcore(c) === lcore) clash.push(c);
     }
     if (clash.length === 0) return;
-    const live = clash.filter((c) => pidAlive(control.pid(c)));
+    const live = clash.filter((c) => control.holderAlive(c));
     if (live.length > 0 || Date.now() > deadline) {
       control.release(clientId, process.pid);
       const c = (live[0] ?? clash[0]) as number;

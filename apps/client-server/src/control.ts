@@ -12,10 +12,14 @@
  *          @0 u32 pid (0 = free; claimed by compare-exchange)
  *          @4 u32 lcore
  *          @8 u32 state (SLOT_STATE)
+ *          @12 u32 start stamp of the pid (low 32 bits of its start time in
+ *              clock ticks; 0 = unknown), so a reused pid is not taken for
+ *              the client that died
  *          @16 u64 rx, @24 u64 rx_drop   (written by the server only)
  *          @32 u64 repairs (times the server repaired after this slot's client died)
  */
 import type { Memzone } from '@mp/dpdk-core';
+import { ownerAlive, readProcStat } from '@mp/lcore-alloc';
 import { MAX_CLIENTS } from './shared';
 
 export const CONTROL = {
@@ -30,6 +34,7 @@ export const CONTROL = {
   slotPid: 0,
   slotLcore: 4,
   slotState: 8,
+  slotStart: 12,
   slotRx: 16,
   slotRxDrop: 24,
   slotRepairs: 32,
@@ -45,15 +50,10 @@ export const SLOT_STATE = {
   repairing: 2,
 } as const;
 
-/** Whether a process exists (signal 0 probes without sending). */
-export function pidAlive(pid: number): boolean {
-  if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** This process's start stamp, as claim() records it. */
+function ownStamp(): number {
+  const stat = readProcStat(process.pid);
+  return stat === null ? 0 : Number(stat.startTicks & 0xffffffffn);
 }
 
 export class Control {
@@ -100,6 +100,22 @@ export class Control {
     return this.mz.load32(CONTROL.slot(c) + CONTROL.slotState);
   }
 
+  /**
+   * Whether the process holding slot c still runs and is the one that
+   * claimed it (a zombie or a reused pid is not). C clients do not record a
+   * start stamp; for them the pid alone decides.
+   */
+  holderAlive(c: number): boolean {
+    const pid = this.pid(c);
+    return pid !== 0 && ownerAlive(pid, this.stamp(c));
+  }
+
+  /** The start stamp the holder of slot c recorded, null if none (a C client). */
+  stamp(c: number): number | null {
+    const stamp = this.mz.load32(CONTROL.slot(c) + CONTROL.slotStart);
+    return stamp === 0 ? null : stamp;
+  }
+
   setState(c: number, state: number): void {
     this.mz.store32(CONTROL.slot(c) + CONTROL.slotState, state);
   }
@@ -110,6 +126,7 @@ export class Control {
     const prev = this.mz.compareExchange32(base + CONTROL.slotPid, 0, pid);
     if (prev !== 0) return prev;
     this.mz.store32(base + CONTROL.slotLcore, lcore);
+    this.mz.store32(base + CONTROL.slotStart, ownStamp());
     this.setState(c, SLOT_STATE.running);
     return 0;
   }
@@ -119,6 +136,7 @@ export class Control {
     const base = CONTROL.slot(c);
     if (this.mz.load32(base + CONTROL.slotPid) !== pid) return;
     this.setState(c, SLOT_STATE.free);
+    this.mz.store32(base + CONTROL.slotStart, 0);
     this.mz.compareExchange32(base + CONTROL.slotPid, pid, 0);
   }
 
@@ -126,19 +144,9 @@ export class Control {
   clearDead(c: number, deadPid: number): void {
     const base = CONTROL.slot(c);
     this.setState(c, SLOT_STATE.free);
+    this.mz.store32(base + CONTROL.slotStart, 0);
     this.mz.add64(base + CONTROL.slotRepairs, 1n);
     this.mz.compareExchange32(base + CONTROL.slotPid, deadPid, 0);
-  }
-
-  /** Live clients that use `lcore` for their mempool cache, other than slot `except`. */
-  lcoreUsers(lcore: number, except: number): number[] {
-    const users: number[] = [];
-    for (let c = 0; c < MAX_CLIENTS; c++) {
-      if (c === except) continue;
-      const pid = this.pid(c);
-      if (pid !== 0 && this.state(c) === SLOT_STATE.running && this.lcore(c) === lcore && pidAlive(pid)) users.push(c);
-    }
-    return users;
   }
 
   repairs(c: number): number {

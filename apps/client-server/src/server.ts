@@ -30,7 +30,8 @@ import {
 import { createRing, createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
 import { HelpRequested, SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './args';
 import { SetupError, reportStartError } from './errors';
-import { CONTROL, Control, SLOT_STATE, pidAlive } from './control';
+import { ownerAlive } from '@mp/lcore-alloc';
+import { CONTROL, Control, SLOT_STATE } from './control';
 import {
   CLIENT_QUEUE_RINGSIZE,
   EXIT,
@@ -95,7 +96,7 @@ class Server implements ServerHandle {
 
   start(): void {
     this.telemetry = {
-      clients: registerTelemetry('/mp/clients', 'client-server clients: rx, rx_drop, tx, tx_drop per client id, pid of TS clients'),
+      clients: registerTelemetry('/mp/clients', 'client-server clients: rx, rx_drop, tx, tx_drop per client id; pid of TS clients and pool repairs after their deaths'),
       ports: registerTelemetry('/mp/ports', 'client-server ports: id, mac, rx, tx, tx_drop per port'),
     };
     this.publishTelemetry();
@@ -147,6 +148,7 @@ class Server implements ServerHandle {
       tx: s.clients.map((c) => c.tx),
       tx_drop: s.clients.map((c) => c.txDrop),
       pid: s.clients.map((c) => this.control.pid(c.id)),
+      repairs: s.clients.map((c) => this.control.repairs(c.id)),
     });
     this.telemetry?.ports.publish({
       ports: s.ports.length,
@@ -185,7 +187,7 @@ class Server implements ServerHandle {
   private watchClients(): void {
     for (let c = 0; c < MAX_CLIENTS; c++) {
       const pid = this.control.pid(c);
-      if (pid === 0 || this.control.state(c) === SLOT_STATE.free || pidAlive(pid)) continue;
+      if (pid === 0 || this.control.state(c) === SLOT_STATE.free || this.control.holderAlive(c)) continue;
       this.control.setState(c, SLOT_STATE.repairing);
       const lcore = this.control.lcore(c);
       const r = repairMempool(this.pool, { lcore });
@@ -209,17 +211,17 @@ class Server implements ServerHandle {
 
   /** Clients first (they transmit on our ports and hold our buffers), then ports, rings, pool, memory. */
   private async shutdown(): Promise<number> {
-    const attached: Array<{ c: number; pid: number }> = [];
+    const attached: Array<{ c: number; pid: number; stamp: number | null }> = [];
     for (let c = 0; c < MAX_CLIENTS; c++) {
-      const pid = this.control.pid(c);
-      if (pid !== 0 && pidAlive(pid)) attached.push({ c, pid });
+      if (this.control.holderAlive(c)) attached.push({ c, pid: this.control.pid(c), stamp: this.control.stamp(c) });
     }
+    const running = (a: { pid: number; stamp: number | null }): boolean => ownerAlive(a.pid, a.stamp);
     this.control.requestStop();
     const deadline = Date.now() + STOP_WAIT_MS;
-    while (attached.some((a) => pidAlive(a.pid)) && Date.now() < deadline) {
+    while (attached.some(running) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    const stuck = attached.filter((a) => pidAlive(a.pid));
+    const stuck = attached.filter(running);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     if (stuck.length > 0) {

@@ -7,6 +7,7 @@
  * what that client left half done in the pool before the client's slot can
  * be reused.
  */
+import fs from 'node:fs';
 import {
   Burst,
   cleanup,
@@ -21,6 +22,7 @@ import {
   registerTelemetry,
   repairMempool,
   reserveMemzone,
+  runtimeDir,
   rxBurst,
   type Mempool,
   type NativeRoundRobin,
@@ -229,6 +231,12 @@ class Server implements ServerHandle {
         `mp-server: clients ${stuck.map((s) => `${s.c} (pid ${s.pid})`).join(', ')} did not stop within ${STOP_WAIT_MS} ms; shutting down anyway\n`,
       );
     }
+    const others = otherSecondaries(attached.map((a) => a.pid));
+    if (others.length > 0) {
+      process.stderr.write(
+        `mp-server: secondaries still attached that cannot be asked to stop (C clients or DPDK tools): pid ${others.join(', ')}; they may fail once the ports close\n`,
+      );
+    }
     this.watchClients();
     if (this.opts.statsInterval > 0) this.printStats();
     this.burst.free();
@@ -246,6 +254,20 @@ class Server implements ServerHandle {
     this.log('server stopped');
     return stuck.length > 0 ? EXIT.failure : 0;
   }
+}
+
+/**
+ * Live secondaries of this group other than `known`: each keeps an IPC socket
+ * `mp_socket_<pid>_<id>` in the runtime directory while it is attached.
+ */
+function otherSecondaries(known: readonly number[]): number[] {
+  const pids = new Set<number>();
+  for (const f of fs.readdirSync(runtimeDir())) {
+    const m = /^mp_socket_(\d+)_/.exec(f);
+    const pid = Number(m?.[1]);
+    if (m && pid !== process.pid && !known.includes(pid) && ownerAlive(pid, null)) pids.add(pid);
+  }
+  return [...pids].sort((a, b) => a - b);
 }
 
 /** Everything init.c does, in its order, after the app args were checked. */

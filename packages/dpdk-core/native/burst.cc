@@ -98,20 +98,6 @@ Napi::Value Burst::FreeFrom(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), n);
 }
 
-uint32_t FastU32(napi_env env, napi_value v, const char* what, uint32_t max) {
-  double d = -1;
-  if (napi_get_value_double(env, v, &d) != napi_ok || !(d >= 0 && d <= max) || d != static_cast<uint32_t>(d)) {
-    throw Napi::TypeError::New(env, std::string(what) + " must be an integer in 0.." + std::to_string(max));
-  }
-  return static_cast<uint32_t>(d);
-}
-
-bool FastIsUndefined(napi_env env, napi_value v) {
-  napi_valuetype type = napi_undefined;
-  napi_typeof(env, v, &type);
-  return type == napi_undefined;
-}
-
 // Moves packets [start, start+count) to the end of another burst, keeping
 // their order in both; all or nothing, so no packet is ever lost or doubled.
 uint32_t MoveTo(napi_env env, AddonData& data, const napi_value* argv) {

@@ -24,8 +24,8 @@ namespace dpdk_core {
 // Arguments past the caller's are undefined (napi_get_cb_info fills them).
 constexpr size_t kFastArgs = 4;
 
-// An integer in [0, max]; a TypeError naming `what` otherwise.
-uint32_t FastU32(napi_env env, napi_value v, const char* what, uint32_t max = UINT32_MAX);
+// An integer in [0, 2^32); a TypeError naming `what` otherwise.
+uint32_t FastU32(napi_env env, napi_value v, const char* what);
 bool FastIsUndefined(napi_env env, napi_value v);
 
 // Throws unless EAL is initialised and not cleaned up (reads AddonData only).

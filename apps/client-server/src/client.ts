@@ -49,11 +49,6 @@ const PRIMARY_CHECK_MS = 200;
 /** How long a restarted client waits for the server to repair what its dead predecessor left. */
 const REPAIR_WAIT_MS = 5000;
 
-export class ServerGoneError extends Error {
-  override readonly name = 'ServerGoneError';
-  readonly exitCode = EXIT.serverGone;
-}
-
 function filePrefixOf(ealArgs: readonly string[]): string {
   return parseEalArgs(ealArgs).find((o) => o.name === '--file-prefix')?.value ?? 'rte';
 }

@@ -72,6 +72,8 @@ class Server implements ServerHandle {
   private stopping = false;
   private readonly burst = new Burst(PACKET_READ_SIZE);
   private readonly portRx: number[];
+  /** The port to read next (an index into the port list), kept across turns like the C loop's. */
+  private portIndex = 0;
   private readonly macs = new Map<number, string>();
   private readonly portInfoView: DataView;
   private timers: NodeJS.Timeout[] = [];
@@ -120,7 +122,7 @@ class Server implements ServerHandle {
     const nports = ids.length;
     const burst = this.burst;
     const rr = this.rr;
-    let index = 0;
+    let index = this.portIndex;
     for (let i = 0; i < POLLS_PER_TURN; i++) {
       const n = rxBurst(ids[index] as number, 0, burst);
       if (n > 0) {
@@ -129,6 +131,7 @@ class Server implements ServerHandle {
       }
       if (++index === nports) index = 0;
     }
+    this.portIndex = index;
     const rx = this.portInfo.fields.rx_stats.rx;
     for (let p = 0; p < nports; p++) rx[p] = BigInt(this.portRx[p] as number);
     setImmediate(() => this.pump());
@@ -140,9 +143,14 @@ class Server implements ServerHandle {
     return readStats(this.portInfoView, this.opts.clients, counters, this.macs);
   }
 
-  /** What `dpdk-telemetry.py` shows for /mp/clients and /mp/ports. */
+  /** What `dpdk-telemetry.py` shows for /mp/clients and /mp/ports; also the server-side counters in the control memzone. */
   private publishTelemetry(): void {
     const s = this.snapshot();
+    for (const c of s.clients) {
+      const base = CONTROL.slot(c.id);
+      this.control.mz.store64(base + CONTROL.slotRx, BigInt(c.rx));
+      this.control.mz.store64(base + CONTROL.slotRxDrop, BigInt(c.rxDrop));
+    }
     this.telemetry?.clients.publish({
       clients: s.clients.length,
       rx: s.clients.map((c) => c.rx),
@@ -164,11 +172,6 @@ class Server implements ServerHandle {
 
   private printStats(): void {
     const s = this.snapshot();
-    for (const c of s.clients) {
-      const base = CONTROL.slot(c.id);
-      this.control.mz.store64(base + CONTROL.slotRx, BigInt(c.rx));
-      this.control.mz.store64(base + CONTROL.slotRxDrop, BigInt(c.rxDrop));
-    }
     if (this.opts.statsFormat === 'json') {
       const device = this.ports.map((p) => {
         const st = p.stats();
@@ -192,9 +195,13 @@ class Server implements ServerHandle {
       if (pid === 0 || this.control.state(c) === SLOT_STATE.free || this.control.holderAlive(c)) continue;
       this.control.setState(c, SLOT_STATE.repairing);
       const lcore = this.control.lcore(c);
-      const r = repairMempool(this.pool, { lcore });
+      try {
+        const r = repairMempool(this.pool, { lcore });
+        this.log(`client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects)`);
+      } catch (e) {
+        process.stderr.write(`mp-server: client ${c} (pid ${pid}, lcore ${lcore}) died and the pool could not be repaired: ${(e as Error).message}\n`);
+      }
       this.control.clearDead(c, pid);
-      this.log(`client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects)`);
     }
   }
 

@@ -315,11 +315,18 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   for (const id of opts.portIds) {
     process.stdout.write(`Port ${id} init ... `);
     const port = openPort(id);
-    port.configure({ rxQueues: plan.rxQueues, txQueues: plan.txQueues });
-    for (let q = 0; q < plan.rxQueues; q++) port.setupRxQueue(q, pool);
-    for (let q = 0; q < plan.txQueues; q++) port.setupTxQueue(q);
-    port.setPromiscuous(true);
-    port.start();
+    try {
+      port.configure({ rxQueues: plan.rxQueues, txQueues: plan.txQueues });
+      for (let q = 0; q < plan.rxQueues; q++) port.setupRxQueue(q, pool);
+      for (let q = 0; q < plan.txQueues; q++) port.setupTxQueue(q);
+      port.setPromiscuous(true);
+      port.start();
+    } catch (e) {
+      throw new SetupError(
+        `port ${id} (${port.name}) refused the server's queue plan, ${plan.rxQueues} RX queue and ${plan.txQueues} TX queue${plan.txQueues > 1 ? 's' : ''} (one per client): ${(e as Error).message}. ` +
+          "Some drivers need as many RX as TX queues (net_tap does): use fewer clients or another device; DPDK's log above has the driver's reason",
+      );
+    }
     ports.push(port);
     process.stdout.write('done\n');
   }

@@ -2,7 +2,7 @@
  * Bad input, with a server and a client forwarding all along: each bad start
  * exits by itself with a code from 1 to 127 and a message on stderr saying
  * what was wrong, leaves nothing behind, and disturbs nobody. (The C pair
- * handles 2 of these 13 cases: see issue 5.)
+ * handles 2 of 13 such cases: see issue 5.)
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -73,6 +73,13 @@ const cases: Case[] = [
   badServer('server odd number of ports', ['-p', '1', '-n', '2'], EXIT.usage, /even number of ports/),
   badServer('server empty port mask', ['-p', '0', '-n', '2'], EXIT.usage, /port mask is empty/),
   badServer('server unknown port bits', ['-p', 'c', '-n', '2'], EXIT.setup, /ports 2, 3, which do not exist \(ports: 0, 1\)/),
+  badServer(
+    'server: net_tap with 2 clients (it needs as many RX as TX queues)',
+    ['-p', '3', '-n', '2'],
+    EXIT.setup,
+    /port 0 \(net_tap0\) refused the server's queue plan, 1 RX queue and 2 TX queues/,
+    [`net_tap0,iface=cstap${process.pid % 10000}a`, `net_tap1,iface=cstap${process.pid % 10000}b`],
+  ),
   badServer('server bad stats format', ['-p', '3', '-n', '2', '--stats-format', 'xml'], EXIT.usage, /--stats-format/),
   badServer('server without -p', ['-n', '2'], EXIT.usage, /-p\/--portmask is required/),
   badServer('server as a secondary', ['-p', '3', '-n', '2'], EXIT.usage, /the server is the primary/, NULL_PORTS, ['--proc-type=secondary']),

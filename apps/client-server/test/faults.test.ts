@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { assertCleanTeardown, removeLeftovers, requireHugepages, uniquePrefix } from '@mp/test-kit';
 import { EXIT } from '../src/shared';
-import { Proc, clientEal, killAll, nextStats, serverEal, sleep, tsClient, tsServer, type StatsLine } from './helpers';
+import { BIN, Proc, buildC, clientEal, killAll, serverEal, sleep, tsClient, tsServer, type StatsLine } from './helpers';
 
 beforeAll(() => requireHugepages());
 
@@ -144,4 +144,27 @@ it('clients notice within a second that the server was killed and exit with the 
   }
   // A killed primary cannot clean up after itself.
   removeLeftovers(prefix);
+});
+
+it('a client started with SIGINT ignored (as a shell starts background jobs) still stops cleanly on SIGINT; the C client does not', async () => {
+  buildC();
+  const prefix = uniquePrefix('cs-bgint');
+  const server = startServer(prefix);
+  await server.waitFor(/Finished Process Init/);
+  const ignoringInt = (label: string, cmd: string, args: string[]): Proc =>
+    new Proc(label, 'sh', ['-c', `trap '' INT; exec ${[cmd, ...args].map((a) => `'${a}'`).join(' ')}`]);
+  const client = ignoringInt('background client', process.execPath, [BIN.client, ...clientEal(prefix, 2), '--', '-n', '0', '--stats-interval', '0.1']);
+  const cClient = ignoringInt('background C client', BIN.cClient, [...clientEal(prefix, 3), '--', '-n', '1']);
+  await forwarding(client);
+  await sleep(1000);
+  cClient.kill('SIGINT');
+  client.kill('SIGINT');
+  expect(await client.waitForExit()).toEqual({ code: 0, signal: null });
+  expect(client.out.join('\n')).toMatch(/client 0 stopping: SIGINT received/);
+  await sleep(500);
+  expect(cClient.status).toBeUndefined();
+  cClient.kill('SIGKILL');
+  await cClient.waitForExit();
+  server.kill('SIGINT');
+  expect((await server.waitForExit(20_000)).code).toBe(0);
 });

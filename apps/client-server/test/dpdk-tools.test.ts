@@ -92,7 +92,7 @@ it('dpdk-telemetry.py and dpdk-proc-info read the running server; it keeps forwa
     for (const c of [0, 1]) between(tc[key]?.[c], clientTotals(before)[c]?.[key] ?? NaN, clientTotals(after)[c]?.[key] ?? NaN, `/mp/clients ${key}[${c}]`);
   }
   const tp = replies['/mp/ports'] as Record<string, unknown[]>;
-  expect(tp).toMatchObject({ ports: 2, id: [0, 1], mac: (after as StatsLine & { ports: Array<{ mac: string }> }).ports.map((p) => p.mac), tx_drop: [0, 0] });
+  expect(tp).toMatchObject({ ports: 2, id: [0, 1], mac: after.ports.map((p) => p.mac), tx_drop: [0, 0] });
   for (const p of [0, 1]) {
     between(tp.rx?.[p], before.ports[p]?.rx ?? NaN, after.ports[p]?.rx ?? NaN, `/mp/ports rx[${p}]`);
     between(tp.tx?.[p], before.ports[p]?.tx ?? NaN, after.ports[p]?.tx ?? NaN, `/mp/ports tx[${p}]`);

@@ -167,7 +167,7 @@ export function clientEal(prefix: string, lcore: number, cpu = 1): string[] {
 }
 
 export interface StatsLine {
-  ports: Array<{ id: number; rx: number; tx: number; txDrop: number }>;
+  ports: Array<{ id: number; mac: string; rx: number; tx: number; txDrop: number }>;
   clients: Array<{ id: number; rx: number; rxDrop: number; tx: number; txDrop: number }>;
 }
 

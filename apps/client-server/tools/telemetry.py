@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Asks a DPDK primary's telemetry socket (the protocol of DPDK's
-dpdk-telemetry.py, which the Debian packages here do not install) and prints
-one JSON object per command.
+"""Sends the commands given as arguments to a DPDK primary's telemetry
+socket (the protocol of DPDK's dpdk-telemetry.py, so it works without
+Debian's dpdk-dev) and prints one JSON reply per command.
 
   telemetry.py SOCKET COMMAND...     e.g. /var/run/dpdk/X/dpdk_telemetry.v2 /mp/clients
 """

@@ -26,30 +26,34 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
-/** A fixture process with its output collected line by line. */
+/** A process a test started, with its output collected line by line. */
 export class Fixture {
   readonly child: ChildProcess;
   readonly stdoutLines: string[] = [];
   readonly stderrLines: string[] = [];
   readonly exited: Promise<ExitStatus>;
+  /** Date.now() when the process exited (0 while it runs). */
+  exitedAt = 0;
   private waiters: Array<() => void> = [];
   private status: ExitStatus | undefined;
 
   constructor(
-    readonly script: string,
-    readonly args: string[],
+    readonly label: string,
+    command: string,
+    args: readonly string[],
     opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
   ) {
-    this.child = spawn(process.execPath, ['--import', TSX, script, ...args], {
+    this.child = spawn(command, args, {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...opts.env },
-      cwd: opts.cwd ?? path.dirname(script),
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
     });
     live.add(this);
     this.collect(this.child.stdout!, this.stdoutLines);
     this.collect(this.child.stderr!, this.stderrLines);
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
+        this.exitedAt = Date.now();
         this.status = { code, signal };
         live.delete(this);
         this.wake();
@@ -68,6 +72,11 @@ export class Fixture {
 
   get stderr(): string {
     return this.stderrLines.join('\n');
+  }
+
+  /** The exit status, or undefined while the process runs. */
+  get exitStatus(): ExitStatus | undefined {
+    return this.status;
   }
 
   private collect(stream: NodeJS.ReadableStream, lines: string[]): void {
@@ -92,27 +101,38 @@ export class Fixture {
     for (const f of w) f();
   }
 
-  /** Waits for a stdout line matching `pattern`; fails with the output if the process exits first. */
-  async waitForLine(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
+  private async idle(deadline: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Waits for a line matching `pattern` (on stdout unless told; DPDK logs go
+   * to stderr), looking from line `from` on; fails with the output if the
+   * process exits first.
+   */
+  async waitForLine(
+    pattern: RegExp,
+    timeoutMs = 20_000,
+    opts: { from?: number; stream?: 'stdout' | 'stderr' } = {},
+  ): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
-    let seen = 0;
-    for (;;) {
-      for (; seen < this.stdoutLines.length; seen++) {
-        const m = (this.stdoutLines[seen] as string).match(pattern);
+    const lines = opts.stream === 'stderr' ? this.stderrLines : this.stdoutLines;
+    for (let seen = opts.from ?? 0; ; ) {
+      for (; seen < lines.length; seen++) {
+        const m = (lines[seen] as string).match(pattern);
         if (m) return m;
       }
       if (this.status !== undefined) {
-        throw new Error(`${path.basename(this.script)} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
+        throw new Error(`${this.label} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
       }
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${pattern}\n${this.describe()}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
+      if (Date.now() >= deadline) throw new Error(`${this.label}: timed out waiting for ${pattern}\n${this.describe()}`);
+      await this.idle(deadline);
     }
   }
 
@@ -128,18 +148,16 @@ export class Fixture {
 
   /** Waits for exit; kills with SIGKILL (and fails) if it takes longer than the timeout. */
   async waitForExit(timeoutMs = 20_000): Promise<ExitStatus> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
-    const r = await Promise.race([this.exited, timedOut]);
-    clearTimeout(timer);
-    if (r === 'timeout') {
-      this.kill('SIGKILL');
-      await this.exited;
-      throw new Error(`${path.basename(this.script)} did not exit within ${timeoutMs} ms\n${this.describe()}`);
+    const deadline = Date.now() + timeoutMs;
+    while (this.status === undefined) {
+      if (Date.now() >= deadline) {
+        this.kill('SIGKILL');
+        await this.exited;
+        throw new Error(`${this.label} did not exit within ${timeoutMs} ms\n${this.describe()}`);
+      }
+      await this.idle(deadline);
     }
-    return r;
+    return this.status;
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
@@ -148,8 +166,10 @@ export class Fixture {
     }
   }
 
-  describe(): string {
-    return `--- stdout ---\n${this.stdout}\n--- stderr ---\n${this.stderr}`;
+  /** The last lines of both streams, for failure messages. */
+  describe(lines = 60): string {
+    const tail = (l: string[]): string => l.slice(-lines).join('\n');
+    return `--- ${this.label} stdout ---\n${tail(this.stdoutLines)}\n--- ${this.label} stderr ---\n${tail(this.stderrLines)}`;
   }
 }
 
@@ -157,7 +177,20 @@ const live = new Set<Fixture>();
 
 /** Starts a TypeScript fixture script as its own Node process. */
 export function startFixture(script: string, args: string[] = [], opts?: { env?: NodeJS.ProcessEnv }): Fixture {
-  return new Fixture(script, args, opts);
+  return new Fixture(path.basename(script), process.execPath, ['--import', TSX, script, ...args], {
+    cwd: path.dirname(script),
+    ...opts,
+  });
+}
+
+/** Starts any program (a compiled bin, a C binary, a tool) as a tracked process. */
+export function startProcess(
+  label: string,
+  command: string,
+  args: readonly string[],
+  opts?: { env?: NodeJS.ProcessEnv; cwd?: string },
+): Fixture {
+  return new Fixture(label, command, args, opts);
 }
 
 /** Runs a fixture to completion and returns its status and output. */
@@ -183,7 +216,7 @@ export async function killAllFixtures(): Promise<void> {
  * prefix this suite used left a runtime directory or hugepage file behind.
  */
 export async function assertCleanTeardown(): Promise<void> {
-  const running = [...live].map((f) => `${path.basename(f.script)} (pid ${f.pid})`);
+  const running = [...live].map((f) => `${f.label} (pid ${f.pid})`);
   await killAllFixtures();
   const left = usedPrefixes.flatMap((p) => leftovers(p));
   const problems = [
@@ -248,4 +281,22 @@ export function requireHugepages(): void {
 /** Common EAL args for a fixture: small memory, no PCI, quiet logs. */
 export function ealArgs(prefix: string, extra: string[] = []): string[] {
   return [`--file-prefix=${prefix}`, '-m', '64', '--no-pci', '--log-level=warning', ...extra];
+}
+
+/**
+ * Inside a fixture process: splits its argv, `[EAL args] -- ROLE [ARGS]`, into
+ * the whole argv (for initEalFromArgv), the role and the role's arguments.
+ */
+export function fixtureArgs(argv: readonly string[] = process.argv.slice(2)): {
+  argv: string[];
+  role: string | undefined;
+  roleArgs: string[];
+} {
+  const sep = argv.indexOf('--');
+  return { argv: [...argv], role: argv[sep + 1], roleArgs: argv.slice(sep + 2) };
+}
+
+/** Inside a fixture process: prints `TAG {json}` (bigints as strings) for waitForJson. */
+export function emit(tag: string, value: unknown): void {
+  process.stdout.write(`${tag} ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
 }

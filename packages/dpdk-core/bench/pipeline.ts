@@ -1,9 +1,10 @@
 /**
  * The TypeScript side of the pipeline benchmark: the same loop as pipeline.c,
  * one native call per step: rx(32) -> ring -> dequeue(32) -> TX buffer.
+ * It imports the package's compiled output, as applications do (see run.ts).
  * Usage: pipeline.ts [EAL args with two net_null vdevs] -- ITERATIONS ROUNDS
  */
-import { Burst, cleanup, createPacketRing, createPktmbufPool, createTxBuffer, initEalFromArgv, openPort } from '../src';
+import { Burst, cleanup, createPacketRing, createPktmbufPool, createTxBuffer, initEalFromArgv, openPort } from '../dist';
 
 const { appArgs } = initEalFromArgv(process.argv.slice(2));
 const iterations = Number(appArgs[0]);

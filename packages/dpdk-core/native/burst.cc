@@ -1,6 +1,7 @@
 #include "burst.h"
 
 #include <cstring>
+#include <limits>
 #include <string>
 
 #include "fastcall.h"
@@ -24,12 +25,12 @@ Napi::Function Burst::Define(Napi::Env env) {
 
 // Ids are reused only after their Burst is gone, so an id names a live Burst
 // or none; TypeScript only passes ids read from a Burst's private field.
-Burst* Burst::FromId(napi_env env, const AddonData& data, napi_value value) {
-  uint32_t id = 0;
-  if (napi_get_value_uint32(env, value, &id) != napi_ok || id >= data.bursts.size() || data.bursts[id] == nullptr) {
+Burst* Burst::FromId(napi_env env, const AddonData& data, double id) {
+  if (!(id >= 0 && id < static_cast<double>(data.bursts.size())) || id != static_cast<uint32_t>(id) ||
+      data.bursts[static_cast<uint32_t>(id)] == nullptr) {
     throw Napi::TypeError::New(env, "burst must be a Burst");
   }
-  return data.bursts[id];
+  return data.bursts[static_cast<uint32_t>(id)];
 }
 
 Burst::Burst(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Burst>(info) {
@@ -100,16 +101,17 @@ Napi::Value Burst::FreeFrom(const Napi::CallbackInfo& info) {
 
 // Moves packets [start, start+count) to the end of another burst, keeping
 // their order in both; all or nothing, so no packet is ever lost or doubled.
-uint32_t MoveTo(napi_env env, AddonData& data, const napi_value* argv) {
-  Burst* from = Burst::FromId(env, data, argv[0]);
-  Burst* to = Burst::FromId(env, data, argv[1]);
+// An omitted count arrives as Infinity (TypeScript's default: the rest).
+uint32_t MoveTo(napi_env env, AddonData& data, const double* args) {
+  Burst* from = Burst::FromId(env, data, args[0]);
+  Burst* to = Burst::FromId(env, data, args[1]);
   const uint32_t count = from->count();
-  uint32_t start = FastIsUndefined(env, argv[2]) ? 0 : FastU32(env, argv[2], "start");
+  uint32_t start = FastU32(env, args[2], "start");
   if (start > count) {
     throw Napi::RangeError::New(env, "start " + std::to_string(start) + " is past the burst's " +
                                          std::to_string(count) + " packets");
   }
-  uint32_t n = FastIsUndefined(env, argv[3]) ? count - start : FastU32(env, argv[3], "count");
+  uint32_t n = args[3] == std::numeric_limits<double>::infinity() ? count - start : FastU32(env, args[3], "count");
   if (n > count - start) {
     throw Napi::RangeError::New(env, "cannot move " + std::to_string(n) + " packets from index " +
                                          std::to_string(start) + " of a burst holding " + std::to_string(count));
@@ -135,13 +137,14 @@ namespace {
 
 napi_value EmptyCall(napi_env, napi_callback_info) { return nullptr; }
 
-uint32_t ResolveOnly(napi_env env, AddonData& data, const napi_value* argv) {
-  return Burst::FromId(env, data, argv[0])->count();
+uint32_t ResolveOnly(napi_env env, AddonData& data, const double* args) {
+  return Burst::FromId(env, data, args[0])->count();
 }
 
 }  // namespace
 
 void InitBurst(Napi::Env env, Napi::Object exports) {
+  InitFastFrame(env, exports);
   Napi::Function ctor = Burst::Define(env);
   Data(env).burstCtor = Napi::Persistent(ctor);
   exports.Set("Burst", ctor);

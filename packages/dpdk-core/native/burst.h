@@ -14,9 +14,9 @@ namespace dpdk_core {
 
 // Packet-path operations on bursts, called with burst ids (fastcall.h):
 // burstMoveTo(fromId, toId, start, count) (burst.cc),
-uint32_t MoveTo(napi_env env, AddonData& data, const napi_value* argv);
+uint32_t MoveTo(napi_env env, AddonData& data, const double* args);
 // burstRewriteMacs(id, outPort) (packet.cc).
-uint32_t RewriteMacs(napi_env env, AddonData& data, const napi_value* argv);
+uint32_t RewriteMacs(napi_env env, AddonData& data, const double* args);
 
 class Burst : public Napi::ObjectWrap<Burst> {
  public:
@@ -26,7 +26,7 @@ class Burst : public Napi::ObjectWrap<Burst> {
 
   static Napi::Function Define(Napi::Env env);
   // The live Burst whose id is `value` (see fastcall.h); a TypeError otherwise.
-  static Burst* FromId(napi_env env, const AddonData& data, napi_value value);
+  static Burst* FromId(napi_env env, const AddonData& data, double id);
 
   explicit Burst(const Napi::CallbackInfo& info);
   ~Burst() override;

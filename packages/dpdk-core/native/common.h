@@ -44,6 +44,10 @@ struct AddonData {
   std::unordered_set<MempoolCache*> mempoolCaches;
   std::unordered_set<TxBuffer*> txBuffers;
   std::unordered_set<uint16_t> configuredPorts;  // stopped and closed at cleanup (they may use our pools)
+  // The packet path's frame (fastcall.h): arguments in, a count out.
+  Napi::Reference<Napi::ArrayBuffer> fastFrame;
+  double* fastArgs = nullptr;
+  int32_t* fastResult = nullptr;
 };
 
 AddonData& Data(Napi::Env env);

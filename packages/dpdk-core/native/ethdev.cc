@@ -354,11 +354,11 @@ Napi::Value PortStatsReset(const Napi::CallbackInfo& info) {
 // rxBurst(port, queue, burstId) / txBurst(port, queue, burstId) (fastcall.h).
 // Port and queue are checked against what is set up and started before the
 // driver sees them; the checks read DPDK's tables, not JS.
-uint32_t RxBurst(napi_env env, AddonData& data, const napi_value* argv) {
+uint32_t RxBurst(napi_env env, AddonData& data, const double* args) {
   FastRequireEal(env, data, "rxBurst");
-  uint32_t port = FastU32(env, argv[0], "port");
-  uint32_t queue = FastU32(env, argv[1], "queue");
-  Burst* burst = Burst::FromId(env, data, argv[2]);
+  uint32_t port = FastU32(env, args[0], "port");
+  uint32_t queue = FastU32(env, args[1], "queue");
+  Burst* burst = Burst::FromId(env, data, args[2]);
   if (!QueueReady(port, queue, true)) ThrowQueueNotReady(Napi::Env(env), port, queue, true, "rxBurst");
   uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(burst->room(), UINT16_MAX));
   uint16_t n = rte_eth_rx_burst(static_cast<uint16_t>(port), static_cast<uint16_t>(queue),
@@ -367,11 +367,11 @@ uint32_t RxBurst(napi_env env, AddonData& data, const napi_value* argv) {
   return n;
 }
 
-uint32_t TxBurst(napi_env env, AddonData& data, const napi_value* argv) {
+uint32_t TxBurst(napi_env env, AddonData& data, const double* args) {
   FastRequireEal(env, data, "txBurst");
-  uint32_t port = FastU32(env, argv[0], "port");
-  uint32_t queue = FastU32(env, argv[1], "queue");
-  Burst* burst = Burst::FromId(env, data, argv[2]);
+  uint32_t port = FastU32(env, args[0], "port");
+  uint32_t queue = FastU32(env, args[1], "queue");
+  Burst* burst = Burst::FromId(env, data, args[2]);
   if (!QueueReady(port, queue, false)) ThrowQueueNotReady(Napi::Env(env), port, queue, false, "txBurst");
   uint16_t count = static_cast<uint16_t>(std::min<uint32_t>(burst->count(), UINT16_MAX));
   uint16_t n = rte_eth_tx_burst(static_cast<uint16_t>(port), static_cast<uint16_t>(queue), burst->pkts(), count);

@@ -71,9 +71,9 @@ struct RoundRobinState {
 
 // distribute(burstId): returns how many packets were enqueued; the burst ends
 // empty either way.
-uint32_t OpDistribute(napi_env env, RoundRobinState& s, const napi_value* argv) {
+uint32_t OpDistribute(napi_env env, RoundRobinState& s, const double* args) {
   RequireLive(env, *s.data, s.closed, "roundRobin.distribute", "this RoundRobin");
-  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  Burst* burst = Burst::FromId(env, *s.data, args[0]);
   const uint32_t nrings = static_cast<uint32_t>(s.rings.size());
   for (const auto& slot : s.rings) {
     if (slot->r == nullptr) {
@@ -153,9 +153,9 @@ void OnUnsent(rte_mbuf** unsent, uint16_t count, void* userdata) {
 
 // send(burstId): buffers every packet for its paired port (the burst ends
 // empty); returns how many went out on the wire during the call.
-uint32_t OpSend(napi_env env, ForwarderState& s, const napi_value* argv) {
+uint32_t OpSend(napi_env env, ForwarderState& s, const double* args) {
   RequireLive(env, *s.data, s.freed, "portForwarder.send", "this PortForwarder");
-  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  Burst* burst = Burst::FromId(env, *s.data, args[0]);
   rte_mbuf** pkts = burst->pkts();
   const uint32_t n = burst->count();
   uint32_t sent = 0;
@@ -175,7 +175,7 @@ uint32_t OpSend(napi_env env, ForwarderState& s, const napi_value* argv) {
   return sent;
 }
 
-uint32_t OpFlush(napi_env env, ForwarderState& s, const napi_value*) {
+uint32_t OpFlush(napi_env env, ForwarderState& s, const double*) {
   RequireLive(env, *s.data, s.freed, "portForwarder.flush", "this PortForwarder");
   uint32_t sent = 0;
   for (uint16_t p : s.ports) {

@@ -34,9 +34,9 @@ struct PoolState {
   }
 };
 
-Burst* BurstWithRoom(napi_env env, PoolState& s, const napi_value* argv, const char* op, uint32_t* n) {
-  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
-  *n = FastU32(env, argv[1], "count");
+Burst* BurstWithRoom(napi_env env, PoolState& s, const double* args, const char* op, uint32_t* n) {
+  Burst* burst = Burst::FromId(env, *s.data, args[0]);
+  *n = FastU32(env, args[1], "count");
   if (*n > burst->room()) {
     ThrowDpdkCode(Napi::Env(env), op, "ENOSPC",
                   "cannot add " + std::to_string(*n) + " packets to a burst with room for " +
@@ -46,10 +46,10 @@ Burst* BurstWithRoom(napi_env env, PoolState& s, const napi_value* argv, const c
 }
 
 // allocBulk(burstId, n): rte_pktmbuf_alloc_bulk, n or 0.
-uint32_t OpPoolAllocBulk(napi_env env, PoolState& s, const napi_value* argv) {
+uint32_t OpPoolAllocBulk(napi_env env, PoolState& s, const double* args) {
   s.Live(env, "allocBulk", false);
   uint32_t n = 0;
-  Burst* burst = BurstWithRoom(env, s, argv, "allocBulk", &n);
+  Burst* burst = BurstWithRoom(env, s, args, "allocBulk", &n);
   if (rte_pktmbuf_alloc_bulk(s.mp, burst->pkts() + burst->count(), n) != 0) return 0;
   burst->SetCount(burst->count() + n);
   return n;
@@ -57,10 +57,10 @@ uint32_t OpPoolAllocBulk(napi_env env, PoolState& s, const napi_value* argv) {
 
 // All-or-nothing, like rte_pktmbuf_alloc_bulk: returns n or 0. Objects taken
 // through a cache are raw, so each is reset as rte_pktmbuf_alloc would.
-uint32_t OpCacheAllocBulk(napi_env env, PoolState& s, const napi_value* argv) {
+uint32_t OpCacheAllocBulk(napi_env env, PoolState& s, const double* args) {
   s.Live(env, "cache.allocBulk", true);
   uint32_t n = 0;
-  Burst* burst = BurstWithRoom(env, s, argv, "cache.allocBulk", &n);
+  Burst* burst = BurstWithRoom(env, s, args, "cache.allocBulk", &n);
   rte_mbuf** dst = burst->pkts() + burst->count();
   if (rte_mempool_generic_get(s.mp, reinterpret_cast<void**>(dst), n, s.cache) < 0) return 0;
   for (uint32_t i = 0; i < n; i++) rte_pktmbuf_reset(dst[i]);
@@ -71,9 +71,9 @@ uint32_t OpCacheAllocBulk(napi_env env, PoolState& s, const napi_value* argv) {
 // freeBurst(burstId): frees every packet of the burst; single-segment packets
 // of this pool go back through the cache, anything else through
 // rte_pktmbuf_free.
-uint32_t OpCacheFreeBurst(napi_env env, PoolState& s, const napi_value* argv) {
+uint32_t OpCacheFreeBurst(napi_env env, PoolState& s, const double* args) {
   s.Live(env, "cache.freeBurst", true);
-  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  Burst* burst = Burst::FromId(env, *s.data, args[0]);
   rte_mbuf** pkts = burst->pkts();
   const uint32_t n = burst->count();
   uint32_t kept = 0;

@@ -103,10 +103,10 @@ Napi::Value Burst::WriteBytes(const Napi::CallbackInfo& info) {
 // l2fwd_mac_updating on every packet: destination 02:00:00:00:00:<outPort>,
 // source the out port's MAC. Packets too short for an Ethernet header are left
 // alone; returns how many were rewritten.
-uint32_t RewriteMacs(napi_env env, AddonData& data, const napi_value* argv) {
+uint32_t RewriteMacs(napi_env env, AddonData& data, const double* args) {
   FastRequireEal(env, data, "rewriteMacs");
-  Burst* burst = Burst::FromId(env, data, argv[0]);
-  uint32_t port = FastU32(env, argv[1], "outPort");
+  Burst* burst = Burst::FromId(env, data, args[0]);
+  uint32_t port = FastU32(env, args[1], "outPort");
   rte_ether_addr src;
   if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port)) ||
       rte_eth_macaddr_get(static_cast<uint16_t>(port), &src) != 0) {

@@ -70,45 +70,41 @@ bool ElemSizeRange(const rte_ring* r, uint32_t* lo, uint32_t* hi) {
 
 namespace {
 
-uint32_t OpEnqueueBurst(napi_env env, RingSlot& s, const napi_value* argv) {
+uint32_t OpEnqueueBurst(napi_env env, RingSlot& s, const double* args) {
   rte_ring* r = s.Live(env, "enqueueBurst");
-  Burst* b = Burst::FromId(env, *s.data, argv[0]);
+  Burst* b = Burst::FromId(env, *s.data, args[0]);
   unsigned n = rte_ring_enqueue_burst(r, reinterpret_cast<void* const*>(b->pkts()), b->count(), nullptr);
   b->Consume(n);
   return n;
 }
 
-uint32_t OpEnqueueBulk(napi_env env, RingSlot& s, const napi_value* argv) {
+uint32_t OpEnqueueBulk(napi_env env, RingSlot& s, const double* args) {
   rte_ring* r = s.Live(env, "enqueueBulk");
-  Burst* b = Burst::FromId(env, *s.data, argv[0]);
+  Burst* b = Burst::FromId(env, *s.data, args[0]);
   unsigned n = rte_ring_enqueue_bulk(r, reinterpret_cast<void* const*>(b->pkts()), b->count(), nullptr);
   b->Consume(n);
   return n;
 }
 
-// A missing or undefined max means the burst's free room; larger values are
-// clamped to it, so nothing past the burst's array is ever written.
-uint32_t OpDequeueBurst(napi_env env, RingSlot& s, const napi_value* argv) {
+// An omitted max arrives as Infinity and means the burst's free room; larger
+// values are clamped to it, so nothing past the burst's array is ever written.
+uint32_t OpDequeueBurst(napi_env env, RingSlot& s, const double* args) {
   rte_ring* r = s.Live(env, "dequeueBurst");
-  Burst* b = Burst::FromId(env, *s.data, argv[0]);
+  Burst* b = Burst::FromId(env, *s.data, args[0]);
   uint32_t want = b->room();
-  if (!FastIsUndefined(env, argv[1])) {
-    double max = 0;
-    if (napi_get_value_double(env, argv[1], &max) != napi_ok || !(max >= 0)) {
-      throw Napi::TypeError::New(env, "dequeueBurst: max must be a number >= 0");
-    }
-    if (max < want) want = static_cast<uint32_t>(max);
-  }
+  const double max = args[1];
+  if (!(max >= 0)) throw Napi::TypeError::New(env, "dequeueBurst: max must be a number >= 0");
+  if (max < want) want = static_cast<uint32_t>(max);
   unsigned n = rte_ring_dequeue_burst(r, reinterpret_cast<void**>(b->pkts() + b->count()), want, nullptr);
   b->SetCount(b->count() + n);
   return n;
 }
 
-uint32_t OpDequeueBulk(napi_env env, RingSlot& s, const napi_value* argv) {
+uint32_t OpDequeueBulk(napi_env env, RingSlot& s, const double* args) {
   rte_ring* r = s.Live(env, "dequeueBulk");
-  Burst* b = Burst::FromId(env, *s.data, argv[0]);
-  double want = -1;
-  if (napi_get_value_double(env, argv[1], &want) != napi_ok || !(want >= 0) || want != static_cast<uint32_t>(want)) {
+  Burst* b = Burst::FromId(env, *s.data, args[0]);
+  const double want = args[1];
+  if (!(want >= 0 && want <= UINT32_MAX) || want != static_cast<uint32_t>(want)) {
     throw Napi::TypeError::New(env, "dequeueBulk: n must be an integer >= 0");
   }
   if (want > b->room()) {

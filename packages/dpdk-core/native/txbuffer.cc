@@ -37,9 +37,9 @@ struct TxState {
 // buffer(burstId): takes every packet of the burst (it ends empty); returns
 // how many went out on the wire during this call (the buffer filled and was
 // flushed).
-uint32_t OpBuffer(napi_env env, TxState& s, const napi_value* argv) {
+uint32_t OpBuffer(napi_env env, TxState& s, const double* args) {
   rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.buffer");
-  Burst* burst = Burst::FromId(env, *s.data, argv[0]);
+  Burst* burst = Burst::FromId(env, *s.data, args[0]);
   RequireTxQueueReady(Napi::Env(env), s.port, s.queue, "txBuffer.buffer");
   rte_mbuf** pkts = burst->pkts();
   const uint32_t n = burst->count();
@@ -49,7 +49,7 @@ uint32_t OpBuffer(napi_env env, TxState& s, const napi_value* argv) {
   return sent;
 }
 
-uint32_t OpFlush(napi_env env, TxState& s, const napi_value*) {
+uint32_t OpFlush(napi_env env, TxState& s, const double*) {
   rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.flush");
   if (buf->length == 0) return 0;
   RequireTxQueueReady(Napi::Env(env), s.port, s.queue, "txBuffer.flush");

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { validate } from './memzone';
+import { fastArgs, fastResult } from './fastcall';
 import { native } from './native';
 import type { Mempool } from './mempool';
 
@@ -50,8 +51,10 @@ export interface NativeBurst {
 declare module './native' {
   interface NativeAddon {
     Burst: new (capacity: number) => NativeBurst & { readonly id: number };
-    burstMoveTo(fromId: number, toId: number, start: number | undefined, count: number | undefined): number;
-    burstRewriteMacs(id: number, outPort: number): number;
+    /** Through the frame (fastcall.ts): fromId, toId, start, count or Infinity. */
+    burstMoveTo(): void;
+    /** Through the frame: burst id, out port. */
+    burstRewriteMacs(): void;
   }
 }
 
@@ -93,11 +96,25 @@ export class Burst extends NativeBurstClass {
   }
 
   override moveTo(target: NativeBurst, start?: number, count?: number): number {
-    return burstMoveTo(Burst.idOf(this), Burst.idOf(target), start, count);
+    const from = Burst.idOf(this);
+    const to = Burst.idOf(target);
+    const first = start === undefined ? 0 : +start;
+    const n = count === undefined ? Infinity : +count;
+    fastArgs[0] = from;
+    fastArgs[1] = to;
+    fastArgs[2] = first;
+    fastArgs[3] = n;
+    burstMoveTo();
+    return fastResult[0] as number;
   }
 
   override rewriteMacs(outPort: number): number {
-    return burstRewriteMacs(Burst.idOf(this), outPort);
+    const id = Burst.idOf(this);
+    const port = +outPort;
+    fastArgs[0] = id;
+    fastArgs[1] = port;
+    burstRewriteMacs();
+    return fastResult[0] as number;
   }
 }
 

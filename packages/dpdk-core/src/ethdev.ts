@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { burstId, type NativeBurst } from './burst';
 import { dpdkError } from './errors';
+import { fastArgs, fastResult } from './fastcall';
 import type { Mempool } from './mempool';
 import { validate } from './memzone';
 import { native, type PortSummary } from './native';
@@ -87,8 +88,9 @@ declare module './native' {
     portStats(port: number): PortStats;
     portXstats(port: number): Array<{ name: string; value: number }>;
     portStatsReset(port: number): void;
-    rxBurst(port: number, queue: number, burstId: number): number;
-    txBurst(port: number, queue: number, burstId: number): number;
+    /** Through the frame (fastcall.ts): port, queue, burst id. */
+    rxBurst(): void;
+    txBurst(): void;
   }
 }
 
@@ -137,11 +139,25 @@ const nativeTx = native.txBurst;
 
 /** Appends up to burst room packets received on port/queue; returns how many. */
 export function rxBurst(port: number, queue: number, burst: NativeBurst): number {
-  return nativeRx(port, queue, burstId(burst));
+  const p = +port;
+  const q = +queue;
+  const id = burstId(burst);
+  fastArgs[0] = p;
+  fastArgs[1] = q;
+  fastArgs[2] = id;
+  nativeRx();
+  return fastResult[0] as number;
 }
 /** Sends from the front of the burst; returns how many went (they leave the burst, the rest stay in order). */
 export function txBurst(port: number, queue: number, burst: NativeBurst): number {
-  return nativeTx(port, queue, burstId(burst));
+  const p = +port;
+  const q = +queue;
+  const id = burstId(burst);
+  fastArgs[0] = p;
+  fastArgs[1] = q;
+  fastArgs[2] = id;
+  nativeTx();
+  return fastResult[0] as number;
 }
 
 /** Every available port: id, device name, MAC and NUMA socket. */
@@ -290,10 +306,10 @@ export class Port {
   }
 
   rx(queue: number, burst: NativeBurst): number {
-    return nativeRx(this.id, queue, burstId(burst));
+    return rxBurst(this.id, queue, burst);
   }
 
   tx(queue: number, burst: NativeBurst): number {
-    return nativeTx(this.id, queue, burstId(burst));
+    return txBurst(this.id, queue, burst);
   }
 }

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { burstId, type NativeBurst } from './burst';
 import { MAX_PORTS } from './ethdev';
+import { fastArgs, fastResult } from './fastcall';
 import { validate } from './memzone';
 import { native } from './native';
 import type { Ring } from './ring';
@@ -45,10 +46,12 @@ export interface NativePortForwarder {
 }
 
 type NativeRoundRobinHandle = Omit<NativeRoundRobin, 'distribute'> & {
-  fastPath(): { distribute(burstId: number): number };
+  /** Through the frame (fastcall.ts): distribute(burstId). */
+  fastPath(): { distribute(): void };
 };
 type NativePortForwarderHandle = Omit<NativePortForwarder, 'send' | 'flush'> & {
-  fastPath(): { send(burstId: number): number; flush(): number };
+  /** Through the frame (fastcall.ts): send(burstId), flush(). */
+  fastPath(): { send(): void; flush(): void };
 };
 
 declare module './native' {
@@ -67,7 +70,7 @@ declare module './native' {
 // functions bound to it (native/fastcall.h).
 class RoundRobinHandle implements NativeRoundRobin {
   private readonly n: NativeRoundRobinHandle;
-  private readonly fastDistribute: (burstId: number) => number;
+  private readonly fastDistribute: () => void;
 
   constructor(n: NativeRoundRobinHandle) {
     this.n = n;
@@ -81,7 +84,9 @@ class RoundRobinHandle implements NativeRoundRobin {
     return this.n.size;
   }
   distribute(burst: NativeBurst): number {
-    return this.fastDistribute(burstId(burst));
+    fastArgs[0] = burstId(burst);
+    this.fastDistribute();
+    return fastResult[0] as number;
   }
   enqueued(i: number): number {
     return this.n.enqueued(i);
@@ -96,14 +101,19 @@ class RoundRobinHandle implements NativeRoundRobin {
 
 class PortForwarderHandle implements NativePortForwarder {
   private readonly n: NativePortForwarderHandle;
-  private readonly fastSend: (burstId: number) => number;
-  readonly flush: () => number;
+  private readonly fastSend: () => void;
+  private readonly fastFlush: () => void;
+  /** An own property, as before: callers may keep it detached. */
+  readonly flush = (): number => {
+    this.fastFlush();
+    return fastResult[0] as number;
+  };
 
   constructor(n: NativePortForwarderHandle) {
     this.n = n;
     const fast = n.fastPath();
     this.fastSend = fast.send;
-    this.flush = fast.flush;
+    this.fastFlush = fast.flush;
   }
 
   get buffered(): number {
@@ -116,7 +126,9 @@ class PortForwarderHandle implements NativePortForwarder {
     return this.n.unroutable;
   }
   send(burst: NativeBurst): number {
-    return this.fastSend(burstId(burst));
+    fastArgs[0] = burstId(burst);
+    this.fastSend();
+    return fastResult[0] as number;
   }
   free(): void {
     this.n.free();

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { burstId, type NativeBurst } from './burst';
+import { fastArgs, fastResult } from './fastcall';
 import { ANY_SOCKET, validate } from './memzone';
 import { native } from './native';
 
@@ -74,11 +75,13 @@ export interface Mempool {
 }
 
 type NativeMempoolCache = Omit<MempoolCache, 'allocBulk' | 'freeBurst'> & {
-  fastPath(): { allocBulk(burstId: number, n: number): number; freeBurst(burstId: number): number };
+  /** Through the frame (fastcall.ts): allocBulk(burstId, n), freeBurst(burstId). */
+  fastPath(): { allocBulk(): void; freeBurst(): void };
 };
 
 type NativeMempool = Omit<Mempool, 'allocBulk' | 'createCache'> & {
-  fastPath(): { allocBulk(burstId: number, n: number): number };
+  /** Through the frame (fastcall.ts): allocBulk(burstId, n). */
+  fastPath(): { allocBulk(): void };
   createCache(size: number, socket: number): NativeMempoolCache;
 };
 
@@ -116,10 +119,17 @@ class MempoolCacheHandle implements MempoolCache {
     return this.n.closed;
   }
   allocBulk(burst: NativeBurst, n: number): number {
-    return this.fast.allocBulk(burstId(burst), n);
+    const id = burstId(burst);
+    const count = +n;
+    fastArgs[0] = id;
+    fastArgs[1] = count;
+    this.fast.allocBulk();
+    return fastResult[0] as number;
   }
   freeBurst(burst: NativeBurst): number {
-    return this.fast.freeBurst(burstId(burst));
+    fastArgs[0] = burstId(burst);
+    this.fast.freeBurst();
+    return fastResult[0] as number;
   }
   flush(): void {
     this.n.flush();
@@ -140,7 +150,16 @@ function handle(n: NativeMempool): Mempool {
     const alloc = n.fastPath().allocBulk;
     const createCache = n.createCache;
     Object.defineProperties(n, {
-      allocBulk: { value: (burst: NativeBurst, count: number): number => alloc(burstId(burst), count) },
+      allocBulk: {
+        value: (burst: NativeBurst, count: number): number => {
+          const id = burstId(burst);
+          const n = +count;
+          fastArgs[0] = id;
+          fastArgs[1] = n;
+          alloc();
+          return fastResult[0] as number;
+        },
+      },
       createCache: {
         value: (size: number, socket: number): MempoolCache => new MempoolCacheHandle(createCache.call(n, size, socket)),
       },

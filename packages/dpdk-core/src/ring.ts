@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { burstId } from './burst';
 import { dpdkError } from './errors';
+import { fastArgs, fastResult } from './fastcall';
 import { ANY_SOCKET, validate } from './memzone';
 import { native } from './native';
 
@@ -63,12 +64,16 @@ export interface NativeRing {
   fastPath(): NativeRingFastPath;
 }
 
-/** The packet-path functions of one ring; they take a Burst's id. */
+/**
+ * The packet-path functions of one ring, called through the frame
+ * (fastcall.ts): enqueue*(burstId), dequeueBurst(burstId, max or Infinity),
+ * dequeueBulk(burstId, n).
+ */
 interface NativeRingFastPath {
-  enqueueBurst(burstId: number): number;
-  enqueueBulk(burstId: number): number;
-  dequeueBurst(burstId: number, max?: number): number;
-  dequeueBulk(burstId: number, n: number): number;
+  enqueueBurst(): void;
+  enqueueBulk(): void;
+  dequeueBurst(): void;
+  dequeueBulk(): void;
 }
 
 declare module './native' {
@@ -162,19 +167,33 @@ export class Ring {
   }
   /** Enqueues as many packets as fit from the front of the burst; returns how many (they leave the burst). */
   enqueueBurst(burst: BurstHandle): number {
-    return this.fast.enqueueBurst(burstId(burst));
+    fastArgs[0] = burstId(burst);
+    this.fast.enqueueBurst();
+    return fastResult[0] as number;
   }
   /** Enqueues all packets of the burst or none; returns the number enqueued. */
   enqueueBulk(burst: BurstHandle): number {
-    return this.fast.enqueueBulk(burstId(burst));
+    fastArgs[0] = burstId(burst);
+    this.fast.enqueueBulk();
+    return fastResult[0] as number;
   }
   /** Appends up to `max` (default and upper bound: the burst's free room) packets to the burst; returns how many. */
   dequeueBurst(burst: BurstHandle, max?: number): number {
-    return this.fast.dequeueBurst(burstId(burst), max);
+    const id = burstId(burst);
+    const m = max === undefined ? Infinity : +max;
+    fastArgs[0] = id;
+    fastArgs[1] = m;
+    this.fast.dequeueBurst();
+    return fastResult[0] as number;
   }
   /** Appends exactly `n` packets or none ('EINVAL' if the burst has less room); returns the number appended. */
   dequeueBulk(burst: BurstHandle, n: number): number {
-    return this.fast.dequeueBulk(burstId(burst), n);
+    const id = burstId(burst);
+    const count = +n;
+    fastArgs[0] = id;
+    fastArgs[1] = count;
+    this.fast.dequeueBulk();
+    return fastResult[0] as number;
   }
   /** Enqueues elements bytes[0 .. n*elementSize); bulk = all or none. Returns how many. */
   enqueueElems(bytes: Uint8Array, n: number, bulk = false): number {

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { BURST_CAPACITY_MAX, burstId, type NativeBurst } from './burst';
 import { portIdSchema } from './ethdev';
+import { fastArgs, fastResult } from './fastcall';
 import { validate } from './memzone';
 import { native } from './native';
 
@@ -30,7 +31,8 @@ export interface TxBuffer {
 }
 
 type NativeTxBuffer = Omit<TxBuffer, 'buffer' | 'flush'> & {
-  fastPath(): { buffer(burstId: number): number; flush(): number };
+  /** Through the frame (fastcall.ts): buffer(burstId), flush(). */
+  fastPath(): { buffer(): void; flush(): void };
 };
 
 declare module './native' {
@@ -42,14 +44,19 @@ declare module './native' {
 /** The handle: control through the native object, the packet path through functions bound to the buffer. */
 class TxBufferHandle implements TxBuffer {
   private readonly n: NativeTxBuffer;
-  private readonly fastBuffer: (burstId: number) => number;
-  readonly flush: () => number;
+  private readonly fastBuffer: () => void;
+  private readonly fastFlush: () => void;
+  /** An own property, as before: callers may keep it detached. */
+  readonly flush = (): number => {
+    this.fastFlush();
+    return fastResult[0] as number;
+  };
 
   constructor(n: NativeTxBuffer) {
     this.n = n;
     const fast = n.fastPath();
     this.fastBuffer = fast.buffer;
-    this.flush = fast.flush;
+    this.fastFlush = fast.flush;
   }
 
   get port(): number {
@@ -71,7 +78,9 @@ class TxBufferHandle implements TxBuffer {
     return this.n.closed;
   }
   buffer(burst: NativeBurst): number {
-    return this.fastBuffer(burstId(burst));
+    fastArgs[0] = burstId(burst);
+    this.fastBuffer();
+    return fastResult[0] as number;
   }
   free(): void {
     this.n.free();

@@ -6,9 +6,9 @@
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
 
-const MASTER = path.join(__dirname, 'fixtures', 'master.ts');
+import { alive, events, is, waitEvent } from './events';
 
-type Ev = Record<string, unknown> & { type: string; name?: string };
+const MASTER = path.join(__dirname, 'fixtures', 'master.ts');
 
 beforeAll(() => {
   requireHugepages();
@@ -17,32 +17,6 @@ beforeAll(() => {
 afterAll(async () => {
   await assertCleanTeardown();
 });
-
-function events(f: Fixture): Ev[] {
-  return f.stdoutLines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as Ev);
-}
-
-async function waitEvent(f: Fixture, pred: (e: Ev) => boolean, nth = 1, timeoutMs = 30_000): Promise<Ev> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = events(f).filter(pred);
-    if (found.length >= nth) return found[nth - 1] as Ev;
-    if (f.child.exitCode !== null || f.child.signalCode !== null) throw new Error(`master exited before the event\n${f.describe()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for an event\n${f.describe()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const is = (type: string, name?: string) => (e: Ev) => e.type === type && (name === undefined || e.name === name);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function startPair(options: Record<string, unknown> = {}): Fixture {
   const slaves = [

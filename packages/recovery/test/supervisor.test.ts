@@ -5,9 +5,9 @@
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
 
-const MASTER = path.join(__dirname, 'fixtures', 'master.ts');
+import { alive, events, is, waitEvent } from './events';
 
-type Ev = Record<string, unknown> & { type: string; name?: string };
+const MASTER = path.join(__dirname, 'fixtures', 'master.ts');
 
 beforeAll(() => {
   requireHugepages();
@@ -16,24 +16,6 @@ beforeAll(() => {
 afterAll(async () => {
   await assertCleanTeardown();
 });
-
-function events(f: Fixture): Ev[] {
-  return f.stdoutLines.filter((l) => l.startsWith('EVENT ')).map((l) => JSON.parse(l.slice(6)) as Ev);
-}
-
-/** Waits for the `nth` (1-based) event matching `pred`. */
-async function waitEvent(f: Fixture, pred: (e: Ev) => boolean, nth = 1, timeoutMs = 30_000): Promise<Ev> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = events(f).filter(pred);
-    if (found.length >= nth) return found[nth - 1] as Ev;
-    if (f.child.exitCode !== null || f.child.signalCode !== null) throw new Error(`master exited before the event\n${f.describe()}`);
-    if (Date.now() > deadline) throw new Error(`timed out waiting for an event\n${f.describe()}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-const is = (type: string, name?: string) => (e: Ev) => e.type === type && (name === undefined || e.name === name);
 
 interface SlaveConf {
   name: string;
@@ -53,15 +35,6 @@ async function shutdown(master: Fixture): Promise<Record<string, unknown>> {
   const r = await master.waitForJson('SHUTDOWN');
   expect(await master.waitForExit()).toEqual({ code: 0, signal: null });
   return r;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('a SIGKILLed slave is reported within 100 ms with its signal, reclaimed and restarted', async () => {

@@ -4,6 +4,7 @@
  */
 import { DpdkError, MAX_LCORE, validate } from '@mp/dpdk-core';
 import { z } from 'zod';
+import { rangeList } from './policy';
 
 /** CPU_SETSIZE: the largest CPU number a cpu_set_t holds, plus one. */
 export const CPU_SET_SIZE = 1024;
@@ -30,16 +31,7 @@ export type CpuSet = string | readonly number[];
 /** [0,1,2,5] -> "0-2,5"; a valid string is returned as given. */
 export function cpuSetString(cpus: CpuSet): string {
   const set = validate(cpuSetSchema, cpus, 'lcoreEalArgs', 'CPU set');
-  if (typeof set === 'string') return set;
-  const sorted = [...new Set(set)].sort((a, b) => a - b);
-  const parts: string[] = [];
-  for (let i = 0; i < sorted.length; ) {
-    let j = i;
-    while (j + 1 < sorted.length && (sorted[j + 1] as number) === (sorted[j] as number) + 1) j++;
-    parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
-    i = j + 1;
-  }
-  return parts.join(',');
+  return typeof set === 'string' ? set : rangeList(set);
 }
 
 /**

@@ -99,9 +99,9 @@ export function exhaustionMessage(zone: string, request: PickRequest, totalIds: 
   );
 }
 
-/** [3,1,2,7] -> "ids 1-3,7". */
-export function formatIds(ids: readonly number[]): string {
-  const sorted = [...ids].sort((a, b) => a - b);
+/** [3,1,2,7] -> "1-3,7": runs of consecutive numbers as ranges (DPDK's list syntax). */
+export function rangeList(numbers: readonly number[]): string {
+  const sorted = [...new Set(numbers)].sort((a, b) => a - b);
   const parts: string[] = [];
   for (let i = 0; i < sorted.length; ) {
     let j = i;
@@ -109,5 +109,10 @@ export function formatIds(ids: readonly number[]): string {
     parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
     i = j + 1;
   }
-  return `${sorted.length === 1 ? 'id' : 'ids'} ${parts.join(',')}`;
+  return parts.join(',');
+}
+
+/** [3,1,2,7] -> "ids 1-3,7". */
+export function formatIds(ids: readonly number[]): string {
+  return `${ids.length === 1 ? 'id' : 'ids'} ${rangeList(ids)}`;
 }

@@ -6,22 +6,22 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertCleanTeardown, leftovers, requireHugepages, uniquePrefix } from '@mp/test-kit';
+import { assertCleanTeardown, leftovers, requireHugepages, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { EXIT } from '../src/shared';
-import { Proc, clientEal, killAll, serverEal, tsClient, tsServer } from './helpers';
+import { clientEal, serverEal, tsClient, tsServer } from './helpers';
 
 const NULL_PORTS = ['net_null0', 'net_null1'];
 const prefix = uniquePrefix('cs-bad');
-let server: Proc;
-let client: Proc;
+let server: Fixture;
+let client: Fixture;
 
 async function clientTx(): Promise<number> {
-  const m = await client.waitFor(/^stats (.*)$/, 10_000, client.out.length);
+  const m = await client.waitForLine(/^stats (.*)$/, 10_000, { from: client.stdoutLines.length });
   return (JSON.parse(m[1] as string) as { tx: number }).tx;
 }
 
 async function stillForwarding(): Promise<void> {
-  expect(server.status).toBeUndefined();
+  expect(server.exitStatus).toBeUndefined();
   const first = await clientTx();
   while ((await clientTx()) <= first);
 }
@@ -33,7 +33,7 @@ function runtimeFiles(): string[] {
 beforeAll(async () => {
   requireHugepages();
   server = tsServer('server', [...serverEal(prefix, NULL_PORTS), '--', '-p', '3', '-n', '2', '--stats-interval', '0']);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   client = tsClient('client0', [...clientEal(prefix, 2), '--', '-n', '0', '--stats-interval', '0.1']);
   await stillForwarding();
 });
@@ -41,15 +41,13 @@ beforeAll(async () => {
 afterAll(async () => {
   server.kill('SIGINT');
   const codes = await Promise.all([server, client].map((p) => p.waitForExit(20_000)));
-  const left = await killAll();
   await assertCleanTeardown();
-  expect(left).toEqual([]);
   expect(codes.map((c) => c.code)).toEqual([0, 0]);
 });
 
 interface Case {
   what: string;
-  start: () => Proc;
+  start: () => Fixture;
   code: number;
   message: RegExp;
   /** The prefix the bad process used, checked for leftovers when it is its own. */
@@ -105,7 +103,7 @@ it.each(cases.map((c) => [c.what, c] as const))('%s: exits by itself, says why, 
   expect(status.code).toBe(c.code);
   expect(status.code).toBeGreaterThanOrEqual(1);
   expect(status.code).toBeLessThanOrEqual(127);
-  expect(p.err.join('\n')).toMatch(c.message);
+  expect(p.stderrLines.join('\n')).toMatch(c.message);
   if (c.own !== undefined) expect(leftovers(c.own)).toEqual([]);
   expect(leftovers(noServer)).toEqual([]);
   expect(runtimeFiles()).toEqual(before);

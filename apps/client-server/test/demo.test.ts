@@ -4,15 +4,14 @@
  * --duration and leaves nothing behind.
  */
 import path from 'node:path';
-import { leftovers, requireHugepages } from '@mp/test-kit';
+import { assertCleanTeardown, leftovers, requireHugepages, startProcess } from '@mp/test-kit';
 import { UsageError } from '../src/args';
 import { demoServerArgv } from '../src/demo';
-import { Proc, killAll } from './helpers';
 
 const DEMO = path.join(__dirname, '..', 'dist', 'demo.js');
 
 afterAll(async () => {
-  expect(await killAll()).toEqual([]);
+  await assertCleanTeardown();
 });
 
 describe('demo command line', () => {
@@ -35,10 +34,10 @@ describe('demo command line', () => {
 
 it('runs the server and two clients, forwards, stops after --duration and leaves nothing', async () => {
   requireHugepages();
-  const demo = new Proc('demo', process.execPath, [DEMO, '--duration', '2']);
+  const demo = startProcess('demo', process.execPath, [DEMO, '--duration', '2']);
   const status = await demo.waitForExit(60_000);
   expect(status).toEqual({ code: 0, signal: null });
-  const text = demo.out.join('\n');
+  const text = demo.stdoutLines.join('\n');
   const last = text.slice(text.lastIndexOf('CLIENTS'));
   const tx = [...last.matchAll(/tx: +(\d+), tx_drop/g)].map((m) => Number(m[1]));
   expect(tx).toHaveLength(2);

@@ -12,9 +12,9 @@
  * net_pcap's remove, against the C server as well.)
  */
 import fs from 'node:fs';
-import { assertCleanTeardown, requireHugepages, uniquePrefix } from '@mp/test-kit';
+import { assertCleanTeardown, requireHugepages, startProcess, uniquePrefix } from '@mp/test-kit';
 import { poolSize } from '../src/shared';
-import { Proc, clientEal, killAll, nextStats, serverEal, sleep, statsUntil, tsClient, tsServer, type StatsLine } from './helpers';
+import { clientEal, nextStats, serverEal, sleep, statsUntil, tsClient, tsServer, type StatsLine } from './helpers';
 
 const TELEMETRY_PY = '/usr/bin/dpdk-telemetry.py';
 const PROC_INFO = '/usr/bin/dpdk-proc-info';
@@ -30,19 +30,17 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const left = await killAll();
   await assertCleanTeardown();
-  expect(left).toEqual([]);
 });
 
 /** dpdk-telemetry.py reads commands on stdin and prints one JSON reply per line. */
 async function telemetryPy(prefix: string, commands: readonly string[]): Promise<Record<string, unknown>> {
-  const tool = new Proc('dpdk-telemetry.py', 'python3', [TELEMETRY_PY, '-f', prefix]);
+  const tool = startProcess('dpdk-telemetry.py', 'python3', [TELEMETRY_PY, '-f', prefix]);
   tool.child.stdin?.end(commands.map((c) => `${c}\n`).join(''));
   const status = await tool.waitForExit(20_000);
   expect(status).toEqual({ code: 0, signal: null });
   const replies: Record<string, unknown> = {};
-  for (const line of tool.out) {
+  for (const line of tool.stdoutLines) {
     // It reports a failed connection on stdout and still exits 0.
     if (!line.startsWith('{')) throw new Error(`dpdk-telemetry.py printed something other than a reply:\n${tool.describe()}`);
     Object.assign(replies, JSON.parse(line));
@@ -52,10 +50,10 @@ async function telemetryPy(prefix: string, commands: readonly string[]): Promise
 
 /** dpdk-proc-info prepends `-c1 -n4 --proc-type=secondary` itself and refuses -l/--lcores, so it always runs on lcore 0. */
 async function procInfo(prefix: string): Promise<string> {
-  const tool = new Proc('dpdk-proc-info', PROC_INFO, [`--file-prefix=${prefix}`, '--proc-type=secondary', '--no-pci', '--log-level=warning', '--', '--show-ring', '--show-mempool', '--stats']);
+  const tool = startProcess('dpdk-proc-info', PROC_INFO, [`--file-prefix=${prefix}`, '--proc-type=secondary', '--no-pci', '--log-level=warning', '--', '--show-ring', '--show-mempool', '--stats']);
   const status = await tool.waitForExit(30_000);
   if (status.code !== 0 || status.signal !== null) throw new Error(`dpdk-proc-info failed (${JSON.stringify(status)})\n${tool.describe()}`);
-  return tool.out.join('\n');
+  return tool.stdoutLines.join('\n');
 }
 
 /** The first number proc-info prints for `label` in the block that starts with `header`. */
@@ -76,9 +74,9 @@ it('dpdk-telemetry.py and dpdk-proc-info read the running server; it keeps forwa
   const prefix = uniquePrefix('cs-tools');
   // The server off lcore 0, which dpdk-proc-info always takes.
   const server = tsServer('server', [...serverEal(prefix, ['net_null0', 'net_null1'], ['--lcores=1@0']), '--', '-p', '3', '-n', '2', '--stats-interval', '0.2', '--stats-format', 'json']);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   const clients = [0, 1].map((c) => tsClient(`client${c}`, [...clientEal(prefix, 2 + c), '--', '-n', String(c)]));
-  await Promise.all(clients.map((c) => c.waitFor(/handling packets/)));
+  await Promise.all(clients.map((c) => c.waitForLine(/handling packets/)));
   const before = await statsUntil(server, (s) => s.clients.every((c) => c.tx > 0));
 
   // Telemetry snapshots are refreshed every 250 ms: wait so the one served was taken after `before`.
@@ -114,11 +112,11 @@ it('dpdk-telemetry.py and dpdk-proc-info read the running server; it keeps forwa
   // The server and both clients go on forwarding.
   const later = await statsUntil(server, (s) => s.clients.every((c, i) => c.tx > (s1.clients[i]?.tx ?? Infinity)));
   expect(later.clients.map((c) => c.txDrop)).toEqual([0, 0]);
-  expect(clients.map((c) => c.status)).toEqual([undefined, undefined]);
+  expect(clients.map((c) => c.exitStatus)).toEqual([undefined, undefined]);
 
   server.kill('SIGINT');
   const codes = await Promise.all([server, ...clients].map((p) => p.waitForExit(15_000)));
   expect(codes).toEqual([0, 0, 0].map(() => ({ code: 0, signal: null })));
   // proc-info left no IPC socket behind, so the server found no secondary it could not ask to stop.
-  expect(server.err.join('\n')).not.toMatch(/secondaries still attached/);
+  expect(server.stderrLines.join('\n')).not.toMatch(/secondaries still attached/);
 });

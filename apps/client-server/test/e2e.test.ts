@@ -4,8 +4,8 @@
  * over the clients round robin, and the counters in the memzone equal what
  * was seen on the wire.
  */
-import { assertCleanTeardown, requireHugepages, uniquePrefix } from '@mp/test-kit';
-import { Veths, clientEal, exchange, expectedFrames, frameDiff, killAll, serverEal, sleep, statsUntil, telemetry, tsClient, tsServer, vethTag, type Proc } from './helpers';
+import { assertCleanTeardown, requireHugepages, uniquePrefix, type Fixture } from '@mp/test-kit';
+import { Veths, clientEal, exchange, expectedFrames, frameDiff, serverEal, sleep, statsUntil, telemetry, tsClient, tsServer, vethTag } from './helpers';
 
 const N = 400;
 const veths = new Veths(vethTag(1), 2, 2);
@@ -16,10 +16,11 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const left = await killAll();
-  veths.destroy();
-  await assertCleanTeardown();
-  expect(left).toEqual([]);
+  try {
+    await assertCleanTeardown();
+  } finally {
+    veths.destroy();
+  }
 });
 
 const seqOf = (hex: string): number => Buffer.from(hex, 'hex').readUInt32BE(19);
@@ -28,9 +29,9 @@ const tagOf = (hex: string): number => Buffer.from(hex, 'hex')[18] as number;
 it('forwards every packet to the paired port, byte-identical, round robin over two clients', async () => {
   const prefix = uniquePrefix('cs-e2e');
   const server = tsServer('server', [...serverEal(prefix, veths.vdevs()), '--', '-p', '3', '-n', '2', '--stats-interval', '0.2', '--stats-format', 'json']);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   const clients = [0, 1].map((c) => tsClient(`client${c}`, [...clientEal(prefix, 2 + c), '--', '-n', String(c)]));
-  await Promise.all(clients.map((c) => c.waitFor(/handling packets/)));
+  await Promise.all(clients.map((c) => c.waitForLine(/handling packets/)));
 
   const got = await exchange(veths, N);
   const stats = await statsUntil(server, (s) => s.clients.reduce((a, c) => a + c.tx + c.txDrop + c.rxDrop, 0) >= 2 * N);
@@ -79,14 +80,14 @@ it('forwards every packet to the paired port, byte-identical, round robin over t
 it('a client SIGKILLed and restarted with the same id drains what queued in its ring meanwhile', async () => {
   const prefix = uniquePrefix('cs-drain');
   const server = tsServer('server', [...serverEal(prefix, veths.vdevs()), '--', '-p', '3', '-n', '2', '--stats-interval', '0.2', '--stats-format', 'json']);
-  await server.waitFor(/Finished Process Init/);
-  const start = (c: number): Proc => tsClient(`client${c}`, [...clientEal(prefix, 2 + c), '--', '-n', String(c)]);
+  await server.waitForLine(/Finished Process Init/);
+  const start = (c: number): Fixture => tsClient(`client${c}`, [...clientEal(prefix, 2 + c), '--', '-n', String(c)]);
   const first = start(0);
   const other = start(1);
-  await Promise.all([first, other].map((c) => c.waitFor(/handling packets/)));
+  await Promise.all([first, other].map((c) => c.waitForLine(/handling packets/)));
   first.kill('SIGKILL');
   await first.waitForExit();
-  await server.waitFor(/^client 0 \(pid \d+, lcore 2\) died; pool repair: /);
+  await server.waitForLine(/^client 0 \(pid \d+, lcore 2\) died; pool repair: /);
 
   // Half the frames queue in client 0's ring until its replacement runs.
   const traffic = exchange(veths, N / 4);

@@ -8,39 +8,37 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { assertCleanTeardown, removeLeftovers, requireHugepages, uniquePrefix } from '@mp/test-kit';
+import { assertCleanTeardown, removeLeftovers, requireHugepages, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { EXIT } from '../src/shared';
-import { BIN, Proc, buildC, clientEal, killAll, serverEal, sleep, tsClient, tsServer, type StatsLine } from './helpers';
+import { BIN, buildC, clientEal, serverEal, sleep, tsClient, tsServer, type StatsLine } from './helpers';
 
 beforeAll(() => requireHugepages());
 
 afterAll(async () => {
-  const left = await killAll();
   await assertCleanTeardown();
-  expect(left).toEqual([]);
 });
 
 const NULL_PORTS = ['net_null0', 'net_null1'];
 
-function startServer(prefix: string): Proc {
+function startServer(prefix: string): Fixture {
   return tsServer('server', [...serverEal(prefix, NULL_PORTS), '--', '-p', '3', '-n', '2', '--stats-interval', '0.1', '--stats-format', 'json']);
 }
 
 /** The client's own counters from its memzone slot, as it prints them. */
-async function clientTx(client: Proc, from = client.out.length): Promise<number> {
-  const m = await client.waitFor(/^stats (.*)$/, 10_000, from);
+async function clientTx(client: Fixture, from = client.stdoutLines.length): Promise<number> {
+  const m = await client.waitForLine(/^stats (.*)$/, 10_000, { from });
   return (JSON.parse(m[1] as string) as { tx: number }).tx;
 }
 
 /** Waits until the client's tx counter moves: it is forwarding. */
-async function forwarding(client: Proc): Promise<void> {
+async function forwarding(client: Fixture): Promise<void> {
   const first = await clientTx(client);
   for (;;) {
     if ((await clientTx(client)) > first) return;
   }
 }
 
-function startClient(prefix: string, id: number, lcore: number): Proc {
+function startClient(prefix: string, id: number, lcore: number): Fixture {
   return tsClient(`client${id}`, [...clientEal(prefix, lcore), '--', '-n', String(id), '--stats-interval', '0.1']);
 }
 
@@ -52,7 +50,7 @@ function accounted(s: StatsLine & { poolSize?: number; poolAvailable?: number; q
 it('survives 30 SIGKILLs of a client under traffic: each restart forwards again, the server never stops', async () => {
   const prefix = uniquePrefix('cs-kill');
   const server = startServer(prefix);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   const steady = startClient(prefix, 1, 3);
   await forwarding(steady);
   let victim = startClient(prefix, 0, 2);
@@ -61,18 +59,18 @@ it('survives 30 SIGKILLs of a client under traffic: each restart forwards again,
     await sleep(20 + Math.floor(Math.random() * 300));
     victim.kill('SIGKILL');
     await victim.waitForExit();
-    expect(server.status).toBeUndefined();
+    expect(server.exitStatus).toBeUndefined();
     victim = startClient(prefix, 0, 2);
   }
   await forwarding(victim);
   await forwarding(steady);
-  const repairs = server.out.filter((l) => /^client 0 .* died; pool repair: /.test(l));
+  const repairs = server.stdoutLines.filter((l) => /^client 0 .* died; pool repair: /.test(l));
   expect(repairs).toHaveLength(30);
 
   server.kill('SIGINT');
   const [s, c0, c1] = await Promise.all([server, victim, steady].map((p) => p.waitForExit(20_000)));
-  expect({ codes: [s?.code, c0?.code, c1?.code], err: server.err.filter((l) => !l.startsWith('TELEMETRY:')) }).toEqual({ codes: [0, 0, 0], err: [] });
-  const last = JSON.parse((server.out.filter((l) => l.startsWith('stats ')).pop() as string).slice(6)) as StatsLine & { poolSize: number };
+  expect({ codes: [s?.code, c0?.code, c1?.code], err: server.stderrLines.filter((l) => !l.startsWith('TELEMETRY:')) }).toEqual({ codes: [0, 0, 0], err: [] });
+  const last = JSON.parse((server.stdoutLines.filter((l) => l.startsWith('stats ')).pop() as string).slice(6)) as StatsLine & { poolSize: number };
   // A killed client loses what it held in private arrays (a burst, its TX
   // buffers), never more; nothing is ever returned twice.
   expect(accounted(last)).toBeLessThanOrEqual(last.poolSize);
@@ -88,15 +86,15 @@ it('repairs the pool after a client died half way through a cache flush, before 
 
   const prefix = uniquePrefix('cs-jam');
   const server = startServer(prefix);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   const steady = startClient(prefix, 0, 2);
   await forwarding(steady);
-  const jammer = new Proc('jammer', jammerBin, [...clientEal(prefix, 3), '--', '1']);
-  await jammer.waitFor(/^jammer: cache 768 objects, ring head (\d+) tail (\d+); dying$/);
+  const jammer = startProcess('jammer', jammerBin, [...clientEal(prefix, 3), '--', '1']);
+  await jammer.waitForLine(/^jammer: cache 768 objects, ring head (\d+) tail (\d+); dying$/);
   expect((await jammer.waitForExit()).signal).toBe('SIGKILL');
   fs.rmSync(dir, { recursive: true, force: true });
 
-  await server.waitFor(/^client 1 \(pid \d+, lcore 3\) died; pool repair: published \(768 cached objects\)$/, 5000);
+  await server.waitForLine(/^client 1 \(pid \d+, lcore 3\) died; pool repair: published \(768 cached objects\)$/, 5000);
   // Without the repair every producer would now spin forever: the steady
   // client's next cache flush, and the replacement's.
   await forwarding(steady);
@@ -107,7 +105,7 @@ it('repairs the pool after a client died half way through a cache flush, before 
   server.kill('SIGINT');
   const codes = await Promise.all([server, steady, replacement].map((p) => p.waitForExit(20_000)));
   expect(codes.map((c) => c.code)).toEqual([0, 0, 0]);
-  const last = JSON.parse((server.out.filter((l) => l.startsWith('stats ')).pop() as string).slice(6)) as StatsLine & { poolSize: number };
+  const last = JSON.parse((server.stdoutLines.filter((l) => l.startsWith('stats ')).pop() as string).slice(6)) as StatsLine & { poolSize: number };
   // Clean exits everywhere and the jammer's 768 buffers published once: every buffer is accounted for.
   expect(accounted(last)).toBe(last.poolSize);
 });
@@ -115,13 +113,13 @@ it('repairs the pool after a client died half way through a cache flush, before 
 it('a client refuses an lcore id a live client uses (per-lcore pool caches are not shared)', async () => {
   const prefix = uniquePrefix('cs-lcore');
   const server = startServer(prefix);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   const first = startClient(prefix, 0, 2);
   await forwarding(first);
   const clash = startClient(prefix, 1, 2);
   const status = await clash.waitForExit();
   expect(status.code).toBe(EXIT.setup);
-  expect(clash.err.join('\n')).toMatch(/lcore 2 is already used by client 0/);
+  expect(clash.stderrLines.join('\n')).toMatch(/lcore 2 is already used by client 0/);
   await forwarding(first);
   server.kill('SIGINT');
   expect((await Promise.all([server, first].map((p) => p.waitForExit(20_000)))).map((c) => c.code)).toEqual([0, 0]);
@@ -130,7 +128,7 @@ it('a client refuses an lcore id a live client uses (per-lcore pool caches are n
 it('clients notice within a second that the server was killed and exit with the documented code', async () => {
   const prefix = uniquePrefix('cs-srvkill');
   const server = startServer(prefix);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   const clients = [startClient(prefix, 0, 2), startClient(prefix, 1, 3)];
   await Promise.all(clients.map((c) => forwarding(c)));
   server.kill('SIGKILL');
@@ -139,7 +137,7 @@ it('clients notice within a second that the server was killed and exit with the 
   const statuses = await Promise.all(clients.map((c) => c.waitForExit(5000)));
   expect(statuses.map((s) => s.code)).toEqual([EXIT.serverGone, EXIT.serverGone]);
   for (const c of clients) {
-    expect(c.err.join('\n')).toMatch(/the server \(primary process\) has exited/);
+    expect(c.stderrLines.join('\n')).toMatch(/the server \(primary process\) has exited/);
     expect(c.exitedAt - killedAt).toBeLessThan(1000);
   }
   // A killed primary cannot clean up after itself.
@@ -150,9 +148,9 @@ it('a client started with SIGINT ignored (as a shell starts background jobs) sti
   buildC();
   const prefix = uniquePrefix('cs-bgint');
   const server = startServer(prefix);
-  await server.waitFor(/Finished Process Init/);
-  const ignoringInt = (label: string, cmd: string, args: string[]): Proc =>
-    new Proc(label, 'sh', ['-c', `trap '' INT; exec ${[cmd, ...args].map((a) => `'${a}'`).join(' ')}`]);
+  await server.waitForLine(/Finished Process Init/);
+  const ignoringInt = (label: string, cmd: string, args: string[]): Fixture =>
+    startProcess(label, 'sh', ['-c', `trap '' INT; exec ${[cmd, ...args].map((a) => `'${a}'`).join(' ')}`]);
   const client = ignoringInt('background client', process.execPath, [BIN.client, ...clientEal(prefix, 2), '--', '-n', '0', '--stats-interval', '0.1']);
   const cClient = ignoringInt('background C client', BIN.cClient, [...clientEal(prefix, 3), '--', '-n', '1']);
   await forwarding(client);
@@ -160,9 +158,9 @@ it('a client started with SIGINT ignored (as a shell starts background jobs) sti
   cClient.kill('SIGINT');
   client.kill('SIGINT');
   expect(await client.waitForExit()).toEqual({ code: 0, signal: null });
-  expect(client.out.join('\n')).toMatch(/client 0 stopping: SIGINT received/);
+  expect(client.stdoutLines.join('\n')).toMatch(/client 0 stopping: SIGINT received/);
   await sleep(500);
-  expect(cClient.status).toBeUndefined();
+  expect(cClient.exitStatus).toBeUndefined();
   cClient.kill('SIGKILL');
   await cClient.waitForExit();
   server.kill('SIGINT');

@@ -1,12 +1,12 @@
 /**
  * Test plumbing for the client-server suites: real processes (the TS bins and
  * the C sample built from dpdk-doc), veth pairs under net_pcap, and the
- * AF_PACKET traffic tool. Every process is tracked by PID and killed at
- * teardown; every veth is deleted.
+ * AF_PACKET traffic tool. Every process is a test-kit Fixture (tracked by
+ * PID, checked by assertCleanTeardown); every veth is deleted.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { ealArgs } from '@mp/test-kit';
+import { ealArgs, startProcess, type Fixture } from '@mp/test-kit';
 
 export const APP = path.join(__dirname, '..');
 export const BIN = {
@@ -18,138 +18,21 @@ export const BIN = {
 const TRAFFIC = path.join(APP, 'tools', 'traffic.py');
 const TELEMETRY = path.join(APP, 'tools', 'telemetry.py');
 
-export interface ExitStatus {
-  code: number | null;
-  signal: NodeJS.Signals | null;
+export function tsServer(label: string, args: readonly string[]): Fixture {
+  return startProcess(label, process.execPath, [BIN.server, ...args]);
 }
 
-const live = new Set<Proc>();
-
-/** A process with its output collected line by line. */
-export class Proc {
-  readonly child: ChildProcess;
-  readonly out: string[] = [];
-  readonly err: string[] = [];
-  readonly exited: Promise<ExitStatus>;
-  status: ExitStatus | undefined;
-  exitedAt = 0;
-  private waiters: Array<() => void> = [];
-
-  constructor(
-    readonly label: string,
-    cmd: string,
-    args: readonly string[],
-  ) {
-    this.child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    live.add(this);
-    this.collect(this.child.stdout!, this.out);
-    this.collect(this.child.stderr!, this.err);
-    this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
-        this.exitedAt = Date.now();
-        this.status = { code, signal };
-        live.delete(this);
-        this.wake();
-        resolve(this.status);
-      });
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid ?? -1;
-  }
-
-  private collect(stream: NodeJS.ReadableStream, lines: string[]): void {
-    let partial = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
-      lines.push(...parts);
-      this.wake();
-    });
-    stream.on('end', () => {
-      if (partial !== '') lines.push(partial);
-      this.wake();
-    });
-  }
-
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  private async idle(deadline: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-      this.waiters.push(() => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
-  }
-
-  /** Waits for a line matching `pattern` printed after line `from` (stdout unless told; DPDK logs go to stderr). */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000, from = 0, stream: 'out' | 'err' = 'out'): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    const lines = stream === 'out' ? this.out : this.err;
-    for (let seen = from; ; ) {
-      for (; seen < lines.length; seen++) {
-        const m = (lines[seen] as string).match(pattern);
-        if (m) return m;
-      }
-      if (this.status !== undefined) throw new Error(`${this.label} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
-      if (Date.now() >= deadline) throw new Error(`${this.label}: timed out waiting for ${pattern}\n${this.describe()}`);
-      await this.idle(deadline);
-    }
-  }
-
-  async waitForExit(timeoutMs = 20_000): Promise<ExitStatus> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.status === undefined) {
-      if (Date.now() >= deadline) {
-        this.kill('SIGKILL');
-        await this.exited;
-        throw new Error(`${this.label} did not exit within ${timeoutMs} ms\n${this.describe()}`);
-      }
-      await this.idle(deadline);
-    }
-    return this.status;
-  }
-
-  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.status === undefined && this.child.pid !== undefined) process.kill(this.child.pid, signal);
-  }
-
-  describe(): string {
-    return `--- ${this.label} stdout ---\n${this.out.slice(-40).join('\n')}\n--- ${this.label} stderr ---\n${this.err.slice(-40).join('\n')}`;
-  }
-}
-
-/** SIGKILLs every process a suite started that still runs; returns their labels. */
-export async function killAll(): Promise<string[]> {
-  const running = [...live];
-  for (const p of running) p.kill('SIGKILL');
-  await Promise.all(running.map((p) => p.exited));
-  return running.map((p) => `${p.label} (pid ${p.pid})`);
-}
-
-export function tsServer(label: string, args: readonly string[]): Proc {
-  return new Proc(label, process.execPath, [BIN.server, ...args]);
-}
-
-export function tsClient(label: string, args: readonly string[]): Proc {
-  return new Proc(label, process.execPath, [BIN.client, ...args]);
+export function tsClient(label: string, args: readonly string[]): Fixture {
+  return startProcess(label, process.execPath, [BIN.client, ...args]);
 }
 
 /** The C binaries print with stdio: line-buffer it so their lines arrive as they are printed. */
-export function cServer(label: string, args: readonly string[]): Proc {
-  return new Proc(label, 'stdbuf', ['-oL', BIN.cServer, ...args]);
+export function cServer(label: string, args: readonly string[]): Fixture {
+  return startProcess(label, 'stdbuf', ['-oL', BIN.cServer, ...args]);
 }
 
-export function cClient(label: string, args: readonly string[]): Proc {
-  return new Proc(label, 'stdbuf', ['-oL', BIN.cClient, ...args]);
+export function cClient(label: string, args: readonly string[]): Fixture {
+  return startProcess(label, 'stdbuf', ['-oL', BIN.cClient, ...args]);
 }
 
 /** Builds the C sample (idempotent), failing with the reason if it cannot. */
@@ -172,14 +55,13 @@ export interface StatsLine {
 }
 
 /** The latest `stats {...}` line a TS server printed after line `from`, waiting for one if needed. */
-export async function nextStats(server: Proc, timeoutMs = 10_000): Promise<StatsLine> {
-  const from = server.out.length;
-  const m = await server.waitFor(/^stats (.*)$/, timeoutMs, from);
+export async function nextStats(server: Fixture, timeoutMs = 10_000): Promise<StatsLine> {
+  const m = await server.waitForLine(/^stats (.*)$/, timeoutMs, { from: server.stdoutLines.length });
   return JSON.parse(m[1] as string) as StatsLine;
 }
 
 /** Waits until `check` holds for a stats line of the server. */
-export async function statsUntil(server: Proc, check: (s: StatsLine) => boolean, timeoutMs = 15_000): Promise<StatsLine> {
+export async function statsUntil(server: Fixture, check: (s: StatsLine) => boolean, timeoutMs = 15_000): Promise<StatsLine> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const s = await nextStats(server, Math.max(1, deadline - Date.now()));
@@ -268,9 +150,9 @@ export async function exchange(veths: Veths, count: number): Promise<Record<stri
   const inputs = Array.from({ length: veths.ports }, (_, p) => `${veths.inject(p)}:${p}`);
   const outputs: string[] = [];
   for (let p = 0; p < veths.ports; p++) for (let q = 0; q < veths.queues; q++) outputs.push(veths.captureAt(p, q));
-  const proc = new Proc('exchange', 'python3', [TRAFFIC, 'exchange', String(count), '--in', ...inputs, '--out', ...outputs]);
+  const proc = startProcess('exchange', 'python3', [TRAFFIC, 'exchange', String(count), '--in', ...inputs, '--out', ...outputs]);
   const status = await proc.waitForExit(120_000);
-  const line = proc.out.find((l) => l.startsWith('{'));
+  const line = proc.stdoutLines.find((l) => l.startsWith('{'));
   if (status.code !== 0 || line === undefined) throw new Error(`traffic exchange failed: ${proc.describe()}`);
   return JSON.parse(line) as Record<string, string[]>;
 }

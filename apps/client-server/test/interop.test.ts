@@ -4,7 +4,7 @@
  * mp_server, each next to a client of the other language. Packets flow both
  * ways (port 0 -> 1 and 1 -> 0), every one, byte-identical.
  */
-import { assertCleanTeardown, removeLeftovers, requireHugepages, uniquePrefix } from '@mp/test-kit';
+import { assertCleanTeardown, removeLeftovers, requireHugepages, uniquePrefix, type Fixture } from '@mp/test-kit';
 import {
   Veths,
   buildC,
@@ -13,14 +13,12 @@ import {
   clientEal,
   expectedFrames,
   frameDiff,
-  killAll,
   exchange,
   serverEal,
   statsUntil,
   tsClient,
   tsServer,
   vethTag,
-  type Proc,
 } from './helpers';
 
 const N = 300;
@@ -33,10 +31,11 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const left = await killAll();
-  veths.destroy();
-  await assertCleanTeardown();
-  expect(left).toEqual([]);
+  try {
+    await assertCleanTeardown();
+  } finally {
+    veths.destroy();
+  }
 });
 
 /** Sends N frames into each port; returns what left each port and how many each client (TX queue) sent. */
@@ -47,17 +46,17 @@ async function traffic(): Promise<{ outOf: (p: number) => string[]; perClient: n
   return { outOf, perClient };
 }
 
-async function exits(procs: Proc[]): Promise<Array<number | null>> {
+async function exits(procs: Fixture[]): Promise<Array<number | null>> {
   return (await Promise.all(procs.map((p) => p.waitForExit(15_000)))).map((s) => s.code);
 }
 
 it('a C mp_client works against the TS server, next to a TS client', async () => {
   const prefix = uniquePrefix('cs-iop-ts');
   const server = tsServer('ts-server', [...serverEal(prefix, veths.vdevs()), '--', '-p', '3', '-n', '2', '--stats-interval', '0.2', '--stats-format', 'json']);
-  await server.waitFor(/Finished Process Init/);
+  await server.waitForLine(/Finished Process Init/);
   const c0 = cClient('c-client0', [...clientEal(prefix, 2), '--', '-n', '0']);
   const c1 = tsClient('ts-client1', [...clientEal(prefix, 3), '--', '-n', '1']);
-  await Promise.all([c0.waitFor(/Client process 0 handling packets/), c1.waitFor(/handling packets/)]);
+  await Promise.all([c0.waitForLine(/Client process 0 handling packets/), c1.waitForLine(/handling packets/)]);
 
   const { outOf, perClient } = await traffic();
   expect(frameDiff(outOf(1), expectedFrames(0, N))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
@@ -94,18 +93,18 @@ it('a TS mp-client works against the C mp_server, next to a C client', async () 
     '-n',
     '2',
   ]);
-  await server.waitFor(/Finished Process Init/, 20_000, 0, 'err');
+  await server.waitForLine(/Finished Process Init/, 20_000, { stream: 'stderr' });
   const c0 = tsClient('ts-client0', [...clientEal(prefix, 2), '--', '-n', '0', '--stats-interval', '0.2']);
   const c1 = cClient('c-client1', [...clientEal(prefix, 3), '--', '-n', '1']);
-  await Promise.all([c0.waitFor(/handling packets/), c1.waitFor(/Client process 1 handling packets/)]);
-  expect(c0.err.join('\n')).toMatch(/keeps no client registry/);
+  await Promise.all([c0.waitForLine(/handling packets/), c1.waitForLine(/Client process 1 handling packets/)]);
+  expect(c0.stderrLines.join('\n')).toMatch(/keeps no client registry/);
 
   const { outOf, perClient } = await traffic();
   expect(frameDiff(outOf(1), expectedFrames(0, N))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
   expect(frameDiff(outOf(0), expectedFrames(1, N))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
   expect(Math.abs((perClient[0] as number) - (perClient[1] as number))).toBeLessThanOrEqual(1);
-  const from = c0.out.length;
-  const m = await c0.waitFor(/^stats (.*)$/, 5000, from);
+  const from = c0.stdoutLines.length;
+  const m = await c0.waitForLine(/^stats (.*)$/, 5000, { from });
   expect((JSON.parse(m[1] as string) as { tx: number }).tx).toBe(perClient[0]);
 
   c0.kill('SIGINT');

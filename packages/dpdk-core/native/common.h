@@ -6,9 +6,10 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "handle_registry.h"
 
 namespace dpdk_core {
 
@@ -29,25 +30,26 @@ struct AddonData {
   bool ealInitialised = false;
   bool ealInitAttempted = false;
   bool ealCleanedUp = false;
-  std::unordered_map<const void*, Memzone*> memzones;  // live handles, by rte_memzone*
-  std::unordered_set<const void*> createdMemzones;      // freed at cleanup even if their handle was collected
+  HandleRegistry<Memzone> memzones;  // by rte_memzone*; created ones freed at cleanup even if their handle was collected
   std::vector<Burst*> bursts;          // live bursts by id (see Burst::FromId)
   std::vector<uint32_t> freeBurstIds;
   Napi::FunctionReference ringCtor;
-  std::unordered_map<const void*, Ring*> rings;         // live handles, by rte_ring*
-  std::unordered_map<const void*, bool> createdRings;   // created here -> holds packets; freed at cleanup
+  HandleRegistry<Ring> rings;  // by rte_ring*; a created ring's info: it holds packets
   Napi::FunctionReference mempoolCtor;
   Napi::FunctionReference mempoolCacheCtor;
   Napi::FunctionReference txBufferCtor;
-  std::unordered_map<const void*, Mempool*> mempools;  // live handles, by rte_mempool*
-  std::unordered_set<const void*> createdMempools;
-  std::unordered_set<MempoolCache*> mempoolCaches;
-  std::unordered_set<TxBuffer*> txBuffers;
+  HandleRegistry<Mempool> mempools;  // by rte_mempool*
+  HandleSet<MempoolCache> mempoolCaches;
+  HandleSet<TxBuffer> txBuffers;
   std::unordered_set<uint16_t> configuredPorts;  // stopped and closed at cleanup (they may use our pools)
   // The packet path's frame (fastcall.h): arguments in, a count out.
   Napi::Reference<Napi::ArrayBuffer> fastFrame;
   double* fastArgs = nullptr;
   int32_t* fastResult = nullptr;
+
+  // Whether DPDK may be called: a handle collected before init or after
+  // cleanup must not touch what it held.
+  bool EalUsable() const { return ealInitialised && !ealCleanedUp; }
 };
 
 AddonData& Data(Napi::Env env);

@@ -329,7 +329,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
 
   ~PortForwarder() override {
     AddonData& data = Data(Env());
-    if (data.ealInitialised && !data.ealCleanedUp) st_->FreeBuffers();
+    if (data.EalUsable()) st_->FreeBuffers();
     // The counters view dies with this handle: functions that outlive it must
     // not write through it.
     st_->freed = true;

@@ -8,11 +8,11 @@
 
 #include <memory>
 #include <string>
-#include <unordered_set>
 
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"
+#include "handle_registry.h"
 
 namespace dpdk_core {
 
@@ -28,9 +28,8 @@ struct PoolState {
 
   void Live(napi_env env, const char* op, bool isCache) const {
     if (isCache ? cache != nullptr : mp != nullptr) return;
-    ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED",
-                  isCache ? std::string("mempool cache is closed (closed, its pool freed, or EAL cleaned up)")
-                          : "mempool '" + name + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
+    if (!isCache) ThrowClosed(env, op, "mempool", name);
+    ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "mempool cache is closed (closed, its pool freed, or EAL cleaned up)");
   }
 };
 
@@ -119,14 +118,14 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
     st_->data = &Data(info.Env());
     st_->mp = mp_;
     st_->cache = cache_;
-    Data(info.Env()).mempoolCaches.insert(this);
+    Data(info.Env()).mempoolCaches.Add(this);
   }
 
   ~MempoolCache() override {
     AddonData& data = Data(Env());
     // A collected cache still holds objects of the pool: give them back.
-    if (cache_ != nullptr && data.ealInitialised && !data.ealCleanedUp) Destroy();
-    data.mempoolCaches.erase(this);
+    if (cache_ != nullptr && data.EalUsable()) Destroy();
+    data.mempoolCaches.Remove(this);
   }
 
   rte_mempool* pool() const { return mp_; }
@@ -140,7 +139,7 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
     mp_ = nullptr;
     st_->cache = nullptr;
     st_->mp = nullptr;
-    Data(Env()).mempoolCaches.erase(this);
+    Data(Env()).mempoolCaches.Remove(this);
   }
 
  private:
@@ -180,19 +179,22 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
   rte_mempool_cache* cache_ = nullptr;
 };
 
-class Mempool : public Napi::ObjectWrap<Mempool> {
+class Mempool : public TrackedHandle<Mempool, rte_mempool> {
  public:
+  static constexpr const char* kKind = "mempool";
+  static HandleRegistry<Mempool>& Registry(AddonData& data) { return data.mempools; }
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Mempool",
                        {
-                           InstanceAccessor<&Mempool::Name>("name"),
+                           InstanceAccessor("name", &Mempool::Name, nullptr),
                            InstanceAccessor<&Mempool::Size>("size"),
                            InstanceAccessor<&Mempool::CacheSize>("cacheSize"),
                            InstanceAccessor<&Mempool::DataRoomSize>("dataRoomSize"),
                            InstanceAccessor<&Mempool::PrivSize>("privSize"),
                            InstanceAccessor<&Mempool::Socket>("socket"),
-                           InstanceAccessor<&Mempool::Created>("created"),
-                           InstanceAccessor<&Mempool::Closed>("closed"),
+                           InstanceAccessor("created", &Mempool::Created, nullptr),
+                           InstanceAccessor("closed", &Mempool::Closed, nullptr),
                            InstanceMethod<&Mempool::AvailableCount>("availableCount"),
                            InstanceMethod<&Mempool::InUseCount>("inUseCount"),
                            InstanceMethod<&Mempool::CacheCount>("cacheCount"),
@@ -200,73 +202,46 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
                            InstanceMethod<&Mempool::FastPath>("fastPath"),
                            InstanceMethod<&Mempool::CreateCache>("createCache"),
                            InstanceMethod<&Mempool::Free>("free"),
-                           InstanceMethod<&Mempool::Close>("close"),
+                           InstanceMethod("close", &Mempool::Close),
                        });
   }
 
-  explicit Mempool(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Mempool>(info) {
-    if (info.Length() < 2 || !info[0].IsExternal()) {
-      throw Napi::TypeError::New(info.Env(), "Mempool handles come from createPktmbufPool() or lookupMempool()");
-    }
-    mp_ = info[0].As<Napi::External<rte_mempool>>().Data();
-    created_ = info[1].ToBoolean();
-    name_ = mp_->name;
-    st_->data = &Data(info.Env());
-    st_->mp = mp_;
+  explicit Mempool(const Napi::CallbackInfo& info)
+      : TrackedHandle(info, 2, "Mempool handles come from createPktmbufPool() or lookupMempool()") {
+    st_->data = data_;
+    st_->mp = ptr_;
     st_->name = name_;
-    Data(info.Env()).mempools[mp_] = this;
-  }
-
-  ~Mempool() override {
-    if (mp_ != nullptr) Data(Env()).mempools.erase(mp_);
   }
 
   static Napi::Object Wrap(Napi::Env env, rte_mempool* mp, bool created) {
-    AddonData& data = Data(env);
-    auto it = data.mempools.find(mp);
-    if (it != data.mempools.end()) {
-      Napi::Object existing = it->second->Value();
-      if (!existing.IsEmpty()) return existing;
-      // Its object was collected and its finalizer has not run yet: unregister
-      // it so that finalizer cannot unregister the handle made here. Its user
-      // caches stay (they hold the pool pointer themselves).
-      it->second->Forget(data);
-    }
-    return data.mempoolCtor.New(
+    if (Mempool* existing = Find(env, mp)) return existing->Value();
+    return Data(env).mempoolCtor.New(
         {Napi::External<rte_mempool>::New(env, mp), Napi::Boolean::New(env, created)});
   }
 
-  rte_mempool* Live(const char* op) {
-    if (mp_ == nullptr) {
-      ThrowDpdkCode(Env(), op, "E_CLOSED",
-                    "mempool '" + name_ + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
-    }
-    return mp_;
-  }
+  using TrackedHandle::Live;
 
-  void Forget(AddonData& data) {
-    data.mempools.erase(mp_);
-    mp_ = nullptr;
+  // Unlike Invalidate, leaves the pool's user caches alone: they hold the
+  // pool pointer themselves.
+  void Retire() {
+    Unregister(false);
     st_->mp = nullptr;
   }
 
   // Invalidates the handle and the user caches made from it; with free, also
   // returns the pool's memory to DPDK (creator only).
   void Invalidate(bool free) {
-    if (mp_ == nullptr) return;
-    AddonData& data = Data(Env());
-    DestroyCachesOf(data, mp_);
-    data.mempools.erase(mp_);
-    if (free && created_ && data.createdMempools.erase(mp_) > 0) rte_mempool_free(mp_);
-    mp_ = nullptr;
+    if (ptr_ == nullptr) return;
+    rte_mempool* mp = ptr_;
+    DestroyCachesOf(*data_, mp);
+    if (Unregister(free)) rte_mempool_free(mp);
     st_->mp = nullptr;
   }
 
   static void DestroyCachesOf(AddonData& data, rte_mempool* mp) {
-    std::unordered_set<MempoolCache*> caches = data.mempoolCaches;
-    for (MempoolCache* c : caches) {
-      if (c->pool() == mp) c->Destroy();
-    }
+    data.mempoolCaches.ForEach([mp](MempoolCache& c) {
+      if (c.pool() == mp) c.Destroy();
+    });
   }
 
  private:
@@ -279,7 +254,6 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
     return lcore;
   }
 
-  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value Size(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("size")->size); }
   Napi::Value CacheSize(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), Live("cacheSize")->cache_size);
@@ -291,8 +265,6 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
     return Napi::Number::New(info.Env(), rte_pktmbuf_priv_size(Live("privSize")));
   }
   Napi::Value Socket(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("socket")->socket_id); }
-  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
-  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), mp_ == nullptr); }
 
   // Objects in the pool's ring plus every per-lcore cache (DPDK's definition).
   Napi::Value AvailableCount(const Napi::CallbackInfo& info) {
@@ -345,15 +317,11 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
   // Refused while packets are out of the pool: freeing it under them (in a
   // burst, a ring or a port's queues) would corrupt memory at their next free.
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (mp_ == nullptr) return info.Env().Undefined();
+    if (ptr_ == nullptr) return info.Env().Undefined();
     RequireEal(info.Env(), "freeMempool");
-    if (!created_) {
-      ThrowDpdkCode(info.Env(), "freeMempool", "EPERM",
-                    "mempool '" + name_ + "' was created by another process; only its creator frees it (use close())");
-    }
-    AddonData& data = Data(info.Env());
-    DestroyCachesOf(data, mp_);
-    unsigned inUse = rte_mempool_in_use_count(mp_);
+    RequireCreator(info.Env(), "freeMempool");
+    DestroyCachesOf(*data_, ptr_);
+    unsigned inUse = rte_mempool_in_use_count(ptr_);
     if (inUse > 0) {
       ThrowDpdkCode(info.Env(), "freeMempool", "EBUSY",
                     "mempool '" + name_ + "' still has " + std::to_string(inUse) +
@@ -364,15 +332,7 @@ class Mempool : public Napi::ObjectWrap<Mempool> {
     return info.Env().Undefined();
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Invalidate(false);
-    return info.Env().Undefined();
-  }
-
   std::shared_ptr<PoolState> st_ = std::make_shared<PoolState>();
-  rte_mempool* mp_ = nullptr;
-  bool created_ = false;
-  std::string name_;
 };
 
 rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what) {
@@ -407,7 +367,7 @@ Napi::Value CreatePktmbufPool(const Napi::CallbackInfo& info) {
     ThrowDpdk(env, "createPktmbufPool", err,
               "cannot create mbuf pool '" + name + "' of " + std::to_string(size) + " buffers" + hint);
   }
-  Data(env).createdMempools.insert(mp);
+  Data(env).mempools.MarkCreated(mp);
   return Mempool::Wrap(env, mp, true);
 }
 
@@ -427,9 +387,10 @@ Napi::Value LookupMempool(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void FreeCreatedMempools(AddonData& data) {
-  for (MempoolCache* c : std::unordered_set<MempoolCache*>(data.mempoolCaches)) c->Destroy();
-  for (const void* mp : data.createdMempools) rte_mempool_free(const_cast<rte_mempool*>(static_cast<const rte_mempool*>(mp)));
-  data.createdMempools.clear();
+  data.mempoolCaches.ForEach([](MempoolCache& c) { c.Destroy(); });
+  data.mempools.FreeCreated([](const void* mp, bool) {
+    rte_mempool_free(const_cast<rte_mempool*>(static_cast<const rte_mempool*>(mp)));
+  });
 }
 
 // Packets left in bursts go back to their pools: in a secondary the pools are
@@ -445,7 +406,7 @@ void ReleasePacketPlane(Napi::Env env) {
   FreeBurstPackets(data);
   FreeTxBuffers(data);
   CloseConfiguredPorts(data);
-  while (!data.mempools.empty()) data.mempools.begin()->second->Invalidate(true);
+  data.mempools.InvalidateAll([](Mempool& pool) { pool.Invalidate(true); });
   FreeCreatedMempools(data);
 }
 

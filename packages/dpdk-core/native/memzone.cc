@@ -8,22 +8,26 @@
 #include <string>
 
 #include "common.h"
+#include "handle_registry.h"
 
 namespace dpdk_core {
 
-class Memzone : public Napi::ObjectWrap<Memzone> {
+class Memzone : public TrackedHandle<Memzone, const rte_memzone> {
  public:
+  static constexpr const char* kKind = "memzone";
+  static HandleRegistry<Memzone>& Registry(AddonData& data) { return data.memzones; }
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Memzone",
                        {
-                           InstanceAccessor<&Memzone::Name>("name"),
+                           InstanceAccessor("name", &Memzone::Name, nullptr),
                            InstanceAccessor<&Memzone::Length>("length"),
                            InstanceAccessor<&Memzone::Socket>("socket"),
-                           InstanceAccessor<&Memzone::Created>("created"),
-                           InstanceAccessor<&Memzone::Closed>("closed"),
+                           InstanceAccessor("created", &Memzone::Created, nullptr),
+                           InstanceAccessor("closed", &Memzone::Closed, nullptr),
                            InstanceMethod<&Memzone::View>("view"),
                            InstanceMethod<&Memzone::Free>("free"),
-                           InstanceMethod<&Memzone::Close>("close"),
+                           InstanceMethod("close", &Memzone::Close),
                            InstanceMethod<&Memzone::Load32>("load32"),
                            InstanceMethod<&Memzone::Store32>("store32"),
                            InstanceMethod<&Memzone::CompareExchange32>("compareExchange32"),
@@ -35,39 +39,21 @@ class Memzone : public Napi::ObjectWrap<Memzone> {
                        });
   }
 
-  explicit Memzone(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Memzone>(info) {
-    if (info.Length() < 2 || !info[0].IsExternal()) {
-      throw Napi::TypeError::New(info.Env(), "Memzone handles come from reserveMemzone() or lookupMemzone()");
-    }
-    mz_ = info[0].As<Napi::External<rte_memzone>>().Data();
-    created_ = info[1].ToBoolean();
-    name_ = mz_->name;
-    Data(info.Env()).memzones[mz_] = this;
-  }
-
-  ~Memzone() override {
-    if (mz_ != nullptr) {
-      Data(Env()).memzones.erase(mz_);
-    }
-  }
+  explicit Memzone(const Napi::CallbackInfo& info)
+      : TrackedHandle(info, 2, "Memzone handles come from reserveMemzone() or lookupMemzone()") {}
 
   static Napi::Object Wrap(Napi::Env env, const rte_memzone* mz, bool created) {
-    AddonData& data = Data(env);
-    auto it = data.memzones.find(mz);
-    if (it != data.memzones.end()) {
-      Napi::Object existing = it->second->Value();
-      if (!existing.IsEmpty()) return existing;
-      // Its object was collected and its finalizer has not run yet: retire it
-      // so that finalizer cannot unregister the handle made here.
-      it->second->Invalidate(false);
-    }
-    return data.memzoneCtor.New({Napi::External<rte_memzone>::New(env, const_cast<rte_memzone*>(mz)),
-                                 Napi::Boolean::New(env, created)});
+    if (Memzone* existing = Find(env, mz)) return existing->Value();
+    return Data(env).memzoneCtor.New({Napi::External<rte_memzone>::New(env, const_cast<rte_memzone*>(mz)),
+                                      Napi::Boolean::New(env, created)});
   }
 
-  // Invalidates the handle; with free, also returns the memory to DPDK.
+  void Retire() { Invalidate(false); }
+
+  // Invalidates the handle and detaches its view; with free, also returns
+  // the memory to DPDK.
   void Invalidate(bool free) {
-    if (mz_ == nullptr) return;
+    if (ptr_ == nullptr) return;
     if (!view_.IsEmpty()) {
       Napi::Value v = view_.Value();
       if (v.IsArrayBuffer()) {
@@ -76,20 +62,11 @@ class Memzone : public Napi::ObjectWrap<Memzone> {
       }
       view_.Reset();
     }
-    AddonData& data = Data(Env());
-    data.memzones.erase(mz_);
-    if (free && created_ && data.createdMemzones.erase(mz_) > 0) rte_memzone_free(mz_);
-    mz_ = nullptr;
+    const rte_memzone* mz = ptr_;
+    if (Unregister(free)) rte_memzone_free(mz);
   }
 
  private:
-  const rte_memzone* Live(const char* op) {
-    if (mz_ == nullptr) {
-      ThrowDpdkCode(Env(), op, "E_CLOSED",
-                    "memzone '" + name_ + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
-    }
-    return mz_;
-  }
 
   template <typename T>
   T* Word(const Napi::CallbackInfo& info, const char* op) {
@@ -114,13 +91,10 @@ class Memzone : public Napi::ObjectWrap<Memzone> {
     return v;
   }
 
-  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value Length(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(Live("length")->len));
   }
   Napi::Value Socket(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("socket")->socket_id); }
-  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
-  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), mz_ == nullptr); }
 
   // One external ArrayBuffer per zone: V8 must not see two buffers over the
   // same memory, and a single buffer is what cleanup has to detach.
@@ -136,17 +110,9 @@ class Memzone : public Napi::ObjectWrap<Memzone> {
   }
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (mz_ == nullptr) return info.Env().Undefined();
-    if (!created_) {
-      ThrowDpdkCode(info.Env(), "freeMemzone", "EPERM",
-                    "memzone '" + name_ + "' was created by another process; only its creator frees it (use close())");
-    }
+    if (ptr_ == nullptr) return info.Env().Undefined();
+    RequireCreator(info.Env(), "freeMemzone");
     Invalidate(true);
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Invalidate(false);
     return info.Env().Undefined();
   }
 
@@ -197,9 +163,6 @@ class Memzone : public Napi::ObjectWrap<Memzone> {
     return Napi::BigInt::New(info.Env(), __atomic_fetch_add(w, static_cast<uint64_t>(delta), __ATOMIC_ACQ_REL));
   }
 
-  const rte_memzone* mz_ = nullptr;
-  bool created_ = false;
-  std::string name_;
   Napi::ObjectReference view_;
 };
 
@@ -224,7 +187,7 @@ Napi::Value Reserve(const Napi::CallbackInfo& info) {
                                               " bytes" + hint);
   }
   memset(mz->addr, 0, mz->len);
-  Data(env).createdMemzones.insert(mz);
+  Data(env).memzones.MarkCreated(mz);
   return Memzone::Wrap(env, mz, true);
 }
 
@@ -268,17 +231,12 @@ Napi::Value Walk(const Napi::CallbackInfo& info) {
 
 void ReleaseAllMemzones(Napi::Env env) {
   AddonData& data = Data(env);
-  while (!data.memzones.empty()) {
-    data.memzones.begin()->second->Invalidate(true);
-  }
+  data.memzones.InvalidateAll([](Memzone& mz) { mz.Invalidate(true); });
   FreeCreatedMemzones(data);
 }
 
 void FreeCreatedMemzones(AddonData& data) {
-  for (const void* mz : data.createdMemzones) {
-    rte_memzone_free(static_cast<const rte_memzone*>(mz));
-  }
-  data.createdMemzones.clear();
+  data.memzones.FreeCreated([](const void* mz, bool) { rte_memzone_free(static_cast<const rte_memzone*>(mz)); });
 }
 
 void InitMemzone(Napi::Env env, Napi::Object exports) {

@@ -14,6 +14,7 @@
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"
+#include "handle_registry.h"
 #include "ring.h"
 
 namespace dpdk_core {
@@ -119,17 +120,20 @@ uint32_t OpDequeueBulk(napi_env env, RingSlot& s, const double* args) {
 
 }  // namespace
 
-class Ring : public Napi::ObjectWrap<Ring> {
+class Ring : public TrackedHandle<Ring, rte_ring> {
  public:
+  static constexpr const char* kKind = "ring";
+  static HandleRegistry<Ring>& Registry(AddonData& data) { return data.rings; }
+
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "Ring",
                        {
-                           InstanceAccessor<&Ring::Name>("name"),
+                           InstanceAccessor("name", &Ring::Name, nullptr),
                            InstanceAccessor<&Ring::ElementSize>("elementSize"),
                            InstanceAccessor<&Ring::IsPacketRing>("packets"),
                            InstanceAccessor<&Ring::Flags>("flags"),
-                           InstanceAccessor<&Ring::Created>("created"),
-                           InstanceAccessor<&Ring::Closed>("closed"),
+                           InstanceAccessor("created", &Ring::Created, nullptr),
+                           InstanceAccessor("closed", &Ring::Closed, nullptr),
                            InstanceAccessor<&Ring::Size>("size"),
                            InstanceAccessor<&Ring::Capacity>("capacity"),
                            InstanceAccessor<&Ring::Socket>("socket"),
@@ -137,7 +141,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
                            InstanceMethod<&Ring::FreeCount>("freeCount"),
                            InstanceMethod<&Ring::Reset>("reset"),
                            InstanceMethod<&Ring::Free>("free"),
-                           InstanceMethod<&Ring::Close>("close"),
+                           InstanceMethod("close", &Ring::Close),
                            InstanceMethod<&Ring::EnqueueElems>("enqueueElems"),
                            InstanceMethod<&Ring::DequeueElems>("dequeueElems"),
                            InstanceMethod<&Ring::FastPath>("fastPath"),
@@ -145,39 +149,20 @@ class Ring : public Napi::ObjectWrap<Ring> {
   }
 
   // (External<rte_ring>, created, elementSize, packets)
-  explicit Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
-    if (info.Length() < 4 || !info[0].IsExternal()) {
-      throw Napi::TypeError::New(info.Env(), "Ring handles come from createRing() or lookupRing()");
-    }
-    data_ = &Data(info.Env());
-    r_ = info[0].As<Napi::External<rte_ring>>().Data();
-    created_ = info[1].ToBoolean();
+  explicit Ring(const Napi::CallbackInfo& info)
+      : TrackedHandle(info, 4, "Ring handles come from createRing() or lookupRing()") {
     esize_ = info[2].As<Napi::Number>().Uint32Value();
     packets_ = info[3].ToBoolean();
-    name_ = r_->name;
-    data_->rings[r_] = this;
     slot_ = std::make_shared<RingSlot>();
-    slot_->r = r_;
+    slot_->r = ptr_;
     slot_->data = data_;
     slot_->name = name_;
   }
 
-  ~Ring() override {
-    if (r_ != nullptr) data_->rings.erase(r_);
-    slot_->r = nullptr;
-  }
+  ~Ring() override { slot_->r = nullptr; }
 
   static Napi::Object Wrap(Napi::Env env, rte_ring* r, bool created, uint32_t esize, bool packets) {
-    AddonData& data = Data(env);
-    auto it = data.rings.find(r);
-    if (it != data.rings.end() && it->second->Value().IsEmpty()) {
-      // Its object was collected and its finalizer has not run yet: retire it
-      // so that finalizer cannot unregister the handle made here.
-      it->second->Invalidate(false);
-      it = data.rings.end();
-    }
-    if (it != data.rings.end()) {
-      Ring* existing = it->second;
+    if (Ring* existing = Find(env, r)) {
       if (existing->esize_ != esize || existing->packets_ != packets) {
         ThrowDpdkCode(env, "lookupRing", "EINVAL",
                       "ring '" + existing->name_ + "' is already open in this process as a " +
@@ -185,37 +170,26 @@ class Ring : public Napi::ObjectWrap<Ring> {
       }
       return existing->Value();
     }
-    return data.ringCtor.New({Napi::External<rte_ring>::New(env, r), Napi::Boolean::New(env, created),
-                              Napi::Number::New(env, esize), Napi::Boolean::New(env, packets)});
+    return Data(env).ringCtor.New({Napi::External<rte_ring>::New(env, r), Napi::Boolean::New(env, created),
+                                   Napi::Number::New(env, esize), Napi::Boolean::New(env, packets)});
   }
 
   const std::shared_ptr<RingSlot>& Slot() const { return slot_; }
 
+  void Retire() { Invalidate(false); }
+
+  // A freed packet ring's packets go back to their pools first.
   void Invalidate(bool free) {
-    if (r_ == nullptr) return;
-    data_->rings.erase(r_);
-    if (free && created_) {
-      auto it = data_->createdRings.find(r_);
-      if (it != data_->createdRings.end()) {
-        FreeRing(r_, it->second);
-        data_->createdRings.erase(it);
-      }
-    }
-    r_ = nullptr;
+    if (ptr_ == nullptr) return;
+    rte_ring* r = ptr_;
+    bool packets = false;
+    if (Unregister(free, &packets)) FreeRing(r, packets);
     slot_->r = nullptr;
   }
 
  private:
   std::string Describe() const {
     return packets_ ? std::string("packet ring") : std::to_string(esize_) + "-byte element ring";
-  }
-
-  rte_ring* Live(const char* op) {
-    if (r_ == nullptr) {
-      ThrowDpdkCode(Env(), op, "E_CLOSED",
-                    "ring '" + name_ + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
-    }
-    return r_;
   }
 
   rte_ring* LivePackets(const char* op) {
@@ -236,12 +210,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
     return r;
   }
 
-  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value ElementSize(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), esize_); }
   Napi::Value IsPacketRing(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), packets_); }
   Napi::Value Flags(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("flags")->flags); }
-  Napi::Value Created(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), created_); }
-  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), r_ == nullptr); }
   Napi::Value Size(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), rte_ring_get_size(Live("size")));
   }
@@ -270,17 +241,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
   }
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (r_ == nullptr) return info.Env().Undefined();
-    if (!created_) {
-      ThrowDpdkCode(info.Env(), "freeRing", "EPERM",
-                    "ring '" + name_ + "' was created by another process; only its creator frees it (use close())");
-    }
+    if (ptr_ == nullptr) return info.Env().Undefined();
+    RequireCreator(info.Env(), "freeRing");
     Invalidate(true);
-    return info.Env().Undefined();
-  }
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Invalidate(false);
     return info.Env().Undefined();
   }
 
@@ -331,13 +294,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
     return fns;
   }
 
-  AddonData* data_ = nullptr;
   std::shared_ptr<RingSlot> slot_;
-  rte_ring* r_ = nullptr;
-  bool created_ = false;
   bool packets_ = false;
   uint32_t esize_ = 0;
-  std::string name_;
 };
 
 namespace {
@@ -377,7 +336,7 @@ Napi::Value Create(const Napi::CallbackInfo& info) {
   uint32_t flags = ArgFlags(info, 3, "createRing");
   rte_ring* r = rte_ring_create(name.c_str(), count, socket, flags);
   if (r == nullptr) ThrowCreate(env, "createRing", name, count);
-  Data(env).createdRings[r] = true;
+  Data(env).rings.MarkCreated(r, true);
   return Ring::Wrap(env, r, true, kPointerSize, true);
 }
 
@@ -397,7 +356,7 @@ Napi::Value CreateElem(const Napi::CallbackInfo& info) {
   uint32_t flags = ArgFlags(info, 4, "createRing");
   rte_ring* r = rte_ring_create_elem(name.c_str(), esize, count, socket, flags);
   if (r == nullptr) ThrowCreate(env, "createRing", name, count);
-  Data(env).createdRings[r] = false;
+  Data(env).rings.MarkCreated(r, false);
   return Ring::Wrap(env, r, true, esize, false);
 }
 
@@ -434,19 +393,19 @@ Napi::Value Lookup(const Napi::CallbackInfo& info) {
 }  // namespace
 
 std::shared_ptr<RingSlot> LiveRingSlot(AddonData& data, const rte_ring* r) {
-  auto it = data.rings.find(r);
-  return it == data.rings.end() ? nullptr : it->second->Slot();
+  Ring* ring = data.rings.Find(r);
+  return ring == nullptr ? nullptr : ring->Slot();
 }
 
 void ReleaseAllRings(Napi::Env env) {
   AddonData& data = Data(env);
-  while (!data.rings.empty()) data.rings.begin()->second->Invalidate(true);
+  data.rings.InvalidateAll([](Ring& ring) { ring.Invalidate(true); });
   FreeCreatedRings(data);
 }
 
 void FreeCreatedRings(AddonData& data) {
-  for (const auto& [r, packets] : data.createdRings) FreeRing(static_cast<rte_ring*>(const_cast<void*>(r)), packets);
-  data.createdRings.clear();
+  data.rings.FreeCreated(
+      [](const void* r, bool packets) { FreeRing(static_cast<rte_ring*>(const_cast<void*>(r)), packets); });
 }
 
 void InitRing(Napi::Env env, Napi::Object exports) {

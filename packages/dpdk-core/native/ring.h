@@ -19,10 +19,7 @@ struct RingSlot {
   std::string name;
 
   rte_ring* Live(napi_env env, const char* op) const {
-    if (r == nullptr) {
-      ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED",
-                    "ring '" + name + "' handle is closed (freed, closed or EAL cleaned up); look it up again");
-    }
+    if (r == nullptr) ThrowClosed(env, op, "ring", name);
     return r;
   }
 };

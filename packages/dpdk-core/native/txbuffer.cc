@@ -109,13 +109,13 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
     st_->buf = buf_;
     st_->port = port_ = static_cast<uint16_t>(port);
     st_->queue = queue_ = static_cast<uint16_t>(queue);
-    Data(env).txBuffers.insert(this);
+    Data(env).txBuffers.Add(this);
   }
 
   ~TxBuffer() override {
     AddonData& data = Data(Env());
-    if (buf_ != nullptr && data.ealInitialised && !data.ealCleanedUp) Destroy();
-    data.txBuffers.erase(this);
+    if (buf_ != nullptr && data.EalUsable()) Destroy();
+    data.txBuffers.Remove(this);
   }
 
   // Packets still waiting are freed (counted as dropped), then the buffer.
@@ -128,7 +128,7 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
     rte_free(buf_);
     buf_ = nullptr;
     st_->buf = nullptr;
-    Data(Env()).txBuffers.erase(this);
+    Data(Env()).txBuffers.Remove(this);
   }
 
  private:
@@ -172,9 +172,8 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
 };
 
 void FreeTxBuffers(AddonData& data) {
-  std::unordered_set<TxBuffer*> all = data.txBuffers;
-  for (TxBuffer* t : all) t->Destroy();
-  data.txBuffers.clear();
+  data.txBuffers.ForEach([](TxBuffer& t) { t.Destroy(); });
+  data.txBuffers.Clear();
 }
 
 void InitTxBuffer(Napi::Env env, Napi::Object exports) {

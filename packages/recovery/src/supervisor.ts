@@ -470,6 +470,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!sb) return;
     const zone = this.zone as ControlZone;
     sb.endedBy = 'stopped';
+    if (sb.status === 'starting') {
+      // Not while it attaches: see stopSlave.
+      await this.waitFor(() => sb.status !== 'starting' || rt.standby !== sb, this.opts.startTimeoutMs);
+    }
     if (sb.status === 'idle') {
       sb.status = 'stopping';
       const seq = this.post(sb.slot, COMMAND.stop, sb.child);
@@ -804,6 +808,14 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (!rt.child) return;
     const zone = this.zone as ControlZone;
     const pid = rt.pid;
+    if (rt.status === 'starting') {
+      // A secondary killed inside rte_eal_init can leave EAL's shared locks
+      // (the memory hotplug lock among them) held for good, and the primary's
+      // own cleanup then waits on them forever: let it finish attaching first.
+      const child = rt.child;
+      await this.waitFor(() => zone.attached(rt.slot, rt.generation) || rt.child !== child, this.opts.startTimeoutMs);
+      if (rt.child !== child) return;
+    }
     const t0 = Date.now();
     if (rt.status === 'starting' && !zone.attached(rt.slot, rt.generation)) {
       this.kill(rt, 'stopped');

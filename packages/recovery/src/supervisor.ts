@@ -809,9 +809,10 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const zone = this.zone as ControlZone;
     const pid = rt.pid;
     if (rt.status === 'starting') {
-      // A secondary killed inside rte_eal_init can leave EAL's shared locks
-      // (the memory hotplug lock among them) held for good, and the primary's
-      // own cleanup then waits on them forever: let it finish attaching first.
+      // Killing a secondary inside rte_eal_init interrupts its attach
+      // handshake with the primary (IPC, shared memory locks); once, in CI, a
+      // primary that had just done so never finished its own cleanup. Let it
+      // finish attaching first: it takes a few hundred milliseconds.
       const child = rt.child;
       await this.waitFor(() => zone.attached(rt.slot, rt.generation) || rt.child !== child, this.opts.startTimeoutMs);
       if (rt.child !== child) return;

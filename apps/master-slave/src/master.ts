@@ -14,13 +14,12 @@ import {
   mainLcore,
   openPort,
   portIds,
-  repairMempool,
   reserveMemzone,
   type Mempool,
   type Port,
 } from '@mp/dpdk-core';
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
-import { Supervisor, customResource, poolAudit, type SlaveSpecInput } from '@mp/recovery';
+import { Supervisor, poolAudit, poolCache, type SlaveSpecInput } from '@mp/recovery';
 import { enabledPorts, pairPorts, parseAppArgs, slaveUnits, type AppOptions } from './args';
 import { CONTROL_ZONE, LCORE_ZONE, POOL_CACHE, RX_DESC, STAT, STATS_BYTES, STATS_ZONE, TX_DESC, poolSize, slavePoolName, statIndex, type SlaveConfig } from './names';
 import { renderStats, statsSnapshot } from './stats';
@@ -119,11 +118,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       standby: !opts.coldRestart,
       onDependencyExit: opts.coldRestart ? 'restart' : 'pause',
       resources: [
-        customResource(`repair ${u.pool.name}`, (ctx) => {
-          if (ctx.lcoreInUse(ctx.lcore)) return { detail: { skipped: `lcore ${ctx.lcore} in use` } };
-          const r = repairMempool(u.pool, { lcore: ctx.lcore, settleMs: 20 });
-          return { detail: { outcome: r.outcome, objects: r.objects } };
-        }),
+        poolCache(u.pool),
         poolAudit(u.pool, () => u.baseline),
       ],
     };

@@ -4,6 +4,7 @@
  * exited (crashed, hung and killed, or stopped), before its lcore lease is
  * released, in the order the slave declared them.
  */
+import { repairMempool, type Mempool } from '@mp/dpdk-core';
 
 export interface ReclaimContext {
   /** The slave's name. */
@@ -31,13 +32,11 @@ export interface Resource {
   reclaim(ctx: ReclaimContext): ReclaimResult | void | Promise<ReclaimResult | void>;
 }
 
-/** The part of a packet pool handle reclaim needs (a @mp/dpdk-core Mempool fits). */
+/** The part of a packet pool handle an audit needs (a @mp/dpdk-core Mempool fits). */
 export interface PoolLike {
   readonly name: string;
   availableCount(): number;
   inUseCount(): number;
-  cacheCount(lcore: number): number;
-  flushCache(lcore: number): number | void;
 }
 
 /** The part of a ring handle reclaim needs (a @mp/dpdk-core Ring fits). */
@@ -48,20 +47,22 @@ export interface RingLike {
 }
 
 /**
- * The dead lcore's per-lcore cache of `pool`, flushed back into the pool.
- * Skipped (and reported) while a live process runs as that lcore id: the
- * cache is not thread safe and belongs to that process then.
+ * The dead lcore's per-lcore cache of `pool`, given back through
+ * `repairMempool`: a plain flush would spin for ever on a ring the dead
+ * process left half-written, or put the same buffers in twice when it died
+ * after its flush but before resetting the cache length. Skipped (and
+ * reported) while a live process runs as that lcore id: the cache is not
+ * thread safe and belongs to that process then.
  */
-export function poolCache(pool: PoolLike): Resource {
+export function poolCache(pool: Mempool, opts: { settleMs?: number } = {}): Resource {
   return {
     label: `pool-cache ${pool.name}`,
     reclaim(ctx): ReclaimResult {
       if (ctx.lcoreInUse(ctx.lcore)) {
         return { detail: { skipped: `lcore ${ctx.lcore} is in use by a live process`, cached: pool.cacheCount(ctx.lcore) } };
       }
-      const cached = pool.cacheCount(ctx.lcore);
-      pool.flushCache(ctx.lcore);
-      return { detail: { flushed: cached } };
+      const r = repairMempool(pool, { lcore: ctx.lcore, ...opts });
+      return { detail: { outcome: r.outcome, objects: r.objects } };
     },
   };
 }

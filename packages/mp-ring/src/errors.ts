@@ -1,1 +1,0 @@
-export { DpdkError, dpdkError } from '@mp/dpdk-core';

@@ -47,8 +47,10 @@ async function main(): Promise<void> {
   const flushAll = (): void => {
     for (const r of routes) {
       const sent = r.buffer.flush();
-      stats[r.txAt] = (stats[r.txAt] as number) + sent;
-      counters[1] = (counters[1] as number) + sent;
+      if (sent > 0) {
+        stats[r.txAt] = (stats[r.txAt] as number) + sent;
+        counters[1] = (counters[1] as number) + sent;
+      }
       stats[r.dropAt] = r.dropBase + r.buffer.dropped;
     }
   };
@@ -94,14 +96,7 @@ async function main(): Promise<void> {
       const now = performance.now();
       if (now - lastDrain >= DRAIN_MS) {
         lastDrain = now;
-        for (const r of routes) {
-          const sent = r.buffer.flush();
-          if (sent > 0) {
-            stats[r.txAt] = (stats[r.txAt] as number) + sent;
-            counters[1] = (counters[1] as number) + sent;
-          }
-          stats[r.dropAt] = r.dropBase + r.buffer.dropped;
-        }
+        flushAll();
         if (now >= yieldAt) break;
       }
     }

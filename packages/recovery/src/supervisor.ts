@@ -15,7 +15,7 @@ import { ControlZone } from './control-zone';
 import { checkGraph, dependentsClosure, startWaves, stopWaves } from './deps';
 import { recoveryError } from './errors';
 import { COMMAND } from './layout';
-import { decideRestart, restartPolicySchema, type RestartPolicy } from './policy';
+import { decideRestart, recentCrashes, restartPolicySchema } from './policy';
 import type { ReclaimResult, Resource } from './resources';
 import { SLAVE_ENV } from './slave';
 
@@ -457,7 +457,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const now = Date.now();
     if (!this.shuttingDown && reason !== 'stopped' && rt.status !== 'failed') {
       const decision = decideRestart(this.opts.restart, rt.standbyCrashes, now);
-      rt.standbyCrashes = [...rt.standbyCrashes, now].filter((t) => now - t < this.opts.restart.windowMs);
+      rt.standbyCrashes = recentCrashes([...rt.standbyCrashes, now], now, this.opts.restart.windowMs);
       if (decision.action === 'restart') respawnInMs = decision.delayMs;
     }
     this.emit('standby-exit', { name: rt.spec.name, pid: sb.pid, lcore: sb.lcore, code, signal, reason, respawnInMs });
@@ -658,8 +658,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const rt = this.get(name);
       const at = crashedAt.get(name) as number;
       const decision = decideRestart(this.opts.restart, rt.crashes, at);
-      rt.crashes.push(at);
-      rt.crashes = rt.crashes.filter((t) => Date.now() - t < this.opts.restart.windowMs);
+      rt.crashes = recentCrashes([...rt.crashes, at], Date.now(), this.opts.restart.windowMs);
       if (decision.action === 'give-up') failed.add(name);
       return { name, decision };
     });

@@ -29,9 +29,9 @@ export {
 } from './layout';
 export { createStruct, lookupStruct, type SharedStruct } from './struct';
 export { limits } from './limits';
-export { DpdkError } from './errors';
 export {
   Burst,
+  DpdkError,
   MEMPOOL_NAME_MAX,
   createMempoolCache,
   createPktmbufPool,

@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod';
-import { dpdkError } from './errors';
+import { dpdkError } from '@mp/dpdk-core';
 
 /** The cache line of x86-64, what `__rte_cache_aligned` aligns to. */
 export const CACHE_LINE = 64;

@@ -14,13 +14,13 @@ import {
   ringNameSchema,
   validate,
   DpdkError,
+  dpdkError,
   type Memzone,
   type Ring,
   type RingOptions,
   type SyncMode,
 } from '@mp/dpdk-core';
 import { z } from 'zod';
-import { dpdkError } from './errors';
 import { decode, describeLayout, encode, layoutHash, t, viewOf, type StructType, type ValueOf } from './layout';
 
 export type { RingOptions, SyncMode };

@@ -2,9 +2,8 @@
  * Typed memzone structs: a C layout declared once (see layout.ts) laid over a
  * memzone, read and written in place by every process that maps it.
  */
-import { lookupMemzone, reserveMemzone, validate, memzoneNameSchema, type Memzone } from '@mp/dpdk-core';
+import { dpdkError, lookupMemzone, reserveMemzone, validate, memzoneNameSchema, type Memzone } from '@mp/dpdk-core';
 import { CACHE_LINE, viewOf, type StructType, type ViewOf } from './layout';
-import { dpdkError } from './errors';
 
 export interface SharedStruct<T extends StructType> {
   readonly name: string;
@@ -51,11 +50,10 @@ export function lookupStruct<T extends StructType>(name: string, layout: T): Sha
   const n = validate(memzoneNameSchema, name, 'lookupStruct', 'memzone name');
   const mz = lookupMemzone(n);
   if (mz.length !== zoneLength(layout.size)) {
-    const length = mz.length;
     throw dpdkError(
       'ESCHEMA',
       'lookupStruct',
-      `memzone '${n}' is ${length} bytes but this layout needs ${layout.size} (${zoneLength(layout.size)} with cache-line rounding); ` +
+      `memzone '${n}' is ${mz.length} bytes but this layout needs ${layout.size} (${zoneLength(layout.size)} with cache-line rounding); ` +
         'both processes must declare the same struct',
     );
   }

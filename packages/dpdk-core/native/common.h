@@ -19,6 +19,7 @@ class Burst;
 class Mempool;
 class MempoolCache;
 class TxBuffer;
+class PortForwarder;
 
 // Everything this process's addon instance owns. Handles register here so that
 // cleanup() can free what this process created and invalidate every handle
@@ -41,6 +42,7 @@ struct AddonData {
   HandleRegistry<Mempool> mempools;  // by rte_mempool*
   HandleSet<MempoolCache> mempoolCaches;
   HandleSet<TxBuffer> txBuffers;
+  HandleSet<PortForwarder> forwarders;  // their TX buffers hold mbufs
   std::unordered_set<uint16_t> configuredPorts;  // stopped and closed at cleanup (they may use our pools)
   // The packet path's frame (fastcall.h): arguments in, a count out.
   Napi::Reference<Napi::ArrayBuffer> fastFrame;
@@ -95,13 +97,14 @@ void ReleaseAllRings(Napi::Env env);
 void FreeCreatedRings(AddonData& data);
 
 // The packet plane, released in dependency order before memzones: packets
-// left in bursts, TX buffers (they hold mbufs), then ports this process
+// left in bursts, TX buffers and forwarders (they hold mbufs), then ports this process
 // configured (their queues hold mbufs of our pools), then user caches, then
 // the pools this process created.
 // Called by cleanup() (invalidates handles) and at teardown (handles untouched).
 void ReleasePacketPlane(Napi::Env env);
 void FreePacketPlane(AddonData& data);
 void FreeTxBuffers(AddonData& data);
+void FreeForwarders(AddonData& data);
 void CloseConfiguredPorts(AddonData& data);
 void FreeCreatedMempools(AddonData& data);
 

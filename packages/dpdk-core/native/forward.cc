@@ -296,6 +296,8 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
     s.tx = counters.Data();
     s.drop = s.tx + RTE_MAX_ETHPORTS;
     s.out.fill(kNoRoute);
+    // Every route is checked before the first buffer is allocated, so a
+    // refused map leaves no buffer behind.
     for (uint32_t in = 0; in < map.Length(); in++) {
       Napi::Value v = map.Get(in);
       if (!v.IsNumber()) throw Napi::TypeError::New(env, "PortForwarder: port map entries must be numbers");
@@ -311,20 +313,22 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
                           " (it has " + std::to_string(di.nb_tx_queues) + "); the primary sets up one per client");
       }
       s.out[in] = static_cast<uint16_t>(out);
-      if (s.buffers[out] == nullptr) {
-        auto* b = static_cast<rte_eth_dev_tx_buffer*>(rte_zmalloc_socket(
-            "tx_buffer", RTE_ETH_TX_BUFFER_SIZE(size), 0, rte_eth_dev_socket_id(static_cast<uint16_t>(out))));
-        if (b == nullptr) {
-          s.FreeBuffers();
-          ThrowDpdkCode(env, "PortForwarder", "ENOMEM", "cannot allocate a tx buffer; raise -m");
-        }
-        rte_eth_tx_buffer_init(b, static_cast<uint16_t>(size));
-        s.errorCtx[out] = {&s, static_cast<uint16_t>(out)};
-        rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &s.errorCtx[out]);
-        s.buffers[out] = b;
-        s.ports.push_back(static_cast<uint16_t>(out));
-      }
     }
+    for (uint16_t out : s.out) {
+      if (out == kNoRoute || s.buffers[out] != nullptr) continue;
+      auto* b = static_cast<rte_eth_dev_tx_buffer*>(
+          rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(size), 0, rte_eth_dev_socket_id(out)));
+      if (b == nullptr) {
+        s.FreeBuffers();
+        ThrowDpdkCode(env, "PortForwarder", "ENOMEM", "cannot allocate a tx buffer; raise -m");
+      }
+      rte_eth_tx_buffer_init(b, static_cast<uint16_t>(size));
+      s.errorCtx[out] = {&s, out};
+      rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &s.errorCtx[out]);
+      s.buffers[out] = b;
+      s.ports.push_back(out);
+    }
+    s.data->forwarders.Add(this);
   }
 
   ~PortForwarder() override {
@@ -333,6 +337,13 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
     // The counters view dies with this handle: functions that outlive it must
     // not write through it.
     st_->freed = true;
+    data.forwarders.Remove(this);
+  }
+
+  // Packets still buffered are freed and counted as dropped. Idempotent.
+  void Release() {
+    if (!st_->freed) st_->FreeBuffers();
+    st_->data->forwarders.Remove(this);
   }
 
  private:
@@ -345,12 +356,9 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
     return fns;
   }
 
-  // Packets still buffered are freed and counted as dropped. Idempotent.
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (!st_->freed) {
-      RequireEal(info.Env(), "portForwarder.free");
-      st_->FreeBuffers();
-    }
+    if (!st_->freed) RequireEal(info.Env(), "portForwarder.free");
+    Release();
     return info.Env().Undefined();
   }
 
@@ -369,6 +377,11 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
   Napi::Reference<Napi::BigUint64Array> countersRef_;
   std::shared_ptr<ForwarderState> st_ = std::make_shared<ForwarderState>();
 };
+
+void FreeForwarders(AddonData& data) {
+  data.forwarders.ForEach([](PortForwarder& f) { f.Release(); });
+  data.forwarders.Clear();
+}
 
 void InitForward(Napi::Env env, Napi::Object exports) {
   exports.Set("RoundRobin", RoundRobin::Define(env));

@@ -405,6 +405,7 @@ void ReleasePacketPlane(Napi::Env env) {
   AddonData& data = Data(env);
   FreeBurstPackets(data);
   FreeTxBuffers(data);
+  FreeForwarders(data);
   CloseConfiguredPorts(data);
   data.mempools.InvalidateAll([](Mempool& pool) { pool.Invalidate(true); });
   FreeCreatedMempools(data);
@@ -413,6 +414,7 @@ void ReleasePacketPlane(Napi::Env env) {
 void FreePacketPlane(AddonData& data) {
   FreeBurstPackets(data);
   FreeTxBuffers(data);
+  FreeForwarders(data);
   CloseConfiguredPorts(data);
   FreeCreatedMempools(data);
 }

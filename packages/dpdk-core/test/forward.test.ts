@@ -73,6 +73,17 @@ test('PortForwarder: sends each packet out of the port paired with its input por
   expect(r.txDrop).toEqual([2, 0]);
 });
 
+test('PortForwarder: packets still in its TX buffers at cleanup() go back to their pool, counted as dropped; the forwarder is closed', async () => {
+  const r = await run('forwarder-at-cleanup', ['--vdev=net_null0']);
+  expect(r).toEqual({
+    bufferedBeforeCleanup: 3,
+    inUseBeforeCleanup: 3,
+    closedAfterCleanup: true,
+    droppedAtCleanup: 3,
+    sendAfterCleanup: { code: 'E_EAL_CLOSED' },
+  });
+});
+
 test("repairMempool: with nothing half done it returns the lcore's cache to the pool, once", async () => {
   const r = await run('repair');
   expect(r).toMatchObject({

@@ -2,7 +2,7 @@
  * Lease -> EAL arguments for a floating process, and the default id set.
  * Pure: no EAL, unit-tested on their own.
  */
-import { DpdkError, MAX_LCORE, validate } from '@mp/dpdk-core';
+import { MAX_LCORE, dpdkError, validate } from '@mp/dpdk-core';
 import { z } from 'zod';
 import { rangeList } from './policy';
 
@@ -54,7 +54,7 @@ export function defaultLeaseIds(ealLcores: readonly number[], reserved: readonly
   const ids: number[] = [];
   for (let id = 0; id < MAX_LCORE; id++) if (!taken.has(id)) ids.push(id);
   if (ids.length === 0) {
-    throw new DpdkError('ENOSPC', 28, 'createLcoreAllocator', 'every lcore id is an EAL lcore or reserved: nothing is left to lease');
+    throw dpdkError('ENOSPC', 'createLcoreAllocator', 'every lcore id is an EAL lcore or reserved: nothing is left to lease');
   }
   return ids;
 }

@@ -46,11 +46,6 @@ export function startStamp(startTicks: bigint): number {
  * as dead: it has exited, only its parent has not reaped it yet.
  */
 export function ownerAlive(pid: number, recordedStamp: number | null): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-  }
   const stat = readProcStat(pid);
   if (stat === null) return false;
   if (stat.state === 'Z' || stat.state === 'X') return false;

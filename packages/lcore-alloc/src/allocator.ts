@@ -335,8 +335,9 @@ export class LcoreAllocator {
           continue;
         }
         const g = nextGeneration(seen.generation);
-        const tick = (zone.add32(HEADER.claimTick, 1) + 1) >>> 0 || 1;
-        zone.store32(slotOffset(index) + SLOT.lastClaim, tick);
+        // 0 means "never claimed" to the policy, so a wrapped counter skips it.
+        const claimTick = (zone.add32(HEADER.claimTick, 1) + 1) >>> 0 || 1;
+        zone.store32(slotOffset(index) + SLOT.lastClaim, claimTick);
         zone.add32(slotOffset(index) + SLOT.claimCount, 1);
         this.recordOwner(zone, s, g, stamp);
         zone.add64(HEADER.claims, 1n);

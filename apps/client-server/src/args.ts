@@ -4,7 +4,7 @@
  * sample leaves unchecked is an error here, raised before EAL starts. Pure:
  * no EAL, unit-tested on its own.
  */
-import { splitArgv } from '@mp/dpdk-core';
+import { DpdkError, parseEalArgs, splitArgv, type ParsedEalOption } from '@mp/dpdk-core';
 import { z } from 'zod';
 import { EXIT, MAX_CLIENTS, MAX_ETHPORTS } from './shared';
 
@@ -151,10 +151,21 @@ export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondar
       --stats-format FORMAT   json (default) or text
   -h, --help                  this text`;
 
-export type ServerOptions = z.output<typeof serverSchema> & { portIds: number[] };
+export type ServerOptions = Omit<z.output<typeof serverSchema>, 'portmask'> & { portIds: number[] };
 export type ClientOptions = z.output<typeof clientSchema>;
 
-export type Parsed<T> = { help: true } | { help: false; ealArgs: string[]; options: T };
+/** `ealArgs` as given; `eal` the same, parsed (and checked) by dpdk-core's parseEalArgs. */
+export type Parsed<T> = { help: true } | { help: false; ealArgs: string[]; eal: ParsedEalOption[]; options: T };
+
+/** A bad EAL option is a bad command line like any other (exit code 2), and is caught before EAL starts. */
+function checkEalArgs(ealArgs: readonly string[], usage: string): ParsedEalOption[] {
+  try {
+    return parseEalArgs(ealArgs);
+  } catch (e) {
+    if (e instanceof DpdkError && e.code === 'EINVAL') throw new UsageError(`${e.message}\n${usage}`);
+    throw e;
+  }
+}
 
 const SERVER_SPECS: OptionSpec[] = [
   { key: 'portmask', short: 'p', long: 'portmask', value: true },
@@ -199,14 +210,14 @@ function parse<T extends z.ZodTypeAny>(
   }
   const parsed = schema.safeParse(raw);
   if (!parsed.success) throw new UsageError(firstIssue(parsed.error, NAMES));
-  return { help: false, ealArgs, options: parsed.data };
+  return { help: false, ealArgs, eal: checkEalArgs(ealArgs, usage), options: parsed.data };
 }
 
 export function parseServerArgs(argv: readonly string[]): Parsed<ServerOptions> {
   const r = parse(argv, SERVER_SPECS, serverSchema, ['portmask', 'clients'], SERVER_USAGE);
   if (r.help) return r;
   const { portmask: portIds, ...rest } = r.options;
-  return { help: false, ealArgs: r.ealArgs, options: { ...rest, portmask: portIds, portIds } };
+  return { ...r, options: { ...rest, portIds } };
 }
 
 export function parseClientArgs(argv: readonly string[]): Parsed<ClientOptions> {

@@ -16,12 +16,12 @@ import {
   initEalFromArgv,
   lookupMemzone,
   lookupMempool,
-  parseEalArgs,
   portCount,
   primaryProcessAlive,
   processType,
   type Mempool,
   type NativePortForwarder,
+  type ParsedEalOption,
 } from '@mp/dpdk-core';
 import { lookupRing, lookupStruct, type PacketRing } from '@mp/mp-ring';
 import { CLIENT_USAGE, HelpRequested, UsageError, parseClientArgs, type ClientOptions } from './args';
@@ -49,19 +49,15 @@ const PRIMARY_CHECK_MS = 200;
 /** How long a restarted client waits for the server to repair what its dead predecessor left. */
 const REPAIR_WAIT_MS = 5000;
 
-function filePrefixOf(ealArgs: readonly string[]): string {
-  return parseEalArgs(ealArgs).find((o) => o.name === '--file-prefix')?.value ?? 'rte';
-}
-
 /**
  * Clients are secondaries: `--proc-type=secondary` is added when missing, and
  * `auto` is accepted only while a server runs (it would otherwise make this
  * client a primary with nothing to attach to).
  */
-function secondaryArgv(argv: readonly string[], ealArgs: readonly string[]): string[] {
-  const type = parseEalArgs(ealArgs).find((o) => o.name === '--proc-type')?.value;
+function secondaryArgv(argv: readonly string[], eal: readonly ParsedEalOption[]): string[] {
+  const type = eal.find((o) => o.name === '--proc-type')?.value;
   if (type === 'primary') throw new UsageError('a client is a secondary process; use --proc-type=secondary (or auto)');
-  const prefix = filePrefixOf(ealArgs);
+  const prefix = eal.find((o) => o.name === '--file-prefix')?.value ?? 'rte';
   if (!primaryProcessAlive(prefix)) {
     throw new SetupError(`no server is running with --file-prefix=${prefix}; start mp-server first (with the same --file-prefix)`);
   }
@@ -212,7 +208,7 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
   const parsed = parseClientArgs(argv);
   if (parsed.help) throw new HelpRequested(CLIENT_USAGE);
   const opts = parsed.options;
-  const fullArgv = secondaryArgv(argv, parsed.ealArgs);
+  const fullArgv = secondaryArgv(argv, parsed.eal);
   try {
     initEalFromArgv(fullArgv);
   } catch (e) {

@@ -16,7 +16,6 @@ import {
   currentLcore,
   initEalFromArgv,
   openPort,
-  parseEalArgs,
   ports as listPorts,
   processType,
   registerTelemetry,
@@ -282,7 +281,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   const parsed = parseServerArgs(argv);
   if (parsed.help) throw new HelpRequested(SERVER_USAGE);
   const opts = parsed.options;
-  const procType = parseEalArgs(parsed.ealArgs, { secondariesWillAttach: true }).find((o) => o.name === '--proc-type')?.value;
+  const procType = parsed.eal.find((o) => o.name === '--proc-type')?.value;
   if (procType === 'secondary') {
     throw new UsageError('the server is the primary process; drop --proc-type=secondary (clients are the secondaries)');
   }

@@ -75,6 +75,23 @@ describe('server command line', () => {
   it("refuses app options without '--'", () => {
     expect(() => parseServerArgs(['-p', '3', '-n', '2'])).toThrow(/after '--'/);
   });
+
+  it('refuses a bad EAL option as a usage error, before EAL starts', () => {
+    for (const bad of [['--bogus'], ['--no-huge'], ['-l']]) {
+      const e = (() => {
+        try {
+          parseServerArgs([...bad, '--', '-p', '3', '-n', '2']);
+        } catch (err) {
+          return err;
+        }
+        throw new Error(`accepted: ${bad.join(' ')}`);
+      })();
+      expect(e).toBeInstanceOf(UsageError);
+      expect((e as UsageError).exitCode).toBe(EXIT.usage);
+      expect((e as UsageError).message).toMatch(/EAL option '(--bogus|--no-huge|-l)'/);
+    }
+    expect(() => parseClientArgs(['--bogus', '--', '-n', '0'])).toThrow(UsageError);
+  });
 });
 
 describe('client command line', () => {

@@ -99,6 +99,12 @@ export class ControlZone {
     return this.memzone.load32(this.at(slot, SLOT.ackSeq)) === seq;
   }
 
+  /** Milliseconds from `postedAt` (Date.now() when the command was posted) to the slave's latest ACK, by the slave's clock. */
+  ackDelay(slot: number, postedAt: number): number {
+    const ackAt = new Float64Array(this.memzone.view(), this.at(slot, SLOT.ackAt), 1)[0] as number;
+    return Math.max(0, ackAt - postedAt);
+  }
+
   counters(slot: number): number[] {
     const view = new Float64Array(this.memzone.view(), this.at(slot, SLOT.counters), COUNTER_COUNT);
     return Array.from(view);

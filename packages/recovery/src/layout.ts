@@ -25,13 +25,16 @@
  *       72  u32 state        SLAVE_STATE.*
  *       76  u32 pid
  *       80  u32 attachedGen  generation the slave read when it attached
+ *       88  f64 ackAt        Date.now() when the slave stored its latest ackSeq,
+ *                            so an ACK's latency is the slave's own and not
+ *                            the supervisor's polling delay
  *     counters
  *       128 f64[COUNTER_COUNT]  the slave's own counters (single writer;
  *                               f64 holds integers exactly up to 2^53)
  */
 
 export const MAGIC = 0x53555052; // "SUPR"
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 
 export const HEADER = {
   magic: 0,
@@ -51,6 +54,7 @@ export const SLOT = {
   state: 72,
   pid: 76,
   attachedGen: 80,
+  ackAt: 88,
   counters: 128,
 } as const;
 export const COUNTER_COUNT = 16;

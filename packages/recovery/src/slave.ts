@@ -55,6 +55,7 @@ export class SlaveLink {
   private readonly cmdSeq: number;
   private readonly ackSeq: number;
   private readonly stateIx: number;
+  private readonly ackAt: Float64Array;
   /** The slave's counters (single writer: this process); the supervisor reads and resets them. */
   readonly counters: Float64Array;
   private standbyRole: boolean;
@@ -77,6 +78,7 @@ export class SlaveLink {
     this.cmdSeq = (base + SLOT.commandSeq) / 4;
     this.ackSeq = (base + SLOT.ackSeq) / 4;
     this.stateIx = (base + SLOT.state) / 4;
+    this.ackAt = new Float64Array(zone.memzone.view(), base + SLOT.ackAt, 1);
     this.counters = new Float64Array(zone.memzone.view(), base + SLOT.counters, COUNTER_COUNT);
   }
 
@@ -230,6 +232,9 @@ export class SlaveLink {
     if (cmd === COMMAND.stop) mz.store32(base + SLOT.state, SLAVE_STATE.stopping);
     else if (cmd === COMMAND.pause) mz.store32(base + SLOT.state, SLAVE_STATE.paused);
     else if (cmd === COMMAND.resume || cmd === COMMAND.promote) mz.store32(base + SLOT.state, SLAVE_STATE.running);
+    // Before the ackSeq store (a native call, so not reordered past it): the
+    // supervisor reads the time once it sees the sequence.
+    this.ackAt[0] = Date.now();
     mz.store32(base + SLOT.ackSeq, mz.load32(base + SLOT.commandSeq));
   }
 

@@ -142,6 +142,11 @@ export interface SupervisorEvents {
   'standby-exit': [{ name: string; pid: number; lcore: number; code: number | null; signal: NodeJS.Signals | null; reason: ExitReason; respawnInMs: number | null }];
   exit: [ExitEvent];
   hang: [{ name: string; pid: number; silentMs: number }];
+  /**
+   * ackMs: for 'acked', from posting the command to the slave's ACK by the
+   * slave's own timestamp (the slave's reaction, not the supervisor's polling
+   * delay); otherwise how long the supervisor waited.
+   */
   stop: [{ name: string; pid: number; mode: 'stop' | 'pause'; outcome: 'acked' | 'ack-timeout' | 'not-attached' | 'exited'; ackMs: number }];
   resume: [{ name: string; pid: number; outcome: 'acked' | 'ack-timeout' | 'exited'; ackMs: number }];
   reclaim: [{ name: string; lcore: number; unaccountedBuffers: number; counters: number[]; resources: Array<{ label: string } & ReclaimResult> }];
@@ -770,13 +775,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const t0 = Date.now();
     const seq = this.post(rt.slot, COMMAND.pause, child);
     const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.ackTimeoutMs);
-    const ackMs = Date.now() - t0;
     if (acked && rt.child === child) {
       rt.status = 'paused';
-      this.emit('stop', { name: rt.spec.name, pid: rt.pid, mode: 'pause', outcome: 'acked', ackMs });
+      this.emit('stop', { name: rt.spec.name, pid: rt.pid, mode: 'pause', outcome: 'acked', ackMs: zone.ackDelay(rt.slot, t0) });
       return true;
     }
-    this.emit('stop', { name: rt.spec.name, pid: rt.pid, mode: 'pause', outcome: acked ? 'exited' : 'ack-timeout', ackMs });
+    this.emit('stop', { name: rt.spec.name, pid: rt.pid, mode: 'pause', outcome: acked ? 'exited' : 'ack-timeout', ackMs: Date.now() - t0 });
     if (!acked) this.kill(rt, 'ack-timeout');
     await this.waitFor(() => rt.child !== child, this.opts.exitTimeoutMs);
     if (rt.child === child) this.kill(rt, rt.endedBy ?? 'ack-timeout');
@@ -792,13 +796,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const t0 = Date.now();
     const seq = this.post(rt.slot, COMMAND.resume, child);
     const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, Math.max(this.opts.ackTimeoutMs, 1000));
-    const ackMs = Date.now() - t0;
     if (acked && rt.child === child) {
       rt.status = 'running';
-      this.emit('resume', { name: rt.spec.name, pid: rt.pid, outcome: 'acked', ackMs });
+      this.emit('resume', { name: rt.spec.name, pid: rt.pid, outcome: 'acked', ackMs: zone.ackDelay(rt.slot, t0) });
       return true;
     }
-    this.emit('resume', { name: rt.spec.name, pid: rt.pid, outcome: acked ? 'exited' : 'ack-timeout', ackMs });
+    this.emit('resume', { name: rt.spec.name, pid: rt.pid, outcome: acked ? 'exited' : 'ack-timeout', ackMs: Date.now() - t0 });
     if (!acked) this.kill(rt, 'hung');
     return false;
   }
@@ -826,11 +829,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const child = rt.child;
       const seq = this.post(rt.slot, COMMAND.stop, child);
       const acked = await this.waitFor(() => zone.acked(rt.slot, seq) || rt.child !== child, this.opts.ackTimeoutMs);
-      const ackMs = Date.now() - t0;
-      if (acked) {
-        this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: zone.acked(rt.slot, seq) ? 'acked' : 'exited', ackMs });
+      if (acked && zone.acked(rt.slot, seq)) {
+        this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: 'acked', ackMs: zone.ackDelay(rt.slot, t0) });
+      } else if (acked) {
+        this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: 'exited', ackMs: Date.now() - t0 });
       } else {
-        this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: 'ack-timeout', ackMs });
+        this.emit('stop', { name: rt.spec.name, pid, mode: 'stop', outcome: 'ack-timeout', ackMs: Date.now() - t0 });
         this.kill(rt, 'ack-timeout');
       }
     }

@@ -161,9 +161,9 @@ export class Fixture {
   }
 
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
-    if (this.status === undefined && this.child.pid !== undefined) {
-      process.kill(this.child.pid, signal);
-    }
+    // Through the ChildProcess, which knows once the pid is reaped and will
+    // not signal a process that reused it.
+    if (this.status === undefined) this.child.kill(signal);
   }
 
   /** The last lines of both streams, for failure messages. */
@@ -205,7 +205,7 @@ export async function runFixture(
 }
 
 /** SIGKILLs every fixture this test file started that is still running (by PID). */
-export async function killAllFixtures(): Promise<void> {
+async function killAllFixtures(): Promise<void> {
   const running = [...live];
   for (const f of running) f.kill('SIGKILL');
   await Promise.all(running.map((f) => f.exited));
@@ -248,7 +248,7 @@ export function removeLeftovers(prefix: string): void {
   for (const p of leftovers(prefix)) fs.rmSync(p, { recursive: true, force: true });
 }
 
-export function hugepageMounts(): string[] {
+function hugepageMounts(): string[] {
   return fs
     .readFileSync('/proc/mounts', 'utf8')
     .split('\n')
@@ -270,10 +270,11 @@ function safeReaddir(dir: string): string[] {
  * that needs DPDK must fail loudly, never pass without running.
  */
 export function requireHugepages(): void {
-  const total = Number(/HugePages_Free:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
-  if (total < 64 || hugepageMounts().length === 0) {
+  const free = Number(/HugePages_Free:\s+(\d+)/.exec(fs.readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0);
+  const mounts = hugepageMounts();
+  if (free < 64 || mounts.length === 0) {
     throw new Error(
-      `DPDK tests need at least 64 free 2 MiB hugepages and a hugetlbfs mount (free: ${total}, mounts: ${hugepageMounts().join(',') || 'none'}); run ./dev test, which sets them up`,
+      `DPDK tests need at least 64 free 2 MiB hugepages and a hugetlbfs mount (free: ${free}, mounts: ${mounts.join(',') || 'none'}); run ./dev test, which sets them up`,
     );
   }
 }
@@ -299,4 +300,34 @@ export function fixtureArgs(argv: readonly string[] = process.argv.slice(2)): {
 /** Inside a fixture process: prints `TAG {json}` (bigints as strings) for waitForJson. */
 export function emit(tag: string, value: unknown): void {
   process.stdout.write(`${tag} ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+}
+
+/** What a fixture reports of a thrown error. */
+export interface ErrorInfo {
+  code?: string;
+  errno?: number;
+  op?: string;
+  message: string;
+  isDpdkError: boolean;
+}
+
+// By name: test-kit does not load the addon, and a fixture may hold more than one copy of the class.
+function isDpdkError(e: unknown): e is Error & { code: string; errno: number; op: string } {
+  return e instanceof Error && e.name === 'DpdkError' && typeof (e as { code?: unknown }).code === 'string';
+}
+
+/** A DpdkError's code, errno, op and message; any other error's text, marked as not a DpdkError. */
+export function errorInfo(e: unknown): ErrorInfo {
+  if (isDpdkError(e)) return { code: e.code, errno: e.errno, op: e.op, message: e.message, isDpdkError: true };
+  return { message: String(e), isDpdkError: false };
+}
+
+/** The code of the DpdkError `f` throws: 'no error' if it returns, 'not a DpdkError: <error>' for any other error. */
+export function codeOf(f: () => unknown): string {
+  try {
+    f();
+    return 'no error';
+  } catch (e) {
+    return isDpdkError(e) ? e.code : `not a DpdkError: ${String(e)}`;
+  }
 }

@@ -591,12 +591,9 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           this.killStandby(sb, 'start-timeout');
         }
       } else if (sb?.status === 'idle') {
-        const beat = zone.heartbeat(sb.slot);
-        if (beat !== sb.lastBeat) {
-          sb.lastBeat = beat;
-          sb.lastBeatAt = now;
-        } else if (now - sb.lastBeatAt > this.opts.heartbeatTimeoutMs) {
-          this.emit('hang', { name: rt.spec.name, pid: sb.pid, silentMs: now - sb.lastBeatAt });
+        const silentMs = this.silence(zone, sb, now);
+        if (silentMs > this.opts.heartbeatTimeoutMs) {
+          this.emit('hang', { name: rt.spec.name, pid: sb.pid, silentMs });
           this.killStandby(sb, 'hung');
         }
       }
@@ -613,16 +610,22 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
           this.kill(rt, 'start-timeout');
         }
       } else if (rt.status === 'running' || rt.status === 'paused') {
-        const beat = zone.heartbeat(rt.slot);
-        if (beat !== rt.lastBeat) {
-          rt.lastBeat = beat;
-          rt.lastBeatAt = now;
-        } else if (now - rt.lastBeatAt > this.opts.heartbeatTimeoutMs) {
-          this.emit('hang', { name: rt.spec.name, pid: rt.pid, silentMs: now - rt.lastBeatAt });
+        const silentMs = this.silence(zone, rt, now);
+        if (silentMs > this.opts.heartbeatTimeoutMs) {
+          this.emit('hang', { name: rt.spec.name, pid: rt.pid, silentMs });
           this.kill(rt, 'hung');
         }
       }
     }
+  }
+
+  /** How long the process in `p.slot` has not bumped its heartbeat (0 when it just did). */
+  private silence(zone: ControlZone, p: { slot: number; lastBeat: number; lastBeatAt: number }, now: number): number {
+    const beat = zone.heartbeat(p.slot);
+    if (beat === p.lastBeat) return now - p.lastBeatAt;
+    p.lastBeat = beat;
+    p.lastBeatAt = now;
+    return 0;
   }
 
   private kill(rt: Runtime, why: ExitReason): void {

@@ -8,22 +8,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { assertCleanTeardown, leftovers, requireHugepages, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { EXIT } from '../src/shared';
-import { clientEal, serverEal, tsClient, tsServer } from './helpers';
+import { clientEal, forwarding, serverEal, tsClient, tsServer } from './helpers';
 
 const NULL_PORTS = ['net_null0', 'net_null1'];
 const prefix = uniquePrefix('cs-bad');
 let server: Fixture;
 let client: Fixture;
 
-async function clientTx(): Promise<number> {
-  const m = await client.waitForLine(/^stats (.*)$/, 10_000, { from: client.stdoutLines.length });
-  return (JSON.parse(m[1] as string) as { tx: number }).tx;
-}
-
 async function stillForwarding(): Promise<void> {
   expect(server.exitStatus).toBeUndefined();
-  const first = await clientTx();
-  while ((await clientTx()) <= first);
+  await forwarding(client);
 }
 
 function runtimeFiles(): string[] {

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { assertCleanTeardown, removeLeftovers, requireHugepages, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { EXIT } from '../src/shared';
-import { BIN, buildC, clientEal, serverEal, sleep, tsClient, tsServer, type StatsLine } from './helpers';
+import { BIN, buildC, clientEal, forwarding, serverEal, sleep, tsClient, tsServer, type StatsLine } from './helpers';
 
 beforeAll(() => requireHugepages());
 
@@ -22,20 +22,6 @@ const NULL_PORTS = ['net_null0', 'net_null1'];
 
 function startServer(prefix: string): Fixture {
   return tsServer('server', [...serverEal(prefix, NULL_PORTS), '--', '-p', '3', '-n', '2', '--stats-interval', '0.1', '--stats-format', 'json']);
-}
-
-/** The client's own counters from its memzone slot, as it prints them. */
-async function clientTx(client: Fixture, from = client.stdoutLines.length): Promise<number> {
-  const m = await client.waitForLine(/^stats (.*)$/, 10_000, { from });
-  return (JSON.parse(m[1] as string) as { tx: number }).tx;
-}
-
-/** Waits until the client's tx counter moves: it is forwarding. */
-async function forwarding(client: Fixture): Promise<void> {
-  const first = await clientTx(client);
-  for (;;) {
-    if ((await clientTx(client)) > first) return;
-  }
 }
 
 function startClient(prefix: string, id: number, lcore: number): Fixture {

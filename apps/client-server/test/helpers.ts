@@ -200,4 +200,19 @@ export function frameDiff(got: readonly string[], want: readonly string[]): { mi
   return { missing: missingSeqs.length, extra, missingSeqs: missingSeqs.sort((a, b) => a - b).slice(0, 20) };
 }
 
+/** A TS client's tx counter, from the next `stats {json}` line it prints (it needs --stats-interval). */
+export async function clientTx(client: Fixture): Promise<number> {
+  const m = await client.waitForLine(/^stats (.*)$/, 10_000, { from: client.stdoutLines.length });
+  return (JSON.parse(m[1] as string) as { tx: number }).tx;
+}
+
+/** Waits until the client's tx counter moves: it is forwarding. */
+export async function forwarding(client: Fixture, timeoutMs = 15_000): Promise<void> {
+  const first = await clientTx(client);
+  const deadline = Date.now() + timeoutMs;
+  while ((await clientTx(client)) <= first) {
+    if (Date.now() > deadline) throw new Error(`${client.label} did not forward for ${timeoutMs} ms (tx stuck at ${first})`);
+  }
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { validate } from './memzone';
-import { fastArgs, fastResult } from './fastcall';
+import { fastArgs, fastResult, frameNumber } from './fastcall';
 import { native } from './native';
 import type { Mempool } from './mempool';
 
@@ -98,8 +98,8 @@ export class Burst extends NativeBurstClass {
   override moveTo(target: NativeBurst, start?: number, count?: number): number {
     const from = Burst.idOf(this);
     const to = Burst.idOf(target);
-    const first = start === undefined ? 0 : +start;
-    const n = count === undefined ? Infinity : +count;
+    const first = start === undefined ? 0 : frameNumber(start, 'start');
+    const n = count === undefined ? Infinity : frameNumber(count, 'count');
     fastArgs[0] = from;
     fastArgs[1] = to;
     fastArgs[2] = first;
@@ -110,7 +110,7 @@ export class Burst extends NativeBurstClass {
 
   override rewriteMacs(outPort: number): number {
     const id = Burst.idOf(this);
-    const port = +outPort;
+    const port = frameNumber(outPort, 'port');
     fastArgs[0] = id;
     fastArgs[1] = port;
     burstRewriteMacs();

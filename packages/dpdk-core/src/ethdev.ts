@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { burstId, type NativeBurst } from './burst';
 import { dpdkError } from './errors';
-import { fastArgs, fastResult } from './fastcall';
+import { fastArgs, fastResult, frameNumber } from './fastcall';
 import type { Mempool } from './mempool';
 import { validate } from './memzone';
 import { native, type PortSummary } from './native';
@@ -139,8 +139,8 @@ const nativeTx = native.txBurst;
 
 /** Appends up to burst room packets received on port/queue; returns how many. */
 export function rxBurst(port: number, queue: number, burst: NativeBurst): number {
-  const p = +port;
-  const q = +queue;
+  const p = frameNumber(port, 'port');
+  const q = frameNumber(queue, 'queue');
   const id = burstId(burst);
   fastArgs[0] = p;
   fastArgs[1] = q;
@@ -150,8 +150,8 @@ export function rxBurst(port: number, queue: number, burst: NativeBurst): number
 }
 /** Sends from the front of the burst; returns how many went (they leave the burst, the rest stay in order). */
 export function txBurst(port: number, queue: number, burst: NativeBurst): number {
-  const p = +port;
-  const q = +queue;
+  const p = frameNumber(port, 'port');
+  const q = frameNumber(queue, 'queue');
   const id = burstId(burst);
   fastArgs[0] = p;
   fastArgs[1] = q;

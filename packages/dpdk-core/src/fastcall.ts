@@ -4,9 +4,9 @@
  * its count comes back in `fastResult`. Converting N-API values cost more
  * than the V8 call itself; typed-array stores and loads cost nothing.
  *
- * Callers compute every argument (which may throw, or run a valueOf) before
- * they write the first one, so no other call can overwrite a half-written
- * frame, and read the result right after their call.
+ * Callers check every argument (which may throw) before they write the
+ * first one, so no other call can overwrite a half-written frame, and read
+ * the result right after their call.
  */
 import { native } from './native';
 
@@ -20,3 +20,13 @@ declare module './native' {
 export const fastArgs = new Float64Array(native.fastFrame, 0, 4);
 /** The count the last packet-path call returned. */
 export const fastResult = new Int32Array(native.fastFrame, 32, 1);
+
+/**
+ * A packet-path number, refused as the napi_value checks refused it: `+`
+ * would turn '0', '' or null into port 0 and run an object's valueOf. C++
+ * still checks that it is an integer in range.
+ */
+export function frameNumber(v: unknown, what: string): number {
+  if (typeof v !== 'number') throw new TypeError(`${what} must be a number`);
+  return v;
+}

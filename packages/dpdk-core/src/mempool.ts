@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { burstId, type NativeBurst } from './burst';
-import { fastArgs, fastResult } from './fastcall';
+import { fastArgs, fastResult, frameNumber } from './fastcall';
 import { ANY_SOCKET, validate } from './memzone';
 import { native } from './native';
 
@@ -120,7 +120,7 @@ class MempoolCacheHandle implements MempoolCache {
   }
   allocBulk(burst: NativeBurst, n: number): number {
     const id = burstId(burst);
-    const count = +n;
+    const count = frameNumber(n, 'count');
     fastArgs[0] = id;
     fastArgs[1] = count;
     this.fast.allocBulk();
@@ -153,7 +153,7 @@ function handle(n: NativeMempool): Mempool {
       allocBulk: {
         value: (burst: NativeBurst, count: number): number => {
           const id = burstId(burst);
-          const n = +count;
+          const n = frameNumber(count, 'count');
           fastArgs[0] = id;
           fastArgs[1] = n;
           alloc();

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 import { burstId } from './burst';
 import { dpdkError } from './errors';
-import { fastArgs, fastResult } from './fastcall';
+import { fastArgs, fastResult, frameNumber } from './fastcall';
 import { ANY_SOCKET, validate } from './memzone';
 import { native } from './native';
 
@@ -180,7 +180,7 @@ export class Ring {
   /** Appends up to `max` (default and upper bound: the burst's free room) packets to the burst; returns how many. */
   dequeueBurst(burst: BurstHandle, max?: number): number {
     const id = burstId(burst);
-    const m = max === undefined ? Infinity : +max;
+    const m = max === undefined ? Infinity : frameNumber(max, 'max');
     fastArgs[0] = id;
     fastArgs[1] = m;
     this.fast.dequeueBurst();
@@ -189,7 +189,7 @@ export class Ring {
   /** Appends exactly `n` packets or none ('EINVAL' if the burst has less room); returns the number appended. */
   dequeueBulk(burst: BurstHandle, n: number): number {
     const id = burstId(burst);
-    const count = +n;
+    const count = frameNumber(n, 'n');
     fastArgs[0] = id;
     fastArgs[1] = count;
     this.fast.dequeueBulk();

@@ -228,6 +228,9 @@ test('bad input: each a DpdkError (or TypeError/RangeError from a Burst) with it
     'tx-buffer-queue-out-of-range': 'EINVAL',
     'rx-queue-out-of-range': 'EINVAL',
     'tx-queue-out-of-range': 'EINVAL',
+    'rx-port-a-string': 'TypeError',
+    'tx-queue-null': 'TypeError',
+    'alloc-count-a-string': 'TypeError',
     'alloc-past-room': 'ENOSPC',
     'read-past-count': 'RangeError',
     'read-not-bytes': 'TypeError',
@@ -255,6 +258,8 @@ test('bad input: each a DpdkError (or TypeError/RangeError from a Burst) with it
   expect(message('port-missing')).toMatch(/port 7 does not exist \(ports: 0\)/);
   expect(message('rx-queue-out-of-range')).toMatch(/rx queue 5 is out of range: port 0 has 1 rx queues/);
   expect(message('rx-before-start')).toMatch(/start the port/);
+  expect(message('rx-port-a-string')).toMatch(/port must be a number/);
+  expect(message('alloc-count-a-string')).toMatch(/count must be a number/);
   expect(message('pool-free-in-use')).toMatch(/1 packets in use/);
   expect(message('pool-missing')).toMatch(/--file-prefix/);
 });

@@ -11,11 +11,11 @@
  * process the clients are pinned; with fewer CPUs than processes they float
  * over all CPUs under their unique lcore ids.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { ealState } from '@mp/dpdk-core';
-import { createLcoreAllocator, type Lease, type LcoreAllocator } from '@mp/lcore-alloc';
+import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { z } from 'zod';
 import { HelpRequested, UsageError, parseServerArgs } from './args';
 import { reportStartError } from './errors';
@@ -87,7 +87,6 @@ function clientEalArgs(serverEal: readonly string[]): string[] {
 }
 
 class ClientProcesses {
-  private readonly children = new Map<number, { child: ChildProcess; lease: Lease }>();
   /** One per client: resolves once it forwards (or has exited). */
   readonly ready: Array<Promise<void>> = [];
 
@@ -118,17 +117,11 @@ class ClientProcesses {
     );
     if (child.pid === undefined) throw new Error(`cannot start client ${clientId}`);
     const childLease = this.alloc.transfer(lease, child.pid);
-    this.children.set(clientId, { child, lease: childLease });
     child.on('exit', (code, signal) => {
-      this.children.delete(clientId);
       // After the server's cleanup the allocator's memzone is gone, and the lease with it.
       if (ealState() === 'initialised') this.alloc.release(childLease);
       if (code !== 0) this.onUnexpectedExit(clientId, code, signal);
     });
-  }
-
-  get running(): number {
-    return this.children.size;
   }
 }
 
@@ -136,21 +129,29 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   // `pnpm start -- --duration 10` passes its own '--' through.
   const argv = rawArgv[0] === '--' ? rawArgv.slice(1) : rawArgv;
   let server: ServerHandle;
-  let clients: ClientProcesses;
+  let parsed: ReturnType<typeof parseServerArgs> & { help: false };
   let duration: number | undefined;
   try {
     const demo = demoServerArgv(argv);
-    const serverArgv = demo.serverArgv;
     duration = demo.duration;
-    const parsed = parseServerArgs(serverArgv);
-    if (parsed.help) throw new HelpRequested(DEMO_USAGE);
-    server = await startServer(serverArgv);
+    const p = parseServerArgs(demo.serverArgv);
+    if (p.help) throw new HelpRequested(DEMO_USAGE);
+    parsed = p;
+    server = await startServer(demo.serverArgv);
+  } catch (e) {
+    return reportStartError('start', e);
+  }
+  let clients: ClientProcesses;
+  try {
     const alloc = createLcoreAllocator({});
     clients = new ClientProcesses(alloc, clientEalArgs(parsed.ealArgs), (c, code, signal) => {
       process.stderr.write(`demo: client ${c} exited (${signal ?? `code ${code}`})\n`);
     });
     for (let c = 0; c < parsed.options.clients; c++) clients.start(c, parsed.options.clients);
   } catch (e) {
+    // The server's forwarding loop would keep this process alive for ever: stop it (and any client started) first.
+    server.stop('the clients could not be started');
+    await server.done;
     return reportStartError('start', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);

@@ -1,6 +1,6 @@
 /**
  * A short self-check of the binding: EAL as primary on virtual devices, then
- * what it sees. Run by `./dev start` until the client-server demo replaces it.
+ * what it sees (`pnpm selfcheck`).
  */
 import { cleanup, dpdkVersion, initEal, lcores, memoryStats, ports, processType } from './index';
 

@@ -8,8 +8,8 @@
  *   tsx bench/bench.ts [--rounds N] [--seconds S]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
+import { removeLeftovers } from '@mp/test-kit';
 
 const APP = path.join(__dirname, '..');
 const TSX = require.resolve('tsx');
@@ -75,11 +75,6 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
   clearTimeout(t);
 }
 
-function removePrefix(prefix: string): void {
-  fs.rmSync(path.join('/var/run/dpdk', prefix), { recursive: true, force: true });
-  for (const f of fs.readdirSync('/dev/hugepages')) if (f.startsWith(`${prefix}map_`)) fs.rmSync(path.join('/dev/hugepages', f), { force: true });
-}
-
 interface Sample {
   /** Forwarded packets per second of wall time. */
   pps: number;
@@ -126,7 +121,8 @@ async function run(config: Config, round: number): Promise<Sample> {
     return { pps: o.txPps, perClientCpu: (o.txPps * o.seconds) / Math.max(o.clientCpu, 0.01), clientCpu: o.clientCpu / o.seconds };
   } finally {
     await stop(server, 'SIGINT');
-    removePrefix(prefix);
+    // The C server exits without rte_eal_cleanup, and the client was SIGKILLed.
+    removeLeftovers(prefix);
   }
 }
 

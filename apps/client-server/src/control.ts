@@ -76,10 +76,6 @@ export class Control {
     return this.mz.load32(CONTROL.numClients);
   }
 
-  get serverPid(): number {
-    return this.mz.load32(CONTROL.serverPid);
-  }
-
   get stopRequested(): boolean {
     return this.mz.load32(CONTROL.stop) !== 0;
   }

@@ -232,39 +232,54 @@ const LIMITS: Record<Exclude<ScalarName, WideName>, [number, number]> = {
   i32: [-0x80000000, 0x7fffffff],
 };
 
-function writeScalar(dv: DataView, off: number, name: ScalarName, value: unknown, path: string): void {
+/** Why `value` does not fit scalar `name`, as the end of a message that starts with its path; null when it fits. */
+function misfit(name: ScalarName, value: unknown): string | null {
   if (name === 'u64' || name === 'i64') {
-    if (typeof value !== 'bigint') throw dpdkError('EINVAL', 'encode', `${path} must be a bigint (${name})`);
+    if (typeof value !== 'bigint') return ` must be a bigint (${name})`;
     const ok = name === 'u64' ? value >= 0n && value < 1n << 64n : value >= -(1n << 63n) && value < 1n << 63n;
-    if (!ok) throw dpdkError('EINVAL', 'encode', `${path} = ${value} does not fit in ${name}`);
-    if (name === 'u64') dv.setBigUint64(off, value, LITTLE);
-    else dv.setBigInt64(off, value, LITTLE);
-    return;
+    return ok ? null : ` = ${value} does not fit in ${name}`;
   }
   const [lo, hi] = LIMITS[name];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < lo || value > hi) {
-    throw dpdkError('EINVAL', 'encode', `${path} = ${String(value)} is not an integer in ${lo}..${hi} (${name})`);
+    return ` = ${String(value)} is not an integer in ${lo}..${hi} (${name})`;
   }
+  return null;
+}
+
+/** Stores a value misfit() accepted. */
+function storeScalar(dv: DataView, off: number, name: ScalarName, value: unknown): void {
   switch (name) {
     case 'u8':
-      dv.setUint8(off, value);
+      dv.setUint8(off, value as number);
       break;
     case 'i8':
-      dv.setInt8(off, value);
+      dv.setInt8(off, value as number);
       break;
     case 'u16':
-      dv.setUint16(off, value, LITTLE);
+      dv.setUint16(off, value as number, LITTLE);
       break;
     case 'i16':
-      dv.setInt16(off, value, LITTLE);
+      dv.setInt16(off, value as number, LITTLE);
       break;
     case 'u32':
-      dv.setUint32(off, value, LITTLE);
+      dv.setUint32(off, value as number, LITTLE);
       break;
     case 'i32':
-      dv.setInt32(off, value, LITTLE);
+      dv.setInt32(off, value as number, LITTLE);
+      break;
+    case 'u64':
+      dv.setBigUint64(off, value as bigint, LITTLE);
+      break;
+    case 'i64':
+      dv.setBigInt64(off, value as bigint, LITTLE);
       break;
   }
+}
+
+function writeScalar(dv: DataView, off: number, name: ScalarName, value: unknown, path: string): void {
+  const why = misfit(name, value);
+  if (why !== null) throw dpdkError('EINVAL', 'encode', path + why);
+  storeScalar(dv, off, name, value);
 }
 
 /** Reads the plain value of `type` at `offset` (a copy). */
@@ -293,34 +308,53 @@ export function decode<T extends Type>(type: T, dv: DataView, offset = 0): Value
  * padding bytes are left as they are (zero them first for a stable image).
  */
 export function encode<T extends Type>(type: T, value: ValueOf<T>, dv: DataView, offset = 0, path = 'value'): void {
+  if (!tryEncode(type, value, dv, offset)) put(type, value, dv, offset, path);
+}
+
+/**
+ * encode() without building field paths: false (the value partly written) at
+ * the first field that does not fit. Messages are encoded with this; encode()
+ * walks again with paths only to name what was wrong.
+ */
+export function tryEncode<T extends Type>(type: T, value: ValueOf<T>, dv: DataView, offset = 0): boolean {
+  return put(type, value, dv, offset, null);
+}
+
+/** Writes `value`; at a misfit returns false when `path` is null, else throws naming the field. */
+function put(type: Type, value: unknown, dv: DataView, offset: number, path: string | null): boolean {
   const u = unaligned(type);
   switch (u.kind) {
-    case 'scalar':
-      writeScalar(dv, offset, u.name, value, path);
-      return;
+    case 'scalar': {
+      const why = misfit(u.name, value);
+      if (why === null) {
+        storeScalar(dv, offset, u.name, value);
+        return true;
+      }
+      if (path === null) return false;
+      throw dpdkError('EINVAL', 'encode', path + why);
+    }
     case 'array': {
-      const arr = value as unknown;
-      if (arr === null || typeof arr !== 'object' || (arr as ArrayLike<unknown>).length !== u.length) {
+      if (value === null || typeof value !== 'object' || (value as ArrayLike<unknown>).length !== u.length) {
+        if (path === null) return false;
         throw dpdkError('EINVAL', 'encode', `${path} must be an array of ${u.length} elements`);
       }
       for (let i = 0; i < u.length; i++) {
-        encode(u.of, (arr as ArrayLike<never>)[i] as never, dv, offset + i * u.of.size, `${path}[${i}]`);
+        const at = path === null ? null : `${path}[${i}]`;
+        if (!put(u.of, (value as ArrayLike<unknown>)[i], dv, offset + i * u.of.size, at)) return false;
       }
-      return;
+      return true;
     }
     case 'struct': {
-      const obj = value as unknown;
-      if (obj === null || typeof obj !== 'object') throw dpdkError('EINVAL', 'encode', `${path} must be an object`);
-      for (const k of Object.keys(u.fields)) {
-        encode(
-          u.fields[k] as Type,
-          (obj as Record<string, never>)[k] as never,
-          dv,
-          offset + (u.offsets as Record<string, number>)[k]!,
-          `${path}.${k}`,
-        );
+      if (value === null || typeof value !== 'object') {
+        if (path === null) return false;
+        throw dpdkError('EINVAL', 'encode', `${path} must be an object`);
       }
-      return;
+      for (const k of Object.keys(u.fields)) {
+        const at = path === null ? null : `${path}.${k}`;
+        const field = (value as Record<string, unknown>)[k];
+        if (!put(u.fields[k] as Type, field, dv, offset + (u.offsets as Record<string, number>)[k]!, at)) return false;
+      }
+      return true;
     }
   }
 }

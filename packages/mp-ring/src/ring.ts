@@ -21,7 +21,7 @@ import {
   type SyncMode,
 } from '@mp/dpdk-core';
 import { z } from 'zod';
-import { decode, describeLayout, encode, layoutHash, t, viewOf, type StructType, type ValueOf } from './layout';
+import { decode, describeLayout, encode, layoutHash, t, tryEncode, viewOf, type StructType, type ValueOf } from './layout';
 
 export type { RingOptions, SyncMode };
 
@@ -149,7 +149,9 @@ export class MessageRing<S extends StructType> {
     this.room(msgs.length);
     this.scratch.fill(0, 0, msgs.length * this.elementSize);
     for (let i = 0; i < msgs.length; i++) {
-      encode(this.schema, msgs[i] as ValueOf<S>, this.scratchView, i * this.elementSize, `message[${i}]`);
+      const msg = msgs[i] as ValueOf<S>;
+      const at = i * this.elementSize;
+      if (!tryEncode(this.schema, msg, this.scratchView, at)) encode(this.schema, msg, this.scratchView, at, `message[${i}]`);
     }
   }
 

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { codeOf } from '@mp/test-kit';
 import { decode, encode, layoutHash, t, viewOf, type StructType } from '../src';
+import { tryEncode } from '../src/layout';
 
 const COMMON_H = '/usr/share/dpdk/examples/multi_process/client_server_mp/shared/common.h';
 
@@ -140,6 +141,21 @@ test('out-of-range values and malformed layouts are refused with EINVAL', () => 
   expect(codeOf(() => t.aligned(t.u8, 48))).toBe('EINVAL');
   expect(codeOf(() => t.array(t.u8, 0))).toBe('EINVAL');
   expect(codeOf(() => viewOf(portInfo, new ArrayBuffer(64)))).toBe('EINVAL');
+});
+
+test('a refused value names the field it failed at; tryEncode only says whether all fit', () => {
+  const s = t.struct({ a: t.u8, inner: t.array(t.struct({ x: t.u16, y: t.i64 }), 2) });
+  const dv = new DataView(new ArrayBuffer(s.size));
+  const good = { a: 1, inner: [{ x: 1, y: -1n }, { x: 65535, y: 2n }] };
+  expect(tryEncode(s, good, dv)).toBe(true);
+  expect(decode(s, dv)).toEqual(good);
+  const bad = { a: 1, inner: [{ x: 1, y: -1n }, { x: 70000, y: 2n }] };
+  expect(tryEncode(s, bad, dv)).toBe(false);
+  expect(() => encode(s, bad, dv)).toThrow('value.inner[1].x = 70000 is not an integer in 0..65535 (u16)');
+  expect(() => encode(s, { a: 1, inner: [good.inner[0]!, { x: 2, y: 3 as unknown as bigint }] }, dv, 0, 'message[4]')).toThrow(
+    'message[4].inner[1].y must be a bigint (i64)',
+  );
+  expect(() => encode(s, { a: 1, inner: [good.inner[0]!] }, dv)).toThrow('value.inner must be an array of 2 elements');
 });
 
 test('the schema hash changes with any layout change', () => {

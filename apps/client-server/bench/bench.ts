@@ -78,6 +78,8 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
 interface Sample {
   /** Forwarded packets per second of wall time. */
   pps: number;
+  /** Packets the server received per second (forwarded + dropped because the client's ring was full): how far ahead of the client the server runs. */
+  rxPps: number;
   /** Forwarded packets per CPU-second the client got: what is left of the rate once other load on the machine is factored out. */
   perClientCpu: number;
   clientCpu: number;
@@ -117,8 +119,8 @@ async function run(config: Config, round: number): Promise<Sample> {
     await stop(client, 'SIGKILL');
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (line === undefined) throw new Error(`observer printed nothing: ${out}`);
-    const o = JSON.parse(line) as { seconds: number; txPps: number; clientCpu: number };
-    return { pps: o.txPps, perClientCpu: (o.txPps * o.seconds) / Math.max(o.clientCpu, 0.01), clientCpu: o.clientCpu / o.seconds };
+    const o = JSON.parse(line) as { seconds: number; txPps: number; rxPps: number; clientCpu: number };
+    return { pps: o.txPps, rxPps: o.rxPps, perClientCpu: (o.txPps * o.seconds) / Math.max(o.clientCpu, 0.01), clientCpu: o.clientCpu / o.seconds };
   } finally {
     await stop(server, 'SIGINT');
     // The C server exits without rte_eal_cleanup, and the client was SIGKILLed.
@@ -143,14 +145,18 @@ async function main(): Promise<void> {
       const s = await run(c, round);
       results.get(name(c))?.push(s);
       console.log(
-        `round ${round + 1}  ${name(c).padEnd(24)} ${mpps(s.pps)}   ${mpps(s.perClientCpu)} per client CPU-second (client got ${(s.clientCpu * 100).toFixed(0)}% of a CPU)`,
+        `round ${round + 1}  ${name(c).padEnd(24)} ${mpps(s.pps)}   ${mpps(s.perClientCpu)} per client CPU-second (client got ${(s.clientCpu * 100).toFixed(0)}% of a CPU), server rx ${mpps(s.rxPps)}`,
       );
     }
   }
   const med = (c: Config, f: (s: Sample) => number): number => median((results.get(name(c)) ?? []).map(f));
   const cc = { server: 'c', client: 'c' } as const;
-  console.log('\nmedians                    wall-clock rate    per client CPU-second');
-  for (const c of CONFIGS) console.log(`  ${name(c).padEnd(24)} ${mpps(med(c, (s) => s.pps)).padStart(14)}    ${mpps(med(c, (s) => s.perClientCpu)).padStart(14)}`);
+  console.log('\nmedians                    wall-clock rate    per client CPU-second    server rx');
+  for (const c of CONFIGS) {
+    console.log(
+      `  ${name(c).padEnd(24)} ${mpps(med(c, (s) => s.pps)).padStart(14)}    ${mpps(med(c, (s) => s.perClientCpu)).padStart(14)}    ${mpps(med(c, (s) => s.rxPps)).padStart(14)}`,
+    );
+  }
   console.log('\nratio to the C pair (TS/C)');
   for (const c of CONFIGS.slice(1)) {
     console.log(

@@ -16,13 +16,17 @@ export class DpdkError extends Error {
   }
 }
 
-/** errno values for the codes TypeScript raises itself (Linux numbering). */
+/** errno values for the codes TypeScript raises itself, in this package and the ones built on it (Linux numbering). */
 const ERRNO_OF: Record<string, number> = {
   EPERM: 1,
   ENOENT: 2,
+  ESRCH: 3,
+  EAGAIN: 11,
   EEXIST: 17,
+  ENODEV: 19,
   EINVAL: 22,
   ENOSPC: 28,
+  ETIMEDOUT: 110,
   EALREADY: 114,
 };
 

@@ -5,7 +5,7 @@
  * for the guarantees.
  */
 import {
-  DpdkError,
+  dpdkError,
   lcores,
   lookupMemzone,
   memzoneNameSchema,
@@ -40,12 +40,6 @@ export const DEFAULT_ALLOCATOR_NAME = 'mp_lcore_alloc';
 
 /** PID_MAX_LIMIT on 64-bit Linux. */
 const PID_MAX = 4 * 1024 * 1024;
-
-const ERRNO: Record<string, number> = { EPERM: 1, ENOENT: 2, ESRCH: 3, EAGAIN: 11, EINVAL: 22, ENOSPC: 28 };
-
-function fail(code: string, op: string, message: string): DpdkError {
-  return new DpdkError(code, ERRNO[code] ?? 0, op, message);
-}
 
 const roleName = z
   .string()
@@ -130,12 +124,12 @@ interface StaticSlot {
 function verifyLayout(zone: Memzone): void {
   const op = 'openLcoreAllocator';
   const name = zone.name;
-  const refuse = (why: string): DpdkError =>
-    fail('E_LAYOUT', op, `memzone '${name}' ${why}; every process must use the same @mp/lcore-alloc version`);
+  const refuse = (why: string) =>
+    dpdkError('E_LAYOUT', op, `memzone '${name}' ${why}; every process must use the same @mp/lcore-alloc version`);
   if (zone.length < HEADER_BYTES) throw refuse(`has ${zone.length} bytes, too small to be an lcore allocator`);
   const magic = zone.load32(HEADER.magic);
   if (magic === 0) {
-    throw fail('EAGAIN', op, `lcore allocator '${name}' is not initialised yet (its creator is still writing it, or died doing so); retry shortly`);
+    throw dpdkError('EAGAIN', op, `lcore allocator '${name}' is not initialised yet (its creator is still writing it, or died doing so); retry shortly`);
   }
   if (magic !== MAGIC) throw refuse(`is not an lcore allocator (magic 0x${magic.toString(16)})`);
   const version = zone.load32(HEADER.version);
@@ -195,7 +189,7 @@ function startOf(pid: number, op: string): number {
   if (pid === process.pid && selfStamp !== undefined) return selfStamp;
   const stat = readProcStat(pid);
   if (stat === null || stat.state === 'Z' || stat.state === 'X') {
-    throw fail('ESRCH', op, `process ${pid} is not running, so it cannot own a lease`);
+    throw dpdkError('ESRCH', op, `process ${pid} is not running, so it cannot own a lease`);
   }
   const stamp = startStamp(stat.startTicks);
   if (pid === process.pid) selfStamp = stamp;
@@ -253,14 +247,14 @@ export class LcoreAllocator {
   }
 
   private live(op: string): Memzone {
-    if (this.closedFlag) throw fail('E_CLOSED', op, `lcore allocator '${this.name}' is closed; open it again`);
+    if (this.closedFlag) throw dpdkError('E_CLOSED', op, `lcore allocator '${this.name}' is closed; open it again`);
     return this.zone;
   }
 
   private slotFor(id: number, op: string): StaticSlot {
     const index = this.indexById.get(id);
     const slot = index === undefined ? undefined : this.slots[index];
-    if (slot === undefined) throw fail('EINVAL', op, `lcore id ${id} is not in allocator '${this.name}' (ids: ${this.ids.join(',')})`);
+    if (slot === undefined) throw dpdkError('EINVAL', op, `lcore id ${id} is not in allocator '${this.name}' (ids: ${this.ids.join(',')})`);
     return slot;
   }
 
@@ -365,7 +359,7 @@ export class LcoreAllocator {
       const second = this.tryClaim(zone, owner, stamp, request);
       if (second !== null) return second;
     }
-    throw fail('ENOSPC', 'acquire', exhaustionMessage(this.name, request, this.slots.length, this.leases()));
+    throw dpdkError('ENOSPC', 'acquire', exhaustionMessage(this.name, request, this.slots.length, this.leases()));
   }
 
   /**
@@ -406,7 +400,7 @@ export class LcoreAllocator {
     const s = this.slotFor(ref.id, 'transfer');
     if (!this.transition(zone, s, ref.generation, ref.ownerPid, pid)) {
       const w = this.word(zone, s);
-      throw fail(
+      throw dpdkError(
         'ENOENT',
         'transfer',
         `lease of lcore id ${ref.id} generation ${ref.generation} (pid ${ref.ownerPid}) is no longer held: ` +
@@ -526,7 +520,7 @@ export class LcoreAllocator {
   /** Frees the memzone (creator only, once no process uses it any more). */
   free(): void {
     if (!this.zone.created) {
-      throw fail('EPERM', 'free', `lcore allocator '${this.name}' was created by another process; only its creator frees it (use close())`);
+      throw dpdkError('EPERM', 'free', `lcore allocator '${this.name}' was created by another process; only its creator frees it (use close())`);
     }
     this.closedFlag = true;
     this.zone.free();
@@ -542,7 +536,7 @@ export class LcoreAllocator {
 export function createLcoreAllocator(options: CreateOptions = {}): LcoreAllocator {
   const o = validate(createSchema, options, 'createLcoreAllocator', 'options');
   if (processType() !== 'primary') {
-    throw fail(
+    throw dpdkError(
       'E_RTE_SECONDARY',
       'createLcoreAllocator',
       'only the primary creates the lcore allocator (it must outlive secondaries); secondaries use openLcoreAllocator()',
@@ -561,12 +555,12 @@ export function createLcoreAllocator(options: CreateOptions = {}): LcoreAllocato
         : eal.includes(s.id)
           ? 'is an EAL lcore of this process (its -l/--lcores), so a floating process would share it'
           : null;
-    if (why !== null) throw fail('EINVAL', 'createLcoreAllocator', `lcore id ${s.id} ${why}; leave it out of ids`);
+    if (why !== null) throw dpdkError('EINVAL', 'createLcoreAllocator', `lcore id ${s.id} ${why}; leave it out of ids`);
     seen.add(s.id);
   }
   const roles = ['', ...new Set(specs.map((s) => s.role).filter((r) => r !== ''))];
   if (roles.length > ROLE_MAX) {
-    throw fail('EINVAL', 'createLcoreAllocator', `at most ${ROLE_MAX - 1} distinct roles fit in the allocator (got ${roles.length - 1})`);
+    throw dpdkError('EINVAL', 'createLcoreAllocator', `at most ${ROLE_MAX - 1} distinct roles fit in the allocator (got ${roles.length - 1})`);
   }
   const zone = reserveMemzone(o.name, { length: zoneBytes(specs.length), socket: o.socket });
   const bytes = new Uint8Array(zone.view());

@@ -2,8 +2,7 @@
  * The control memzone seen from the supervisor: slot bookkeeping, commands,
  * heartbeats. Slaves use SlaveLink (slave.ts) over the same layout.
  */
-import { lookupMemzone, memzoneNameSchema, reserveMemzone, validate, type Memzone } from '@mp/dpdk-core';
-import { recoveryError } from './errors';
+import { dpdkError, lookupMemzone, memzoneNameSchema, reserveMemzone, validate, type Memzone } from '@mp/dpdk-core';
 import { COMMAND, COUNTER_COUNT, HEADER, LAYOUT_VERSION, MAGIC, MAX_SLOTS, SLAVE_STATE, SLOT, slotOffset, zoneBytes } from './layout';
 
 export type SlaveState = 'empty' | 'running' | 'stopping' | 'exited' | 'paused' | 'standby';
@@ -27,7 +26,7 @@ export class ControlZone {
   static create(name: string, slotCount: number): ControlZone {
     const n = validate(memzoneNameSchema, name, 'Supervisor', 'control zone name');
     if (!Number.isInteger(slotCount) || slotCount < 1 || slotCount > MAX_SLOTS) {
-      throw recoveryError('EINVAL', 'Supervisor', `slot count ${slotCount} is outside 1..${MAX_SLOTS}; declare fewer slaves`);
+      throw dpdkError('EINVAL', 'Supervisor', `slot count ${slotCount} is outside 1..${MAX_SLOTS}; declare fewer slaves`);
     }
     const mz = reserveMemzone(n, { length: zoneBytes(slotCount), align: 64 });
     mz.store32(HEADER.version, LAYOUT_VERSION);
@@ -42,7 +41,7 @@ export class ControlZone {
     const mz = lookupMemzone(validate(memzoneNameSchema, name, 'attachSlave', 'control zone name'));
     if (mz.load32(HEADER.magic) !== MAGIC || mz.load32(HEADER.version) !== LAYOUT_VERSION) {
       mz.close();
-      throw recoveryError(
+      throw dpdkError(
         'EINVAL',
         'attachSlave',
         `memzone '${name}' is not a @mp/recovery control zone of layout ${LAYOUT_VERSION}; are supervisor and slave built from the same version?`,

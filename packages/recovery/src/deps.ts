@@ -7,7 +7,7 @@
  * other. Mutually dependent slaves (a strongly connected component) start
  * together in one wave; components start after the components they depend on.
  */
-import { recoveryError as dpdkError } from './errors';
+import { dpdkError } from '@mp/dpdk-core';
 
 export interface DependencyNode {
   readonly name: string;

@@ -7,9 +7,8 @@
  * until the supervisor promotes it.
  */
 import { z } from 'zod';
-import { validate } from '@mp/dpdk-core';
+import { dpdkError, validate } from '@mp/dpdk-core';
 import { ControlZone } from './control-zone';
-import { recoveryError } from './errors';
 import { COMMAND, COUNTER_COUNT, SLAVE_STATE, SLOT, slotOffset } from './layout';
 
 /** Environment variables the Supervisor sets for each slave. */
@@ -91,17 +90,17 @@ export class SlaveLink {
   static fromEnv(env: NodeJS.ProcessEnv = process.env, opts: { exitWithParent?: boolean } = {}): SlaveLink {
     const missing = Object.values(SLAVE_ENV).filter((k) => env[k] === undefined);
     if (missing.length > 0) {
-      throw recoveryError('ENOENT', 'attachSlave', `${missing.join(', ')} not set: this process must be started by a @mp/recovery Supervisor`);
+      throw dpdkError('ENOENT', 'attachSlave', `${missing.join(', ')} not set: this process must be started by a @mp/recovery Supervisor`);
     }
     const e = validate(envSchema, env, 'attachSlave', 'supervisor environment');
     const zone = ControlZone.attach(e[SLAVE_ENV.zone]);
     const slot = e[SLAVE_ENV.slot];
     if (slot >= zone.slotCount) {
-      throw recoveryError('EINVAL', 'attachSlave', `slot ${slot} is outside the control zone's ${zone.slotCount} slots`);
+      throw dpdkError('EINVAL', 'attachSlave', `slot ${slot} is outside the control zone's ${zone.slotCount} slots`);
     }
     const generation = e[SLAVE_ENV.generation];
     if (zone.generation(slot) !== generation) {
-      throw recoveryError(
+      throw dpdkError(
         'ESRCH',
         'attachSlave',
         `slot ${slot} now belongs to generation ${zone.generation(slot)}, not ${generation}: the supervisor replaced this process`,

@@ -10,10 +10,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { validate } from '@mp/dpdk-core';
+import { dpdkError, validate } from '@mp/dpdk-core';
 import { ControlZone } from './control-zone';
 import { checkGraph, dependentsClosure, startWaves, stopWaves } from './deps';
-import { recoveryError } from './errors';
 import { COMMAND } from './layout';
 import { decideRestart, recentCrashes, restartPolicySchema } from './policy';
 import type { ReclaimResult, Resource } from './resources';
@@ -246,12 +245,12 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     const pinned = new Map<number, string>();
     for (const s of specs) {
       if ('floating' in s.lcore) {
-        if (!leaser) throw recoveryError('EINVAL', 'Supervisor', `slave '${s.name}' floats but no leaser was given; pass options.leaser (an @mp/lcore-alloc allocator)`);
+        if (!leaser) throw dpdkError('EINVAL', 'Supervisor', `slave '${s.name}' floats but no leaser was given; pass options.leaser (an @mp/lcore-alloc allocator)`);
         continue;
       }
       const other = pinned.get(s.lcore.id);
       if (other !== undefined || this.opts.ownLcores.includes(s.lcore.id)) {
-        throw recoveryError(
+        throw dpdkError(
           'EINVAL',
           'Supervisor',
           `lcore ${s.lcore.id} of slave '${s.name}' is already used by ${other !== undefined ? `slave '${other}'` : 'the supervisor'}; processes sharing a mempool need distinct lcore ids`,
@@ -310,7 +309,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   /** Creates the control zone (EAL must be initialised as the primary) and starts every slave in dependency order. */
   async start(): Promise<void> {
-    if (this.zone) throw recoveryError('EALREADY', 'Supervisor.start', 'the supervisor is already started');
+    if (this.zone) throw dpdkError('EALREADY', 'Supervisor.start', 'the supervisor is already started');
     this.zone = ControlZone.create(this.opts.zoneName, this.slotCount);
     this.timer = setInterval(() => this.check(), this.opts.checkIntervalMs);
     for (const wave of startWaves(this.order)) {
@@ -323,7 +322,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
 
   private get(name: string): Runtime {
     const rt = this.slaves.get(name);
-    if (!rt) throw recoveryError('ENOENT', 'Supervisor', `no slave named '${name}'`);
+    if (!rt) throw dpdkError('ENOENT', 'Supervisor', `no slave named '${name}'`);
     return rt;
   }
 
@@ -690,7 +689,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       const rt = this.get(name);
       if (decision.action === 'give-up') {
         rt.status = 'failed';
-        const error = recoveryError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${decision.reason}`);
+        const error = dpdkError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${decision.reason}`);
         this.emit('gave-up', { name, reason: decision.reason, error });
       } else {
         delayMs = Math.max(delayMs, decision.delayMs);
@@ -702,7 +701,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
       if (rt.status !== 'failed') {
         rt.status = 'failed';
         const reason = `depends on a slave that was given up (${[...failed].join(', ')})`;
-        this.emit('gave-up', { name, reason, error: recoveryError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${reason}`) });
+        this.emit('gave-up', { name, reason, error: dpdkError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${reason}`) });
       }
     }
     await Promise.all([...blocked].map((n) => this.stopStandby(this.get(n))));
@@ -925,7 +924,7 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
    * everything and free the control zone. The caller stops ports afterwards.
    */
   async shutdown(): Promise<{ unaccountedBuffers: number }> {
-    if (this.shuttingDown) throw recoveryError('EALREADY', 'Supervisor.shutdown', 'shutdown is already in progress');
+    if (this.shuttingDown) throw dpdkError('EALREADY', 'Supervisor.shutdown', 'shutdown is already in progress');
     this.shuttingDown = true;
     if (this.recovering) await this.recovering;
     const names = this.order.map((s) => s.name);

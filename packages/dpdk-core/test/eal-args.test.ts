@@ -1,14 +1,5 @@
-import { applyEalDefaults, DEFAULT_BASE_VIRTADDR, buildEalArgs, parseEalArgs, splitArgv, DpdkError, EAL_OPTIONS, checkDpdkVersion } from '../src';
-
-function codeOf(f: () => unknown): string | undefined {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(DpdkError);
-    return (e as DpdkError).code;
-  }
-  return undefined;
-}
+import { codeOf } from '@mp/test-kit';
+import { applyEalDefaults, DEFAULT_BASE_VIRTADDR, buildEalArgs, parseEalArgs, splitArgv, EAL_OPTIONS, checkDpdkVersion } from '../src';
 
 describe('buildEalArgs', () => {
   it('defaults to a primary with nothing else', () => {

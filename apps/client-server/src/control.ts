@@ -19,7 +19,7 @@
  *          @32 u64 repairs (times the server repaired after this slot's client died)
  */
 import type { Memzone } from '@mp/dpdk-core';
-import { ownerAlive, readProcStat } from '@mp/lcore-alloc';
+import { ownerAlive, readProcStat, startStamp } from '@mp/lcore-alloc';
 import { MAX_CLIENTS } from './shared';
 
 export const CONTROL = {
@@ -50,10 +50,10 @@ export const SLOT_STATE = {
   repairing: 2,
 } as const;
 
-/** This process's start stamp, as claim() records it. */
+/** This process's start stamp, as claim() records it; 0 (no stamp: the pid alone decides) if /proc does not show it. */
 function ownStamp(): number {
   const stat = readProcStat(process.pid);
-  return stat === null ? 0 : Number(stat.startTicks & 0xffffffffn);
+  return stat === null ? 0 : startStamp(stat.startTicks);
 }
 
 export class Control {

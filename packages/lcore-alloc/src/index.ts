@@ -13,4 +13,4 @@ export {
 export { CPU_SET_SIZE, cpuSetString, defaultLeaseIds, lcoreEalArgs, type CpuSet } from './eal-args';
 export * as layout from './layout';
 export { eligible, exhaustionMessage, formatIds, rankCandidates, type PickRequest, type SlotState } from './policy';
-export { ownerAlive, parseProcStat, readProcStat, type ProcStat } from './proc';
+export { ownerAlive, parseProcStat, readProcStat, startStamp, type ProcStat } from './proc';

@@ -8,6 +8,14 @@ export function slavePoolName(unit: number): string {
   return `ms_pool_${unit}`;
 }
 
+/**
+ * A slave's TX buffer toward one port, in a memzone: when the slave is killed
+ * the master gives the packets in it back to the pool.
+ */
+export function txBufferName(unit: number, port: number): string {
+  return `ms_txb_${unit}_${port}`;
+}
+
 export const STATS_ZONE = 'ms_port_stats';
 export const CONTROL_ZONE = 'ms_recovery_ctl';
 export const LCORE_ZONE = 'ms_lcore_alloc';

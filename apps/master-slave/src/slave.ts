@@ -10,7 +10,7 @@
 import { performance } from 'node:perf_hooks';
 import { Burst, createTxBuffer, currentLcore, initEalFromArgv, lookupMemzone, rxBurst, type TxBuffer } from '@mp/dpdk-core';
 import { attachSlave } from '@mp/recovery';
-import { STAT, STATS_ZONE, statIndex, type SlaveConfig } from './names';
+import { STAT, STATS_ZONE, statIndex, txBufferName, type SlaveConfig } from './names';
 
 const DRAIN_MS = 0.1;
 const YIELD_MS = 5;
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const routes = config.routes.map((r) => ({
     rx: r.rx,
     tx: r.tx,
-    buffer: createTxBuffer(r.tx, 0, { size: 32 }) as TxBuffer,
+    buffer: createTxBuffer(r.tx, 0, { size: 32, name: txBufferName(config.unit, r.tx) }) as TxBuffer,
     rxAt: statIndex(r.rx, STAT.rx),
     txAt: statIndex(r.tx, STAT.tx),
     dropAt: statIndex(r.tx, STAT.dropped),

@@ -96,7 +96,7 @@ export {
   type MempoolCache,
   type PktmbufPoolOptions,
 } from './mempool';
-export { createTxBuffer, type TxBuffer } from './txbuffer';
+export { createTxBuffer, reclaimTxBuffer, type TxBuffer } from './txbuffer';
 export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, l2fwdDestinationMac, parseMac } from './packet';
 export {
   createPortForwarder,

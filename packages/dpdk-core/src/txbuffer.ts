@@ -2,13 +2,15 @@
  * TX buffers (rte_eth_dev_tx_buffer) per port and queue, as the
  * client_server_mp client uses them: buffer a whole burst in one call, flush
  * when idle, and count what the device refused as dropped (those packets are
- * freed, like the sample's flush_tx_error_callback).
+ * freed, like the sample's flush_tx_error_callback). A named buffer lives in
+ * a memzone, so that after its process dies another one (the primary) can
+ * give the packets it held back to their pools with reclaimTxBuffer.
  */
 import { z } from 'zod';
 import { BURST_CAPACITY_MAX, burstId, type NativeBurst } from './burst';
 import { portIdSchema } from './ethdev';
 import { fastArgs, fastResult } from './fastcall';
-import { validate } from './memzone';
+import { memzoneNameSchema, validate } from './memzone';
 import { native } from './native';
 
 export interface TxBuffer {
@@ -37,7 +39,8 @@ type NativeTxBuffer = Omit<TxBuffer, 'buffer' | 'flush'> & {
 
 declare module './native' {
   interface NativeAddon {
-    TxBuffer: new (port: number, queue: number, size: number) => NativeTxBuffer;
+    TxBuffer: new (port: number, queue: number, size: number, name?: string) => NativeTxBuffer;
+    reclaimTxBuffer(name: string, freeZone: boolean): number;
   }
 }
 
@@ -93,13 +96,43 @@ class TxBufferHandle implements TxBuffer {
 const txBufferOptionsSchema = z
   .object({
     size: z.number().int().min(1).max(BURST_CAPACITY_MAX).default(32),
+    /**
+     * The memzone holding the buffer: looked up, or reserved if absent. A
+     * buffer found is one a dead owner left; what it still lists is freed
+     * first (counted as dropped). One live owner per name.
+     */
+    name: memzoneNameSchema.optional(),
   })
   .strict();
 
-/** A TX buffer for port/queue (the port must be configured with that tx queue). */
+/**
+ * A TX buffer for port/queue (the port must be configured with that tx queue).
+ * With `name`, it lives in that memzone (see reclaimTxBuffer); free() frees
+ * the zone too.
+ */
 export function createTxBuffer(port: number, queue: number, opts: z.input<typeof txBufferOptionsSchema> = {}): TxBuffer {
   const p = validate(portIdSchema, port, 'createTxBuffer', 'port id');
   const q = validate(z.number().int().min(0).max(1023), queue, 'createTxBuffer', 'queue');
   const o = validate(txBufferOptionsSchema, opts, 'createTxBuffer', 'options');
-  return new TxBufferHandle(new native.TxBuffer(p, q, o.size));
+  const n = o.name === undefined ? new native.TxBuffer(p, q, o.size) : new native.TxBuffer(p, q, o.size, o.name);
+  return new TxBufferHandle(n);
+}
+
+const reclaimOptionsSchema = z
+  .object({
+    /** Also free the memzone (a replacement then reserves a new one). */
+    freeZone: z.boolean().default(false),
+  })
+  .strict();
+
+/**
+ * For a named TX buffer whose owner is gone (killed): the packets it still
+ * lists go back to their pools (rte_pktmbuf_free_bulk) and it is left empty;
+ * returns how many. Only once the owner cannot run any more — a live owner
+ * would send or free the same packets. ENOENT if no such buffer exists.
+ */
+export function reclaimTxBuffer(name: string, opts: z.input<typeof reclaimOptionsSchema> = {}): number {
+  const n = validate(memzoneNameSchema, name, 'reclaimTxBuffer', 'tx buffer name');
+  const o = validate(reclaimOptionsSchema, opts, 'reclaimTxBuffer', 'options');
+  return native.reclaimTxBuffer(n, o.freeZone);
 }

@@ -4,7 +4,7 @@
  * exited (crashed, hung and killed, or stopped), before its lcore lease is
  * released, in the order the slave declared them.
  */
-import { repairMempool, type Mempool } from '@mp/dpdk-core';
+import { DpdkError, reclaimTxBuffer, repairMempool, type Mempool } from '@mp/dpdk-core';
 
 export interface ReclaimContext {
   /** The slave's name. */
@@ -76,6 +76,33 @@ export function drainRing(ring: RingLike): Resource {
     label: `ring ${ring.name}`,
     reclaim() {
       return { detail: { drained: ring.reset() } };
+    },
+  };
+}
+
+/**
+ * The slave's named TX buffers (`createTxBuffer(port, queue, { name })`):
+ * the packets each still lists go back to their pools through
+ * `reclaimTxBuffer` and its zone is freed, so the replacement reserves a new,
+ * empty one. A name the slave never created (it died before, or had freed
+ * it) counts 0. Declare it before `poolAudit`, which then no longer counts
+ * those packets as lost.
+ */
+export function txBuffers(names: readonly string[]): Resource {
+  return {
+    label: `tx-buffers ${names.join(',')}`,
+    reclaim(): ReclaimResult {
+      let freed = 0;
+      let absent = 0;
+      for (const name of names) {
+        try {
+          freed += reclaimTxBuffer(name, { freeZone: true });
+        } catch (e) {
+          if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
+          absent++;
+        }
+      }
+      return { detail: { freed, absent } };
     },
   };
 }

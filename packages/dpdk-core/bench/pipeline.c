@@ -10,16 +10,9 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
 
-#define BURST 32
+#include "bench.h"
 
-static double now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 static int setup_port(uint16_t port, struct rte_mempool *pool) {
   struct rte_eth_conf conf = {0};
@@ -32,13 +25,10 @@ static int setup_port(uint16_t port, struct rte_mempool *pool) {
 }
 
 int main(int argc, char **argv) {
-  int used = rte_eal_init(argc, argv);
-  if (used < 0) return 1;
-  argc -= used + 1;
-  argv += used + 1;
-  if (argc < 2) return 2;
-  long iterations = atol(argv[0]);
-  int rounds = atoi(argv[1]);
+  long iterations;
+  int rounds;
+  int status = bench_init(argc, argv, &iterations, &rounds);
+  if (status != 0) return status;
   struct rte_mempool *pool = rte_pktmbuf_pool_create("bench_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   struct rte_ring *ring = rte_ring_create("bench_ring", 1024, rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
   if (pool == NULL || ring == NULL || setup_port(0, pool) < 0 || setup_port(1, pool) < 0) return 3;

@@ -331,3 +331,25 @@ export function codeOf(f: () => unknown): string {
     return isDpdkError(e) ? e.code : `not a DpdkError: ${String(e)}`;
   }
 }
+
+/**
+ * Inside a fixture: runs labelled calls that are expected to throw and keeps,
+ * per label, the error's info (or 'no error'), for one RESULT line.
+ */
+export function errorTable(): {
+  results: Record<string, unknown>;
+  attempt(label: string, f: () => unknown): void;
+} {
+  const results: Record<string, unknown> = {};
+  return {
+    results,
+    attempt(label, f) {
+      try {
+        f();
+        results[label] = 'no error';
+      } catch (e) {
+        results[label] = errorInfo(e);
+      }
+    },
+  };
+}

@@ -9,7 +9,6 @@
  */
 import fs from 'node:fs';
 import {
-  Burst,
   cleanup,
   createPktmbufPool,
   createRoundRobin,
@@ -22,7 +21,6 @@ import {
   repairMempool,
   reserveMemzone,
   runtimeDir,
-  rxBurst,
   type Mempool,
   type NativeRoundRobin,
   type Port,
@@ -69,10 +67,6 @@ class Server implements ServerHandle {
   readonly done: Promise<number>;
   private resolveDone!: (code: number) => void;
   private stopping = false;
-  private readonly burst = new Burst(PACKET_READ_SIZE);
-  private readonly portRx: number[];
-  /** The port to read next (an index into the port list), kept across turns like the C loop's. */
-  private portIndex = 0;
   private readonly macs = new Map<number, string>();
   private readonly portInfoView: DataView;
   private timers: NodeJS.Timeout[] = [];
@@ -91,7 +85,6 @@ class Server implements ServerHandle {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
-    this.portRx = opts.portIds.map(() => 0);
     for (const p of ports) this.macs.set(p.id, p.mac);
     this.portInfoView = new DataView(portInfo.memzone.view());
     this.log = (line) => process.stdout.write(`${line}\n`);
@@ -114,25 +107,15 @@ class Server implements ServerHandle {
     setImmediate(() => this.pump());
   }
 
-  /** main.c do_packet_forwarding, in turns that hand control back to the event loop. */
+  /**
+   * main.c do_packet_forwarding, in turns that hand control back to the event
+   * loop. The RoundRobin runs the C loop's body natively (read the next port,
+   * hand the burst out round robin, add to rx_stats in port_info) POLLS_PER_TURN
+   * times per call: the port index and client cursor carry over between turns.
+   */
   private pump(): void {
     if (this.stopping) return;
-    const ids = this.opts.portIds;
-    const nports = ids.length;
-    const burst = this.burst;
-    const rr = this.rr;
-    let index = this.portIndex;
-    for (let i = 0; i < POLLS_PER_TURN; i++) {
-      const n = rxBurst(ids[index] as number, 0, burst);
-      if (n > 0) {
-        this.portRx[index] = (this.portRx[index] as number) + n;
-        rr.distribute(burst);
-      }
-      if (++index === nports) index = 0;
-    }
-    this.portIndex = index;
-    const rx = this.portInfo.fields.rx_stats.rx;
-    for (let p = 0; p < nports; p++) rx[p] = BigInt(this.portRx[p] as number);
+    this.rr.poll(POLLS_PER_TURN);
     setImmediate(() => this.pump());
   }
 
@@ -245,7 +228,6 @@ class Server implements ServerHandle {
     }
     this.watchClients();
     if (this.opts.statsInterval > 0) this.printStats();
-    this.burst.free();
     for (const p of this.ports) p.close();
     this.rr.close();
     for (const r of this.rings) r.free();
@@ -337,7 +319,9 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   for (let c = 0; c < opts.clients; c++) {
     rings.push(createRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
   }
-  const rr = createRoundRobin(rings);
+  const rr = createRoundRobin(rings, {
+    poll: { ports: opts.portIds, queue: 0, burstSize: PACKET_READ_SIZE, counters: portInfo.fields.rx_stats.rx },
+  });
   const server = new Server(opts, portInfo, control, pool, ports, rings, rr);
   process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
   server.start();

@@ -84,9 +84,9 @@ void InitTelemetry(Napi::Env env, Napi::Object exports);
 
 // Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.
 struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what);
-// Throws (ENODEV / EINVAL / E_PORT_STOPPED) unless this process can transmit
-// on port/queue now.
-void RequireTxQueueReady(Napi::Env env, uint32_t port, uint32_t queue, const char* op);
+// Throws (ENODEV / EINVAL / E_PORT_STOPPED) unless this process can receive
+// (rx) or transmit on port/queue now.
+void RequireQueueReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, const char* op);
 
 // Called by cleanup(): invalidates all handles, frees created memzones.
 void ReleaseAllMemzones(Napi::Env env);

@@ -381,8 +381,8 @@ uint32_t TxBurst(napi_env env, AddonData& data, const double* args) {
 
 }  // namespace
 
-void RequireTxQueueReady(Napi::Env env, uint32_t port, uint32_t queue, const char* op) {
-  if (!QueueReady(port, queue, false)) ThrowQueueNotReady(env, port, queue, false, op);
+void RequireQueueReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, const char* op) {
+  if (!QueueReady(port, queue, rx)) ThrowQueueNotReady(env, port, queue, rx, op);
 }
 
 void CloseConfiguredPorts(AddonData& data) {

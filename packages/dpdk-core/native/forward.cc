@@ -57,7 +57,8 @@ void RequireLive(napi_env env, const AddonData& data, bool freed, const char* op
   if (freed) ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", std::string(what) + " is freed; create a new one");
 }
 
-// A RoundRobin's state, shared with its distribute function (fastcall.h).
+// A RoundRobin's state, shared with its distribute and poll functions
+// (fastcall.h).
 struct RoundRobinState {
   AddonData* data = nullptr;
   std::vector<std::shared_ptr<RingSlot>> rings;
@@ -67,6 +68,65 @@ struct RoundRobinState {
   std::array<uint32_t, kMaxRings> counts{};
   uint32_t cursor = 0;
   bool closed = false;
+  // What poll reads: these ports' rx queue, in turn, from portIndex on.
+  std::vector<uint16_t> rxPorts;
+  uint16_t rxQueue = 0;
+  uint16_t rxBurstSize = 0;
+  uint32_t portIndex = 0;
+  // Packets received per port index: rxOwn, or a caller's BigUint64Array
+  // (e.g. the rx_stats of a shared memzone) while that is attached.
+  std::vector<uint64_t> rxOwn;
+  volatile uint64_t* rxCounters = nullptr;
+  // The caller's array, owned by the RoundRobin handle (which sets closed
+  // before it goes); null for rxOwn.
+  napi_ref rxCountersRef = nullptr;
+  std::array<rte_mbuf*, Burst::kMaxCapacity> rxBuf{};
+
+  // Throws unless the counters poll writes to are still there.
+  void RequireCounters(napi_env env, const char* op) const {
+    if (closed) ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "this RoundRobin is closed");
+    if (rxCountersRef == nullptr) return;
+    napi_value counters = nullptr;
+    napi_get_reference_value(env, rxCountersRef, &counters);
+    if (Napi::TypedArray(env, counters).ArrayBuffer().IsDetached()) {
+      ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "the rx counters' memory was freed; create a new RoundRobin");
+    }
+  }
+
+  // Throws unless every ring is still open.
+  void RequireRings(napi_env env, const char* op) const {
+    for (const auto& slot : rings) {
+      if (slot->r == nullptr) ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "ring '" + slot->name + "' was freed");
+    }
+  }
+
+  // Hands pkts to the rings in turn from the cursor on; a ring whose share
+  // does not fit gets none of it (freed, counted). Returns how many were
+  // enqueued.
+  uint32_t Spread(rte_mbuf* const* pkts, uint32_t n) {
+    const uint32_t nrings = static_cast<uint32_t>(rings.size());
+    std::fill(counts.begin(), counts.begin() + nrings, 0);
+    uint32_t c = cursor;
+    for (uint32_t i = 0; i < n; i++) {
+      staged[c][counts[c]++] = pkts[i];
+      if (++c == nrings) c = 0;
+    }
+    cursor = c;
+    uint32_t total = 0;
+    for (uint32_t k = 0; k < nrings; k++) {
+      const uint32_t cnt = counts[k];
+      if (cnt == 0) continue;
+      rte_mbuf** share = staged[k].data();
+      if (rte_ring_enqueue_bulk(rings[k]->r, reinterpret_cast<void* const*>(share), cnt, nullptr) == 0) {
+        rte_pktmbuf_free_bulk(share, cnt);
+        dropped[k] += cnt;
+      } else {
+        enqueued[k] += cnt;
+        total += cnt;
+      }
+    }
+    return total;
+  }
 };
 
 // distribute(burstId): returns how many packets were enqueued; the burst ends
@@ -74,36 +134,44 @@ struct RoundRobinState {
 uint32_t OpDistribute(napi_env env, RoundRobinState& s, const double* args) {
   RequireLive(env, *s.data, s.closed, "roundRobin.distribute", "this RoundRobin");
   Burst* burst = Burst::FromId(env, *s.data, args[0]);
-  const uint32_t nrings = static_cast<uint32_t>(s.rings.size());
-  for (const auto& slot : s.rings) {
-    if (slot->r == nullptr) {
-      ThrowDpdkCode(Napi::Env(env), "roundRobin.distribute", "E_CLOSED", "ring '" + slot->name + "' was freed");
-    }
-  }
-  std::fill(s.counts.begin(), s.counts.begin() + nrings, 0);
-  rte_mbuf** pkts = burst->pkts();
-  const uint32_t n = burst->count();
-  uint32_t c = s.cursor;
-  for (uint32_t i = 0; i < n; i++) {
-    s.staged[c][s.counts[c]++] = pkts[i];
-    if (++c == nrings) c = 0;
-  }
-  s.cursor = c;
+  s.RequireRings(env, "roundRobin.distribute");
+  const uint32_t total = s.Spread(burst->pkts(), burst->count());
   burst->SetCount(0);
-  uint32_t total = 0;
-  for (uint32_t k = 0; k < nrings; k++) {
-    const uint32_t cnt = s.counts[k];
-    if (cnt == 0) continue;
-    rte_mbuf** share = s.staged[k].data();
-    if (rte_ring_enqueue_bulk(s.rings[k]->r, reinterpret_cast<void* const*>(share), cnt, nullptr) == 0) {
-      rte_pktmbuf_free_bulk(share, cnt);
-      s.dropped[k] += cnt;
-    } else {
-      s.enqueued[k] += cnt;
-      total += cnt;
-    }
-  }
   return total;
+}
+
+constexpr uint32_t kMaxPolls = 65536;
+
+// poll(polls): the C server's loop, `polls` times: receive a burst from the
+// next port and distribute it. Returns how many packets were received (each
+// either enqueued or dropped and counted).
+uint32_t OpPoll(napi_env env, RoundRobinState& s, const double* args) {
+  const char* op = "roundRobin.poll";
+  RequireLive(env, *s.data, s.closed, op, "this RoundRobin");
+  const uint32_t polls = FastU32(env, args[0], "polls");
+  if (polls == 0 || polls > kMaxPolls) {
+    throw Napi::RangeError::New(env, "polls must be 1.." + std::to_string(kMaxPolls));
+  }
+  if (s.rxPorts.empty()) {
+    ThrowDpdkCode(Napi::Env(env), op, "EINVAL", "this RoundRobin has no ports to poll; create it with { poll: { ports } }");
+  }
+  s.RequireRings(env, op);
+  for (uint16_t port : s.rxPorts) RequireQueueReady(Napi::Env(env), port, s.rxQueue, true, op);
+  s.RequireCounters(env, op);
+  const uint32_t nports = static_cast<uint32_t>(s.rxPorts.size());
+  uint32_t index = s.portIndex;
+  uint32_t received = 0;
+  for (uint32_t i = 0; i < polls; i++) {
+    const uint16_t n = rte_eth_rx_burst(s.rxPorts[index], s.rxQueue, s.rxBuf.data(), s.rxBurstSize);
+    s.rxCounters[index] += n;
+    if (n > 0) {
+      s.Spread(s.rxBuf.data(), n);
+      received += n;
+    }
+    if (++index == nports) index = 0;
+  }
+  s.portIndex = index;
+  return received;
 }
 
 struct ForwarderState;
@@ -199,6 +267,7 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
                            InstanceMethod<&RoundRobin::FastPath>("fastPath"),
                            InstanceMethod<&RoundRobin::Enqueued>("enqueued"),
                            InstanceMethod<&RoundRobin::Dropped>("dropped"),
+                           InstanceMethod<&RoundRobin::Received>("received"),
                            InstanceMethod<&RoundRobin::Close>("close"),
                        });
   }
@@ -219,9 +288,66 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
     }
     st_->enqueued.assign(st_->rings.size(), 0);
     st_->dropped.assign(st_->rings.size(), 0);
+    if (info.Length() > 1 && !info[1].IsUndefined()) SetPorts(env, info[1]);
   }
 
+  // Functions that outlive the handle must not reach its counters reference.
+  ~RoundRobin() override { st_->closed = true; }
+
  private:
+  // { ports: number[], queue, burstSize, counters?: BigUint64Array } (checked
+  // by TypeScript; ports and queues are checked here against the devices).
+  void SetPorts(Napi::Env env, Napi::Value value) {
+    RoundRobinState& s = *st_;
+    if (!value.IsObject()) throw Napi::TypeError::New(env, "RoundRobin: poll options must be an object");
+    Napi::Object o = value.As<Napi::Object>();
+    Napi::Value ports = o.Get("ports");
+    if (!ports.IsArray()) throw Napi::TypeError::New(env, "RoundRobin: poll.ports must be an array of port ids");
+    Napi::Array list = ports.As<Napi::Array>();
+    if (list.Length() == 0 || list.Length() > RTE_MAX_ETHPORTS) {
+      ThrowDpdkCode(env, "RoundRobin", "EINVAL", "poll 1.." + std::to_string(RTE_MAX_ETHPORTS) + " ports");
+    }
+    Napi::Value queue = o.Get("queue");
+    Napi::Value burstSize = o.Get("burstSize");
+    if (!queue.IsNumber() || !burstSize.IsNumber()) {
+      throw Napi::TypeError::New(env, "RoundRobin: poll.queue and poll.burstSize must be numbers");
+    }
+    const uint32_t q = queue.As<Napi::Number>().Uint32Value();
+    const uint32_t size = burstSize.As<Napi::Number>().Uint32Value();
+    if (size == 0 || size > Burst::kMaxCapacity) {
+      ThrowDpdkCode(env, "RoundRobin", "EINVAL", "poll.burstSize must be 1.." + std::to_string(Burst::kMaxCapacity));
+    }
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value v = list.Get(i);
+      const int64_t port = v.IsNumber() ? v.As<Napi::Number>().Int64Value() : -1;
+      if (port < 0 || port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
+        ThrowDpdkCode(env, "RoundRobin", "ENODEV", "port " + v.ToString().Utf8Value() + " does not exist");
+      }
+      rte_eth_dev_info di;
+      if (rte_eth_dev_info_get(static_cast<uint16_t>(port), &di) != 0 || q >= di.nb_rx_queues) {
+        ThrowDpdkCode(env, "RoundRobin", "EINVAL",
+                      "port " + std::to_string(port) + " has no rx queue " + std::to_string(q) + " (it has " +
+                          std::to_string(di.nb_rx_queues) + ")");
+      }
+      s.rxPorts.push_back(static_cast<uint16_t>(port));
+    }
+    s.rxQueue = static_cast<uint16_t>(q);
+    s.rxBurstSize = static_cast<uint16_t>(size);
+    Napi::Value counters = o.Get("counters");
+    if (counters.IsUndefined()) {
+      s.rxOwn.assign(s.rxPorts.size(), 0);
+      s.rxCounters = s.rxOwn.data();
+      return;
+    }
+    if (!counters.IsTypedArray() || counters.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+        counters.As<Napi::TypedArray>().ElementLength() < s.rxPorts.size()) {
+      throw Napi::TypeError::New(env, "RoundRobin: poll.counters must be a BigUint64Array with an entry per polled port");
+    }
+    countersRef_ = Napi::Persistent(counters.As<Napi::BigUint64Array>());
+    s.rxCounters = countersRef_.Value().Data();
+    s.rxCountersRef = countersRef_;
+  }
+
   uint32_t Index(const Napi::CallbackInfo& info) {
     uint32_t i = ArgU32(info, 0, "ring index");
     if (i >= st_->rings.size()) {
@@ -230,11 +356,23 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
     return i;
   }
 
-  // { distribute(burstId) } for the TypeScript handle.
+  // { distribute(burstId), poll(polls) } for the TypeScript handle.
   Napi::Value FastPath(const Napi::CallbackInfo& info) {
     Napi::Object fns = Napi::Object::New(info.Env());
     fns.Set("distribute", Bind<RoundRobinState, OpDistribute>(info.Env(), "distribute", st_));
+    fns.Set("poll", Bind<RoundRobinState, OpPoll>(info.Env(), "poll", st_));
     return fns;
+  }
+
+  // Packets received from the i-th polled port so far (from the counters).
+  Napi::Value Received(const Napi::CallbackInfo& info) {
+    uint32_t i = ArgU32(info, 0, "port index");
+    if (i >= st_->rxPorts.size()) {
+      throw Napi::RangeError::New(info.Env(), "port index must be below " + std::to_string(st_->rxPorts.size()) +
+                                                  " (the number of polled ports)");
+    }
+    st_->RequireCounters(info.Env(), "roundRobin.received");
+    return Napi::Number::New(info.Env(), static_cast<double>(st_->rxCounters[i]));
   }
 
   Napi::Value Enqueued(const Napi::CallbackInfo& info) {
@@ -254,6 +392,7 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
 
   // Keeps the Ring handles (and so their slots' rings) alive while this is.
   Napi::Reference<Napi::Array> handles_;
+  Napi::Reference<Napi::BigUint64Array> countersRef_;
   std::shared_ptr<RoundRobinState> st_ = std::make_shared<RoundRobinState>();
 };
 

@@ -97,7 +97,7 @@ struct TxState {
 uint32_t OpBuffer(napi_env env, TxState& s, const double* args) {
   rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.buffer");
   Burst* burst = Burst::FromId(env, *s.data, args[0]);
-  RequireTxQueueReady(Napi::Env(env), s.port, s.queue, "txBuffer.buffer");
+  RequireQueueReady(Napi::Env(env), s.port, s.queue, false, "txBuffer.buffer");
   rte_mbuf** pkts = burst->pkts();
   const uint32_t n = burst->count();
   uint32_t sent = 0;
@@ -109,7 +109,7 @@ uint32_t OpBuffer(napi_env env, TxState& s, const double* args) {
 uint32_t OpFlush(napi_env env, TxState& s, const double*) {
   rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.flush");
   if (buf->length == 0) return 0;
-  RequireTxQueueReady(Napi::Env(env), s.port, s.queue, "txBuffer.flush");
+  RequireQueueReady(Napi::Env(env), s.port, s.queue, false, "txBuffer.flush");
   return TxFlush(s.port, s.queue, buf);
 }
 

@@ -5,6 +5,9 @@
  * - `RoundRobin` hands a burst's packets to N packet rings in turn, with a
  *   cursor that persists across bursts, enqueues each ring's share in bulk and
  *   drops (frees and counts) a share whose ring is full: it never blocks.
+ *   Given ports to poll, `poll(n)` also runs the receive loop of DPDK's
+ *   client_server_mp server n times in one call (read the next port's burst,
+ *   distribute it): a call per burst costs that loop about a tenth of its rate.
  * - `PortForwarder` sends each packet out of the port paired with the one it
  *   arrived on, through TX buffers on one TX queue, and counts sent and
  *   dropped packets per port id in a BigUint64Array that may view shared
@@ -24,6 +27,14 @@ export interface NativeRoundRobin {
   readonly size: number;
   /** Distributes every packet of the burst (it ends empty); returns how many were enqueued. */
   distribute(burst: NativeBurst): number;
+  /**
+   * Reads a burst from the next polled port and distributes it, `polls` times
+   * (1..65536), going on from the port where the last call stopped; returns
+   * how many packets were received. Needs `poll` options at creation.
+   */
+  poll(polls: number): number;
+  /** Packets received by poll from the i-th polled port so far (read from the counters). */
+  received(i: number): number;
   /** Packets enqueued to ring i so far. */
   enqueued(i: number): number;
   /** Packets dropped because ring i was full. */
@@ -45,9 +56,9 @@ export interface NativePortForwarder {
   free(): void;
 }
 
-type NativeRoundRobinHandle = Omit<NativeRoundRobin, 'distribute'> & {
-  /** Through the frame (fastcall.ts): distribute(burstId). */
-  fastPath(): { distribute(): void };
+type NativeRoundRobinHandle = Omit<NativeRoundRobin, 'distribute' | 'poll'> & {
+  /** Through the frame (fastcall.ts): distribute(burstId), poll(polls). */
+  fastPath(): { distribute(): void; poll(): void };
 };
 type NativePortForwarderHandle = Omit<NativePortForwarder, 'send' | 'flush'> & {
   /** Through the frame (fastcall.ts): send(burstId), flush(). */
@@ -56,7 +67,7 @@ type NativePortForwarderHandle = Omit<NativePortForwarder, 'send' | 'flush'> & {
 
 declare module './native' {
   interface NativeAddon {
-    RoundRobin: new (rings: Array<Pick<Ring, 'name' | 'packets'>>) => NativeRoundRobinHandle;
+    RoundRobin: new (rings: Array<Pick<Ring, 'name' | 'packets'>>, poll: RoundRobinPoll | undefined) => NativeRoundRobinHandle;
     PortForwarder: new (
       outByIn: number[],
       queue: number,
@@ -71,10 +82,13 @@ declare module './native' {
 class RoundRobinHandle implements NativeRoundRobin {
   private readonly n: NativeRoundRobinHandle;
   private readonly fastDistribute: () => void;
+  private readonly fastPoll: () => void;
 
   constructor(n: NativeRoundRobinHandle) {
     this.n = n;
-    this.fastDistribute = n.fastPath().distribute;
+    const fast = n.fastPath();
+    this.fastDistribute = fast.distribute;
+    this.fastPoll = fast.poll;
   }
 
   get cursor(): number {
@@ -87,6 +101,14 @@ class RoundRobinHandle implements NativeRoundRobin {
     fastArgs[0] = burstId(burst);
     this.fastDistribute();
     return fastResult[0] as number;
+  }
+  poll(polls: number): number {
+    fastArgs[0] = polls;
+    this.fastPoll();
+    return fastResult[0] as number;
+  }
+  received(i: number): number {
+    return this.n.received(i);
   }
   enqueued(i: number): number {
     return this.n.enqueued(i);
@@ -141,12 +163,38 @@ const ringsSchema = z
   .max(1024, 'at most 1024 rings')
   .refine((rs) => rs.every((r) => r.packets), 'every ring must be a packet ring');
 
-/** Round-robin distribution of bursts over packet rings (see the module comment). */
-export function createRoundRobin(rings: ReadonlyArray<Pick<Ring, 'name' | 'packets'>>): NativeRoundRobin {
-  return new RoundRobinHandle(new native.RoundRobin([...validate(ringsSchema, rings, 'createRoundRobin', 'rings')]));
-}
-
 const portId = z.number().int().min(0).max(MAX_PORTS - 1);
+/** Any BigUint64Array, including views of shared memory (an ArrayBufferLike). */
+const counterArray = z.custom<BigUint64Array<ArrayBufferLike>>((v) => v instanceof BigUint64Array, 'expected a BigUint64Array');
+
+const roundRobinSchema = z
+  .object({
+    /** Ports poll reads, in this order. */
+    poll: z
+      .object({
+        ports: z.array(portId).min(1, 'give at least one port to poll').max(MAX_PORTS),
+        /** The rx queue read on every port. */
+        queue: z.number().int().min(0).max(1023).default(0),
+        /** Packets asked for per read. */
+        burstSize: z.number().int().min(1).max(1024).default(32),
+        /** Packets received per polled port (by index in ports), e.g. a view of a shared memzone; kept inside when absent. */
+        counters: counterArray.optional(),
+      })
+      .strict()
+      .refine((p) => p.counters === undefined || p.counters.length >= p.ports.length, 'counters need an entry per polled port')
+      .optional(),
+  })
+  .strict();
+
+export type RoundRobinOptions = z.input<typeof roundRobinSchema>;
+type RoundRobinPoll = NonNullable<z.output<typeof roundRobinSchema>['poll']>;
+
+/** Round-robin distribution of bursts over packet rings (see the module comment). */
+export function createRoundRobin(rings: ReadonlyArray<Pick<Ring, 'name' | 'packets'>>, opts: RoundRobinOptions = {}): NativeRoundRobin {
+  const checked = [...validate(ringsSchema, rings, 'createRoundRobin', 'rings')];
+  const o = validate(roundRobinSchema, opts, 'createRoundRobin', 'options');
+  return new RoundRobinHandle(new native.RoundRobin(checked, o.poll));
+}
 
 const forwarderSchema = z
   .object({
@@ -157,9 +205,7 @@ const forwarderSchema = z
     /** Packets per TX buffer before it is sent by itself. */
     bufferSize: z.number().int().min(1).max(1024).default(32),
     /** tx[port id] at 0..31 and tx_drop[port id] at 32..63, e.g. a view of a shared memzone. */
-    counters: z
-      .instanceof(BigUint64Array)
-      .refine((a) => a.length >= 2 * MAX_PORTS, `counters need ${2 * MAX_PORTS} entries: tx[32] then tx_drop[32]`),
+    counters: counterArray.refine((a) => a.length >= 2 * MAX_PORTS, `counters need ${2 * MAX_PORTS} entries: tx[32] then tx_drop[32]`),
   })
   .strict();
 

@@ -104,6 +104,7 @@ export {
   type NativePortForwarder,
   type NativeRoundRobin,
   type PortForwarderOptions,
+  type RoundRobinOptions,
 } from './forward';
 export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';
 export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';

@@ -50,6 +50,42 @@ test('RoundRobin: one packet per ring in turn, the cursor carrying over to the n
   expect((r.refusals as Record<string, { kind: string }>).notBurst?.kind).toBe('TypeError');
 });
 
+test('RoundRobin.poll: reads the ports in turn and distributes each burst, port index and cursor carrying over between calls, rx counted per port in shared memory', async () => {
+  const r = await run('round-robin-poll', ['--vdev=net_null0', '--vdev=net_null1']);
+  expect(r).toMatchObject({
+    // one read of 4 from port 0 over 3 rings: r0 r1 r2 r0
+    firstPoll: 4,
+    afterOne: { counts: [2, 1, 1], cursor: 1, counters: [4, 0] },
+    // port 1 then port 0 again: r1 r2 r0 r1, r2 r0 r1 r2
+    twoMore: 8,
+    afterThree: { counts: [4, 4, 4], cursor: 0, counters: [8, 4], received: [8, 4] },
+    overflow: 240,
+    // every packet received was enqueued or dropped (and freed)
+    overflowed: { total: 252 },
+    refusals: {
+      noPorts: { code: 'EINVAL' },
+      zeroPolls: { kind: 'RangeError' },
+      tooManyPolls: { kind: 'RangeError' },
+      noSuchPort: { code: 'ENODEV' },
+      noSuchQueue: { code: 'EINVAL' },
+      shortCounters: { code: 'EINVAL' },
+      burstSize: { code: 'EINVAL' },
+      receivedIndex: { kind: 'RangeError' },
+    },
+    stoppedPort: { code: 'E_PORT_STOPPED' },
+    // two reads at the default burst size, 32
+    ownReceived: 64,
+    freedCounters: { poll: { code: 'E_CLOSED' }, received: { code: 'E_CLOSED' } },
+    closed: { code: 'E_CLOSED' },
+    inUseAtEnd: 0,
+  });
+  const o = r.overflowed as { counts: number[]; dropped: number[]; inUse: number };
+  // each ring is full to within one share (1 or 2 packets of a read of 4), and the rings hold every packet in use
+  for (const c of o.counts) expect(c).toBeGreaterThanOrEqual(63 - 2);
+  expect(o.inUse).toBe(o.counts.reduce((a, b) => a + b, 0));
+  expect(o.dropped.reduce((a, b) => a + b, 0)).toBe(252 - o.inUse);
+});
+
 test('PortForwarder: sends each packet out of the port paired with its input port, on its TX queue, counting per port id', async () => {
   const r = await run('port-forwarder', ['--vdev=net_null0', '--vdev=net_null1']);
   expect(r).toMatchObject({

@@ -6,7 +6,7 @@
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags": ["<!@(pkg-config --cflags libdpdk)", "-O3", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags": ["<!@(pkg-config --cflags libdpdk)", "-O3", "-fvisibility=hidden", "-fno-semantic-interposition", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "cflags_cc": ["-std=c++17", "-fexceptions"],
       "libraries": ["<!@(pkg-config --libs libdpdk)"],
       "defines": [

@@ -32,6 +32,7 @@ struct AddonData {
   bool ealInitAttempted = false;
   bool ealCleanedUp = false;
   HandleRegistry<Memzone> memzones;  // by rte_memzone*; created ones freed at cleanup even if their handle was collected
+  uint64_t viewsDetached = 0;        // memzone views detached so far (see counters.h)
   std::vector<Burst*> bursts;          // live bursts by id (see Burst::FromId)
   std::vector<uint32_t> freeBurstIds;
   Napi::FunctionReference ringCtor;
@@ -104,7 +105,8 @@ void FreeCreatedRings(AddonData& data);
 void ReleasePacketPlane(Napi::Env env);
 void FreePacketPlane(AddonData& data);
 void FreeTxBuffers(AddonData& data);
-void FreeForwarders(AddonData& data);
+// env is null at teardown, when JavaScript cannot be called.
+void FreeForwarders(AddonData& data, napi_env env);
 void CloseConfiguredPorts(AddonData& data);
 void FreeCreatedMempools(AddonData& data);
 

@@ -19,6 +19,7 @@
 
 #include "burst.h"
 #include "common.h"
+#include "counters.h"
 #include "fastcall.h"
 #include "ring.h"
 
@@ -73,25 +74,10 @@ struct RoundRobinState {
   uint16_t rxQueue = 0;
   uint16_t rxBurstSize = 0;
   uint32_t portIndex = 0;
-  // Packets received per port index: rxOwn, or a caller's BigUint64Array
-  // (e.g. the rx_stats of a shared memzone) while that is attached.
-  std::vector<uint64_t> rxOwn;
-  volatile uint64_t* rxCounters = nullptr;
-  // The caller's array, owned by the RoundRobin handle (which sets closed
-  // before it goes); null for rxOwn.
-  napi_ref rxCountersRef = nullptr;
+  // Packets received per port index. Owned by the RoundRobin handle, which
+  // sets closed before it goes.
+  CounterArray* rxCounters = nullptr;
   std::array<rte_mbuf*, Burst::kMaxCapacity> rxBuf{};
-
-  // Throws unless the counters poll writes to are still there.
-  void RequireCounters(napi_env env, const char* op) const {
-    if (closed) ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "this RoundRobin is closed");
-    if (rxCountersRef == nullptr) return;
-    napi_value counters = nullptr;
-    napi_get_reference_value(env, rxCountersRef, &counters);
-    if (Napi::TypedArray(env, counters).ArrayBuffer().IsDetached()) {
-      ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "the rx counters' memory was freed; create a new RoundRobin");
-    }
-  }
 
   // Throws unless every ring is still open.
   void RequireRings(napi_env env, const char* op) const {
@@ -157,13 +143,13 @@ uint32_t OpPoll(napi_env env, RoundRobinState& s, const double* args) {
   }
   s.RequireRings(env, op);
   for (uint16_t port : s.rxPorts) RequireQueueReady(Napi::Env(env), port, s.rxQueue, true, op);
-  s.RequireCounters(env, op);
+  volatile uint64_t* counters = s.rxCounters->Require(env, *s.data, op);
   const uint32_t nports = static_cast<uint32_t>(s.rxPorts.size());
   uint32_t index = s.portIndex;
   uint32_t received = 0;
   for (uint32_t i = 0; i < polls; i++) {
     const uint16_t n = rte_eth_rx_burst(s.rxPorts[index], s.rxQueue, s.rxBuf.data(), s.rxBurstSize);
-    s.rxCounters[index] += n;
+    counters[index] += n;
     if (n > 0) {
       s.Spread(s.rxBuf.data(), n);
       received += n;
@@ -184,6 +170,10 @@ struct ErrorContext {
 // A PortForwarder's state, shared with its send/flush functions.
 struct ForwarderState {
   AddonData* data = nullptr;
+  // tx[port] and, RTE_MAX_ETHPORTS on, drop[port]. Owned by the
+  // PortForwarder handle, which sets freed before it goes; tx and drop point
+  // into it, good while counters->Require passes.
+  CounterArray* counters = nullptr;
   volatile uint64_t* tx = nullptr;
   volatile uint64_t* drop = nullptr;
   std::array<uint16_t, RTE_MAX_ETHPORTS> out{};
@@ -194,13 +184,17 @@ struct ForwarderState {
   uint16_t queue = 0;
   bool freed = false;
 
-  // Packets still buffered are freed and counted as dropped.
-  void FreeBuffers() {
+  // Packets still buffered are freed and counted as dropped (while the
+  // counters are there: env null means JavaScript cannot be asked, at
+  // teardown).
+  void FreeBuffers(napi_env env) {
+    const bool count =
+        counters != nullptr && (env != nullptr ? !counters->Gone(env, *data) : counters->KnownLive(*data));
     for (uint16_t p : ports) {
       rte_eth_dev_tx_buffer* b = buffers[p];
       if (b == nullptr) continue;
       if (b->length > 0) {
-        drop[p] += b->length;
+        if (count) drop[p] += b->length;
         rte_pktmbuf_free_bulk(b->pkts, b->length);
       }
       rte_free(b);
@@ -223,6 +217,7 @@ void OnUnsent(rte_mbuf** unsent, uint16_t count, void* userdata) {
 // empty); returns how many went out on the wire during the call.
 uint32_t OpSend(napi_env env, ForwarderState& s, const double* args) {
   RequireLive(env, *s.data, s.freed, "portForwarder.send", "this PortForwarder");
+  s.counters->Require(env, *s.data, "portForwarder.send");
   Burst* burst = Burst::FromId(env, *s.data, args[0]);
   rte_mbuf** pkts = burst->pkts();
   const uint32_t n = burst->count();
@@ -245,6 +240,7 @@ uint32_t OpSend(napi_env env, ForwarderState& s, const double* args) {
 
 uint32_t OpFlush(napi_env env, ForwarderState& s, const double*) {
   RequireLive(env, *s.data, s.freed, "portForwarder.flush", "this PortForwarder");
+  s.counters->Require(env, *s.data, "portForwarder.flush");
   uint32_t sent = 0;
   for (uint16_t p : s.ports) {
     if (s.buffers[p]->length == 0) continue;
@@ -335,17 +331,11 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
     s.rxBurstSize = static_cast<uint16_t>(size);
     Napi::Value counters = o.Get("counters");
     if (counters.IsUndefined()) {
-      s.rxOwn.assign(s.rxPorts.size(), 0);
-      s.rxCounters = s.rxOwn.data();
-      return;
+      rxCounters_.Own(s.rxPorts.size());
+    } else {
+      rxCounters_.Hold(env, counters, s.rxPorts.size(), "RoundRobin: poll.counters (an entry per polled port)");
     }
-    if (!counters.IsTypedArray() || counters.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
-        counters.As<Napi::TypedArray>().ElementLength() < s.rxPorts.size()) {
-      throw Napi::TypeError::New(env, "RoundRobin: poll.counters must be a BigUint64Array with an entry per polled port");
-    }
-    countersRef_ = Napi::Persistent(counters.As<Napi::BigUint64Array>());
-    s.rxCounters = countersRef_.Value().Data();
-    s.rxCountersRef = countersRef_;
+    s.rxCounters = &rxCounters_;
   }
 
   uint32_t Index(const Napi::CallbackInfo& info) {
@@ -371,8 +361,9 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
       throw Napi::RangeError::New(info.Env(), "port index must be below " + std::to_string(st_->rxPorts.size()) +
                                                   " (the number of polled ports)");
     }
-    st_->RequireCounters(info.Env(), "roundRobin.received");
-    return Napi::Number::New(info.Env(), static_cast<double>(st_->rxCounters[i]));
+    const char* op = "roundRobin.received";
+    RequireLive(info.Env(), *st_->data, st_->closed, op, "this RoundRobin");
+    return Napi::Number::New(info.Env(), static_cast<double>(st_->rxCounters->Require(info.Env(), *st_->data, op)[i]));
   }
 
   Napi::Value Enqueued(const Napi::CallbackInfo& info) {
@@ -392,7 +383,7 @@ class RoundRobin : public Napi::ObjectWrap<RoundRobin> {
 
   // Keeps the Ring handles (and so their slots' rings) alive while this is.
   Napi::Reference<Napi::Array> handles_;
-  Napi::Reference<Napi::BigUint64Array> countersRef_;
+  CounterArray rxCounters_;
   std::shared_ptr<RoundRobinState> st_ = std::make_shared<RoundRobinState>();
 };
 
@@ -425,14 +416,9 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
     if (size == 0 || size > Burst::kMaxCapacity) {
       ThrowDpdkCode(env, "PortForwarder", "EINVAL", "buffer size must be 1.." + std::to_string(Burst::kMaxCapacity));
     }
-    if (info.Length() < 4 || !info[3].IsTypedArray() ||
-        info[3].As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
-        info[3].As<Napi::TypedArray>().ElementLength() < 2 * RTE_MAX_ETHPORTS) {
-      throw Napi::TypeError::New(env, "PortForwarder: counters must be a BigUint64Array of at least 64 entries");
-    }
-    Napi::BigUint64Array counters = info[3].As<Napi::BigUint64Array>();
-    countersRef_ = Napi::Persistent(counters);
-    s.tx = counters.Data();
+    counters_.Hold(env, info[3], 2 * RTE_MAX_ETHPORTS, "PortForwarder: counters");
+    s.counters = &counters_;
+    s.tx = counters_.data();
     s.drop = s.tx + RTE_MAX_ETHPORTS;
     s.out.fill(kNoRoute);
     // Every route is checked before the first buffer is allocated, so a
@@ -458,7 +444,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
       auto* b = static_cast<rte_eth_dev_tx_buffer*>(
           rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(size), 0, rte_eth_dev_socket_id(out)));
       if (b == nullptr) {
-        s.FreeBuffers();
+        s.FreeBuffers(env);
         ThrowDpdkCode(env, "PortForwarder", "ENOMEM", "cannot allocate a tx buffer; raise -m");
       }
       rte_eth_tx_buffer_init(b, static_cast<uint16_t>(size));
@@ -472,7 +458,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
 
   ~PortForwarder() override {
     AddonData& data = Data(Env());
-    if (data.EalUsable()) st_->FreeBuffers();
+    if (data.EalUsable()) st_->FreeBuffers(nullptr);
     // The counters view dies with this handle: functions that outlive it must
     // not write through it.
     st_->freed = true;
@@ -480,8 +466,9 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
   }
 
   // Packets still buffered are freed and counted as dropped. Idempotent.
-  void Release() {
-    if (!st_->freed) st_->FreeBuffers();
+  // env: null at teardown (see FreeBuffers).
+  void Release(napi_env env) {
+    if (!st_->freed) st_->FreeBuffers(env);
     st_->data->forwarders.Remove(this);
   }
 
@@ -497,7 +484,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
     if (!st_->freed) RequireEal(info.Env(), "portForwarder.free");
-    Release();
+    Release(info.Env());
     return info.Env().Undefined();
   }
 
@@ -513,12 +500,12 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
     return Napi::Number::New(info.Env(), static_cast<double>(st_->unroutable));
   }
 
-  Napi::Reference<Napi::BigUint64Array> countersRef_;
+  CounterArray counters_;
   std::shared_ptr<ForwarderState> st_ = std::make_shared<ForwarderState>();
 };
 
-void FreeForwarders(AddonData& data) {
-  data.forwarders.ForEach([](PortForwarder& f) { f.Release(); });
+void FreeForwarders(AddonData& data, napi_env env) {
+  data.forwarders.ForEach([env](PortForwarder& f) { f.Release(env); });
   data.forwarders.Clear();
 }
 

@@ -405,7 +405,7 @@ void ReleasePacketPlane(Napi::Env env) {
   AddonData& data = Data(env);
   FreeBurstPackets(data);
   FreeTxBuffers(data);
-  FreeForwarders(data);
+  FreeForwarders(data, env);
   CloseConfiguredPorts(data);
   data.mempools.InvalidateAll([](Mempool& pool) { pool.Invalidate(true); });
   FreeCreatedMempools(data);
@@ -414,7 +414,7 @@ void ReleasePacketPlane(Napi::Env env) {
 void FreePacketPlane(AddonData& data) {
   FreeBurstPackets(data);
   FreeTxBuffers(data);
-  FreeForwarders(data);
+  FreeForwarders(data, nullptr);
   CloseConfiguredPorts(data);
   FreeCreatedMempools(data);
 }

@@ -58,7 +58,10 @@ class Memzone : public TrackedHandle<Memzone, const rte_memzone> {
       Napi::Value v = view_.Value();
       if (v.IsArrayBuffer()) {
         Napi::ArrayBuffer ab = v.As<Napi::ArrayBuffer>();
-        if (!ab.IsDetached()) ab.Detach();
+        if (!ab.IsDetached()) {
+          ab.Detach();
+          data_->viewsDetached++;
+        }
       }
       view_.Reset();
     }

@@ -109,6 +109,19 @@ test('PortForwarder: sends each packet out of the port paired with its input por
   expect(r.txDrop).toEqual([2, 0]);
 });
 
+test('PortForwarder: once the memzone holding its counters is freed, send and flush throw E_CLOSED instead of writing there; free() still returns its packets', async () => {
+  const r = await run('forwarder-counters-gone', ['--vdev=net_null0']);
+  expect(r).toEqual({
+    inUseBuffered: 3,
+    sendAfterOtherFreed: 0,
+    bufferedAfterOther: 6,
+    sendAfterFree: { code: 'E_CLOSED' },
+    flushAfterFree: { code: 'E_CLOSED' },
+    closed: true,
+    inUseAfterFree: 0,
+  });
+});
+
 test('PortForwarder: packets still in its TX buffers at cleanup() go back to their pool, counted as dropped; the forwarder is closed', async () => {
   const r = await run('forwarder-at-cleanup', ['--vdev=net_null0']);
   expect(r).toEqual({

@@ -37,6 +37,7 @@ import {
   PKTMBUF_POOL_NAME,
   PORT_INFO,
   TX_BUFFER_SIZE,
+  clientTxName,
   clientRingName,
   pairPorts,
   portInfoLayout,
@@ -251,7 +252,13 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
   const counters = new BigUint64Array(portInfo.memzone.view(), PORT_INFO.tx(opts.clientId, 0), 2 * MAX_ETHPORTS);
   let forwarder: NativePortForwarder;
   try {
-    forwarder = createPortForwarder({ pairs: pairPorts(ids), queue: opts.clientId, bufferSize: TX_BUFFER_SIZE, counters });
+    forwarder = createPortForwarder({
+      pairs: pairPorts(ids),
+      queue: opts.clientId,
+      bufferSize: TX_BUFFER_SIZE,
+      counters,
+      name: clientTxName(opts.clientId),
+    });
   } catch (e) {
     control?.release(opts.clientId, process.pid);
     throw e;

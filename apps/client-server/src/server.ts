@@ -13,10 +13,13 @@ import {
   createPktmbufPool,
   createRoundRobin,
   currentLcore,
+  DpdkError,
+  forwarderBufferName,
   initEalFromArgv,
   openPort,
   ports as listPorts,
   processType,
+  reclaimTxBuffer,
   registerTelemetry,
   repairMempool,
   reserveMemzone,
@@ -41,6 +44,7 @@ import {
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
   clientRingName,
+  clientTxName,
   poolSize,
   portInfoLayout,
   queuePlan,
@@ -178,13 +182,34 @@ class Server implements ServerHandle {
       this.control.setState(c, SLOT_STATE.repairing);
       const lcore = this.control.lcore(c);
       try {
+        // The pool first: freeing into a ring the client left half written would spin.
         const r = repairMempool(this.pool, { lcore });
-        this.log(`client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects)`);
+        const reclaimed = this.reclaimTxBuffers(c);
+        this.log(
+          `client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects); ${reclaimed} packets reclaimed from its TX buffers`,
+        );
       } catch (e) {
         process.stderr.write(`mp-server: client ${c} (pid ${pid}, lcore ${lcore}) died and the pool could not be repaired: ${(e as Error).message}\n`);
       }
       this.control.clearDead(c, pid);
     }
+  }
+
+  /**
+   * Gives back the packets a dead TS client left in its TX buffers (zones
+   * named after it, one per output port) and frees those zones. A C client
+   * or one that stopped cleanly leaves none.
+   */
+  private reclaimTxBuffers(clientId: number): number {
+    let reclaimed = 0;
+    for (const port of this.opts.portIds) {
+      try {
+        reclaimed += reclaimTxBuffer(forwarderBufferName(clientTxName(clientId), port), { freeZone: true });
+      } catch (e) {
+        if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
+      }
+    }
+    return reclaimed;
   }
 
   stop(reason: string): void {

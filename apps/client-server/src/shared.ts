@@ -21,6 +21,15 @@ export function clientRingName(clientId: number): string {
   return `MProc_Client_${clientId}_RX`;
 }
 
+/**
+ * Ours: the name of a TS client's PortForwarder, whose TX buffers live in
+ * memzones `<name>_<port>` so the server can give back what a killed client
+ * left in them.
+ */
+export function clientTxName(clientId: number): string {
+  return `MProc_Client_${clientId}_TX`;
+}
+
 /** init.c: MBUF_CACHE_SIZE, RTE_MP_{RX,TX}_DESC_DEFAULT, CLIENT_QUEUE_RINGSIZE. */
 export const MBUF_CACHE_SIZE = 512;
 export const RX_DESC = 1024;

@@ -22,6 +22,7 @@
 #include "counters.h"
 #include "fastcall.h"
 #include "ring.h"
+#include "txzone.h"
 
 namespace dpdk_core {
 
@@ -178,6 +179,7 @@ struct ForwarderState {
   volatile uint64_t* drop = nullptr;
   std::array<uint16_t, RTE_MAX_ETHPORTS> out{};
   std::array<rte_eth_dev_tx_buffer*, RTE_MAX_ETHPORTS> buffers{};
+  std::array<HeldTxBuffer, RTE_MAX_ETHPORTS> held{};
   std::array<ErrorContext, RTE_MAX_ETHPORTS> errorCtx{};
   std::vector<uint16_t> ports;
   uint64_t unroutable = 0;
@@ -193,11 +195,9 @@ struct ForwarderState {
     for (uint16_t p : ports) {
       rte_eth_dev_tx_buffer* b = buffers[p];
       if (b == nullptr) continue;
-      if (b->length > 0) {
-        if (count) drop[p] += b->length;
-        rte_pktmbuf_free_bulk(b->pkts, b->length);
-      }
-      rte_free(b);
+      const uint16_t discarded = TxDiscard(b);
+      if (count) drop[p] += discarded;
+      ReleaseTxBuffer(*data, held[p]);
       buffers[p] = nullptr;
     }
     ports.clear();
@@ -230,7 +230,7 @@ uint32_t OpSend(napi_env env, ForwarderState& s, const double* args) {
       rte_pktmbuf_free(m);
       continue;
     }
-    const uint16_t sentNow = rte_eth_tx_buffer(out, s.queue, s.buffers[out], m);
+    const uint16_t sentNow = TxPut(out, s.queue, s.buffers[out], m);
     s.tx[out] += sentNow;
     sent += sentNow;
   }
@@ -244,7 +244,7 @@ uint32_t OpFlush(napi_env env, ForwarderState& s, const double*) {
   uint32_t sent = 0;
   for (uint16_t p : s.ports) {
     if (s.buffers[p]->length == 0) continue;
-    const uint16_t sentNow = rte_eth_tx_buffer_flush(p, s.queue, s.buffers[p]);
+    const uint16_t sentNow = TxFlush(p, s.queue, s.buffers[p]);
     s.tx[p] += sentNow;
     sent += sentNow;
   }
@@ -400,7 +400,8 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
                        });
   }
 
-  // (outPortByInPort: number[] (-1 = no route), queue, bufferSize, counters: BigUint64Array(2*RTE_MAX_ETHPORTS))
+  // (outPortByInPort: number[] (-1 = no route), queue, bufferSize, counters: BigUint64Array(2*RTE_MAX_ETHPORTS),
+  //  name?: string)
   explicit PortForwarder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PortForwarder>(info) {
     Napi::Env env = info.Env();
     RequireEal(env, "PortForwarder");
@@ -439,19 +440,26 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
       }
       s.out[in] = static_cast<uint16_t>(out);
     }
-    for (uint16_t out : s.out) {
-      if (out == kNoRoute || s.buffers[out] != nullptr) continue;
-      auto* b = static_cast<rte_eth_dev_tx_buffer*>(
-          rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(size), 0, rte_eth_dev_socket_id(out)));
-      if (b == nullptr) {
-        s.FreeBuffers(env);
-        ThrowDpdkCode(env, "PortForwarder", "ENOMEM", "cannot allocate a tx buffer; raise -m");
+    // Named buffers are zones "<name>_<port>": what a dead forwarder of that
+    // name left in one goes back to the pool, counted as dropped on its port.
+    const std::string name = info.Length() > 4 && info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
+    try {
+      for (uint16_t out : s.out) {
+        if (out == kNoRoute || s.buffers[out] != nullptr) continue;
+        uint64_t discarded = 0;
+        s.held[out] = HoldTxBuffer(env, "PortForwarder", name.empty() ? name : name + "_" + std::to_string(out), size,
+                                   rte_eth_dev_socket_id(out), &discarded);
+        s.drop[out] += discarded;
+        rte_eth_dev_tx_buffer* b = s.held[out].buf;
+        rte_eth_tx_buffer_init(b, static_cast<uint16_t>(size));
+        s.errorCtx[out] = {&s, out};
+        rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &s.errorCtx[out]);
+        s.buffers[out] = b;
+        s.ports.push_back(out);
       }
-      rte_eth_tx_buffer_init(b, static_cast<uint16_t>(size));
-      s.errorCtx[out] = {&s, out};
-      rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &s.errorCtx[out]);
-      s.buffers[out] = b;
-      s.ports.push_back(out);
+    } catch (...) {
+      s.FreeBuffers(env);
+      throw;
     }
     s.data->forwarders.Add(this);
   }

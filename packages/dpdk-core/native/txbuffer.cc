@@ -15,62 +15,11 @@
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"
+#include "txzone.h"
 
 namespace dpdk_core {
 
 namespace {
-
-// A named buffer's zone: this header (a cache line, so the buffer stays
-// aligned), then the rte_eth_dev_tx_buffer. The magic keeps reclaim from
-// reading some other zone of that name as packet pointers.
-constexpr uint64_t kTxZoneMagic = 0x7478627566763031ULL;  // "txbufv01"
-constexpr size_t kTxZoneHeader = 64;
-
-rte_eth_dev_tx_buffer* ZoneBuffer(const rte_memzone* mz) {
-  return reinterpret_cast<rte_eth_dev_tx_buffer*>(static_cast<uint8_t*>(mz->addr) + kTxZoneHeader);
-}
-
-bool IsTxZone(const rte_memzone* mz) {
-  if (mz->len < kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(1)) return false;
-  if (*static_cast<const uint64_t*>(mz->addr) != kTxZoneMagic) return false;
-  const rte_eth_dev_tx_buffer* buf = ZoneBuffer(mz);
-  return buf->size > 0 && kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(buf->size) <= mz->len;
-}
-
-// What a buffer holds and a process killed at any instruction could leave:
-// the pointer is stored before length covers it, and flush clears length
-// before the device takes the packets (rte_eth_tx_buffer_flush clears it
-// after, so a kill in between would leave packets the device owns listed
-// and reclaim would free them twice). A kill mid-flush loses those packets
-// instead, which a pool audit reports.
-uint16_t TxLength(const rte_eth_dev_tx_buffer* buf) { return __atomic_load_n(&buf->length, __ATOMIC_ACQUIRE); }
-
-uint16_t TxFlush(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf) {
-  const uint16_t n = buf->length;
-  if (n == 0) return 0;
-  __atomic_store_n(&buf->length, static_cast<uint16_t>(0), __ATOMIC_RELEASE);
-  const uint16_t sent = rte_eth_tx_burst(port, queue, buf->pkts, n);
-  if (sent != n) buf->error_callback(&buf->pkts[sent], static_cast<uint16_t>(n - sent), buf->error_userdata);
-  return sent;
-}
-
-uint16_t TxPut(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* pkt) {
-  const uint16_t len = buf->length;
-  buf->pkts[len] = pkt;
-  __atomic_store_n(&buf->length, static_cast<uint16_t>(len + 1), __ATOMIC_RELEASE);
-  if (len + 1 < buf->size) return 0;
-  return TxFlush(port, queue, buf);
-}
-
-// Gives the packets a buffer lists back to their pools; how many. Length is
-// cleared first for the same reason as in TxFlush.
-uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf) {
-  const uint16_t n = TxLength(buf);
-  if (n == 0) return 0;
-  __atomic_store_n(&buf->length, static_cast<uint16_t>(0), __ATOMIC_RELEASE);
-  rte_pktmbuf_free_bulk(buf->pkts, n);
-  return n;
-}
 
 // What the handle and its packet-path functions share: the functions may
 // outlive the handle, and the handle clears buf when the buffer is freed.
@@ -153,18 +102,9 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
                     "tx buffer size must be 1.." + std::to_string(Burst::kMaxCapacity));
     }
     const int socket = rte_eth_dev_socket_id(static_cast<uint16_t>(port));
-    if (info.Length() > 3 && info[3].IsString()) {
-      AttachZone(env, ArgString(info, 3, "name"), size, socket);
-    } else {
-      // Hugepage memory on the port's socket, like the C client: the buffer is
-      // written on every packet and should sit next to the device's queues.
-      buf_ = static_cast<rte_eth_dev_tx_buffer*>(
-          rte_zmalloc_socket("tx_buffer", RTE_ETH_TX_BUFFER_SIZE(size), 0, socket));
-      if (buf_ == nullptr) {
-        ThrowDpdkCode(env, "createTxBuffer", "ENOMEM", "cannot allocate a tx buffer of " + std::to_string(size) +
-                                                           " packets; raise -m");
-      }
-    }
+    const std::string name = info.Length() > 3 && info[3].IsString() ? ArgString(info, 3, "name") : "";
+    held_ = HoldTxBuffer(env, "createTxBuffer", name, size, socket, &st_->dropped);
+    buf_ = held_.buf;
     rte_eth_tx_buffer_init(buf_, static_cast<uint16_t>(size));
     rte_eth_tx_buffer_set_err_callback(buf_, rte_eth_tx_buffer_count_callback, &st_->dropped);
     st_->data = &Data(env);
@@ -180,64 +120,18 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
     data.txBuffers.Remove(this);
   }
 
-  static bool HeldHere(const AddonData& data, const rte_memzone* mz) {
-    bool held = false;
-    data.txBuffers.ForEach([&](TxBuffer& t) { held = held || t.zone_ == mz; });
-    return held;
-  }
-
   // Packets still waiting are freed (counted as dropped), then the buffer
   // (a named one's zone too).
   void Destroy() {
     if (buf_ == nullptr) return;
     st_->dropped += TxDiscard(buf_);
-    if (zone_ != nullptr) {
-      rte_memzone_free(zone_);
-      zone_ = nullptr;
-    } else {
-      rte_free(buf_);
-    }
+    ReleaseTxBuffer(Data(Env()), held_);
     buf_ = nullptr;
     st_->buf = nullptr;
     Data(Env()).txBuffers.Remove(this);
   }
 
  private:
-  // Looks the zone up or reserves it. A zone found is what a dead owner left:
-  // the packets it still lists go back to their pools (counted as dropped),
-  // so this buffer starts empty.
-  void AttachZone(Napi::Env env, const std::string& name, uint32_t size, int socket) {
-    const size_t need = kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(size);
-    const rte_memzone* mz = rte_memzone_lookup(name.c_str());
-    if (mz != nullptr) {
-      if (!IsTxZone(mz)) {
-        ThrowDpdkCode(env, "createTxBuffer", "EEXIST",
-                      "memzone '" + name + "' exists and is not a tx buffer; choose another name");
-      }
-      if (mz->len < need) {
-        ThrowDpdkCode(env, "createTxBuffer", "EEXIST",
-                      "tx buffer '" + name + "' exists with room for fewer than " + std::to_string(size) +
-                          " packets; use its size or another name");
-      }
-      if (HeldHere(Data(env), mz)) {
-        ThrowDpdkCode(env, "createTxBuffer", "EBUSY",
-                      "tx buffer '" + name + "' is held by another handle of this process; free that one first");
-      }
-      st_->dropped += TxDiscard(ZoneBuffer(mz));
-    } else {
-      mz = rte_memzone_reserve(name.c_str(), need, socket, RTE_MEMZONE_SIZE_HINT_ONLY);
-      if (mz == nullptr) {
-        ThrowDpdk(env, "createTxBuffer", rte_errno,
-                  "cannot reserve memzone '" + name + "' for a tx buffer of " + std::to_string(size) +
-                      " packets; raise -m or free memzones");
-      }
-      std::memset(mz->addr, 0, need);
-      *static_cast<uint64_t*>(mz->addr) = kTxZoneMagic;
-    }
-    zone_ = mz;
-    buf_ = ZoneBuffer(mz);
-  }
-
   rte_eth_dev_tx_buffer* Live(const char* op) {
     if (buf_ == nullptr) {
       ThrowDpdkCode(Env(), op, "E_CLOSED",
@@ -273,7 +167,7 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
 
   std::shared_ptr<TxState> st_ = std::make_shared<TxState>();
   rte_eth_dev_tx_buffer* buf_ = nullptr;
-  const rte_memzone* zone_ = nullptr;  // a named buffer's, which Destroy frees
+  HeldTxBuffer held_;  // with a named buffer's zone, which Destroy frees
   uint16_t port_ = 0;
   uint16_t queue_ = 0;
 };
@@ -300,7 +194,7 @@ Napi::Value ReclaimTxBuffer(const Napi::CallbackInfo& info) {
                   "memzone '" + name + "' is not a tx buffer made by createTxBuffer({ name }); nothing was freed");
   }
   AddonData& data = Data(env);
-  if (TxBuffer::HeldHere(data, mz)) {
+  if (data.heldTxZones.count(mz) != 0) {
     ThrowDpdkCode(env, "reclaimTxBuffer", "EBUSY",
                   "tx buffer '" + name + "' is held by a live handle of this process; free() it instead");
   }

@@ -11,13 +11,16 @@
  * - `PortForwarder` sends each packet out of the port paired with the one it
  *   arrived on, through TX buffers on one TX queue, and counts sent and
  *   dropped packets per port id in a BigUint64Array that may view shared
- *   memory (so another process can read the counters live).
+ *   memory (so another process can read the counters live). Given a name,
+ *   its TX buffers live in memzones `forwarderBufferName(name, port)`, so
+ *   the packets they hold when the process dies can be given back to their
+ *   pool (`reclaimTxBuffer`), or are, by the next forwarder of that name.
  */
 import { z } from 'zod';
 import { burstId, type NativeBurst } from './burst';
 import { MAX_PORTS } from './ethdev';
 import { fastArgs, fastResult } from './fastcall';
-import { validate } from './memzone';
+import { MEMZONE_NAME_MAX, memzoneNameSchema, validate } from './memzone';
 import { native } from './native';
 import type { Ring } from './ring';
 
@@ -73,6 +76,7 @@ declare module './native' {
       queue: number,
       bufferSize: number,
       counters: BigUint64Array,
+      name: string | undefined,
     ) => NativePortForwarderHandle;
   }
 }
@@ -196,6 +200,9 @@ export function createRoundRobin(rings: ReadonlyArray<Pick<Ring, 'name' | 'packe
   return new RoundRobinHandle(new native.RoundRobin(checked, o.poll));
 }
 
+/** Room for "_<port>" (port ids below 32) after a forwarder's name. */
+const FORWARDER_NAME_MAX = MEMZONE_NAME_MAX - 3;
+
 const forwarderSchema = z
   .object({
     /** Output port for each input port id. */
@@ -204,10 +211,19 @@ const forwarderSchema = z
     queue: z.number().int().min(0).max(1023),
     /** Packets per TX buffer before it is sent by itself. */
     bufferSize: z.number().int().min(1).max(1024).default(32),
+    /** Puts the TX buffers in memzones `<name>_<port>` (see forwarderBufferName). */
+    name: memzoneNameSchema
+      .refine((n) => n.length <= FORWARDER_NAME_MAX, `a forwarder name has at most ${FORWARDER_NAME_MAX} characters (its zones add _<port>)`)
+      .optional(),
     /** tx[port id] at 0..31 and tx_drop[port id] at 32..63, e.g. a view of a shared memzone. */
     counters: counterArray.refine((a) => a.length >= 2 * MAX_PORTS, `counters need ${2 * MAX_PORTS} entries: tx[32] then tx_drop[32]`),
   })
   .strict();
+
+/** The memzone holding the TX buffer for output `port` of the forwarder named `name`, for reclaimTxBuffer. */
+export function forwarderBufferName(name: string, port: number): string {
+  return `${name}_${port}`;
+}
 
 export type PortForwarderOptions = z.input<typeof forwarderSchema>;
 
@@ -216,5 +232,5 @@ export function createPortForwarder(opts: PortForwarderOptions): NativePortForwa
   const o = validate(forwarderSchema, opts, 'createPortForwarder', 'options');
   const outByIn: number[] = new Array<number>(MAX_PORTS).fill(-1);
   for (const [from, to] of o.pairs) outByIn[from] = to;
-  return new PortForwarderHandle(new native.PortForwarder(outByIn, o.queue, o.bufferSize, o.counters));
+  return new PortForwarderHandle(new native.PortForwarder(outByIn, o.queue, o.bufferSize, o.counters, o.name));
 }

@@ -101,6 +101,7 @@ export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, l2fwdDestinationMac, parseMac
 export {
   createPortForwarder,
   createRoundRobin,
+  forwarderBufferName,
   type NativePortForwarder,
   type NativeRoundRobin,
   type PortForwarderOptions,

@@ -1,7 +1,8 @@
 /**
- * Named TX buffers in real processes: a secondary buffers packets in one and
- * is SIGKILLed; the primary's reclaimTxBuffer gives exactly those packets
- * back to the pool, and a replacement taking the name over starts empty.
+ * Named TX buffers in real processes: a secondary buffers packets in one (a
+ * TxBuffer, then a PortForwarder's) and is SIGKILLed; the primary's
+ * reclaimTxBuffer gives exactly those packets back to the pool, and a
+ * replacement taking the name over starts empty.
  */
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, runFixture, startFixture, uniquePrefix } from '@mp/test-kit';
@@ -52,6 +53,22 @@ test('a killed secondary\'s named TX buffer: reclaim frees exactly what it held;
   const run = await runFixture(FIXTURE, secondary(['reuse', 'txb_again']));
   expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
   expect(result(run.stdout)).toEqual({ length: 0, dropped: 7, inUse: ready.inUse, zoneAfterFree: 'ENOENT' });
+
+  // A named PortForwarder's buffers are zones of the same kind, one per output port.
+  const fwdVictim = startFixture(FIXTURE, secondary(['hold-forwarder', 'fwd_victim', '12']));
+  expect(await fwdVictim.waitForJson('HOLDING')).toEqual({ received: 12, sent: 0, buffered: 12, inUse: ready.inUse + 12 });
+  fwdVictim.kill('SIGKILL');
+  await fwdVictim.waitForExit();
+  expect(await primary.request('reclaim fwd_victim_0', 'RECLAIMED')).toEqual({ freed: 12, inUse: ready.inUse, zoneGone: 'ENOENT' });
+
+  const fwdSecond = startFixture(FIXTURE, secondary(['hold-forwarder', 'fwd_again', '5']));
+  expect(await fwdSecond.waitForJson('HOLDING')).toMatchObject({ buffered: 5, inUse: ready.inUse + 5 });
+  fwdSecond.kill('SIGKILL');
+  await fwdSecond.waitForExit();
+  const fwdRun = await runFixture(FIXTURE, secondary(['reuse-forwarder', 'fwd_again']));
+  expect({ code: fwdRun.code, stderr: fwdRun.code === 0 ? '' : fwdRun.stderr }).toEqual({ code: 0, stderr: '' });
+  // What the dead forwarder held is freed and counted as dropped on that port.
+  expect(result(fwdRun.stdout)).toEqual({ buffered: 0, dropped: 5, inUse: ready.inUse, zoneAfterFree: 'ENOENT' });
 
   primary.send('exit');
   await primary.waitForJson('CLEANED');

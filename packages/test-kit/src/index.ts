@@ -146,6 +146,14 @@ export class Fixture {
     this.child.stdin!.write(`${line}\n`);
   }
 
+  /** Sends a command line and waits for the `TAG {json}` line printed after it (not an earlier one). */
+  async request<T = Record<string, unknown>>(line: string, tag: string, timeoutMs?: number): Promise<T> {
+    const from = this.stdoutLines.length;
+    this.send(line);
+    const m = await this.waitForLine(new RegExp(`^${tag} (.*)$`), timeoutMs, { from });
+    return JSON.parse(m[1] as string) as T;
+  }
+
   /** Waits for exit; kills with SIGKILL (and fails) if it takes longer than the timeout. */
   async waitForExit(timeoutMs = 20_000): Promise<ExitStatus> {
     const deadline = Date.now() + timeoutMs;

@@ -1,0 +1,77 @@
+// TX buffers (rte_eth_dev_tx_buffer) that a process killed at any instruction
+// leaves in a state another process can undo, shared by TxBuffer and
+// PortForwarder. A named buffer lives in a memzone of that name, so that when
+// its process dies another one can find it and give the packets it still
+// lists back to their pools (reclaimTxBuffer, or the next buffer created
+// under that name).
+#pragma once
+
+#include <rte_ethdev.h>
+#include <rte_memzone.h>
+
+#include <string>
+
+#include "common.h"
+
+namespace dpdk_core {
+
+// A named buffer's zone: this header (a cache line, so the buffer stays
+// aligned), then the rte_eth_dev_tx_buffer. The magic keeps reclaim from
+// reading some other zone of that name as packet pointers.
+constexpr uint64_t kTxZoneMagic = 0x7478627566763031ULL;  // "txbufv01"
+constexpr size_t kTxZoneHeader = 64;
+
+inline rte_eth_dev_tx_buffer* ZoneBuffer(const rte_memzone* mz) {
+  return reinterpret_cast<rte_eth_dev_tx_buffer*>(static_cast<uint8_t*>(mz->addr) + kTxZoneHeader);
+}
+
+bool IsTxZone(const rte_memzone* mz);
+
+// What a buffer holds and a process killed at any instruction could leave:
+// the pointer is stored before length covers it, and flush clears length
+// before the device takes the packets (rte_eth_tx_buffer_flush clears it
+// after, so a kill in between would leave packets the device owns listed
+// and reclaim would free them twice). A kill mid-flush loses those packets
+// instead, which a pool audit reports.
+inline uint16_t TxLength(const rte_eth_dev_tx_buffer* buf) { return __atomic_load_n(&buf->length, __ATOMIC_ACQUIRE); }
+
+inline uint16_t TxFlush(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf) {
+  const uint16_t n = buf->length;
+  if (n == 0) return 0;
+  __atomic_store_n(&buf->length, static_cast<uint16_t>(0), __ATOMIC_RELEASE);
+  const uint16_t sent = rte_eth_tx_burst(port, queue, buf->pkts, n);
+  if (sent != n) buf->error_callback(&buf->pkts[sent], static_cast<uint16_t>(n - sent), buf->error_userdata);
+  return sent;
+}
+
+// rte_eth_tx_buffer, in that order: returns how many went out (the buffer
+// filled and was flushed).
+inline uint16_t TxPut(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* pkt) {
+  const uint16_t len = buf->length;
+  buf->pkts[len] = pkt;
+  __atomic_store_n(&buf->length, static_cast<uint16_t>(len + 1), __ATOMIC_RELEASE);
+  if (len + 1 < buf->size) return 0;
+  return TxFlush(port, queue, buf);
+}
+
+// Gives the packets a buffer lists back to their pools; how many. Length is
+// cleared first for the same reason as in TxFlush.
+uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf);
+
+// A buffer this process holds: in its named zone, or plain (zone null).
+struct HeldTxBuffer {
+  rte_eth_dev_tx_buffer* buf = nullptr;
+  const rte_memzone* zone = nullptr;
+};
+
+// A buffer of `size` packets on `socket`, not yet initialised. With a name,
+// in the zone of that name: reserved, or adopted from a dead owner, whose
+// leftover packets go back to their pools and are added to *discarded. The
+// zone is then held (AddonData::heldTxZones) until ReleaseTxBuffer.
+HeldTxBuffer HoldTxBuffer(Napi::Env env, const char* op, const std::string& name, uint32_t size, int socket,
+                          uint64_t* discarded);
+
+// Frees the buffer (and its zone); packets must have been discarded.
+void ReleaseTxBuffer(AddonData& data, HeldTxBuffer& held);
+
+}  // namespace dpdk_core

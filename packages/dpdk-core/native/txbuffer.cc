@@ -47,10 +47,7 @@ uint32_t OpBuffer(napi_env env, TxState& s, const double* args) {
   rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.buffer");
   Burst* burst = Burst::FromId(env, *s.data, args[0]);
   RequireQueueReady(Napi::Env(env), s.port, s.queue, false, "txBuffer.buffer");
-  rte_mbuf** pkts = burst->pkts();
-  const uint32_t n = burst->count();
-  uint32_t sent = 0;
-  for (uint32_t i = 0; i < n; i++) sent += TxPut(s.port, s.queue, buf, pkts[i]);
+  const uint32_t sent = TxPutBulk(s.port, s.queue, buf, burst->pkts(), burst->count());
   burst->SetCount(0);
   return sent;
 }

@@ -9,6 +9,8 @@
 #include <rte_ethdev.h>
 #include <rte_memzone.h>
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "common.h"
@@ -52,6 +54,28 @@ inline uint16_t TxPut(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf,
   __atomic_store_n(&buf->length, static_cast<uint16_t>(len + 1), __ATOMIC_RELEASE);
   if (len + 1 < buf->size) return 0;
   return TxFlush(port, queue, buf);
+}
+
+// TxPut for n packets: each chunk that fits is copied in and published with
+// one length store (the same order: pointers first), a full buffer is
+// flushed. Returns how many went out.
+inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* const* pkts,
+                          uint32_t n) {
+  uint32_t sent = 0;
+  while (n > 0) {
+    const uint16_t len = buf->length;
+    if (len >= buf->size) {
+      sent += TxFlush(port, queue, buf);
+      continue;
+    }
+    const uint32_t take = std::min<uint32_t>(n, static_cast<uint32_t>(buf->size - len));
+    std::memcpy(&buf->pkts[len], pkts, take * sizeof(rte_mbuf*));
+    __atomic_store_n(&buf->length, static_cast<uint16_t>(len + take), __ATOMIC_RELEASE);
+    pkts += take;
+    n -= take;
+    if (len + take == buf->size) sent += TxFlush(port, queue, buf);
+  }
+  return sent;
 }
 
 // Gives the packets a buffer lists back to their pools; how many. Length is

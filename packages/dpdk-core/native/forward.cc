@@ -222,17 +222,22 @@ uint32_t OpSend(napi_env env, ForwarderState& s, const double* args) {
   rte_mbuf** pkts = burst->pkts();
   const uint32_t n = burst->count();
   uint32_t sent = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    rte_mbuf* m = pkts[i];
-    const uint16_t out = m->port < RTE_MAX_ETHPORTS ? s.out[m->port] : kNoRoute;
+  // Packets of one input port come in runs (a burst is read from one port),
+  // and a run goes into its output buffer in one bulk put.
+  for (uint32_t i = 0; i < n;) {
+    const uint16_t in = pkts[i]->port;
+    const uint16_t out = in < RTE_MAX_ETHPORTS ? s.out[in] : kNoRoute;
     if (out == kNoRoute) {
       s.unroutable++;
-      rte_pktmbuf_free(m);
+      rte_pktmbuf_free(pkts[i++]);
       continue;
     }
-    const uint16_t sentNow = TxPut(out, s.queue, s.buffers[out], m);
+    uint32_t end = i + 1;
+    while (end < n && pkts[end]->port == in) end++;
+    const uint32_t sentNow = TxPutBulk(out, s.queue, s.buffers[out], pkts + i, end - i);
     s.tx[out] += sentNow;
     sent += sentNow;
+    i = end;
   }
   burst->SetCount(0);
   return sent;

@@ -46,19 +46,9 @@ inline uint16_t TxFlush(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* bu
   return sent;
 }
 
-// rte_eth_tx_buffer, in that order: returns how many went out (the buffer
-// filled and was flushed).
-inline uint16_t TxPut(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* pkt) {
-  const uint16_t len = buf->length;
-  buf->pkts[len] = pkt;
-  __atomic_store_n(&buf->length, static_cast<uint16_t>(len + 1), __ATOMIC_RELEASE);
-  if (len + 1 < buf->size) return 0;
-  return TxFlush(port, queue, buf);
-}
-
-// TxPut for n packets: each chunk that fits is copied in and published with
-// one length store (the same order: pointers first), a full buffer is
-// flushed. Returns how many went out.
+// rte_eth_tx_buffer for n packets, in that order: each chunk that fits is
+// copied in, then published with one length store; a full buffer is flushed.
+// Returns how many went out.
 inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* const* pkts,
                           uint32_t n) {
   uint32_t sent = 0;

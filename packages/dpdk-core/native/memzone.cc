@@ -108,6 +108,10 @@ class Memzone : public TrackedHandle<Memzone, const rte_memzone> {
       if (v.IsArrayBuffer()) return v;
     }
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), mz->addr, mz->len);
+    // The view holds its handle: were the handle collected first, nothing
+    // would detach the view when the zone is freed (at cleanup()), and a read
+    // through it would fault.
+    ab.DefineProperty(Napi::PropertyDescriptor::Value("memzone", Value(), napi_default));
     view_ = Napi::Weak(ab.As<Napi::Object>());
     return ab;
   }

@@ -132,3 +132,12 @@ test('a primary that exits without calling cleanup() still leaves no runtime dir
   expect(r.stdout).toMatch(/^RESULT \{"ok":true,"processType":"primary"\}$/m);
   expect(leftovers(prefix)).toEqual([]);
 });
+
+test('a memzone view that outlives its collected handle is detached at cleanup(), not left over unmapped memory', async () => {
+  const prefix = uniquePrefix('eal');
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0']), '--', 'orphan-view']);
+  // Before the view held its handle, this read faulted (exit by SIGSEGV).
+  expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+  expect(r.stdout).toMatch(/^RESULT \{"byteLength":0,"read":null\}$/m);
+  expect(leftovers(prefix)).toEqual([]);
+});

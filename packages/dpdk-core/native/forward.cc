@@ -92,6 +92,7 @@ struct RoundRobinState {
   // enqueued.
   uint32_t Spread(rte_mbuf* const* pkts, uint32_t n) {
     const uint32_t nrings = static_cast<uint32_t>(rings.size());
+    if (nrings == 1) return Share(0, pkts, n);
     std::fill(counts.begin(), counts.begin() + nrings, 0);
     uint32_t c = cursor;
     for (uint32_t i = 0; i < n; i++) {
@@ -101,18 +102,20 @@ struct RoundRobinState {
     cursor = c;
     uint32_t total = 0;
     for (uint32_t k = 0; k < nrings; k++) {
-      const uint32_t cnt = counts[k];
-      if (cnt == 0) continue;
-      rte_mbuf** share = staged[k].data();
-      if (rte_ring_enqueue_bulk(rings[k]->r, reinterpret_cast<void* const*>(share), cnt, nullptr) == 0) {
-        rte_pktmbuf_free_bulk(share, cnt);
-        dropped[k] += cnt;
-      } else {
-        enqueued[k] += cnt;
-        total += cnt;
-      }
+      if (counts[k] > 0) total += Share(k, staged[k].data(), counts[k]);
     }
     return total;
+  }
+
+  // Ring k's share, enqueued whole or dropped whole; how many were enqueued.
+  uint32_t Share(uint32_t k, rte_mbuf* const* share, uint32_t cnt) {
+    if (rte_ring_enqueue_bulk(rings[k]->r, reinterpret_cast<void* const*>(share), cnt, nullptr) == 0) {
+      rte_pktmbuf_free_bulk(const_cast<rte_mbuf**>(share), cnt);
+      dropped[k] += cnt;
+      return 0;
+    }
+    enqueued[k] += cnt;
+    return cnt;
   }
 };
 

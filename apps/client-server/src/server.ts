@@ -14,12 +14,11 @@ import {
   createRoundRobin,
   currentLcore,
   DpdkError,
-  forwarderBufferName,
   initEalFromArgv,
   openPort,
   ports as listPorts,
   processType,
-  reclaimTxBuffer,
+  reclaimForwarder,
   registerTelemetry,
   repairMempool,
   reserveMemzone,
@@ -27,6 +26,7 @@ import {
   type Mempool,
   type NativeRoundRobin,
   type Port,
+  type ReclaimedForwarder,
   type TelemetryCommand,
 } from '@mp/dpdk-core';
 import { createRing, createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
@@ -184,9 +184,9 @@ class Server implements ServerHandle {
       try {
         // The pool first: freeing into a ring the client left half written would spin.
         const r = repairMempool(this.pool, { lcore });
-        const reclaimed = this.reclaimTxBuffers(c);
+        const f = this.reclaimForwarder(c);
         this.log(
-          `client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects); ${reclaimed} packets reclaimed from its TX buffers`,
+          `client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects); ${f.reclaimed} packets reclaimed from its TX buffers, ${f.requeued} put back in its ring`,
         );
       } catch (e) {
         process.stderr.write(`mp-server: client ${c} (pid ${pid}, lcore ${lcore}) died and the pool could not be repaired: ${(e as Error).message}\n`);
@@ -196,20 +196,18 @@ class Server implements ServerHandle {
   }
 
   /**
-   * Gives back the packets a dead TS client left in its TX buffers (zones
-   * named after it, one per output port) and frees those zones. A C client
-   * or one that stopped cleanly leaves none.
+   * Settles what a dead TS client was in the middle of (its forwarder's
+   * journal: packets it had taken from its ring but not yet buffered go back
+   * to the ring), gives back the packets its TX buffers held and frees its
+   * zones. A C client, or one that stopped cleanly, leaves none.
    */
-  private reclaimTxBuffers(clientId: number): number {
-    let reclaimed = 0;
-    for (const port of this.opts.portIds) {
-      try {
-        reclaimed += reclaimTxBuffer(forwarderBufferName(clientTxName(clientId), port), { freeZone: true });
-      } catch (e) {
-        if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
-      }
+  private reclaimForwarder(clientId: number): ReclaimedForwarder {
+    try {
+      return reclaimForwarder(clientTxName(clientId));
+    } catch (e) {
+      if (e instanceof DpdkError && e.code === 'ENOENT') return { reclaimed: 0, requeued: 0 };
+      throw e;
     }
-    return reclaimed;
   }
 
   stop(reason: string): void {

@@ -8,11 +8,15 @@
 //   given TX queue; sent and dropped packets are counted per port id in a
 //   caller-supplied BigUint64Array (which may view shared memory, so another
 //   process can read the counters).
+#include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
 #include <rte_ring.h>
+#include <rte_ring_peek.h>
 
 #include <array>
+#include <csignal>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +25,7 @@
 #include "common.h"
 #include "counters.h"
 #include "fastcall.h"
+#include "journal.h"
 #include "ring.h"
 #include "txzone.h"
 
@@ -171,7 +176,7 @@ struct ErrorContext {
   uint16_t port;
 };
 
-// A PortForwarder's state, shared with its send/flush functions.
+// A PortForwarder's state, shared with its send/flush/forward functions.
 struct ForwarderState {
   AddonData* data = nullptr;
   // tx[port] and, RTE_MAX_ETHPORTS on, drop[port]. Owned by the
@@ -188,6 +193,13 @@ struct ForwarderState {
   uint64_t unroutable = 0;
   uint16_t queue = 0;
   bool freed = false;
+  // forward(): the ring it pulls from, where it peeks, and a named
+  // forwarder's journal (journal.h) in its zone.
+  std::shared_ptr<RingSlot> source;
+  std::array<rte_mbuf*, Burst::kMaxCapacity> staging{};
+  ForwardJournal* journal = nullptr;
+  const rte_memzone* journalZone = nullptr;
+  Failpoint failpoint = Failpoint::kNone;
 
   // Packets still buffered are freed and counted as dropped (while the
   // counters are there: env null means JavaScript cannot be asked, at
@@ -204,7 +216,43 @@ struct ForwarderState {
       buffers[p] = nullptr;
     }
     ports.clear();
+    if (journalZone != nullptr) {
+      data->heldTxZones.erase(journalZone);
+      rte_memzone_free(journalZone);
+      journalZone = nullptr;
+      journal = nullptr;
+    }
     freed = true;
+  }
+
+  // Buffers each packet for the port paired with its input port; returns how
+  // many went out on the wire. With `counted`, each packet is added there
+  // before it is buffered or freed (the journal's done).
+  uint32_t Route(rte_mbuf* const* pkts, uint32_t n, uint32_t* counted) {
+    uint32_t sent = 0;
+    // Packets of one input port come in runs (a burst is read from one
+    // port), and a run goes into its output buffer in one bulk put.
+    for (uint32_t i = 0; i < n;) {
+      const uint16_t in = pkts[i]->port;
+      const uint16_t o = in < RTE_MAX_ETHPORTS ? out[in] : kNoRoute;
+      if (o == kNoRoute) {
+        if (counted != nullptr) {
+          __atomic_store_n(counted, *counted + 1, __ATOMIC_RELEASE);
+          __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        }
+        unroutable++;
+        rte_pktmbuf_free(pkts[i++]);
+        continue;
+      }
+      uint32_t end = i + 1;
+      while (end < n && pkts[end]->port == in) end++;
+      const uint32_t sentNow = TxPutBulk(o, queue, buffers[o], pkts + i, end - i, counted);
+      tx[o] += sentNow;
+      sent += sentNow;
+      i = end;
+      if (failpoint == Failpoint::kForwardKillAfterChunk && counted != nullptr) raise(SIGKILL);
+    }
+    return sent;
   }
 };
 
@@ -222,28 +270,40 @@ uint32_t OpSend(napi_env env, ForwarderState& s, const double* args) {
   RequireLive(env, *s.data, s.freed, "portForwarder.send", "this PortForwarder");
   s.counters->Require(env, *s.data, "portForwarder.send");
   Burst* burst = Burst::FromId(env, *s.data, args[0]);
-  rte_mbuf** pkts = burst->pkts();
-  const uint32_t n = burst->count();
-  uint32_t sent = 0;
-  // Packets of one input port come in runs (a burst is read from one port),
-  // and a run goes into its output buffer in one bulk put.
-  for (uint32_t i = 0; i < n;) {
-    const uint16_t in = pkts[i]->port;
-    const uint16_t out = in < RTE_MAX_ETHPORTS ? s.out[in] : kNoRoute;
-    if (out == kNoRoute) {
-      s.unroutable++;
-      rte_pktmbuf_free(pkts[i++]);
-      continue;
-    }
-    uint32_t end = i + 1;
-    while (end < n && pkts[end]->port == in) end++;
-    const uint32_t sentNow = TxPutBulk(out, s.queue, s.buffers[out], pkts + i, end - i);
-    s.tx[out] += sentNow;
-    sent += sentNow;
-    i = end;
-  }
+  const uint32_t sent = s.Route(burst->pkts(), burst->count(), nullptr);
   burst->SetCount(0);
   return sent;
+}
+
+// forward(max): takes up to max packets from the source ring and buffers
+// them as send does, as one journaled batch (journal.h); returns how many
+// it took.
+uint32_t OpForward(napi_env env, ForwarderState& s, const double* args) {
+  const char* op = "portForwarder.forward";
+  RequireLive(env, *s.data, s.freed, op, "this PortForwarder");
+  s.counters->Require(env, *s.data, op);
+  if (s.source == nullptr) {
+    ThrowDpdkCode(Napi::Env(env), op, "EINVAL", "this PortForwarder has no source ring; create it with { source: ring }");
+  }
+  rte_ring* r = s.source->Live(env, op);
+  const uint32_t max = FastU32(env, args[0], "max");
+  if (max == 0 || max > Burst::kMaxCapacity) {
+    throw Napi::RangeError::New(env, "max must be 1.." + std::to_string(Burst::kMaxCapacity));
+  }
+  ForwardJournal* j = s.journal;
+  if (j != nullptr) {
+    j->tail0 = r->cons.tail;
+    j->count = 0;
+    j->done = 0;
+    __atomic_store_n(&j->active, 1u, __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+  }
+  const uint32_t n = rte_ring_dequeue_burst_start(r, reinterpret_cast<void**>(s.staging.data()), max, nullptr);
+  if (j != nullptr) __atomic_store_n(&j->count, n, __ATOMIC_RELEASE);
+  s.Route(s.staging.data(), n, j != nullptr ? &j->done : nullptr);
+  rte_ring_dequeue_finish(r, n);
+  if (j != nullptr) __atomic_store_n(&j->active, 0u, __ATOMIC_RELEASE);
+  return n;
 }
 
 uint32_t OpFlush(napi_env env, ForwarderState& s, const double*) {
@@ -409,7 +469,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
   }
 
   // (outPortByInPort: number[] (-1 = no route), queue, bufferSize, counters: BigUint64Array(2*RTE_MAX_ETHPORTS),
-  //  name?: string)
+  //  name?: string, source?: Ring)
   explicit PortForwarder(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PortForwarder>(info) {
     Napi::Env env = info.Env();
     RequireEal(env, "PortForwarder");
@@ -448,14 +508,23 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
       }
       s.out[in] = static_cast<uint16_t>(out);
     }
+    if (info.Length() > 5 && !info[5].IsUndefined()) {
+      s.source = RingFromHandle(env, info[5], "PortForwarder");
+      if (s.source->r->cons.sync_type != RTE_RING_SYNC_ST) {
+        ThrowDpdkCode(env, "PortForwarder", "EINVAL",
+                      "source ring '" + s.source->name +
+                          "' has several consumers; forward() takes batches it can undo, which needs a single-consumer ring");
+      }
+    }
     // Named buffers are zones "<name>_<port>": what a dead forwarder of that
     // name left in one goes back to the pool, counted as dropped on its port.
     const std::string name = info.Length() > 4 && info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
     try {
+      if (!name.empty()) HoldJournal(env, name);
       for (uint16_t out : s.out) {
         if (out == kNoRoute || s.buffers[out] != nullptr) continue;
         uint64_t discarded = 0;
-        s.held[out] = HoldTxBuffer(env, "PortForwarder", name.empty() ? name : name + "_" + std::to_string(out), size,
+        s.held[out] = HoldTxBuffer(env, "PortForwarder", name.empty() ? name : ForwarderBufferName(name, out), size,
                                    rte_eth_dev_socket_id(out), &discarded);
         s.drop[out] += discarded;
         rte_eth_dev_tx_buffer* b = s.held[out].buf;
@@ -464,12 +533,42 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
         rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &s.errorCtx[out]);
         s.buffers[out] = b;
         s.ports.push_back(out);
+        if (s.journal != nullptr) s.journal->outPorts |= 1u << out;
       }
     } catch (...) {
       s.FreeBuffers(env);
       throw;
     }
     s.data->forwarders.Add(this);
+  }
+
+  // The journal zone "<name>": reserved, or adopted from a dead forwarder of
+  // that name, whose unfinished batch is settled on its ring first.
+  void HoldJournal(Napi::Env env, const std::string& name) {
+    ForwarderState& s = *st_;
+    const rte_memzone* mz = rte_memzone_lookup(name.c_str());
+    if (mz != nullptr) {
+      if (!IsJournalZone(mz)) {
+        ThrowDpdkCode(env, "PortForwarder", "EEXIST", "memzone '" + name + "' exists and is not a forwarder's; choose another name");
+      }
+      if (s.data->heldTxZones.count(mz) != 0) {
+        ThrowDpdkCode(env, "PortForwarder", "EBUSY", "forwarder '" + name + "' is held by another handle of this process; free that one first");
+      }
+      RecoverRing(static_cast<ForwardJournal*>(mz->addr));
+    } else {
+      mz = rte_memzone_reserve(name.c_str(), sizeof(ForwardJournal), SOCKET_ID_ANY, 0);
+      if (mz == nullptr) {
+        ThrowDpdk(env, "PortForwarder", rte_errno, "cannot reserve memzone '" + name + "' for the forwarder's journal; raise -m or free memzones");
+      }
+    }
+    auto* j = static_cast<ForwardJournal*>(mz->addr);
+    std::memset(j, 0, sizeof(ForwardJournal));
+    if (s.source != nullptr) std::strncpy(j->ring, s.source->name.c_str(), sizeof(j->ring) - 1);
+    j->magic = kJournalMagic;
+    s.data->heldTxZones.insert(mz);
+    s.journalZone = mz;
+    s.journal = j;
+    s.failpoint = ReadFailpoint();
   }
 
   ~PortForwarder() override {
@@ -489,12 +588,13 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
   }
 
  private:
-  // { send(burstId), flush() } for the TypeScript handle.
+  // { send(burstId), flush(), forward(max) } for the TypeScript handle.
   Napi::Value FastPath(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object fns = Napi::Object::New(env);
     fns.Set("send", Bind<ForwarderState, OpSend>(env, "send", st_));
     fns.Set("flush", Bind<ForwarderState, OpFlush>(env, "flush", st_));
+    fns.Set("forward", Bind<ForwarderState, OpForward>(env, "forward", st_));
     return fns;
   }
 

@@ -48,9 +48,10 @@ inline uint16_t TxFlush(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* bu
 
 // rte_eth_tx_buffer for n packets, in that order: each chunk that fits is
 // copied in, then published with one length store; a full buffer is flushed.
-// Returns how many went out.
+// With `counted`, each chunk is added there before it is stored (a journal's
+// count, journal.h). Returns how many went out.
 inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* const* pkts,
-                          uint32_t n) {
+                          uint32_t n, uint32_t* counted = nullptr) {
   uint32_t sent = 0;
   while (n > 0) {
     const uint16_t len = buf->length;
@@ -59,6 +60,11 @@ inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* 
       continue;
     }
     const uint32_t take = std::min<uint32_t>(n, static_cast<uint32_t>(buf->size - len));
+    if (counted != nullptr) {
+      __atomic_store_n(counted, *counted + take, __ATOMIC_RELEASE);
+      // Release keeps earlier stores before it; this keeps the chunk's stores after it.
+      __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
     std::memcpy(&buf->pkts[len], pkts, take * sizeof(rte_mbuf*));
     __atomic_store_n(&buf->length, static_cast<uint16_t>(len + take), __ATOMIC_RELEASE);
     pkts += take;

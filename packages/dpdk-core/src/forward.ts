@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import { burstId, type NativeBurst } from './burst';
 import { MAX_PORTS } from './ethdev';
-import { fastArgs, fastResult } from './fastcall';
+import { fastArgs, fastResult, frameNumber } from './fastcall';
 import { MEMZONE_NAME_MAX, memzoneNameSchema, validate } from './memzone';
 import { native } from './native';
 import type { Ring } from './ring';
@@ -55,6 +55,12 @@ export interface NativePortForwarder {
   send(burst: NativeBurst): number;
   /** Sends what the TX buffers hold; returns how many went out. */
   flush(): number;
+  /**
+   * Takes up to `max` (default 32, at most 1024) packets from the `source`
+   * ring and buffers them as send does, as one batch that a process dying
+   * half way leaves undoable (see reclaimForwarder); returns how many it took.
+   */
+  forward(max?: number): number;
   /** Frees what is still buffered (counted as dropped) and the buffers. Idempotent. */
   free(): void;
 }
@@ -63,9 +69,9 @@ type NativeRoundRobinHandle = Omit<NativeRoundRobin, 'distribute' | 'poll'> & {
   /** Through the frame (fastcall.ts): distribute(burstId), poll(polls). */
   fastPath(): { distribute(): void; poll(): void };
 };
-type NativePortForwarderHandle = Omit<NativePortForwarder, 'send' | 'flush'> & {
-  /** Through the frame (fastcall.ts): send(burstId), flush(). */
-  fastPath(): { send(): void; flush(): void };
+type NativePortForwarderHandle = Omit<NativePortForwarder, 'send' | 'flush' | 'forward'> & {
+  /** Through the frame (fastcall.ts): send(burstId), flush(), forward(max). */
+  fastPath(): { send(): void; flush(): void; forward(): void };
 };
 
 declare module './native' {
@@ -77,7 +83,9 @@ declare module './native' {
       bufferSize: number,
       counters: BigUint64Array,
       name: string | undefined,
+      source: Pick<Ring, 'name' | 'packets'> | undefined,
     ) => NativePortForwarderHandle;
+    reclaimForwarder(name: string): ReclaimedForwarder;
   }
 }
 
@@ -129,6 +137,7 @@ class PortForwarderHandle implements NativePortForwarder {
   private readonly n: NativePortForwarderHandle;
   private readonly fastSend: () => void;
   private readonly fastFlush: () => void;
+  private readonly fastForward: () => void;
   /** An own property, as before: callers may keep it detached. */
   readonly flush = (): number => {
     this.fastFlush();
@@ -140,6 +149,7 @@ class PortForwarderHandle implements NativePortForwarder {
     const fast = n.fastPath();
     this.fastSend = fast.send;
     this.fastFlush = fast.flush;
+    this.fastForward = fast.forward;
   }
 
   get buffered(): number {
@@ -156,13 +166,20 @@ class PortForwarderHandle implements NativePortForwarder {
     this.fastSend();
     return fastResult[0] as number;
   }
+  forward(max = 32): number {
+    fastArgs[0] = frameNumber(max, 'max');
+    this.fastForward();
+    return fastResult[0] as number;
+  }
   free(): void {
     this.n.free();
   }
 }
 
+const ringHandle = z.custom<Pick<Ring, 'name' | 'packets'>>((r) => typeof r === 'object' && r !== null && 'packets' in r, 'expected a Ring handle');
+
 const ringsSchema = z
-  .array(z.custom<Pick<Ring, 'name' | 'packets'>>((r) => typeof r === 'object' && r !== null && 'packets' in r, 'expected a Ring handle'))
+  .array(ringHandle)
   .min(1, 'give at least one ring')
   .max(1024, 'at most 1024 rings')
   .refine((rs) => rs.every((r) => r.packets), 'every ring must be a packet ring');
@@ -211,16 +228,18 @@ const forwarderSchema = z
     queue: z.number().int().min(0).max(1023),
     /** Packets per TX buffer before it is sent by itself. */
     bufferSize: z.number().int().min(1).max(1024).default(32),
-    /** Puts the TX buffers in memzones `<name>_<port>` (see forwarderBufferName). */
+    /** Puts the TX buffers in memzones `<name>_<port>` (see forwarderBufferName) and a journal for forward() in memzone `<name>`. */
     name: memzoneNameSchema
       .refine((n) => n.length <= FORWARDER_NAME_MAX, `a forwarder name has at most ${FORWARDER_NAME_MAX} characters (its zones add _<port>)`)
       .optional(),
     /** tx[port id] at 0..31 and tx_drop[port id] at 32..63, e.g. a view of a shared memzone. */
     counters: counterArray.refine((a) => a.length >= 2 * MAX_PORTS, `counters need ${2 * MAX_PORTS} entries: tx[32] then tx_drop[32]`),
+    /** The packet ring forward() takes from; it must have a single consumer. */
+    source: ringHandle.refine((r) => r.packets, 'the source must be a packet ring').optional(),
   })
   .strict();
 
-/** The memzone holding the TX buffer for output `port` of the forwarder named `name`, for reclaimTxBuffer. */
+/** The memzone holding the TX buffer for output `port` of the forwarder named `name`. */
 export function forwarderBufferName(name: string, port: number): string {
   return `${name}_${port}`;
 }
@@ -232,5 +251,23 @@ export function createPortForwarder(opts: PortForwarderOptions): NativePortForwa
   const o = validate(forwarderSchema, opts, 'createPortForwarder', 'options');
   const outByIn: number[] = new Array<number>(MAX_PORTS).fill(-1);
   for (const [from, to] of o.pairs) outByIn[from] = to;
-  return new PortForwarderHandle(new native.PortForwarder(outByIn, o.queue, o.bufferSize, o.counters, o.name));
+  return new PortForwarderHandle(new native.PortForwarder(outByIn, o.queue, o.bufferSize, o.counters, o.name, o.source));
+}
+
+export interface ReclaimedForwarder {
+  /** Packets freed from the dead forwarder's TX buffers. */
+  reclaimed: number;
+  /** Packets of its unfinished batch left in (given back to) the source ring. */
+  requeued: number;
+}
+
+/**
+ * For a named forwarder whose process is gone: settles the batch forward()
+ * was in the middle of (what went to a TX buffer counts as taken, the rest
+ * stays in the ring), gives back to their pool the packets its TX buffers
+ * held, and frees its memzones. `ENOENT` if there is no such forwarder (never
+ * named so, or freed by a clean exit), `EBUSY` while this process holds it.
+ */
+export function reclaimForwarder(name: string): ReclaimedForwarder {
+  return native.reclaimForwarder(validate(memzoneNameSchema, name, 'reclaimForwarder', 'forwarder name'));
 }

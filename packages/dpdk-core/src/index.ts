@@ -102,9 +102,11 @@ export {
   createPortForwarder,
   createRoundRobin,
   forwarderBufferName,
+  reclaimForwarder,
   type NativePortForwarder,
   type NativeRoundRobin,
   type PortForwarderOptions,
+  type ReclaimedForwarder,
   type RoundRobinOptions,
 } from './forward';
 export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';

@@ -122,6 +122,33 @@ test('PortForwarder: once the memzone holding its counters is freed, send and fl
   });
 });
 
+test('PortForwarder.forward: takes up to max packets from its single-consumer source ring per call and forwards them like send', async () => {
+  const r = await run('forwarder-forward', ['--vdev=net_null0', '--vdev=net_null1']);
+  expect(r).toMatchObject({
+    journalHeld: 'pff',
+    // 8 from port 0 then 8 from port 1 in the ring: 5, then the other 11 (default max 32)
+    firstTake: 5,
+    secondTake: 11,
+    emptyTake: 0,
+    // buffers of 8: each filled with its 8 and went out during forward(), nothing left to flush
+    flushed: 0,
+    tx: [8, 8],
+    refusals: {
+      noSource: { code: 'EINVAL' },
+      multiConsumer: { code: 'EINVAL' },
+      elementRing: { code: 'EINVAL' },
+      zeroMax: { kind: 'RangeError' },
+      bigMax: { kind: 'RangeError' },
+      sameName: { code: 'EBUSY' },
+      reclaimLive: { code: 'EBUSY' },
+      reclaimUnknown: { code: 'ENOENT' },
+    },
+    zonesAfterFree: [{ code: 'ENOENT' }, { code: 'ENOENT' }, { code: 'ENOENT' }],
+    freedSource: { code: 'E_CLOSED' },
+    inUse: 0,
+  });
+});
+
 test('PortForwarder: packets still in its TX buffers at cleanup() go back to their pool, counted as dropped; the forwarder is closed', async () => {
   const r = await run('forwarder-at-cleanup', ['--vdev=net_null0']);
   expect(r).toEqual({

@@ -70,6 +70,32 @@ test('a killed secondary\'s named TX buffer: reclaim frees exactly what it held;
   // What the dead forwarder held is freed and counted as dropped on that port.
   expect(result(fwdRun.stdout)).toEqual({ buffered: 0, dropped: 5, inUse: ready.inUse, zoneAfterFree: 'ENOENT' });
 
+  // forward(): a batch of 5 routable packets then 15 unroutable ones; the
+  // forwarder dies right after the 5 went into its TX buffer.
+  expect(await primary.request('fill 5 15', 'FILLED')).toEqual({ received: 5, queued: 20, inUse: ready.inUse + 20 });
+  const dying = startFixture(FIXTURE, secondary(['forward-die', 'fwd_batch']), { env: { ...process.env, DPDK_MP_FAILPOINT: 'forward-kill-after-chunk' } });
+  await dying.waitForJson('FORWARDING');
+  expect((await dying.waitForExit()).signal).toBe('SIGKILL');
+  expect(dying.stdout).not.toMatch(/SURVIVED/);
+  // The 5 are in the dead TX buffer, the 15 back in the ring; nothing freed twice, nothing lost.
+  expect(await primary.request('reclaim-forwarder fwd_batch', 'RECLAIMED_FORWARDER')).toEqual({
+    reclaimed: 5,
+    requeued: 15,
+    queued: 15,
+    inUse: ready.inUse + 15,
+    zones: ['ENOENT', 'ENOENT'],
+    again: 'ENOENT',
+  });
+  expect(await primary.request('drain', 'DRAINED')).toEqual({ n: 15, inUse: ready.inUse });
+
+  // Without the failpoint the whole batch goes: the 5 stay buffered, the 15 are freed as unroutable.
+  await primary.request('fill 5 15', 'FILLED');
+  const survivor = startFixture(FIXTURE, secondary(['forward-die', 'fwd_whole']));
+  expect(await survivor.waitForJson('SURVIVED')).toEqual({ taken: 20, buffered: 5 });
+  survivor.kill('SIGKILL');
+  await survivor.waitForExit();
+  expect(await primary.request('reclaim-forwarder fwd_whole', 'RECLAIMED_FORWARDER')).toMatchObject({ reclaimed: 5, requeued: 0, queued: 0, inUse: ready.inUse });
+
   primary.send('exit');
   await primary.waitForJson('CLEANED');
   expect((await primary.waitForExit()).code).toBe(0);

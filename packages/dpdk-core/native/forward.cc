@@ -7,7 +7,8 @@
 //   with the port it arrived on, through one TX buffer per output port on a
 //   given TX queue; sent and dropped packets are counted per port id in a
 //   caller-supplied BigUint64Array (which may view shared memory, so another
-//   process can read the counters).
+//   process can read the counters). forward() takes each burst from a source
+//   ring itself, as a batch a dead process leaves settleable (journal.h).
 #include <rte_errno.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>

@@ -37,7 +37,7 @@ struct ForwardJournal {
   uint32_t count;    // packets the batch peeked
   uint32_t done;     // of those, counted before each went to a TX buffer, out, or was freed
   uint32_t outPorts; // bit p: a TX buffer zone "<name>_<p>" exists
-  uint32_t reserved;
+  uint32_t unused;   // keeps ring 8-byte aligned
   char ring[RTE_RING_NAMESIZE];  // the source ring ("" if none)
 };
 static_assert(sizeof(ForwardJournal) <= 128, "a journal fits two cache lines");
@@ -50,7 +50,8 @@ std::string ForwarderBufferName(const std::string& name, uint16_t port);
 // be dead (or be the caller, adopting the name).
 uint32_t RecoverRing(ForwardJournal* j);
 
-// Fault injection for the tests, from DPDK_MP_FAILPOINT at load:
+// Fault injection for the tests, read from DPDK_MP_FAILPOINT when a named
+// forwarder is created:
 // "forward-kill-after-chunk" SIGKILLs the process inside forward(), right
 // after the first chunk of a batch went into a TX buffer.
 enum class Failpoint { kNone, kForwardKillAfterChunk };

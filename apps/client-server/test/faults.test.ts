@@ -59,12 +59,12 @@ it('survives 30 SIGKILLs of a client under traffic: each restart forwards again,
   const last = JSON.parse((server.stdoutLines.filter((l) => l.startsWith('stats ')).pop() as string).slice(6)) as StatsLine & { poolSize: number };
   // What a killed client was forwarding comes back: the server settles its
   // unfinished batch (the packets not yet buffered go back to its ring) and
-  // reclaims its TX buffers. It loses at most a flush under way (net_null
-  // frees what it is given right there), never more; nothing is ever
-  // returned twice.
-  const reclaimed = repairs.map((l) => Number(/; (\d+) packets reclaimed from its TX buffers, \d+ put back in its ring$/.exec(l)?.[1]));
-  expect(reclaimed.every(Number.isInteger)).toBe(true);
-  expect(reclaimed.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+  // reclaims its TX buffers, and says so for every death. Whether a kill
+  // lands while a buffer holds packets is chance; a death in the middle of a
+  // batch is reproduced exactly in @mp/dpdk-core's txbuffer test. A client
+  // loses at most a flush under way (net_null frees what it is given right
+  // there), never more; nothing is ever returned twice.
+  for (const line of repairs) expect(line).toMatch(/; \d+ packets reclaimed from its TX buffers, \d+ put back in its ring$/);
   expect(accounted(last)).toBeLessThanOrEqual(last.poolSize);
   expect(last.poolSize - accounted(last)).toBeLessThanOrEqual(30 * 32);
 });

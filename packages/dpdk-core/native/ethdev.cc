@@ -351,31 +351,37 @@ Napi::Value PortStatsReset(const Napi::CallbackInfo& info) {
                     " is not ready: set the queue up and start the port (in the primary) first");
 }
 
-// rxBurst(port, queue, burstId) / txBurst(port, queue, burstId) (fastcall.h).
-// Port and queue are checked against what is set up and started before the
-// driver sees them; the checks read DPDK's tables, not JS.
-uint32_t RxBurst(napi_env env, AddonData& data, const double* args) {
-  FastRequireEal(env, data, "rxBurst");
+// What rxBurst(port, queue, burstId) / txBurst(port, queue, burstId)
+// (fastcall.h) act on. Port and queue are checked against what is set up and
+// started before the driver sees them; the checks read DPDK's tables, not JS.
+struct BurstCall {
+  uint16_t port;
+  uint16_t queue;
+  Burst* burst;
+};
+
+inline BurstCall ResolveBurstCall(napi_env env, AddonData& data, const double* args, bool rx, const char* op) {
+  FastRequireEal(env, data, op);
   uint32_t port = FastU32(env, args[0], "port");
   uint32_t queue = FastU32(env, args[1], "queue");
   Burst* burst = Burst::FromId(env, data, args[2]);
-  if (!QueueReady(port, queue, true)) ThrowQueueNotReady(Napi::Env(env), port, queue, true, "rxBurst");
-  uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(burst->room(), UINT16_MAX));
-  uint16_t n = rte_eth_rx_burst(static_cast<uint16_t>(port), static_cast<uint16_t>(queue),
-                                burst->pkts() + burst->count(), want);
-  burst->SetCount(burst->count() + n);
+  if (!QueueReady(port, queue, rx)) ThrowQueueNotReady(Napi::Env(env), port, queue, rx, op);
+  return {static_cast<uint16_t>(port), static_cast<uint16_t>(queue), burst};
+}
+
+uint32_t RxBurst(napi_env env, AddonData& data, const double* args) {
+  const BurstCall c = ResolveBurstCall(env, data, args, true, "rxBurst");
+  uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(c.burst->room(), UINT16_MAX));
+  uint16_t n = rte_eth_rx_burst(c.port, c.queue, c.burst->pkts() + c.burst->count(), want);
+  c.burst->SetCount(c.burst->count() + n);
   return n;
 }
 
 uint32_t TxBurst(napi_env env, AddonData& data, const double* args) {
-  FastRequireEal(env, data, "txBurst");
-  uint32_t port = FastU32(env, args[0], "port");
-  uint32_t queue = FastU32(env, args[1], "queue");
-  Burst* burst = Burst::FromId(env, data, args[2]);
-  if (!QueueReady(port, queue, false)) ThrowQueueNotReady(Napi::Env(env), port, queue, false, "txBurst");
-  uint16_t count = static_cast<uint16_t>(std::min<uint32_t>(burst->count(), UINT16_MAX));
-  uint16_t n = rte_eth_tx_burst(static_cast<uint16_t>(port), static_cast<uint16_t>(queue), burst->pkts(), count);
-  burst->Consume(n);
+  const BurstCall c = ResolveBurstCall(env, data, args, false, "txBurst");
+  uint16_t count = static_cast<uint16_t>(std::min<uint32_t>(c.burst->count(), UINT16_MAX));
+  uint16_t n = rte_eth_tx_burst(c.port, c.queue, c.burst->pkts(), count);
+  c.burst->Consume(n);
   return n;
 }
 

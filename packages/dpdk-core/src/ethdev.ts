@@ -137,25 +137,22 @@ const linkWaitSchema = z
 const nativeRx = native.rxBurst;
 const nativeTx = native.txBurst;
 
+/** rxBurst's and txBurst's frame: port, queue, burst id. */
+function framePortQueueBurst(port: number, queue: number, burst: NativeBurst): void {
+  fastArgs[0] = frameNumber(port, 'port');
+  fastArgs[1] = frameNumber(queue, 'queue');
+  fastArgs[2] = burstId(burst);
+}
+
 /** Appends up to burst room packets received on port/queue; returns how many. */
 export function rxBurst(port: number, queue: number, burst: NativeBurst): number {
-  const p = frameNumber(port, 'port');
-  const q = frameNumber(queue, 'queue');
-  const id = burstId(burst);
-  fastArgs[0] = p;
-  fastArgs[1] = q;
-  fastArgs[2] = id;
+  framePortQueueBurst(port, queue, burst);
   nativeRx();
   return fastResult[0] as number;
 }
 /** Sends from the front of the burst; returns how many went (they leave the burst, the rest stay in order). */
 export function txBurst(port: number, queue: number, burst: NativeBurst): number {
-  const p = frameNumber(port, 'port');
-  const q = frameNumber(queue, 'queue');
-  const id = burstId(burst);
-  fastArgs[0] = p;
-  fastArgs[1] = q;
-  fastArgs[2] = id;
+  framePortQueueBurst(port, queue, burst);
   nativeTx();
   return fastResult[0] as number;
 }

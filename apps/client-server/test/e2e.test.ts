@@ -4,24 +4,11 @@
  * over the clients round robin, and the counters in the memzone equal what
  * was seen on the wire.
  */
-import { assertCleanTeardown, requireHugepages, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { Veths, clientEal, exchange, expectedFrames, frameDiff, serverEal, sleep, statsUntil, telemetry, tsClient, tsServer, vethTag } from './helpers';
+import { uniquePrefix, type Fixture } from '@mp/test-kit';
+import { clientEal, exchange, expectedFrames, frameDiff, serverEal, sleep, statsUntil, suiteVeths, telemetry, tsClient, tsServer } from './helpers';
 
 const N = 400;
-const veths = new Veths(vethTag(1), 2, 2);
-
-beforeAll(() => {
-  requireHugepages();
-  veths.create();
-});
-
-afterAll(async () => {
-  try {
-    await assertCleanTeardown();
-  } finally {
-    veths.destroy();
-  }
-});
+const veths = suiteVeths(1);
 
 const seqOf = (hex: string): number => Buffer.from(hex, 'hex').readUInt32BE(19);
 const tagOf = (hex: string): number => Buffer.from(hex, 'hex')[18] as number;
@@ -37,12 +24,11 @@ it('forwards every packet to the paired port, byte-identical, round robin over t
   const stats = await statsUntil(server, (s) => s.clients.reduce((a, c) => a + c.tx + c.txDrop + c.rxDrop, 0) >= 2 * N);
 
   // Port 0's traffic leaves on port 1 and the other way round, all of it, byte for byte.
-  const outOf = (p: number): string[] => [...(got[veths.captureAt(p, 0)] ?? []), ...(got[veths.captureAt(p, 1)] ?? [])];
-  expect(frameDiff(outOf(1), expectedFrames(0, N))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
-  expect(frameDiff(outOf(0), expectedFrames(1, N))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
+  expect(frameDiff(got.outOf(1), expectedFrames(0, N))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
+  expect(frameDiff(got.outOf(0), expectedFrames(1, N))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
 
   // Client q transmits on TX queue q: what each interface saw is that client's share, in order.
-  const perClient = [0, 1].map((q) => [...(got[veths.captureAt(0, q)] ?? []), ...(got[veths.captureAt(1, q)] ?? [])]);
+  const perClient = [0, 1].map((q) => got.ofQueue(q));
   for (const frames of perClient) {
     for (const tag of [0, 1]) {
       const seqs = frames.filter((f) => tagOf(f) === tag).map(seqOf);
@@ -54,7 +40,7 @@ it('forwards every packet to the paired port, byte-identical, round robin over t
 
   // The counters agree with the wire.
   expect(stats.ports.map((p) => p.rx)).toEqual([N, N]);
-  expect(stats.ports.map((p) => p.tx)).toEqual([outOf(0).length, outOf(1).length]);
+  expect(stats.ports.map((p) => p.tx)).toEqual([got.outOf(0).length, got.outOf(1).length]);
   expect(stats.clients.map((c) => [c.rx, c.rxDrop, c.tx, c.txDrop])).toEqual([
     [c0, 0, c0, 0],
     [c1, 0, c1, 0],
@@ -70,7 +56,7 @@ it('forwards every packet to the paired port, byte-identical, round robin over t
     tx_drop: [0, 0],
     pid: clients.map((c) => c.pid),
   });
-  expect(telemetry(prefix, '/mp/ports')).toMatchObject({ ports: 2, id: [0, 1], rx: [N, N], tx: [outOf(0).length, outOf(1).length] });
+  expect(telemetry(prefix, '/mp/ports')).toMatchObject({ ports: 2, id: [0, 1], rx: [N, N], tx: [got.outOf(0).length, got.outOf(1).length] });
 
   server.kill('SIGINT');
   const codes = await Promise.all([server, ...clients].map((p) => p.waitForExit(15_000)));
@@ -94,10 +80,9 @@ it('a client SIGKILLed and restarted with the same id drains what queued in its 
   await sleep(300);
   const replacement = start(0);
   const got = await traffic;
-  const outOf = (p: number): string[] => [...(got[veths.captureAt(p, 0)] ?? []), ...(got[veths.captureAt(p, 1)] ?? [])];
-  expect(frameDiff(outOf(1), expectedFrames(0, N / 4))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
-  expect(frameDiff(outOf(0), expectedFrames(1, N / 4))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
-  const fromReplacement = (got[veths.captureAt(0, 0)] ?? []).length + (got[veths.captureAt(1, 0)] ?? []).length;
+  expect(frameDiff(got.outOf(1), expectedFrames(0, N / 4))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
+  expect(frameDiff(got.outOf(0), expectedFrames(1, N / 4))).toEqual({ missing: 0, extra: 0, missingSeqs: [] });
+  const fromReplacement = got.ofQueue(0).length;
   expect(fromReplacement).toBeGreaterThanOrEqual(N / 4 - 1);
 
   server.kill('SIGINT');

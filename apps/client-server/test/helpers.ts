@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { ealArgs, startProcess, type Fixture } from '@mp/test-kit';
+import { assertCleanTeardown, ealArgs, requireHugepages, startProcess, type Fixture } from '@mp/test-kit';
 
 export const APP = path.join(__dirname, '..');
 export const BIN = {
@@ -146,7 +146,7 @@ export function vethTag(n: number): string {
  * in flight at a time; see traffic.py exchange). Returns the capture per
  * interface.
  */
-export async function exchange(veths: Veths, count: number): Promise<Record<string, string[]>> {
+export async function exchange(veths: Veths, count: number): Promise<Capture> {
   const inputs = Array.from({ length: veths.ports }, (_, p) => `${veths.inject(p)}:${p}`);
   const outputs: string[] = [];
   for (let p = 0; p < veths.ports; p++) for (let q = 0; q < veths.queues; q++) outputs.push(veths.captureAt(p, q));
@@ -154,7 +154,46 @@ export async function exchange(veths: Veths, count: number): Promise<Record<stri
   const status = await proc.waitForExit(120_000);
   const line = proc.stdoutLines.find((l) => l.startsWith('{'));
   if (status.code !== 0 || line === undefined) throw new Error(`traffic exchange failed: ${proc.describe()}`);
-  return JSON.parse(line) as Record<string, string[]>;
+  return new Capture(veths, JSON.parse(line) as Record<string, string[]>);
+}
+
+/** What an exchange captured, by TX interface (port p, queue q). */
+export class Capture {
+  constructor(
+    private readonly veths: Veths,
+    private readonly got: Record<string, string[]>,
+  ) {}
+
+  /** Frames that left port p, on any queue, queue by queue. */
+  outOf(p: number): string[] {
+    return Array.from({ length: this.veths.queues }, (_, q) => this.got[this.veths.captureAt(p, q)] ?? []).flat();
+  }
+
+  /** Frames sent on TX queue q (by client q), from any port, port by port. */
+  ofQueue(q: number): string[] {
+    return Array.from({ length: this.veths.ports }, (_, p) => this.got[this.veths.captureAt(p, q)] ?? []).flat();
+  }
+}
+
+/**
+ * The veth pairs of a suite (2 ports x 2 queues): created before its tests
+ * (after `setup`), deleted after its teardown check.
+ */
+export function suiteVeths(n: number, setup: () => void = () => undefined): Veths {
+  const veths = new Veths(vethTag(n), 2, 2);
+  beforeAll(() => {
+    requireHugepages();
+    setup();
+    veths.create();
+  });
+  afterAll(async () => {
+    try {
+      await assertCleanTeardown();
+    } finally {
+      veths.destroy();
+    }
+  });
+  return veths;
 }
 
 /** Asks the primary of `prefix` a telemetry command, as dpdk-telemetry.py would. */

@@ -4,46 +4,16 @@
  * mp_server, each next to a client of the other language. Packets flow both
  * ways (port 0 -> 1 and 1 -> 0), every one, byte-identical.
  */
-import { assertCleanTeardown, removeLeftovers, requireHugepages, uniquePrefix, type Fixture } from '@mp/test-kit';
-import {
-  Veths,
-  buildC,
-  cClient,
-  cServer,
-  clientEal,
-  expectedFrames,
-  frameDiff,
-  exchange,
-  serverEal,
-  statsUntil,
-  tsClient,
-  tsServer,
-  vethTag,
-} from './helpers';
+import { removeLeftovers, uniquePrefix, type Fixture } from '@mp/test-kit';
+import { buildC, cClient, cServer, clientEal, expectedFrames, frameDiff, exchange, serverEal, statsUntil, suiteVeths, tsClient, tsServer } from './helpers';
 
 const N = 300;
-const veths = new Veths(vethTag(2), 2, 2);
-
-beforeAll(() => {
-  requireHugepages();
-  buildC();
-  veths.create();
-});
-
-afterAll(async () => {
-  try {
-    await assertCleanTeardown();
-  } finally {
-    veths.destroy();
-  }
-});
+const veths = suiteVeths(2, buildC);
 
 /** Sends N frames into each port; returns what left each port and how many each client (TX queue) sent. */
 async function traffic(): Promise<{ outOf: (p: number) => string[]; perClient: number[] }> {
   const got = await exchange(veths, N);
-  const outOf = (p: number): string[] => [...(got[veths.captureAt(p, 0)] ?? []), ...(got[veths.captureAt(p, 1)] ?? [])];
-  const perClient = [0, 1].map((q) => (got[veths.captureAt(0, q)] ?? []).length + (got[veths.captureAt(1, q)] ?? []).length);
-  return { outOf, perClient };
+  return { outOf: (p) => got.outOf(p), perClient: [0, 1].map((q) => got.ofQueue(q).length) };
 }
 
 async function exits(procs: Fixture[]): Promise<Array<number | null>> {

@@ -101,7 +101,7 @@ describe('raw rings', () => {
 
 test('every packet-path call refuses what is not a Burst with a TypeError, even an object carrying a live burst id', async () => {
   const r = await run<Record<string, unknown>>('wrong-objects', ['--vdev=net_null0']);
-  const typeError = { type: 'TypeError', message: 'burst must be a Burst' };
+  const typeError = { kind: 'TypeError', message: 'burst must be a Burst' };
   const calls = [
     'rxBurst',
     'txBurst',

@@ -340,6 +340,20 @@ export function codeOf(f: () => unknown): string {
   }
 }
 
+/** What calling `f` came to: 'no error', a DpdkError's code, or another error's kind and message. */
+export type Outcome = 'no error' | { code: string } | { kind: string; message: string };
+
+export function outcomeOf(f: () => unknown): Outcome {
+  try {
+    f();
+    return 'no error';
+  } catch (e) {
+    if (isDpdkError(e)) return { code: e.code };
+    if (e instanceof Error) return { kind: e.constructor.name, message: e.message };
+    return { kind: typeof e, message: String(e) };
+  }
+}
+
 /**
  * Inside a fixture: runs labelled calls that are expected to throw and keeps,
  * per label, the error's info (or 'no error'), for one RESULT line.

@@ -43,7 +43,7 @@ struct AddonData {
   HandleRegistry<Mempool> mempools;  // by rte_mempool*
   HandleSet<MempoolCache> mempoolCaches;
   HandleSet<TxBuffer> txBuffers;
-  std::unordered_set<const void*> heldTxZones;  // named TX buffers' zones held here (txzone.h)
+  std::unordered_set<const void*> heldZones;  // named TX buffer and forwarder journal zones held here (txzone.h)
   HandleSet<PortForwarder> forwarders;  // their TX buffers hold mbufs
   std::unordered_set<uint16_t> configuredPorts;  // stopped and closed at cleanup (they may use our pools)
   // The packet path's frame (fastcall.h): arguments in, a count out.

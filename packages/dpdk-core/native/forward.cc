@@ -9,9 +9,7 @@
 //   caller-supplied BigUint64Array (which may view shared memory, so another
 //   process can read the counters). forward() takes each burst from a source
 //   ring itself, as a batch a dead process leaves settleable (journal.h).
-#include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_malloc.h>
 #include <rte_ring.h>
 #include <rte_ring_peek.h>
 
@@ -187,7 +185,6 @@ struct ForwarderState {
   volatile uint64_t* tx = nullptr;
   volatile uint64_t* drop = nullptr;
   std::array<uint16_t, RTE_MAX_ETHPORTS> out{};
-  std::array<rte_eth_dev_tx_buffer*, RTE_MAX_ETHPORTS> buffers{};
   std::array<HeldTxBuffer, RTE_MAX_ETHPORTS> held{};
   std::array<ErrorContext, RTE_MAX_ETHPORTS> errorCtx{};
   std::vector<uint16_t> ports;
@@ -198,7 +195,6 @@ struct ForwarderState {
   // forwarder's journal (journal.h) in its zone.
   std::shared_ptr<RingSlot> source;
   std::array<rte_mbuf*, Burst::kMaxCapacity> staging{};
-  ForwardJournal* journal = nullptr;
   const rte_memzone* journalZone = nullptr;
   Failpoint failpoint = Failpoint::kNone;
 
@@ -209,21 +205,20 @@ struct ForwarderState {
     const bool count =
         counters != nullptr && (env != nullptr ? !counters->Gone(env, *data) : counters->KnownLive(*data));
     for (uint16_t p : ports) {
-      rte_eth_dev_tx_buffer* b = buffers[p];
-      if (b == nullptr) continue;
-      const uint16_t discarded = TxDiscard(b);
+      const uint16_t discarded = TxDiscard(held[p].buf);
       if (count) drop[p] += discarded;
       ReleaseTxBuffer(*data, held[p]);
-      buffers[p] = nullptr;
     }
     ports.clear();
     if (journalZone != nullptr) {
-      data->heldTxZones.erase(journalZone);
-      rte_memzone_free(journalZone);
+      ReleaseNamedZone(*data, journalZone);
       journalZone = nullptr;
-      journal = nullptr;
     }
     freed = true;
+  }
+
+  ForwardJournal* Journal() const {
+    return journalZone != nullptr ? static_cast<ForwardJournal*>(journalZone->addr) : nullptr;
   }
 
   // Buffers each packet for the port paired with its input port; returns how
@@ -247,7 +242,7 @@ struct ForwarderState {
       }
       uint32_t end = i + 1;
       while (end < n && pkts[end]->port == in) end++;
-      const uint32_t sentNow = TxPutBulk(o, queue, buffers[o], pkts + i, end - i, counted);
+      const uint32_t sentNow = TxPutBulk(o, queue, held[o].buf, pkts + i, end - i, counted);
       tx[o] += sentNow;
       sent += sentNow;
       i = end;
@@ -291,7 +286,7 @@ uint32_t OpForward(napi_env env, ForwarderState& s, const double* args) {
   if (max == 0 || max > Burst::kMaxCapacity) {
     throw Napi::RangeError::New(env, "max must be 1.." + std::to_string(Burst::kMaxCapacity));
   }
-  ForwardJournal* j = s.journal;
+  ForwardJournal* j = s.Journal();
   if (j != nullptr) {
     j->tail0 = r->cons.tail;
     j->count = 0;
@@ -312,8 +307,8 @@ uint32_t OpFlush(napi_env env, ForwarderState& s, const double*) {
   s.counters->Require(env, *s.data, "portForwarder.flush");
   uint32_t sent = 0;
   for (uint16_t p : s.ports) {
-    if (s.buffers[p]->length == 0) continue;
-    const uint16_t sentNow = TxFlush(p, s.queue, s.buffers[p]);
+    if (s.held[p].buf->length == 0) continue;
+    const uint16_t sentNow = TxFlush(p, s.queue, s.held[p].buf);
     s.tx[p] += sentNow;
     sent += sentNow;
   }
@@ -523,7 +518,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
     try {
       if (!name.empty()) HoldJournal(env, name);
       for (uint16_t out : s.out) {
-        if (out == kNoRoute || s.buffers[out] != nullptr) continue;
+        if (out == kNoRoute || s.held[out].buf != nullptr) continue;
         uint64_t discarded = 0;
         s.held[out] = HoldTxBuffer(env, "PortForwarder", name.empty() ? name : ForwarderBufferName(name, out), size,
                                    rte_eth_dev_socket_id(out), &discarded);
@@ -532,9 +527,8 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
         rte_eth_tx_buffer_init(b, static_cast<uint16_t>(size));
         s.errorCtx[out] = {&s, out};
         rte_eth_tx_buffer_set_err_callback(b, OnUnsent, &s.errorCtx[out]);
-        s.buffers[out] = b;
         s.ports.push_back(out);
-        if (s.journal != nullptr) s.journal->outPorts |= 1u << out;
+        if (ForwardJournal* j = s.Journal()) j->outPorts |= 1u << out;
       }
     } catch (...) {
       s.FreeBuffers(env);
@@ -547,28 +541,16 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
   // that name, whose unfinished batch is settled on its ring first.
   void HoldJournal(Napi::Env env, const std::string& name) {
     ForwarderState& s = *st_;
-    const rte_memzone* mz = rte_memzone_lookup(name.c_str());
-    if (mz != nullptr) {
-      if (!IsJournalZone(mz)) {
-        ThrowDpdkCode(env, "PortForwarder", "EEXIST", "memzone '" + name + "' exists and is not a forwarder's; choose another name");
-      }
-      if (s.data->heldTxZones.count(mz) != 0) {
-        ThrowDpdkCode(env, "PortForwarder", "EBUSY", "forwarder '" + name + "' is held by another handle of this process; free that one first");
-      }
-      RecoverRing(static_cast<ForwardJournal*>(mz->addr));
-    } else {
-      mz = rte_memzone_reserve(name.c_str(), sizeof(ForwardJournal), SOCKET_ID_ANY, 0);
-      if (mz == nullptr) {
-        ThrowDpdk(env, "PortForwarder", rte_errno, "cannot reserve memzone '" + name + "' for the forwarder's journal; raise -m or free memzones");
-      }
+    const NamedZone zone =
+        HoldNamedZone(env, "PortForwarder", name, sizeof(ForwardJournal), SOCKET_ID_ANY, IsJournalZone, "forwarder journal");
+    auto* j = static_cast<ForwardJournal*>(zone.mz->addr);
+    if (zone.adopted) {
+      RecoverRing(j);
+      std::memset(j, 0, sizeof(ForwardJournal));
     }
-    auto* j = static_cast<ForwardJournal*>(mz->addr);
-    std::memset(j, 0, sizeof(ForwardJournal));
     if (s.source != nullptr) std::strncpy(j->ring, s.source->name.c_str(), sizeof(j->ring) - 1);
     j->magic = kJournalMagic;
-    s.data->heldTxZones.insert(mz);
-    s.journalZone = mz;
-    s.journal = j;
+    s.journalZone = zone.mz;
     s.failpoint = ReadFailpoint();
   }
 
@@ -608,7 +590,7 @@ class PortForwarder : public Napi::ObjectWrap<PortForwarder> {
   Napi::Value Buffered(const Napi::CallbackInfo& info) {
     uint32_t n = 0;
     if (!st_->freed) {
-      for (uint16_t p : st_->ports) n += st_->buffers[p]->length;
+      for (uint16_t p : st_->ports) n += st_->held[p].buf->length;
     }
     return Napi::Number::New(info.Env(), n);
   }

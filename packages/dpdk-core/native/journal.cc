@@ -54,7 +54,7 @@ Napi::Value ReclaimForwarder(const Napi::CallbackInfo& info) {
     ThrowDpdkCode(env, op, "EINVAL", "memzone '" + name + "' is not a forwarder's journal; nothing was changed");
   }
   AddonData& data = Data(env);
-  if (data.heldTxZones.count(mz) != 0) {
+  if (data.heldZones.count(mz) != 0) {
     ThrowDpdkCode(env, op, "EBUSY", "forwarder '" + name + "' is held by a live handle of this process; free() it instead");
   }
   auto* j = static_cast<ForwardJournal*>(mz->addr);
@@ -63,7 +63,7 @@ Napi::Value ReclaimForwarder(const Napi::CallbackInfo& info) {
   for (uint16_t p = 0; p < RTE_MAX_ETHPORTS; p++) {
     if ((j->outPorts & (1u << p)) == 0) continue;
     const rte_memzone* zone = rte_memzone_lookup(ForwarderBufferName(name, p).c_str());
-    if (zone == nullptr || !IsTxZone(zone) || data.heldTxZones.count(zone) != 0) continue;
+    if (zone == nullptr || !IsTxZone(zone) || data.heldZones.count(zone) != 0) continue;
     reclaimed += TxDiscard(ZoneBuffer(zone));
     rte_memzone_free(zone);
   }

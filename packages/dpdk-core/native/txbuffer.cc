@@ -3,12 +3,9 @@
 // full or flushed; what the device refuses is counted as dropped and freed.
 // A named buffer lives in a memzone so that, when its process dies, another
 // one can find it and give the packets it held back to their pools.
-#include <rte_errno.h>
 #include <rte_ethdev.h>
-#include <rte_malloc.h>
 #include <rte_memzone.h>
 
-#include <cstring>
 #include <memory>
 #include <string>
 
@@ -101,11 +98,10 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
     const int socket = rte_eth_dev_socket_id(static_cast<uint16_t>(port));
     const std::string name = info.Length() > 3 && info[3].IsString() ? ArgString(info, 3, "name") : "";
     held_ = HoldTxBuffer(env, "createTxBuffer", name, size, socket, &st_->dropped);
-    buf_ = held_.buf;
-    rte_eth_tx_buffer_init(buf_, static_cast<uint16_t>(size));
-    rte_eth_tx_buffer_set_err_callback(buf_, rte_eth_tx_buffer_count_callback, &st_->dropped);
+    rte_eth_tx_buffer_init(held_.buf, static_cast<uint16_t>(size));
+    rte_eth_tx_buffer_set_err_callback(held_.buf, rte_eth_tx_buffer_count_callback, &st_->dropped);
     st_->data = &Data(env);
-    st_->buf = buf_;
+    st_->buf = held_.buf;
     st_->port = port_ = static_cast<uint16_t>(port);
     st_->queue = queue_ = static_cast<uint16_t>(queue);
     Data(env).txBuffers.Add(this);
@@ -113,29 +109,28 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
 
   ~TxBuffer() override {
     AddonData& data = Data(Env());
-    if (buf_ != nullptr && data.EalUsable()) Destroy();
+    if (held_.buf != nullptr && data.EalUsable()) Destroy();
     data.txBuffers.Remove(this);
   }
 
   // Packets still waiting are freed (counted as dropped), then the buffer
   // (a named one's zone too).
   void Destroy() {
-    if (buf_ == nullptr) return;
-    st_->dropped += TxDiscard(buf_);
+    if (held_.buf == nullptr) return;
+    st_->dropped += TxDiscard(held_.buf);
     ReleaseTxBuffer(Data(Env()), held_);
-    buf_ = nullptr;
     st_->buf = nullptr;
     Data(Env()).txBuffers.Remove(this);
   }
 
  private:
   rte_eth_dev_tx_buffer* Live(const char* op) {
-    if (buf_ == nullptr) {
+    if (held_.buf == nullptr) {
       ThrowDpdkCode(Env(), op, "E_CLOSED",
                     "tx buffer of port " + std::to_string(port_) + " queue " + std::to_string(queue_) +
                         " is freed (or EAL cleaned up); create a new one");
     }
-    return buf_;
+    return held_.buf;
   }
 
   Napi::Value Port(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), port_); }
@@ -145,7 +140,7 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
   Napi::Value Dropped(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(st_->dropped));
   }
-  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), buf_ == nullptr); }
+  Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), held_.buf == nullptr); }
 
   // { buffer(burstId), flush() }: what the TypeScript handle calls on the packet path.
   Napi::Value FastPath(const Napi::CallbackInfo& info) {
@@ -157,14 +152,13 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
   }
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    if (buf_ != nullptr) RequireEal(info.Env(), "txBuffer.free");
+    if (held_.buf != nullptr) RequireEal(info.Env(), "txBuffer.free");
     Destroy();
     return info.Env().Undefined();
   }
 
   std::shared_ptr<TxState> st_ = std::make_shared<TxState>();
-  rte_eth_dev_tx_buffer* buf_ = nullptr;
-  HeldTxBuffer held_;  // with a named buffer's zone, which Destroy frees
+  HeldTxBuffer held_;  // the buffer (null once freed), with a named buffer's zone, which Destroy frees
   uint16_t port_ = 0;
   uint16_t queue_ = 0;
 };
@@ -191,7 +185,7 @@ Napi::Value ReclaimTxBuffer(const Napi::CallbackInfo& info) {
                   "memzone '" + name + "' is not a tx buffer made by createTxBuffer({ name }); nothing was freed");
   }
   AddonData& data = Data(env);
-  if (data.heldTxZones.count(mz) != 0) {
+  if (data.heldZones.count(mz) != 0) {
     ThrowDpdkCode(env, "reclaimTxBuffer", "EBUSY",
                   "tx buffer '" + name + "' is held by a live handle of this process; free() it instead");
   }

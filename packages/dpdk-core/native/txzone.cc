@@ -22,6 +22,38 @@ uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf) {
   return n;
 }
 
+NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket,
+                        bool (*isKind)(const rte_memzone*), const std::string& kind) {
+  AddonData& data = Data(env);
+  NamedZone zone{rte_memzone_lookup(name.c_str()), false};
+  if (zone.mz != nullptr) {
+    if (!isKind(zone.mz)) {
+      ThrowDpdkCode(env, op, "EEXIST", "memzone '" + name + "' exists and is not a " + kind + "; choose another name");
+    }
+    if (zone.mz->len < len) {
+      ThrowDpdkCode(env, op, "EEXIST",
+                    kind + " '" + name + "' exists, smaller than this one needs; use the size it was made with, or another name");
+    }
+    if (data.heldZones.count(zone.mz) != 0) {
+      ThrowDpdkCode(env, op, "EBUSY", kind + " '" + name + "' is held by another handle of this process; free that one first");
+    }
+    zone.adopted = true;
+  } else {
+    zone.mz = rte_memzone_reserve(name.c_str(), len, socket, RTE_MEMZONE_SIZE_HINT_ONLY);
+    if (zone.mz == nullptr) {
+      ThrowDpdk(env, op, rte_errno, "cannot reserve memzone '" + name + "' for a " + kind + "; raise -m or free memzones");
+    }
+    std::memset(zone.mz->addr, 0, len);
+  }
+  data.heldZones.insert(zone.mz);
+  return zone;
+}
+
+void ReleaseNamedZone(AddonData& data, const rte_memzone* mz) {
+  data.heldZones.erase(mz);
+  rte_memzone_free(mz);
+}
+
 HeldTxBuffer HoldTxBuffer(Napi::Env env, const char* op, const std::string& name, uint32_t size, int socket,
                           uint64_t* discarded) {
   HeldTxBuffer held;
@@ -34,42 +66,18 @@ HeldTxBuffer HoldTxBuffer(Napi::Env env, const char* op, const std::string& name
     }
     return held;
   }
-  AddonData& data = Data(env);
-  const size_t need = kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(size);
-  const rte_memzone* mz = rte_memzone_lookup(name.c_str());
-  if (mz != nullptr) {
-    if (!IsTxZone(mz)) {
-      ThrowDpdkCode(env, op, "EEXIST", "memzone '" + name + "' exists and is not a tx buffer; choose another name");
-    }
-    if (mz->len < need) {
-      ThrowDpdkCode(env, op, "EEXIST",
-                    "tx buffer '" + name + "' exists with room for fewer than " + std::to_string(size) +
-                        " packets; use its size or another name");
-    }
-    if (data.heldTxZones.count(mz) != 0) {
-      ThrowDpdkCode(env, op, "EBUSY", "tx buffer '" + name + "' is held by another handle of this process; free that one first");
-    }
-    *discarded += TxDiscard(ZoneBuffer(mz));
-  } else {
-    mz = rte_memzone_reserve(name.c_str(), need, socket, RTE_MEMZONE_SIZE_HINT_ONLY);
-    if (mz == nullptr) {
-      ThrowDpdk(env, op, rte_errno,
-                "cannot reserve memzone '" + name + "' for a tx buffer of " + std::to_string(size) +
-                    " packets; raise -m or free memzones");
-    }
-    std::memset(mz->addr, 0, need);
-    *static_cast<uint64_t*>(mz->addr) = kTxZoneMagic;
-  }
-  data.heldTxZones.insert(mz);
-  held.zone = mz;
-  held.buf = ZoneBuffer(mz);
+  const NamedZone zone = HoldNamedZone(env, op, name, kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(size), socket, IsTxZone, "tx buffer");
+  // What a dead owner left in it goes back to the pool.
+  if (zone.adopted) *discarded += TxDiscard(ZoneBuffer(zone.mz));
+  else *static_cast<uint64_t*>(zone.mz->addr) = kTxZoneMagic;
+  held.zone = zone.mz;
+  held.buf = ZoneBuffer(zone.mz);
   return held;
 }
 
 void ReleaseTxBuffer(AddonData& data, HeldTxBuffer& held) {
   if (held.zone != nullptr) {
-    data.heldTxZones.erase(held.zone);
-    rte_memzone_free(held.zone);
+    ReleaseNamedZone(data, held.zone);
   } else if (held.buf != nullptr) {
     rte_free(held.buf);
   }

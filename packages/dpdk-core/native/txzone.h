@@ -78,6 +78,19 @@ inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* 
 // cleared first for the same reason as in TxFlush.
 uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf);
 
+// A named zone this process holds (AddonData::heldZones): a TX buffer's, or
+// a forwarder's journal. `adopted`: it existed, left by an owner that is gone.
+struct NamedZone {
+  const rte_memzone* mz;
+  bool adopted;
+};
+
+// Looks zone `name` up or reserves it (zeroed), at least `len` bytes; an
+// existing zone must pass `isKind` and not be held here already.
+NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket,
+                        bool (*isKind)(const rte_memzone*), const std::string& kind);
+void ReleaseNamedZone(AddonData& data, const rte_memzone* mz);
+
 // A buffer this process holds: in its named zone, or plain (zone null).
 struct HeldTxBuffer {
   rte_eth_dev_tx_buffer* buf = nullptr;
@@ -87,7 +100,7 @@ struct HeldTxBuffer {
 // A buffer of `size` packets on `socket`, not yet initialised. With a name,
 // in the zone of that name: reserved, or adopted from a dead owner, whose
 // leftover packets go back to their pools and are added to *discarded. The
-// zone is then held (AddonData::heldTxZones) until ReleaseTxBuffer.
+// zone is then held (HoldNamedZone) until ReleaseTxBuffer.
 HeldTxBuffer HoldTxBuffer(Napi::Env env, const char* op, const std::string& name, uint32_t size, int socket,
                           uint64_t* discarded);
 

@@ -6,6 +6,7 @@
  */
 import { DpdkError, parseEalArgs, splitArgv, type ParsedEalOption } from '@mp/dpdk-core';
 import { z } from 'zod';
+import { DISTRIBUTIONS } from './distribute';
 import { EXIT, MAX_CLIENTS, MAX_ETHPORTS } from './shared';
 
 /** -h/--help: not an error; the message is the usage text, printed on stdout with exit code 0. */
@@ -124,6 +125,9 @@ const serverSchema = z.object({
   statsInterval: statsInterval.default(1),
   statsFormat: statsFormat.default('text'),
   duration: duration.optional(),
+  distribute: z
+    .enum(DISTRIBUTIONS, { error: "use 'rr' (round robin, as the C server does) or 'flow' (every flow on one client)" })
+    .default('rr'),
 });
 
 const clientSchema = z.object({
@@ -143,6 +147,9 @@ export const SERVER_USAGE = `usage: mp-server [EAL options] -- -p PORTMASK -n NU
       --stats-interval SEC    stats every SEC seconds (default 1, 0 = off)
       --stats-format FORMAT   text (live table, default) or json (one object per line)
       --duration SEC          stop by itself after SEC seconds, as on SIGINT
+      --distribute rr|flow    rr: packets to the clients in turn (default, as the C server);
+                              flow: each flow (IPv4 addresses, protocol, TCP/UDP ports;
+                              other frames by MAC pair) always to the same client
   -h, --help                  this text`;
 
 export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondary -- -n CLIENT_ID [options]
@@ -173,6 +180,7 @@ const SERVER_SPECS: OptionSpec[] = [
   { key: 'statsInterval', long: 'stats-interval', value: true },
   { key: 'statsFormat', long: 'stats-format', value: true },
   { key: 'duration', long: 'duration', value: true },
+  { key: 'distribute', long: 'distribute', value: true },
   { key: 'help', short: 'h', long: 'help', value: false },
 ];
 
@@ -190,6 +198,7 @@ const NAMES: Record<string, string> = {
   statsInterval: '--stats-interval',
   statsFormat: '--stats-format',
   duration: '--duration',
+  distribute: '--distribute',
 };
 
 function parse<T extends z.ZodTypeAny>(

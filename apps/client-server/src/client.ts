@@ -8,9 +8,10 @@
  * server has died.
  */
 import {
+  DROP,
   DpdkError,
   cleanup,
-  createPortForwarder,
+  createPacketVector,
   currentLcore,
   initEalFromArgv,
   lookupMemzone,
@@ -19,7 +20,7 @@ import {
   primaryProcessAlive,
   processType,
   type Mempool,
-  type NativePortForwarder,
+  type PacketVector,
   type ParsedEalOption,
 } from '@mp/dpdk-core';
 import { lookupRing, lookupStruct, type PacketRing } from '@mp/mp-ring';
@@ -27,23 +28,35 @@ import { CLIENT_USAGE, HelpRequested, UsageError, parseClientArgs, type ClientOp
 import { Control, SLOT_STATE } from './control';
 import { SetupError, reportStartError } from './errors';
 import {
+  CLIENT_QUEUE_RINGSIZE,
   EXIT,
   MAX_CLIENTS,
   MAX_ETHPORTS,
   MZ_CONTROL,
   MZ_PORT_INFO,
-  PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
   PORT_INFO,
   TX_BUFFER_SIZE,
-  clientTxName,
   clientRingName,
+  clientTxBufferName,
+  clientVectorName,
   pairPorts,
   portInfoLayout,
 } from './shared';
 
 /** Ring polls between returns to the event loop. */
 const POLLS_PER_TURN = 512;
+
+/**
+ * client.c's forwarding rule: each packet out of the port paired with the
+ * one it came in on (`route[input port]` is that port's output, or DROP).
+ */
+export function toPairedPort(vec: PacketVector, route: Uint16Array): void {
+  const dests = vec.dests;
+  const ports = vec.ports;
+  const n = vec.count;
+  for (let i = 0; i < n; i++) dests[i] = route[ports[i] as number] as number;
+}
 /** How often the client checks that the server (primary) is alive: well within the 1 s promise. */
 const PRIMARY_CHECK_MS = 200;
 /** How long a restarted client waits for the server to repair what its dead predecessor left. */
@@ -75,7 +88,8 @@ class Client {
     private readonly opts: ClientOptions,
     private readonly ring: PacketRing,
     private readonly pool: Mempool,
-    private readonly forwarder: NativePortForwarder,
+    private readonly vector: PacketVector,
+    private readonly route: Uint16Array,
     private readonly control: Control | undefined,
     private readonly lcore: number,
     private readonly counters: BigUint64Array,
@@ -98,10 +112,11 @@ class Client {
   }
 
   /**
-   * client.c's main loop: dequeue a burst, buffer it for the paired ports,
-   * flush when the ring runs dry. The forwarder takes each burst from the
-   * ring itself, as a batch the server can settle if this process is killed
-   * half way (reclaimForwarder): no packet is then lost in a private array.
+   * client.c's main loop: take what the ring holds, buffer each packet for
+   * its paired port, flush when the ring runs dry. The vector is named: each
+   * batch it takes is journaled, so if this process is killed half way the
+   * server puts back in the ring what had not gone to a TX buffer
+   * (reclaimPacketVector) and empties the TX buffers (reclaimTxBuffer).
    */
   private pump(): void {
     if (this.stopping) return;
@@ -109,12 +124,14 @@ class Client {
       this.stop('the server asked its clients to stop');
       return;
     }
-    const fwd = this.forwarder;
+    const vec = this.vector;
     for (let i = 0; i < POLLS_PER_TURN; i++) {
-      if (fwd.forward(PACKET_READ_SIZE) > 0) {
+      if (vec.fill() > 0) {
+        toPairedPort(vec, this.route);
+        vec.send();
         this.needFlush = true;
       } else if (this.needFlush) {
-        fwd.flush();
+        vec.flush();
         this.needFlush = false;
       }
     }
@@ -145,8 +162,8 @@ class Client {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     process.stdout.write(`client ${this.opts.clientId} stopping: ${reason}\n`);
-    this.forwarder.flush();
-    this.forwarder.free();
+    this.vector.flush();
+    this.vector.close();
     this.pool.flushCache(this.lcore);
     this.control?.release(this.opts.clientId, process.pid);
     cleanup();
@@ -247,23 +264,27 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
   if (lcore === null) throw new SetupError('this process has no lcore id; start it with -l or --lcores');
   if (control) await claimSlot(control, opts.clientId, lcore);
   else process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
-  // tx[32] then tx_drop[32]: this client's tx_stats slot, which is what PortForwarder counts into.
+  // tx[32] then tx_drop[32]: this client's tx_stats slot, where its vector counts per port id.
   const counters = new BigUint64Array(portInfo.memzone.view(), PORT_INFO.tx(opts.clientId, 0), 2 * MAX_ETHPORTS);
-  let forwarder: NativePortForwarder;
+  const pairs = pairPorts(ids);
+  const outputs = [...new Set(pairs.values())];
+  const route = new Uint16Array(MAX_ETHPORTS).fill(DROP);
+  for (const [input, output] of pairs) route[input] = outputs.indexOf(output);
+  let vector: PacketVector;
   try {
-    forwarder = createPortForwarder({
-      pairs: pairPorts(ids),
-      queue: opts.clientId,
-      bufferSize: TX_BUFFER_SIZE,
-      counters,
-      name: clientTxName(opts.clientId),
-      source: ring,
+    vector = createPacketVector({
+      pool,
+      capacity: CLIENT_QUEUE_RINGSIZE,
+      input: { ring },
+      outputs: outputs.map((port) => ({ port, queue: opts.clientId, buffer: { size: TX_BUFFER_SIZE, name: clientTxBufferName(opts.clientId, port) } })),
+      name: clientVectorName(opts.clientId),
+      counters: { array: counters, sent: outputs, dropped: outputs.map((port) => MAX_ETHPORTS + port) },
     });
   } catch (e) {
     control?.release(opts.clientId, process.pid);
     throw e;
   }
-  const client = new Client(opts, ring, pool, forwarder, control, lcore, counters);
+  const client = new Client(opts, ring, pool, vector, route, control, lcore, counters);
   process.stdout.write(`\nClient process ${opts.clientId} handling packets (pid ${process.pid}, lcore ${lcore})\n[Press Ctrl-C to quit ...]\n`);
   client.start();
   return client;

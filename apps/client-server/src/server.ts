@@ -10,23 +10,23 @@
 import fs from 'node:fs';
 import {
   cleanup,
+  createPacketVector,
   createPktmbufPool,
-  createRoundRobin,
   currentLcore,
   DpdkError,
   initEalFromArgv,
   openPort,
   ports as listPorts,
   processType,
-  reclaimForwarder,
+  reclaimPacketVector,
+  reclaimTxBuffer,
   registerTelemetry,
   repairMempool,
   reserveMemzone,
   runtimeDir,
   type Mempool,
-  type NativeRoundRobin,
+  type PacketVector,
   type Port,
-  type ReclaimedForwarder,
   type TelemetryCommand,
 } from '@mp/dpdk-core';
 import { createRing, createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
@@ -34,6 +34,7 @@ import { HelpRequested, SERVER_USAGE, UsageError, parseServerArgs, type ServerOp
 import { SetupError, reportStartError } from './errors';
 import { ownerAlive } from '@mp/lcore-alloc';
 import { CONTROL, Control, SLOT_STATE } from './control';
+import { distributor, type Distributor } from './distribute';
 import {
   CLIENT_QUEUE_RINGSIZE,
   EXIT,
@@ -43,16 +44,18 @@ import {
   MZ_PORT_INFO,
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
+  serverVectorCapacity,
   clientRingName,
-  clientTxName,
+  clientTxBufferName,
+  clientVectorName,
   poolSize,
   portInfoLayout,
   queuePlan,
 } from './shared';
 import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
 
-/** Port polls between returns to the event loop: long enough to amortise the turn, short enough for signals and timers. */
-const POLLS_PER_TURN = 512;
+/** Vectors filled between returns to the event loop: long enough to amortise the turn, short enough for signals and timers. */
+const VECTORS_PER_TURN = 64;
 /** How often the server looks for dead clients. */
 const WATCH_MS = 50;
 /** How often the telemetry snapshots are refreshed. */
@@ -84,7 +87,8 @@ class Server implements ServerHandle {
     private readonly pool: Mempool,
     private readonly ports: Port[],
     private readonly rings: PacketRing[],
-    private readonly rr: NativeRoundRobin,
+    private readonly vector: PacketVector,
+    private readonly distribute: Distributor,
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -113,19 +117,25 @@ class Server implements ServerHandle {
 
   /**
    * main.c do_packet_forwarding, in turns that hand control back to the event
-   * loop. The RoundRobin runs the C loop's body natively (read the next port,
-   * hand the burst out round robin, add to rx_stats in port_info) POLLS_PER_TURN
-   * times per call: the port index and client cursor carry over between turns.
+   * loop: fill the vector from the ports in turn (rx_stats in port_info
+   * counts each read), give each packet a client (round robin or by flow, in
+   * TypeScript), and enqueue each client's share on its ring (bulk, as the C
+   * server does: a share that does not fit is dropped and counted).
    */
   private pump(): void {
     if (this.stopping) return;
-    this.rr.poll(POLLS_PER_TURN);
+    const vec = this.vector;
+    for (let turn = 0; turn < VECTORS_PER_TURN; turn++) {
+      if (vec.fill() === 0) continue;
+      this.distribute(vec);
+      vec.send();
+    }
     setImmediate(() => this.pump());
   }
 
   snapshot(): StatsSnapshot {
     const counters = [];
-    for (let c = 0; c < this.opts.clients; c++) counters.push({ rx: this.rr.enqueued(c), rxDrop: this.rr.dropped(c) });
+    for (let c = 0; c < this.opts.clients; c++) counters.push({ rx: this.vector.sent[c] as number, rxDrop: this.vector.dropped[c] as number });
     return readStats(this.portInfoView, this.opts.clients, counters, this.macs);
   }
 
@@ -184,7 +194,7 @@ class Server implements ServerHandle {
       try {
         // The pool first: freeing into a ring the client left half written would spin.
         const r = repairMempool(this.pool, { lcore });
-        const f = this.reclaimForwarder(c);
+        const f = this.reclaimClient(c);
         this.log(
           `client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects); ${f.reclaimed} packets reclaimed from its TX buffers, ${f.requeued} put back in its ring`,
         );
@@ -196,18 +206,28 @@ class Server implements ServerHandle {
   }
 
   /**
-   * Settles what a dead TS client was in the middle of (its forwarder's
-   * journal: packets it had taken from its ring but not yet buffered go back
-   * to the ring), gives back the packets its TX buffers held and frees its
-   * zones. A C client, or one that stopped cleanly, leaves none.
+   * Settles what a dead TS client was in the middle of: packets its vector
+   * had taken from its ring but not handed on go back to the ring (in order,
+   * for the next client with this id), and what its TX buffers held goes
+   * back to the pool. A C client, or one that stopped cleanly, leaves neither.
    */
-  private reclaimForwarder(clientId: number): ReclaimedForwarder {
+  private reclaimClient(clientId: number): { reclaimed: number; requeued: number } {
+    const absent = (e: unknown): boolean => e instanceof DpdkError && e.code === 'ENOENT';
+    let requeued = 0;
     try {
-      return reclaimForwarder(clientTxName(clientId));
+      requeued = reclaimPacketVector(clientVectorName(clientId)).requeued;
     } catch (e) {
-      if (e instanceof DpdkError && e.code === 'ENOENT') return { reclaimed: 0, requeued: 0 };
-      throw e;
+      if (!absent(e)) throw e;
     }
+    let reclaimed = 0;
+    for (const port of this.opts.portIds) {
+      try {
+        reclaimed += reclaimTxBuffer(clientTxBufferName(clientId, port), { freeZone: true });
+      } catch (e) {
+        if (!absent(e)) throw e;
+      }
+    }
+    return { reclaimed, requeued };
   }
 
   stop(reason: string): void {
@@ -251,8 +271,8 @@ class Server implements ServerHandle {
     }
     this.watchClients();
     if (this.opts.statsInterval > 0) this.printStats();
+    this.vector.close();
     for (const p of this.ports) p.close();
-    this.rr.close();
     for (const r of this.rings) r.free();
     // Buffers a SIGKILLed client held in private arrays (a burst, its TX
     // buffers) cannot come back; cleanup() frees the pool regardless.
@@ -342,10 +362,17 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   for (let c = 0; c < opts.clients; c++) {
     rings.push(createRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
   }
-  const rr = createRoundRobin(rings, {
-    poll: { ports: opts.portIds, queue: 0, burstSize: PACKET_READ_SIZE, counters: portInfo.fields.rx_stats.rx },
+  // Round robin hands each client its share of a vector whole or not at all,
+  // as the C server does with each burst; by flow a share is whatever the
+  // hash gave, so the ring takes what fits.
+  const vector = createPacketVector({
+    pool,
+    capacity: serverVectorCapacity(opts.clients),
+    input: { ports: opts.portIds.map((port) => ({ port, queue: 0 })), burstSize: PACKET_READ_SIZE },
+    outputs: rings.map((ring) => ({ ring, bulk: opts.distribute === 'rr' })),
+    counters: { array: portInfo.fields.rx_stats.rx, received: opts.portIds.map((_, index) => index) },
   });
-  const server = new Server(opts, portInfo, control, pool, ports, rings, rr);
+  const server = new Server(opts, portInfo, control, pool, ports, rings, vector, distributor(opts.distribute, opts.clients));
   process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
   server.start();
   return server;

@@ -22,12 +22,17 @@ export function clientRingName(clientId: number): string {
 }
 
 /**
- * Ours: the name of a TS client's PortForwarder, whose TX buffers live in
- * memzones `<name>_<port>` so the server can give back what a killed client
- * left in them.
+ * Ours: the memzone of a TS client's packet vector, where it journals each
+ * batch it takes from its ring, so the server can put back in the ring what a
+ * killed client had taken but not sent.
  */
-export function clientTxName(clientId: number): string {
-  return `MProc_Client_${clientId}_TX`;
+export function clientVectorName(clientId: number): string {
+  return `MProc_Client_${clientId}_vec`;
+}
+
+/** Ours: the memzone of a TS client's TX buffer toward one port, which the server empties when the client is killed. */
+export function clientTxBufferName(clientId: number, portId: number): string {
+  return `MProc_Client_${clientId}_TX_${portId}`;
 }
 
 /** init.c: MBUF_CACHE_SIZE, RTE_MP_{RX,TX}_DESC_DEFAULT, CLIENT_QUEUE_RINGSIZE. */
@@ -38,6 +43,15 @@ export const CLIENT_QUEUE_RINGSIZE = 128;
 /** main.c PACKET_READ_SIZE and client.c PKT_READ_SIZE / MBQ_CAPACITY. */
 export const PACKET_READ_SIZE = 32;
 export const TX_BUFFER_SIZE = 32;
+
+/**
+ * Ours: packets the server takes per vector, two reads per client, so that a
+ * client's share (about 2 x 32 in round robin) fits its ring of
+ * CLIENT_QUEUE_RINGSIZE whole, as the C server's share of one read does.
+ */
+export function serverVectorCapacity(numClients: number): number {
+  return Math.min(512, 2 * PACKET_READ_SIZE * numClients);
+}
 
 /** init.c init_mbuf_pools: descriptors of every queue, client rings, and every lcore cache. */
 export function poolSize(numPorts: number, numClients: number): number {

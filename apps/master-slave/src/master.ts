@@ -19,9 +19,9 @@ import {
   type Port,
 } from '@mp/dpdk-core';
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
-import { Supervisor, poolAudit, poolCache, txBuffers, type SlaveSpecInput } from '@mp/recovery';
+import { Supervisor, packetVectors, poolAudit, poolCache, txBuffers, type SlaveSpecInput } from '@mp/recovery';
 import { enabledPorts, pairPorts, parseAppArgs, slaveUnits, type AppOptions } from './args';
-import { CONTROL_ZONE, LCORE_ZONE, POOL_CACHE, RX_DESC, STAT, STATS_BYTES, STATS_ZONE, TX_DESC, poolSize, slavePoolName, statIndex, txBufferName, type SlaveConfig } from './names';
+import { CONTROL_ZONE, LCORE_ZONE, POOL_CACHE, RX_DESC, STAT, STATS_BYTES, STATS_ZONE, TX_DESC, poolSize, slavePoolName, statIndex, txBufferName, vectorName, type SlaveConfig } from './names';
 import { renderStats, statsSnapshot } from './stats';
 
 interface Unit {
@@ -119,7 +119,8 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       onDependencyExit: opts.coldRestart ? 'restart' : 'pause',
       resources: [
         poolCache(u.pool),
-        txBuffers(u.routes.map((r) => txBufferName(u.index, r.tx))),
+        packetVectors([vectorName(u.index)]),
+        txBuffers([...new Set(u.routes.map((r) => txBufferName(u.index, r.tx)))]),
         poolAudit(u.pool, () => u.baseline),
       ],
     };

@@ -16,6 +16,17 @@ export function txBufferName(unit: number, port: number): string {
   return `ms_txb_${unit}_${port}`;
 }
 
+/**
+ * A slave's packet vector, named so that what it holds when the slave is
+ * killed goes back to the pool (reclaimPacketVector).
+ */
+export function vectorName(unit: number): string {
+  return `ms_vec_${unit}`;
+}
+
+/** Packets a slave takes per vector: 8 reads of 32. */
+export const VECTOR_CAPACITY = 256;
+
 export const STATS_ZONE = 'ms_port_stats';
 export const CONTROL_ZONE = 'ms_recovery_ctl';
 export const LCORE_ZONE = 'ms_lcore_alloc';
@@ -44,10 +55,10 @@ export interface SlaveConfig {
   macUpdating: boolean;
 }
 
-/** Pool sizing: RX descriptors of its ports, a TX buffer and a burst per port, its cache (1.5x), headroom. */
+/** Pool sizing: RX descriptors of its ports, a TX buffer per port, the vector, its cache (1.5x), headroom. */
 export const RX_DESC = 1024;
 export const TX_DESC = 1024;
 export const POOL_CACHE = 256;
 export function poolSize(ports: number): number {
-  return Math.max(4096, ports * (RX_DESC + TX_DESC + 64) + Math.ceil(POOL_CACHE * 1.5) * 2 + 1024);
+  return Math.max(4096, ports * (RX_DESC + TX_DESC + 32) + VECTOR_CAPACITY + Math.ceil(POOL_CACHE * 1.5) * 2 + 1024);
 }

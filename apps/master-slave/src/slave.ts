@@ -1,78 +1,97 @@
 /**
  * A forwarding slave: a DPDK secondary started by the master's Supervisor.
- * Receives bursts on its ports, rewrites MACs as l2fwd does (unless
- * disabled), buffers them for the paired port and drains the TX buffers at
- * least every 100 µs. Bumps its heartbeat every iteration; on STOP flushes,
- * acknowledges and exits; on PAUSE flushes and idles until RESUME. Started as
- * a warm standby it attaches and waits, touching no pool or queue, until the
- * supervisor promotes it.
+ * Fills a packet vector from its ports, runs l2fwd's logic on it in
+ * TypeScript (l2fwd.ts), hands it to the TX buffers of the paired ports and
+ * drains them at least every 100 µs. Bumps its heartbeat every iteration; on
+ * STOP flushes, acknowledges and exits; on PAUSE flushes and idles until
+ * RESUME. Started as a warm standby it attaches and waits, touching no pool
+ * or queue, until the supervisor promotes it.
  */
 import { performance } from 'node:perf_hooks';
-import { Burst, createTxBuffer, currentLcore, initEalFromArgv, lookupMemzone, rxBurst, type TxBuffer } from '@mp/dpdk-core';
+import { createPacketVector, currentLcore, initEalFromArgv, lookupMemzone, lookupMempool, ports as portList } from '@mp/dpdk-core';
 import { attachSlave } from '@mp/recovery';
-import { STAT, STATS_ZONE, statIndex, txBufferName, type SlaveConfig } from './names';
+import { l2fwdHandler, l2fwdRoutes } from './l2fwd';
+import { MAX_PORTS, STAT, STATS_ZONE, VECTOR_CAPACITY, slavePoolName, statIndex, txBufferName, vectorName, type SlaveConfig } from './names';
 
 const DRAIN_MS = 0.1;
 const YIELD_MS = 5;
 /**
  * The clock is read every CLOCK_EVERY iterations (a power of two): an
- * iteration takes well under 10 µs even with full bursts, so the 100 µs drain
- * bound holds, and a full burst of 32 leaves through its TX buffer at once
- * anyway (the buffer holds 32).
+ * iteration takes well under 20 µs even with a full vector, so the 100 µs
+ * drain bound holds, and full TX buffers leave at once anyway.
  */
-const CLOCK_EVERY = 8;
+const CLOCK_EVERY = 4;
 
 async function main(): Promise<void> {
   const { appArgs } = initEalFromArgv(process.argv.slice(2));
   const config = JSON.parse(appArgs[0] ?? '{}') as SlaveConfig;
   const link = attachSlave();
   const stats = new Float64Array(lookupMemzone(STATS_ZONE).view());
-  const burst = new Burst(32);
   await link.whenActive();
-  const routes = config.routes.map((r) => ({
-    rx: r.rx,
-    tx: r.tx,
-    buffer: createTxBuffer(r.tx, 0, { size: 32, name: txBufferName(config.unit, r.tx) }) as TxBuffer,
-    rxAt: statIndex(r.rx, STAT.rx),
-    txAt: statIndex(r.tx, STAT.tx),
-    dropAt: statIndex(r.tx, STAT.dropped),
-    dropBase: stats[statIndex(r.tx, STAT.dropped)] as number,
-  }));
+  const routes = l2fwdRoutes(config.routes, MAX_PORTS);
+  const macOf = new Map(portList().map((p) => [p.id, p.mac]));
+  const handle = l2fwdHandler(routes, config.macUpdating ? routes.outputs.map((p) => macOf.get(p) as string) : null);
+  // Named: what it holds when this process is killed goes back to the pool (the master reclaims it).
+  const vec = createPacketVector({
+    pool: lookupMempool(slavePoolName(config.unit)),
+    capacity: VECTOR_CAPACITY,
+    input: { ports: config.routes.map((r) => ({ port: r.rx, queue: 0 })) },
+    outputs: routes.outputs.map((port) => ({ port, queue: 0, buffer: { size: 32, name: txBufferName(config.unit, port) } })),
+    name: vectorName(config.unit),
+  });
   const counters = link.counters;
   // The lcore id EAL gave this process, for the master to check (counter 15).
   counters[15] = currentLcore() ?? -1;
-  let lastDrain = performance.now();
-  let iteration = 0;
+  // The shared port statistics add this slave's counts to what earlier slaves of the unit left.
+  const rxAt = config.routes.map((r) => statIndex(r.rx, STAT.rx));
+  const txAt = routes.outputs.map((p) => statIndex(p, STAT.tx));
+  const dropAt = routes.outputs.map((p) => statIndex(p, STAT.dropped));
+  const base = (at: number[]): number[] => at.map((i) => stats[i] as number);
+  const rxBase = base(rxAt);
+  const txBase = base(txAt);
+  const dropBase = base(dropAt);
+  let received = 0;
+  let sent = 0;
 
-  const flushAll = (): void => {
-    for (const r of routes) {
-      const sent = r.buffer.flush();
-      if (sent > 0) {
-        stats[r.txAt] = (stats[r.txAt] as number) + sent;
-        counters[1] = (counters[1] as number) + sent;
-      }
-      stats[r.dropAt] = r.dropBase + r.buffer.dropped;
+  const publish = (): void => {
+    let rx = 0;
+    let tx = 0;
+    for (let k = 0; k < rxAt.length; k++) {
+      const n = vec.received[k] as number;
+      stats[rxAt[k] as number] = (rxBase[k] as number) + n;
+      rx += n;
     }
+    for (let k = 0; k < txAt.length; k++) {
+      const n = vec.sent[k] as number;
+      stats[txAt[k] as number] = (txBase[k] as number) + n;
+      stats[dropAt[k] as number] = (dropBase[k] as number) + (vec.dropped[k] as number);
+      tx += n;
+    }
+    // The supervisor reads and resets these: they take the increments.
+    counters[0] = (counters[0] as number) + rx - received;
+    counters[1] = (counters[1] as number) + tx - sent;
+    received = rx;
+    sent = tx;
   };
 
   const stop = (): void => {
-    flushAll();
-    for (const r of routes) {
-      r.buffer.free();
-      stats[r.dropAt] = r.dropBase + r.buffer.dropped;
-    }
-    burst.free();
+    vec.flush();
+    vec.close();
+    publish();
     link.ack();
     link.exiting();
     process.exit(0);
   };
 
+  let lastDrain = performance.now();
+  let iteration = 0;
   const run = (): void => {
     const yieldAt = performance.now() + YIELD_MS;
     for (;;) {
       if (link.tick()) {
         if (link.command() !== 'pause') return stop();
-        flushAll();
+        vec.flush();
+        publish();
         void link.pause().then((next) => {
           if (next === 'stop') return stop();
           lastDrain = performance.now();
@@ -80,23 +99,16 @@ async function main(): Promise<void> {
         });
         return;
       }
-      for (const r of routes) {
-        const n = rxBurst(r.rx, 0, burst);
-        if (n === 0) continue;
-        stats[r.rxAt] = (stats[r.rxAt] as number) + n;
-        counters[0] = (counters[0] as number) + n;
-        if (config.macUpdating) burst.rewriteMacs(r.tx);
-        const sent = r.buffer.buffer(burst);
-        if (sent > 0) {
-          stats[r.txAt] = (stats[r.txAt] as number) + sent;
-          counters[1] = (counters[1] as number) + sent;
-        }
+      if (vec.fill() > 0) {
+        handle(vec);
+        vec.send();
       }
       if ((++iteration & (CLOCK_EVERY - 1)) !== 0) continue;
       const now = performance.now();
       if (now - lastDrain >= DRAIN_MS) {
         lastDrain = now;
-        flushAll();
+        vec.flush();
+        publish();
         if (now >= yieldAt) break;
       }
     }

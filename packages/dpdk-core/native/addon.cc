@@ -1,7 +1,6 @@
 // Module entry: per-environment data, error conversion, version info, and the
 // registration of each object kind's bindings.
 #include "common.h"
-#include "journal.h"
 
 #include <rte_errno.h>
 #include <rte_version.h>
@@ -128,8 +127,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRing(env, exports);
   InitMempool(env, exports);
   InitTxBuffer(env, exports);
-  InitJournal(env, exports);
-  InitForward(env, exports);
+  InitVector(env, exports);
   InitMempoolRepair(env, exports);
   InitTelemetry(env, exports);
   return exports;

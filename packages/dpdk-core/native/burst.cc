@@ -149,7 +149,6 @@ void InitBurst(Napi::Env env, Napi::Object exports) {
   Data(env).burstCtor = Napi::Persistent(ctor);
   exports.Set("Burst", ctor);
   exports.Set("burstMoveTo", BindAddon<MoveTo>(env, "burstMoveTo"));
-  exports.Set("burstRewriteMacs", BindAddon<RewriteMacs>(env, "burstRewriteMacs"));
   napi_value empty;
   napi_create_function(env, "calibrationEmptyCall", NAPI_AUTO_LENGTH, EmptyCall, nullptr, &empty);
   exports.Set("calibrationEmptyCall", empty);

@@ -13,10 +13,8 @@
 namespace dpdk_core {
 
 // Packet-path operations on bursts, called with burst ids (fastcall.h):
-// burstMoveTo(fromId, toId, start, count) (burst.cc),
+// burstMoveTo(fromId, toId, start, count).
 uint32_t MoveTo(napi_env env, AddonData& data, const double* args);
-// burstRewriteMacs(id, outPort) (packet.cc).
-uint32_t RewriteMacs(napi_env env, AddonData& data, const double* args);
 
 class Burst : public Napi::ObjectWrap<Burst> {
  public:

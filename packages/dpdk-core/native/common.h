@@ -19,7 +19,7 @@ class Burst;
 class Mempool;
 class MempoolCache;
 class TxBuffer;
-class PortForwarder;
+class PacketVector;
 
 // Everything this process's addon instance owns. Handles register here so that
 // cleanup() can free what this process created and invalidate every handle
@@ -43,8 +43,8 @@ struct AddonData {
   HandleRegistry<Mempool> mempools;  // by rte_mempool*
   HandleSet<MempoolCache> mempoolCaches;
   HandleSet<TxBuffer> txBuffers;
-  std::unordered_set<const void*> heldZones;  // named TX buffer and forwarder journal zones held here (txzone.h)
-  HandleSet<PortForwarder> forwarders;  // their TX buffers hold mbufs
+  std::unordered_set<const void*> heldZones;  // named TX buffer and packet vector zones held here (txzone.h)
+  HandleSet<PacketVector> vectors;      // they hold mbufs, TX buffers and ring batches
   std::unordered_set<uint16_t> configuredPorts;  // stopped and closed at cleanup (they may use our pools)
   // The packet path's frame (fastcall.h): arguments in, a count out.
   Napi::Reference<Napi::ArrayBuffer> fastFrame;
@@ -80,7 +80,7 @@ void InitBurst(Napi::Env env, Napi::Object exports);
 void InitRing(Napi::Env env, Napi::Object exports);
 void InitMempool(Napi::Env env, Napi::Object exports);
 void InitTxBuffer(Napi::Env env, Napi::Object exports);
-void InitForward(Napi::Env env, Napi::Object exports);
+void InitVector(Napi::Env env, Napi::Object exports);
 void InitMempoolRepair(Napi::Env env, Napi::Object exports);
 void InitTelemetry(Napi::Env env, Napi::Object exports);
 
@@ -99,15 +99,13 @@ void ReleaseAllRings(Napi::Env env);
 void FreeCreatedRings(AddonData& data);
 
 // The packet plane, released in dependency order before memzones: packets
-// left in bursts, TX buffers and forwarders (they hold mbufs), then ports this process
+// left in bursts and TX buffers (they hold mbufs), then ports this process
 // configured (their queues hold mbufs of our pools), then user caches, then
 // the pools this process created.
 // Called by cleanup() (invalidates handles) and at teardown (handles untouched).
 void ReleasePacketPlane(Napi::Env env);
 void FreePacketPlane(AddonData& data);
 void FreeTxBuffers(AddonData& data);
-// env is null at teardown, when JavaScript cannot be called.
-void FreeForwarders(AddonData& data, napi_env env);
 void CloseConfiguredPorts(AddonData& data);
 void FreeCreatedMempools(AddonData& data);
 

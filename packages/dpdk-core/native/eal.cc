@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common.h"
+#include "vector.h"
 
 namespace dpdk_core {
 namespace {
@@ -223,8 +224,10 @@ int CleanupEal(AddonData& data) {
   std::string prefix = runtimeDir.substr(runtimeDir.rfind('/') + 1);
   std::set<std::string> hugepageDirs;
   if (primary) rte_memseg_walk(CollectHugepageDir, &hugepageDirs);
-  // Rings first: draining a packet ring returns its mbufs to pools that the
-  // packet plane may then free.
+  // Vectors first: a batch one peeked goes back to its ring. Then rings:
+  // draining a packet ring returns its mbufs to pools that the packet plane
+  // may then free.
+  ReleaseVectors(data);
   FreeCreatedRings(data);
   FreePacketPlane(data);
   FreeCreatedMemzones(data);
@@ -241,6 +244,7 @@ Napi::Value Cleanup(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData& data = Data(env);
   if (!data.ealInitialised || data.ealCleanedUp) return Napi::Boolean::New(env, false);
+  ReleaseVectors(data);
   ReleaseAllRings(env);
   ReleasePacketPlane(env);
   ReleaseAllMemzones(env);

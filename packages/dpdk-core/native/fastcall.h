@@ -1,5 +1,5 @@
 // The packet path's calling convention, shared by every kind that moves a
-// Burst (rings, ports, TX buffers, pools, forwarders, the burst itself).
+// Burst or a packet vector (rings, ports, TX buffers, pools, vectors, the burst itself).
 //
 // node-addon-api wraps every call (a CallbackInfo, an unwrap of `this`) and
 // unwrapping an object is a private-property lookup costing more than moving

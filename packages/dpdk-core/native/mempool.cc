@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
@@ -13,25 +14,11 @@
 #include "common.h"
 #include "fastcall.h"
 #include "handle_registry.h"
+#include "mempool.h"
 
 namespace dpdk_core {
 
 namespace {
-
-// What a handle shares with its packet-path functions (fastcall.h), which may
-// outlive it: the handle clears the pointers when it closes.
-struct PoolState {
-  AddonData* data = nullptr;
-  rte_mempool* mp = nullptr;
-  rte_mempool_cache* cache = nullptr;  // user caches only
-  std::string name;
-
-  void Live(napi_env env, const char* op, bool isCache) const {
-    if (isCache ? cache != nullptr : mp != nullptr) return;
-    if (!isCache) ThrowClosed(env, op, "mempool", name);
-    ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "mempool cache is closed (closed, its pool freed, or EAL cleaned up)");
-  }
-};
 
 Burst* BurstWithRoom(napi_env env, PoolState& s, const double* args, const char* op, uint32_t* n) {
   Burst* burst = Burst::FromId(env, *s.data, args[0]);
@@ -201,6 +188,7 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
                            InstanceMethod<&Mempool::FlushCache>("flushCache"),
                            InstanceMethod<&Mempool::FastPath>("fastPath"),
                            InstanceMethod<&Mempool::CreateCache>("createCache"),
+                           InstanceMethod<&Mempool::MemoryView>("memoryView"),
                            InstanceMethod<&Mempool::Free>("free"),
                            InstanceMethod("close", &Mempool::Close),
                        });
@@ -224,6 +212,7 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
   // Unlike Invalidate, leaves the pool's user caches alone: they hold the
   // pool pointer themselves.
   void Retire() {
+    DetachView();
     Unregister(false);
     st_->mp = nullptr;
   }
@@ -234,9 +223,12 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
     if (ptr_ == nullptr) return;
     rte_mempool* mp = ptr_;
     DestroyCachesOf(*data_, mp);
+    DetachView();
     if (Unregister(free)) rte_mempool_free(mp);
     st_->mp = nullptr;
   }
+
+  const std::shared_ptr<PoolState>& State() const { return st_; }
 
   static void DestroyCachesOf(AddonData& data, rte_mempool* mp) {
     data.mempoolCaches.ForEach([mp](MempoolCache& c) {
@@ -265,6 +257,36 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
     return Napi::Number::New(info.Env(), rte_pktmbuf_priv_size(Live("privSize")));
   }
   Napi::Value Socket(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Live("socket")->socket_id); }
+
+  // One external ArrayBuffer over the pool's objects per handle, for packet
+  // vectors' in-place views. It is detached when the handle closes (close,
+  // free, cleanup), so nothing reads through it once the pool may be gone,
+  // and it holds its handle so that a collected handle cannot leave it
+  // undetached.
+  Napi::Value MemoryView(const Napi::CallbackInfo& info) {
+    rte_mempool* mp = Live("memoryView");
+    if (!view_.IsEmpty()) {
+      Napi::Value v = view_.Value();
+      if (v.IsArrayBuffer()) return v;
+    }
+    const PoolSpan span = SpanOf(mp);
+    if (span.length == 0 || span.length > kMaxViewBytes) {
+      ThrowDpdkCode(info.Env(), "memoryView", "EINVAL",
+                    "mempool '" + name_ + "' spans " + std::to_string(span.length) +
+                        " bytes of memory; packet views cover pools of 1 byte to 4 GiB: use a smaller pool");
+    }
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(info.Env(), reinterpret_cast<void*>(span.base), span.length);
+    ab.DefineProperty(Napi::PropertyDescriptor::Value("mempool", Value(), napi_default));
+    view_ = Napi::Weak(ab.As<Napi::Object>());
+    return ab;
+  }
+
+  void DetachView() {
+    if (view_.IsEmpty()) return;
+    Napi::Value v = view_.Value();
+    if (v.IsArrayBuffer() && !v.As<Napi::ArrayBuffer>().IsDetached()) v.As<Napi::ArrayBuffer>().Detach();
+    view_.Reset();
+  }
 
   // Objects in the pool's ring plus every per-lcore cache (DPDK's definition).
   Napi::Value AvailableCount(const Napi::CallbackInfo& info) {
@@ -333,7 +355,29 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
   }
 
   std::shared_ptr<PoolState> st_ = std::make_shared<PoolState>();
+  Napi::ObjectReference view_;
 };
+
+PoolSpan SpanOf(const rte_mempool* mp) {
+  uintptr_t lo = UINTPTR_MAX;
+  uintptr_t hi = 0;
+  const rte_mempool_memhdr* chunk;
+  STAILQ_FOREACH(chunk, &mp->mem_list, next) {
+    const auto addr = reinterpret_cast<uintptr_t>(chunk->addr);
+    lo = std::min(lo, addr);
+    hi = std::max(hi, addr + chunk->len);
+  }
+  return lo < hi ? PoolSpan{lo, hi - lo} : PoolSpan{0, 0};
+}
+
+std::shared_ptr<PoolState> PoolStateFrom(Napi::Env env, Napi::Value value, const char* what) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(Data(env).mempoolCtor.Value())) {
+    throw Napi::TypeError::New(env, std::string(what) + " must be a Mempool");
+  }
+  Mempool* pool = Mempool::Unwrap(value.As<Napi::Object>());
+  pool->Live(what);
+  return pool->State();
+}
 
 rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what) {
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(Data(env).mempoolCtor.Value())) {
@@ -405,7 +449,6 @@ void ReleasePacketPlane(Napi::Env env) {
   AddonData& data = Data(env);
   FreeBurstPackets(data);
   FreeTxBuffers(data);
-  FreeForwarders(data, env);
   CloseConfiguredPorts(data);
   data.mempools.InvalidateAll([](Mempool& pool) { pool.Invalidate(true); });
   FreeCreatedMempools(data);
@@ -414,7 +457,6 @@ void ReleasePacketPlane(Napi::Env env) {
 void FreePacketPlane(AddonData& data) {
   FreeBurstPackets(data);
   FreeTxBuffers(data);
-  FreeForwarders(data, nullptr);
   CloseConfiguredPorts(data);
   FreeCreatedMempools(data);
 }

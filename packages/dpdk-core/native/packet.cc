@@ -1,14 +1,10 @@
-// Packet contents of a Burst. Bytes cross between JS and mbufs by copying a
-// range into or out of a caller-provided Uint8Array: an ArrayBuffer over mbuf
-// memory would outlive the mbuf (freed, sent, or reused by another packet).
-#include <rte_ether.h>
-#include <rte_ethdev.h>
-
+// Packet contents of a Burst, by copy: a range goes into or out of a
+// caller-provided Uint8Array, and multi-segment packets are followed. (Packet
+// vectors read and write bytes in place; see vector.h.)
 #include <cstring>
 #include <string>
 
 #include "burst.h"
-#include "fastcall.h"
 
 namespace dpdk_core {
 namespace {
@@ -98,35 +94,6 @@ Napi::Value Burst::WriteBytes(const Napi::CallbackInfo& info) {
     off = 0;
   }
   return info.Env().Undefined();
-}
-
-// l2fwd_mac_updating on every packet: destination 02:00:00:00:00:<outPort>,
-// source the out port's MAC. Packets too short for an Ethernet header are left
-// alone; returns how many were rewritten.
-uint32_t RewriteMacs(napi_env env, AddonData& data, const double* args) {
-  FastRequireEal(env, data, "rewriteMacs");
-  Burst* burst = Burst::FromId(env, data, args[0]);
-  uint32_t port = FastU32(env, args[1], "outPort");
-  rte_ether_addr src;
-  if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port)) ||
-      rte_eth_macaddr_get(static_cast<uint16_t>(port), &src) != 0) {
-    ThrowDpdkCode(Napi::Env(env), "rewriteMacs", "ENODEV", "port " + std::to_string(port) + " does not exist");
-  }
-  uint64_t dst = 0x000000000002ULL + (static_cast<uint64_t>(port) << 40);
-  rte_mbuf** pkts = burst->pkts();
-  const uint32_t n = burst->count();
-  uint32_t done = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    rte_mbuf* m = pkts[i];
-    if (m->data_len < RTE_ETHER_HDR_LEN) continue;
-    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-    // The 8-byte store spills two bytes into the source address, which the
-    // copy below overwrites: l2fwd's trick, one store instead of six.
-    memcpy(&eth->dst_addr, &dst, sizeof(dst));
-    rte_ether_addr_copy(&src, &eth->src_addr);
-    done++;
-  }
-  return done;
 }
 
 // Appends packets holding the given bytes: allocPackets(pool, frames[]) or

@@ -90,7 +90,7 @@ uint32_t OpEnqueueBulk(napi_env env, RingSlot& s, const double* args) {
 // An omitted max arrives as Infinity and means the burst's free room; larger
 // values are clamped to it, so nothing past the burst's array is ever written.
 uint32_t OpDequeueBurst(napi_env env, RingSlot& s, const double* args) {
-  rte_ring* r = s.Live(env, "dequeueBurst");
+  rte_ring* r = s.Idle(env, "dequeueBurst");
   Burst* b = Burst::FromId(env, *s.data, args[0]);
   uint32_t want = b->room();
   const double max = args[1];
@@ -102,7 +102,7 @@ uint32_t OpDequeueBurst(napi_env env, RingSlot& s, const double* args) {
 }
 
 uint32_t OpDequeueBulk(napi_env env, RingSlot& s, const double* args) {
-  rte_ring* r = s.Live(env, "dequeueBulk");
+  rte_ring* r = s.Idle(env, "dequeueBulk");
   Burst* b = Burst::FromId(env, *s.data, args[0]);
   const double want = args[1];
   if (!(want >= 0 && want <= UINT32_MAX) || want != static_cast<uint32_t>(want)) {
@@ -157,9 +157,13 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
     slot_->r = ptr_;
     slot_->data = data_;
     slot_->name = name_;
+    slot_->packets = packets_;
   }
 
-  ~Ring() override { slot_->r = nullptr; }
+  ~Ring() override {
+    if (slot_->peekedBy != nullptr && data_->EalUsable()) AbandonPeek(*slot_->peekedBy);
+    slot_->r = nullptr;
+  }
 
   static Napi::Object Wrap(Napi::Env env, rte_ring* r, bool created, uint32_t esize, bool packets) {
     if (Ring* existing = Find(env, r)) {
@@ -181,6 +185,7 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
   // A freed packet ring's packets go back to their pools first.
   void Invalidate(bool free) {
     if (ptr_ == nullptr) return;
+    if (slot_->peekedBy != nullptr) AbandonPeek(*slot_->peekedBy);
     rte_ring* r = ptr_;
     bool packets = false;
     if (Unregister(free, &packets)) FreeRing(r, packets);
@@ -234,6 +239,7 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
   // ring is drained (packets freed to their pools) instead of reset.
   Napi::Value Reset(const Napi::CallbackInfo& info) {
     rte_ring* r = Live("reset");
+    slot_->Idle(info.Env(), "reset");
     uint32_t dropped = rte_ring_count(r);
     if (packets_) DrainPackets(r);
     rte_ring_reset(r);
@@ -395,6 +401,18 @@ Napi::Value Lookup(const Napi::CallbackInfo& info) {
 std::shared_ptr<RingSlot> LiveRingSlot(AddonData& data, const rte_ring* r) {
   Ring* ring = data.rings.Find(r);
   return ring == nullptr ? nullptr : ring->Slot();
+}
+
+std::shared_ptr<RingSlot> PacketRingSlotFrom(Napi::Env env, Napi::Value value, const char* what) {
+  if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(Data(env).ringCtor.Value())) {
+    throw Napi::TypeError::New(env, std::string(what) + " must be a Ring");
+  }
+  const std::shared_ptr<RingSlot>& slot = Ring::Unwrap(value.As<Napi::Object>())->Slot();
+  slot->Live(env, what);
+  if (!slot->packets) {
+    ThrowDpdkCode(env, what, "EINVAL", "ring '" + slot->name + "' holds elements, not packets; use a packet ring");
+  }
+  return slot;
 }
 
 void ReleaseAllRings(Napi::Env env) {

@@ -169,32 +169,35 @@ void FreeTxBuffers(AddonData& data) {
 }
 
 // reclaimTxBuffer(name, freeZone): for a buffer whose owner is gone, the
-// packets it lists go back to their pools; returns how many.
+// packets it lists go back to their pools; returns how many. Refused while
+// the owner recorded in the zone lives.
 Napi::Value ReclaimTxBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireEal(env, "reclaimTxBuffer");
+  const char* op = "reclaimTxBuffer";
+  RequireEal(env, op);
   const std::string name = ArgString(info, 0, "name");
   const bool freeZone = info.Length() > 1 && info[1].ToBoolean().Value();
   const rte_memzone* mz = rte_memzone_lookup(name.c_str());
   if (mz == nullptr) {
-    ThrowDpdkCode(env, "reclaimTxBuffer", "ENOENT",
+    ThrowDpdkCode(env, op, "ENOENT",
                   "no tx buffer '" + name + "' (no memzone of that name): its owner never created it, or it was freed");
   }
-  if (!IsTxZone(mz) || TxLength(ZoneBuffer(mz)) > ZoneBuffer(mz)->size) {
-    ThrowDpdkCode(env, "reclaimTxBuffer", "EINVAL",
-                  "memzone '" + name + "' is not a tx buffer made by createTxBuffer({ name }); nothing was freed");
-  }
   AddonData& data = Data(env);
-  if (data.heldZones.count(mz) != 0) {
-    ThrowDpdkCode(env, "reclaimTxBuffer", "EBUSY",
-                  "tx buffer '" + name + "' is held by a live handle of this process; free() it instead");
-  }
   if (freeZone && data.memzones.Find(mz) != nullptr) {
-    ThrowDpdkCode(env, "reclaimTxBuffer", "EBUSY",
+    ThrowDpdkCode(env, op, "EBUSY",
                   "memzone '" + name + "' has an open memzone handle in this process; close it before freeing the zone");
   }
+  if (!IsTxZone(mz)) {
+    ThrowDpdkCode(env, op, "EINVAL", "memzone '" + name + "' is not a tx buffer made by createTxBuffer({ name }); nothing was freed");
+  }
+  ClaimDeadZone(env, op, mz, kTxZoneMagic, "tx buffer", name);
   const uint16_t n = TxDiscard(ZoneBuffer(mz));
-  if (freeZone) rte_memzone_free(mz);
+  if (freeZone) {
+    ReleaseNamedZone(data, mz);
+  } else {
+    data.heldZones.erase(mz);
+    DisownNamedZone(mz);
+  }
   return Napi::Number::New(env, n);
 }
 

@@ -9,9 +9,10 @@ namespace dpdk_core {
 
 bool IsTxZone(const rte_memzone* mz) {
   if (mz->len < kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(1)) return false;
-  if (*static_cast<const uint64_t*>(mz->addr) != kTxZoneMagic) return false;
+  if (__atomic_load_n(&HeaderOf(mz)->magic, __ATOMIC_ACQUIRE) != kTxZoneMagic) return false;
   const rte_eth_dev_tx_buffer* buf = ZoneBuffer(mz);
-  return buf->size > 0 && kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(buf->size) <= mz->len;
+  return buf->size > 0 && kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(buf->size) <= mz->len &&
+         TxLength(buf) <= buf->size;
 }
 
 uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf) {
@@ -22,12 +23,36 @@ uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf) {
   return n;
 }
 
-NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket,
-                        bool (*isKind)(const rte_memzone*), const std::string& kind) {
+namespace {
+
+std::string OwnerText(ZoneOwner owner) { return "pid " + std::to_string(owner.pid); }
+
+// Takes the owner word over from a dead (or absent) owner; EBUSY if it lives
+// or another process took it first.
+void TakeOver(Napi::Env env, const char* op, const rte_memzone* mz, const std::string& kind, const std::string& name) {
+  ZoneHeader* h = HeaderOf(mz);
+  ZoneOwner seen = h->owner;
+  const ZoneOwner self = SelfOwner();
+  if (seen.pid != self.pid && OwnerAlive(seen)) {
+    ThrowDpdkCode(env, op, "EBUSY",
+                  kind + " '" + name + "' is held by live process " + OwnerText(seen) +
+                      "; stop that process first, or use another name");
+  }
+  if (!ClaimOwner(&h->owner, &seen)) {
+    ThrowDpdkCode(env, op, "EBUSY",
+                  kind + " '" + name + "' was taken by " + OwnerText(seen) + " at the same moment; try again once it is free");
+  }
+}
+
+}  // namespace
+
+NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket, uint64_t magic,
+                        const std::string& kind) {
   AddonData& data = Data(env);
   NamedZone zone{rte_memzone_lookup(name.c_str()), false};
   if (zone.mz != nullptr) {
-    if (!isKind(zone.mz)) {
+    const uint64_t found = __atomic_load_n(&HeaderOf(zone.mz)->magic, __ATOMIC_ACQUIRE);
+    if (found != magic && found != 0) {
       ThrowDpdkCode(env, op, "EEXIST", "memzone '" + name + "' exists and is not a " + kind + "; choose another name");
     }
     if (zone.mz->len < len) {
@@ -37,16 +62,45 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
     if (data.heldZones.count(zone.mz) != 0) {
       ThrowDpdkCode(env, op, "EBUSY", kind + " '" + name + "' is held by another handle of this process; free that one first");
     }
-    zone.adopted = true;
+    TakeOver(env, op, zone.mz, kind, name);
+    // Magic 0: its creator died before publishing it, so nothing in it was
+    // ever handed to anybody; it starts afresh.
+    zone.adopted = found == magic;
+    if (!zone.adopted) {
+      std::memset(static_cast<uint8_t*>(zone.mz->addr) + sizeof(ZoneHeader), 0, zone.mz->len - sizeof(ZoneHeader));
+      __atomic_store_n(&HeaderOf(zone.mz)->magic, magic, __ATOMIC_RELEASE);
+    }
   } else {
     zone.mz = rte_memzone_reserve(name.c_str(), len, socket, RTE_MEMZONE_SIZE_HINT_ONLY);
     if (zone.mz == nullptr) {
       ThrowDpdk(env, op, rte_errno, "cannot reserve memzone '" + name + "' for a " + kind + "; raise -m or free memzones");
     }
     std::memset(zone.mz->addr, 0, len);
+    ZoneOwner none{0, 0};
+    if (!ClaimOwner(&HeaderOf(zone.mz)->owner, &none)) {
+      ThrowDpdkCode(env, op, "EBUSY", kind + " '" + name + "' was taken by pid " + std::to_string(none.pid) + " as it was made");
+    }
+    __atomic_store_n(&HeaderOf(zone.mz)->magic, magic, __ATOMIC_RELEASE);
   }
   data.heldZones.insert(zone.mz);
   return zone;
+}
+
+void ClaimDeadZone(Napi::Env env, const char* op, const rte_memzone* mz, uint64_t magic, const std::string& kind,
+                   const std::string& name) {
+  AddonData& data = Data(env);
+  if (mz->len < sizeof(ZoneHeader) || __atomic_load_n(&HeaderOf(mz)->magic, __ATOMIC_ACQUIRE) != magic) {
+    ThrowDpdkCode(env, op, "EINVAL", "memzone '" + name + "' is not a " + kind + "; nothing was changed");
+  }
+  if (data.heldZones.count(mz) != 0) {
+    ThrowDpdkCode(env, op, "EBUSY", kind + " '" + name + "' is held by a live handle of this process; free() it instead");
+  }
+  TakeOver(env, op, mz, kind, name);
+  data.heldZones.insert(mz);
+}
+
+void DisownNamedZone(const rte_memzone* mz) {
+  __atomic_store_n(reinterpret_cast<uint64_t*>(&HeaderOf(mz)->owner), uint64_t{0}, __ATOMIC_RELEASE);
 }
 
 void ReleaseNamedZone(AddonData& data, const rte_memzone* mz) {
@@ -66,12 +120,14 @@ HeldTxBuffer HoldTxBuffer(Napi::Env env, const char* op, const std::string& name
     }
     return held;
   }
-  const NamedZone zone = HoldNamedZone(env, op, name, kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(size), socket, IsTxZone, "tx buffer");
-  // What a dead owner left in it goes back to the pool.
-  if (zone.adopted) *discarded += TxDiscard(ZoneBuffer(zone.mz));
-  else *static_cast<uint64_t*>(zone.mz->addr) = kTxZoneMagic;
+  const NamedZone zone =
+      HoldNamedZone(env, op, name, kTxZoneHeader + RTE_ETH_TX_BUFFER_SIZE(size), socket, kTxZoneMagic, "tx buffer");
+  // What a dead owner left in it goes back to the pool (a length beyond the
+  // buffer's size is not something this code wrote: nothing is freed then).
+  rte_eth_dev_tx_buffer* buf = ZoneBuffer(zone.mz);
+  if (zone.adopted && TxLength(buf) <= buf->size) *discarded += TxDiscard(buf);
   held.zone = zone.mz;
-  held.buf = ZoneBuffer(zone.mz);
+  held.buf = buf;
   return held;
 }
 

@@ -1,6 +1,6 @@
 // TX buffers (rte_eth_dev_tx_buffer) that a process killed at any instruction
 // leaves in a state another process can undo, shared by TxBuffer and
-// PortForwarder. A named buffer lives in a memzone of that name, so that when
+// packet vectors. A named buffer lives in a memzone of that name, so that when
 // its process dies another one can find it and give the packets it still
 // lists back to their pools (reclaimTxBuffer, or the next buffer created
 // under that name).
@@ -14,14 +14,26 @@
 #include <string>
 
 #include "common.h"
+#include "owner.h"
 
 namespace dpdk_core {
 
-// A named buffer's zone: this header (a cache line, so the buffer stays
-// aligned), then the rte_eth_dev_tx_buffer. The magic keeps reclaim from
-// reading some other zone of that name as packet pointers.
-constexpr uint64_t kTxZoneMagic = 0x7478627566763031ULL;  // "txbufv01"
+// The first bytes of every named zone this addon keeps packets in (TX
+// buffers, packet vectors). The magic says what the zone holds and is written
+// once, after the owner, and never cleared: a zone whose magic is still 0 was
+// never published by its creator, so it holds nothing to give back. The owner
+// is the process that holds the zone; nobody else adopts or reclaims it while
+// that process lives.
+struct ZoneHeader {
+  uint64_t magic;
+  ZoneOwner owner;
+};
+
+// A named buffer's zone: the header (padded to a cache line, so the buffer
+// stays aligned), then the rte_eth_dev_tx_buffer.
+constexpr uint64_t kTxZoneMagic = 0x7478627566763032ULL;  // "txbufv02"
 constexpr size_t kTxZoneHeader = 64;
+static_assert(sizeof(ZoneHeader) <= kTxZoneHeader, "the zone header fits the TX zone's first cache line");
 
 inline rte_eth_dev_tx_buffer* ZoneBuffer(const rte_memzone* mz) {
   return reinterpret_cast<rte_eth_dev_tx_buffer*>(static_cast<uint8_t*>(mz->addr) + kTxZoneHeader);
@@ -49,7 +61,7 @@ inline uint16_t TxFlush(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* bu
 // rte_eth_tx_buffer for n packets, in that order: each chunk that fits is
 // copied in, then published with one length store; a full buffer is flushed.
 // With `counted`, each chunk is added there before it is stored (a journal's
-// count, journal.h). Returns how many went out.
+// count, vector.h). Returns how many went out.
 inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* const* pkts,
                           uint32_t n, uint32_t* counted = nullptr) {
   uint32_t sent = 0;
@@ -79,17 +91,30 @@ inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* 
 uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf);
 
 // A named zone this process holds (AddonData::heldZones): a TX buffer's, or
-// a forwarder's journal. `adopted`: it existed, left by an owner that is gone.
+// a packet vector's. `adopted`: it existed, published by an owner that is
+// gone, and still holds what that owner left.
 struct NamedZone {
   const rte_memzone* mz;
   bool adopted;
 };
 
-// Looks zone `name` up or reserves it (zeroed), at least `len` bytes; an
-// existing zone must pass `isKind` and not be held here already.
-NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket,
-                        bool (*isKind)(const rte_memzone*), const std::string& kind);
+inline ZoneHeader* HeaderOf(const rte_memzone* mz) { return static_cast<ZoneHeader*>(mz->addr); }
+
+// Looks zone `name` up or reserves it (zeroed, owned by this process, magic
+// published), at least `len` bytes. An existing zone must carry `magic` (or
+// none yet), be big enough, and have no live owner (EBUSY names it): it is
+// then taken over with one compare-exchange of its owner word.
+NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket, uint64_t magic,
+                        const std::string& kind);
 void ReleaseNamedZone(AddonData& data, const rte_memzone* mz);
+
+// For reclaiming a dead owner's zone from another process: throws unless the
+// zone carries `magic`, is not held by this process and its owner is gone,
+// then makes this process its owner until ReleaseNamedZone (or
+// DisownNamedZone, to leave it for a later holder).
+void ClaimDeadZone(Napi::Env env, const char* op, const rte_memzone* mz, uint64_t magic, const std::string& kind,
+                   const std::string& name);
+void DisownNamedZone(const rte_memzone* mz);
 
 // A buffer this process holds: in its named zone, or plain (zone null).
 struct HeldTxBuffer {

@@ -35,12 +35,6 @@ export interface NativeBurst {
   /** Copies all of source into the packet at offset (must lie inside the packet). */
   writeBytes(index: number, offset: number, source: Uint8Array): void;
   /**
-   * l2fwd's MAC rewrite on every packet: destination 02:00:00:00:00:<outPort>,
-   * source the MAC of `outPort`. Returns how many packets were rewritten
-   * (runts shorter than an Ethernet header are skipped).
-   */
-  rewriteMacs(outPort: number): number;
-  /**
    * Appends one packet per frame holding its bytes, or `count` copies of one
    * template. All or nothing: returns the number added, 0 if the pool ran dry.
    */
@@ -53,8 +47,6 @@ declare module './native' {
     Burst: new (capacity: number) => NativeBurst & { readonly id: number };
     /** Through the frame (fastcall.ts): fromId, toId, start, count or Infinity. */
     burstMoveTo(): void;
-    /** Through the frame: burst id, out port. */
-    burstRewriteMacs(): void;
   }
 }
 
@@ -65,7 +57,7 @@ const capacitySchema = z
   .max(BURST_CAPACITY_MAX, `a burst holds at most ${BURST_CAPACITY_MAX} packets`);
 
 const NativeBurstClass = native.Burst;
-const { burstMoveTo, burstRewriteMacs } = native;
+const { burstMoveTo } = native;
 
 /**
  * `new Burst(32)`: an empty burst of 32 packet slots.
@@ -105,15 +97,6 @@ export class Burst extends NativeBurstClass {
     fastArgs[2] = first;
     fastArgs[3] = n;
     burstMoveTo();
-    return fastResult[0] as number;
-  }
-
-  override rewriteMacs(outPort: number): number {
-    const id = Burst.idOf(this);
-    const port = frameNumber(outPort, 'port');
-    fastArgs[0] = id;
-    fastArgs[1] = port;
-    burstRewriteMacs();
     return fastResult[0] as number;
   }
 }

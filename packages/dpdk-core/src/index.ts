@@ -97,17 +97,16 @@ export {
   type PktmbufPoolOptions,
 } from './mempool';
 export { createTxBuffer, reclaimTxBuffer, type TxBuffer } from './txbuffer';
-export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, l2fwdDestinationMac, parseMac } from './packet';
+export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, parseMac } from './packet';
 export {
-  createPortForwarder,
-  createRoundRobin,
-  forwarderBufferName,
-  reclaimForwarder,
-  type NativePortForwarder,
-  type NativeRoundRobin,
-  type PortForwarderOptions,
-  type ReclaimedForwarder,
-  type RoundRobinOptions,
-} from './forward';
+  DROP,
+  type PacketVector,
+  VECTOR_CAPACITY_MAX,
+  createPacketVector,
+  packetVectorOptionsSchema,
+  reclaimPacketVector,
+  type PacketVectorOptions,
+  type ReclaimedVector,
+} from './vector';
 export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';
 export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';

@@ -1,11 +1,10 @@
 /**
- * Ethernet-level helpers for packet contents. Bytes move between packets and
- * JS with Burst.readBytes/writeBytes (copies of a range into or out of a
- * Uint8Array the caller reuses); these helpers only format and parse.
+ * Ethernet-level helpers: formatting and parsing addresses. Packet bytes are
+ * read and written in place through packet vectors (vector.ts), or copied
+ * with Burst.readBytes/writeBytes.
  */
 import { z } from 'zod';
 import { dpdkError } from './errors';
-import { portIdSchema } from './ethdev';
 import { validate } from './memzone';
 
 /** RTE_ETHER_HDR_LEN: destination, source, EtherType. */
@@ -26,10 +25,4 @@ const macTextSchema = z.string().regex(/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/
 export function parseMac(text: string): Uint8Array {
   const t = validate(macTextSchema, text, 'parseMac', 'MAC address');
   return Uint8Array.from(t.split(/[:-]/), (h) => parseInt(h, 16));
-}
-
-/** The destination Burst.rewriteMacs(outPort) writes: l2fwd's 02:00:00:00:00:<outPort>. */
-export function l2fwdDestinationMac(outPort: number): string {
-  const p = validate(portIdSchema, outPort, 'l2fwdDestinationMac', 'port id');
-  return formatMac(Uint8Array.of(0x02, 0, 0, 0, 0, p));
 }

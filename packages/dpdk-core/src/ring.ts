@@ -115,6 +115,11 @@ export class Ring {
     }
   }
 
+  /** @internal The native handle, for native calls that take a Ring (packet vectors). */
+  static nativeOf(ring: Ring): NativeRing {
+    return ring.n;
+  }
+
   get name(): string {
     return this.n.name;
   }

@@ -4,7 +4,7 @@
  * exited (crashed, hung and killed, or stopped), before its lcore lease is
  * released, in the order the slave declared them.
  */
-import { DpdkError, reclaimTxBuffer, repairMempool, type Mempool } from '@mp/dpdk-core';
+import { DpdkError, reclaimPacketVector, reclaimTxBuffer, repairMempool, type Mempool } from '@mp/dpdk-core';
 
 export interface ReclaimContext {
   /** The slave's name. */
@@ -103,6 +103,35 @@ export function txBuffers(names: readonly string[]): Resource {
         }
       }
       return { detail: { freed, absent } };
+    },
+  };
+}
+
+/**
+ * The slave's named packet vectors (`createPacketVector({ name })`): packets
+ * a vector had received from ports and not handed on go back to their pool,
+ * packets it had taken from a ring go back to that ring, and the zone is
+ * freed (`reclaimPacketVector`). A name the slave never created counts 0.
+ * Declare it before `poolAudit`.
+ */
+export function packetVectors(names: readonly string[]): Resource {
+  return {
+    label: `packet-vectors ${names.join(',')}`,
+    reclaim(): ReclaimResult {
+      let freed = 0;
+      let requeued = 0;
+      let absent = 0;
+      for (const name of names) {
+        try {
+          const r = reclaimPacketVector(name);
+          freed += r.freed;
+          requeued += r.requeued;
+        } catch (e) {
+          if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
+          absent++;
+        }
+      }
+      return { detail: { freed, requeued, absent } };
     },
   };
 }

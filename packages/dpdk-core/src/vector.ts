@@ -1,0 +1,417 @@
+/**
+ * Packet vectors (native/vector.h): packet logic in TypeScript at the cost of
+ * two native calls per vector, none per packet.
+ *
+ * `fill()` takes up to `capacity` packets from the vector's input (RX bursts
+ * from its ports in turn, or a dequeue from its ring) and describes them in
+ * typed arrays: `ports[i]` (input port), `lengths[i]` (bytes viewable in
+ * place) and, behind the accessors, where each packet's data sits in the
+ * pool's memory. The accessors (`u8`, `u16`, `u32`, `u32le`, `setU32le`, ...)
+ * read and write those bytes in place, bounds checked against the packet;
+ * the handler writes `dests[i]` (an output index, or DROP); `send()` hands
+ * every packet to its output in one native call and leaves the vector empty.
+ */
+import { markAsUntransferable } from 'node:worker_threads';
+import { z } from 'zod';
+import { dpdkError } from './errors';
+import { portIdSchema } from './ethdev';
+import { fastResult } from './fastcall';
+import { memzoneNameSchema, validate } from './memzone';
+import { native } from './native';
+import type { Mempool } from './mempool';
+import { Ring } from './ring';
+
+/** The destination that frees a packet (counted in `discarded`). */
+export const DROP = 0xffff;
+/** The largest vector (native kMaxVector). */
+export const VECTOR_CAPACITY_MAX: number = native.maxVector;
+/** TX buffer size of a buffered output unless told (client_server_mp's and l2fwd's 32). */
+const DEFAULT_TX_BUFFER = 32;
+
+interface NativeLayout {
+  off: number;
+  len: number;
+  port: number;
+  dest: number;
+  received: number;
+  sent: number;
+  dropped: number;
+  discarded: number;
+}
+
+interface NativePacketVector {
+  readonly meta: ArrayBuffer;
+  readonly layout: NativeLayout;
+  readonly settled: { requeued: number; freed: number };
+  readonly closed: boolean;
+  readonly buffered: number;
+  /** Through the frame (fastcall.ts): each returns a count in fastResult. */
+  fastPath(): { fill(): void; send(): void; flush(): void; free(): void };
+  why(index: number): string | undefined;
+  armFailpoint(name: string): void;
+  close(): void;
+}
+
+/** What the native constructor takes: the validated options, flattened. */
+type NativeOutput =
+  | { port: number; queue: number; bufferSize?: number; bufferName?: string }
+  | { ring: unknown; bulk: boolean };
+
+declare module './native' {
+  interface NativeAddon {
+    maxVector: number;
+    PacketVector: new (
+      capacity: number,
+      pool: Mempool,
+      input: { ports: Array<{ port: number; queue: number }>; burstSize: number } | { ring: unknown },
+      outputs: NativeOutput[],
+      name: string | undefined,
+      counters: { array: BigUint64Array<ArrayBufferLike>; received?: number[]; sent?: number[]; dropped?: number[] } | undefined,
+    ) => NativePacketVector;
+    reclaimPacketVector(name: string): ReclaimedVector;
+  }
+}
+
+/** What reclaimPacketVector gave back of a dead process's vector. */
+export interface ReclaimedVector {
+  /** Packets it had taken from its ring but not handed on: back in that ring, in order. */
+  requeued: number;
+  /** Packets it had received from ports but not handed on: back in their pool. */
+  freed: number;
+}
+
+const queueSchema = z.number().int().min(0).max(65535);
+/** Any packet ring handle (mp-ring's PacketRing is the same object, typed without element methods). */
+type PacketRingHandle = Pick<Ring, 'name' | 'packets' | 'count'>;
+const ringSchema = z.custom<PacketRingHandle>((r) => r instanceof Ring && r.packets, 'must be a packet Ring (createPacketRing / lookupPacketRing)');
+const counterIndexes = z.array(z.number().int().min(-1)).optional();
+
+export const packetVectorOptionsSchema = z
+  .object({
+    pool: z.custom<Mempool>((p) => typeof p === 'object' && p !== null && 'memoryView' in p, 'must be a Mempool'),
+    capacity: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(256),
+    input: z.union([
+      z
+        .object({
+          ports: z.array(z.object({ port: portIdSchema, queue: queueSchema.default(0) }).strict()).min(1).max(1024),
+          burstSize: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(32),
+        })
+        .strict(),
+      z.object({ ring: ringSchema }).strict(),
+    ]),
+    outputs: z
+      .array(
+        z.union([
+          z
+            .object({
+              port: portIdSchema,
+              queue: queueSchema.default(0),
+              buffer: z
+                .union([
+                  z.literal(true),
+                  z.object({ size: z.number().int().min(1).max(1024).default(DEFAULT_TX_BUFFER), name: memzoneNameSchema.optional() }).strict(),
+                ])
+                .optional(),
+            })
+            .strict(),
+          z.object({ ring: ringSchema, bulk: z.boolean().default(true) }).strict(),
+        ]),
+      )
+      .min(1)
+      .max(DROP),
+    name: memzoneNameSchema.optional(),
+    counters: z
+      .object({
+        array: z.custom<BigUint64Array<ArrayBufferLike>>((a) => a instanceof BigUint64Array, 'must be a BigUint64Array'),
+        received: counterIndexes,
+        sent: counterIndexes,
+        dropped: counterIndexes,
+      })
+      .strict()
+      .refine(
+        (c) => [c.received, c.sent, c.dropped].every((list) => (list ?? []).every((i) => i < c.array.length)),
+        'every counter index must lie inside counters.array (-1: not counted)',
+      )
+      .optional(),
+  })
+  .strict();
+
+export type PacketVectorOptions = z.input<typeof packetVectorOptionsSchema>;
+
+/**
+ * A vector of packets and what describes them (see the module comment and the
+ * README's worked example).
+ *
+ * Where each packet's bytes are, and how many the accessors may reach, live
+ * in variables of the closure that made the vector, not in properties: code
+ * outside cannot change a bound, and V8 compiles an accessor inlined into a
+ * handler's loop to the check and the load or store alone (as fast as an
+ * unchecked store; a property-held bound costs twice that).
+ */
+export interface PacketVector {
+  readonly capacity: number;
+  /** Packets held, at indexes 0..count-1; 0 once sent or freed. */
+  readonly count: number;
+  /** Input port of each packet. */
+  readonly ports: Uint16Array;
+  /** Where each packet goes on send(): an index into the outputs, or DROP (the default after fill). */
+  readonly dests: Uint16Array;
+  /** Packets received per input source (per port entry, or the ring). */
+  readonly received: Float64Array;
+  /** Packets per output that left: on the wire (TX buffers count at flush), or into its ring. */
+  readonly sent: Float64Array;
+  /** Packets per output the device or a full ring refused (freed). */
+  readonly dropped: Float64Array;
+  /** Packets freed on purpose: sent to DROP, or still held at free()/close(). */
+  readonly discarded: number;
+  /** Packets waiting in the outputs' TX buffers. */
+  readonly buffered: number;
+  readonly closed: boolean;
+  /** What this vector found in its named zone when it took it over from a dead process. */
+  readonly settled: ReclaimedVector;
+  /**
+   * Bytes of packet i the accessors reach in place: all of it. 0 for an index
+   * the vector does not hold, and for a packet that cannot be viewed in place
+   * (several segments, data outside this vector's pool): the accessors say why.
+   */
+  length(i: number): number;
+  /**
+   * Takes packets from the input until the vector is full or the input has
+   * none (every port came back empty in turn; the ring is empty). Packets
+   * already held stay, except in a named vector filled from a ring, which
+   * must be sent or freed first ('EBUSY'). Each new packet's destination is
+   * DROP until the handler sets it. Returns how many packets it holds.
+   */
+  fill(): number;
+  /**
+   * Hands every packet to the output `dests[i]` names, in order per output
+   * (a ring output in bulk mode takes its whole share or none); DROP frees
+   * it. A destination that names no output is refused (RangeError) before
+   * anything moves. The vector ends empty. Returns how many packets went to
+   * an output (buffered, sent or enqueued).
+   */
+  send(): number;
+  /** Sends what the TX buffers of buffered outputs hold; returns how many went out. */
+  flush(): number;
+  /**
+   * Lets go of the packets held: a named vector's batch from a ring stays in
+   * the ring (the dequeue is undone); anything else is freed (counted in
+   * `discarded`). Returns how many.
+   */
+  free(): number;
+  /**
+   * free(), then what the TX buffers hold is freed (counted as dropped) with
+   * the buffers and the vector's zones. Idempotent; the vector is unusable
+   * after ('E_CLOSED').
+   */
+  close(): void;
+  /** Byte `at` of packet i. Every accessor refuses (RangeError) bytes outside the packet. */
+  u8(i: number, at: number): number;
+  /** The 16 bits at `at` of packet i, in network order (big-endian). */
+  u16(i: number, at: number): number;
+  /** The 32 bits at `at` of packet i, in network order (big-endian). */
+  u32(i: number, at: number): number;
+  /** The 32 bits at `at` of packet i, little-endian: the cheapest read for hashing. */
+  u32le(i: number, at: number): number;
+  setU8(i: number, at: number, value: number): void;
+  /** Stores 16 bits at `at` of packet i in network order. */
+  setU16(i: number, at: number, value: number): void;
+  /** Stores 32 bits at `at` of packet i in network order. */
+  setU32(i: number, at: number, value: number): void;
+  /** Stores 32 bits at `at` of packet i little-endian (value & 0xff first). */
+  setU32le(i: number, at: number, value: number): void;
+  /** Copies min(target.length, length(i) - at) bytes of packet i from `at` into target; returns how many. */
+  read(i: number, at: number, target: Uint8Array): number;
+  /** Copies all of source into packet i at `at` (it must fit inside the packet). */
+  write(i: number, at: number, source: Uint8Array): void;
+  /**
+   * Unchecked access to the whole pool memory and every packet's offset in
+   * it, for code that checks bounds itself. Nothing stops a read or write of
+   * another packet, a freed one, or the pool's own headers through these:
+   * they are as unsafe as C. The buffer is detached when the pool's handle
+   * closes (or at cleanup()).
+   */
+  unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array };
+  /** @internal test fault injection (see native/vector.h). */
+  armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill'): void;
+}
+
+function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sources: number, outputs: number): PacketVector {
+  const meta = n.meta;
+  const at = n.layout;
+  markAsUntransferable(meta);
+  const off = new Uint32Array(meta, at.off, capacity);
+  const len = new Uint16Array(meta, at.len, capacity);
+  const discarded = new Float64Array(meta, at.discarded, 1);
+  // The pool's raw memory: only the checked accessors below (and the
+  // explicitly unsafe unsafeMemory()) reach it.
+  const memory = (pool as unknown as { memoryView(): ArrayBuffer }).memoryView();
+  markAsUntransferable(memory);
+  const view = new DataView(memory);
+  const bytes = new Uint8Array(memory);
+  const fast = n.fastPath();
+  const nativeFill = fast.fill;
+  const nativeSend = fast.send;
+  const nativeFlush = fast.flush;
+  const nativeFree = fast.free;
+  let count = 0;
+
+  // Why [where, where+size) of packet i is refused. Every accessor's check,
+  // `where + size <= len[i]`, also refuses an index the vector does not hold
+  // (len[i] is 0 there, undefined outside 0..capacity-1) and a negative or
+  // non-integer offset (`(where >>> 0) === where`).
+  function refuse(i: number, where: number, size: number): never {
+    if (n.closed) throw dpdkError('E_CLOSED', 'packetVector', 'this packet vector is closed; create a new one');
+    if (count === 0) throw new RangeError('the packet vector holds no packets (sent, freed, or not filled yet); fill() it first');
+    if ((i >>> 0) !== i || i >= count) {
+      throw new RangeError(`packet index ${String(i)} is outside the vector's ${count} packets (0..${count - 1})`);
+    }
+    if ((where >>> 0) !== where) throw new RangeError(`offset ${String(where)} must be an integer >= 0`);
+    const have = len[i] as number;
+    if (have === 0) throw new RangeError(`packet ${i} cannot be viewed in place: ${n.why(i) ?? 'it is empty'}`);
+    throw new RangeError(`bytes ${where}..${where + size - 1} of packet ${i} are outside its ${have} bytes`);
+  }
+
+  class Vector implements PacketVector {
+    readonly capacity = capacity;
+    readonly ports = new Uint16Array(meta, at.port, capacity);
+    readonly dests = new Uint16Array(meta, at.dest, capacity);
+    readonly received = new Float64Array(meta, at.received, sources);
+    readonly sent = new Float64Array(meta, at.sent, outputs);
+    readonly dropped = new Float64Array(meta, at.dropped, outputs);
+
+    get count(): number {
+      return count;
+    }
+    get discarded(): number {
+      return discarded[0] as number;
+    }
+    get buffered(): number {
+      return n.buffered;
+    }
+    get closed(): boolean {
+      return n.closed;
+    }
+    get settled(): ReclaimedVector {
+      return n.settled;
+    }
+    length(i: number): number {
+      return len[i] ?? 0;
+    }
+    fill(): number {
+      nativeFill();
+      return (count = fastResult[0] as number);
+    }
+    send(): number {
+      nativeSend();
+      count = 0;
+      return fastResult[0] as number;
+    }
+    flush(): number {
+      nativeFlush();
+      return fastResult[0] as number;
+    }
+    free(): number {
+      count = 0;
+      nativeFree();
+      return fastResult[0] as number;
+    }
+    close(): void {
+      count = 0;
+      n.close();
+    }
+    u8(i: number, where: number): number {
+      if (!((where >>> 0) === where && where + 1 <= (len[i] as number))) refuse(i, where, 1);
+      return bytes[(off[i] as number) + where] as number;
+    }
+    u16(i: number, where: number): number {
+      if (!((where >>> 0) === where && where + 2 <= (len[i] as number))) refuse(i, where, 2);
+      return view.getUint16((off[i] as number) + where);
+    }
+    u32(i: number, where: number): number {
+      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
+      return view.getUint32((off[i] as number) + where);
+    }
+    u32le(i: number, where: number): number {
+      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
+      return view.getUint32((off[i] as number) + where, true);
+    }
+    setU8(i: number, where: number, value: number): void {
+      if (!((where >>> 0) === where && where + 1 <= (len[i] as number))) refuse(i, where, 1);
+      bytes[(off[i] as number) + where] = value;
+    }
+    setU16(i: number, where: number, value: number): void {
+      if (!((where >>> 0) === where && where + 2 <= (len[i] as number))) refuse(i, where, 2);
+      view.setUint16((off[i] as number) + where, value);
+    }
+    setU32(i: number, where: number, value: number): void {
+      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
+      view.setUint32((off[i] as number) + where, value);
+    }
+    setU32le(i: number, where: number, value: number): void {
+      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
+      view.setUint32((off[i] as number) + where, value, true);
+    }
+    read(i: number, where: number, target: Uint8Array): number {
+      const size = Math.min(target.length, Math.max(0, (len[i] ?? 0) - where));
+      if (!((where >>> 0) === where && where + size <= (len[i] as number))) refuse(i, where, size);
+      const start = (off[i] as number) + where;
+      target.set(bytes.subarray(start, start + size));
+      return size;
+    }
+    write(i: number, where: number, source: Uint8Array): void {
+      if (!((where >>> 0) === where && where + source.length <= (len[i] as number))) refuse(i, where, source.length);
+      bytes.set(source, (off[i] as number) + where);
+    }
+    unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array } {
+      return { bytes, view, offsets: off };
+    }
+    armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill'): void {
+      n.armFailpoint(name);
+    }
+  }
+  return new Vector();
+}
+
+/**
+ * A packet vector over `pool`'s memory (the pool its packets come from),
+ * with its input and outputs:
+ * - input `{ ports: [{ port, queue }], burstSize }` (RX bursts from each in
+ *   turn) or `{ ring }` (a packet ring);
+ * - outputs `{ port, queue, buffer? }` (a TX queue: through a TX buffer of
+ *   `buffer.size` packets, named `buffer.name` to survive this process, or
+ *   straight to the device with unsent packets dropped) or `{ ring, bulk }`
+ *   (bulk: a packet's whole share of a send goes in or none of it).
+ * With `name` (a memzone name) the vector keeps its packets in that zone
+ * with a journal, so reclaimPacketVector(name) can give back what a killed
+ * process held (a ring input must then have a single consumer). `counters`
+ * adds the counts to a caller's BigUint64Array too (often a memzone view
+ * other processes read): `received[source]`, `sent[output]`,
+ * `dropped[output]` are indexes into it (-1 or absent: not counted there).
+ */
+export function createPacketVector(opts: PacketVectorOptions): PacketVector {
+  const o = validate(packetVectorOptionsSchema, opts, 'createPacketVector', 'options');
+  const input = 'ring' in o.input ? { ring: Ring.nativeOf(o.input.ring as Ring) } : o.input;
+  const outputs: NativeOutput[] = o.outputs.map((out) =>
+    'ring' in out
+      ? { ring: Ring.nativeOf(out.ring as Ring), bulk: out.bulk }
+      : out.buffer === undefined
+        ? { port: out.port, queue: out.queue }
+        : out.buffer === true
+          ? { port: out.port, queue: out.queue, bufferSize: DEFAULT_TX_BUFFER }
+          : { port: out.port, queue: out.queue, bufferSize: out.buffer.size, ...(out.buffer.name === undefined ? {} : { bufferName: out.buffer.name }) },
+  );
+  const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters);
+  return makeVector(n, o.capacity, o.pool, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
+}
+
+/**
+ * For a named vector whose process is gone: packets it had taken from a ring
+ * and not handed on go back to that ring (in order, for the next consumer),
+ * packets it had received from ports go back to their pool; then its zone is
+ * freed. 'EBUSY' while the process that held it lives, 'ENOENT' if there is
+ * no such vector.
+ */
+export function reclaimPacketVector(name: string): ReclaimedVector {
+  return native.reclaimPacketVector(validate(memzoneNameSchema, name, 'reclaimPacketVector', 'vector name'));
+}

@@ -72,7 +72,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   }
 
   const statsZone = reserveMemzone(STATS_ZONE, { length: STATS_BYTES });
-  const stats = new Float64Array(statsZone.view());
+  const stats = new BigUint64Array(statsZone.view());
   const units: Unit[] = unitPorts.map((ports, index) => {
     const pool = createPktmbufPool(slavePoolName(index), { size: poolSize(ports.length), cacheSize: POOL_CACHE });
     return { index, name: `slave${index}`, routes: ports.map((rx) => ({ rx, tx: dst.get(rx) as number })), pool, baseline: 0 };
@@ -157,7 +157,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   supervisor.on('exit', (e) => {
     if (e.reason === 'stopped') return;
     const unit = units.find((u) => u.name === e.name);
-    deaths.set(e.name, { at: e.at, tx: (unit?.routes ?? []).map((r) => ({ port: r.tx, before: stats[statIndex(r.tx, STAT.tx)] as number })) });
+    deaths.set(e.name, { at: e.at, tx: (unit?.routes ?? []).map((r) => ({ port: r.tx, before: Number(stats[statIndex(r.tx, STAT.tx)]) })) });
     emit('exit', `${e.name} (pid ${e.pid}, lcore ${e.lcore}) ${e.reason}: ${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`}`, { ...e });
   });
   supervisor.on('hang', (e) => emit('hang', `${e.name} (pid ${e.pid}) hung: no heartbeat for ${e.silentMs} ms, killing it`, { ...e }));
@@ -194,7 +194,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       deaths.delete(name);
       const readyAt = Date.now();
       const poll = setInterval(() => {
-        const moved = death.tx.find((t) => (stats[statIndex(t.port, STAT.tx)] as number) > t.before);
+        const moved = death.tx.find((t) => Number(stats[statIndex(t.port, STAT.tx)]) > t.before);
         if (moved) {
           clearInterval(poll);
           emit('resumed', `traffic resumed through port ${moved.port} ${Date.now() - death.at} ms after ${name} died`, {

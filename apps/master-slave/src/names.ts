@@ -33,18 +33,20 @@ export const LCORE_ZONE = 'ms_lcore_alloc';
 
 export const MAX_PORTS = 32;
 /**
- * Per port: received, sent, dropped; f64, each written by a single slave.
- * Each counter has a cache line of its own: the slave receiving on a port and
- * the one sending on it are different processes on different cores, and
- * counters sharing a line would bounce it between them on every burst.
+ * Per port: received, sent, dropped; u64 words a single slave's packet
+ * vector adds to as it moves the packets (so a killed slave's counts stop
+ * where its packets did). Each counter has a cache line of its own: the
+ * slave receiving on a port and the one sending on it are different
+ * processes on different cores, and counters sharing a line would bounce it
+ * between them on every vector.
  */
 export const STAT = { rx: 0, tx: 1, dropped: 2 } as const;
 export const STAT_FIELDS = 3;
-const CACHE_LINE_F64 = 8;
-export const STATS_BYTES = MAX_PORTS * STAT_FIELDS * CACHE_LINE_F64 * 8;
+const CACHE_LINE_WORDS = 8;
+export const STATS_BYTES = MAX_PORTS * STAT_FIELDS * CACHE_LINE_WORDS * 8;
 
 export function statIndex(port: number, field: number): number {
-  return (port * STAT_FIELDS + field) * CACHE_LINE_F64;
+  return (port * STAT_FIELDS + field) * CACHE_LINE_WORDS;
 }
 
 /** What the master passes to each slave (one JSON argument). */

@@ -26,7 +26,6 @@ async function main(): Promise<void> {
   const { appArgs } = initEalFromArgv(process.argv.slice(2));
   const config = JSON.parse(appArgs[0] ?? '{}') as SlaveConfig;
   const link = attachSlave();
-  const stats = new Float64Array(lookupMemzone(STATS_ZONE).view());
   await link.whenActive();
   const routes = l2fwdRoutes(config.routes, MAX_PORTS);
   const macOf = new Map(portList().map((p) => [p.id, p.mac]));
@@ -38,36 +37,24 @@ async function main(): Promise<void> {
     input: { ports: config.routes.map((r) => ({ port: r.rx, queue: 0 })) },
     outputs: routes.outputs.map((port) => ({ port, queue: 0, buffer: { size: 32, name: txBufferName(config.unit, port) } })),
     name: vectorName(config.unit),
+    counters: {
+      array: new BigUint64Array(lookupMemzone(STATS_ZONE).view()),
+      received: config.routes.map((r) => statIndex(r.rx, STAT.rx)),
+      sent: routes.outputs.map((p) => statIndex(p, STAT.tx)),
+      dropped: routes.outputs.map((p) => statIndex(p, STAT.dropped)),
+    },
   });
   const counters = link.counters;
   // The lcore id EAL gave this process, for the master to check (counter 15).
   counters[15] = currentLcore() ?? -1;
-  // The shared port statistics add this slave's counts to what earlier slaves of the unit left.
-  const rxAt = config.routes.map((r) => statIndex(r.rx, STAT.rx));
-  const txAt = routes.outputs.map((p) => statIndex(p, STAT.tx));
-  const dropAt = routes.outputs.map((p) => statIndex(p, STAT.dropped));
-  const base = (at: number[]): number[] => at.map((i) => stats[i] as number);
-  const rxBase = base(rxAt);
-  const txBase = base(txAt);
-  const dropBase = base(dropAt);
   let received = 0;
   let sent = 0;
-
+  // The supervisor reads and resets counters 0 and 1 (received, sent): they take the increments.
   const publish = (): void => {
     let rx = 0;
     let tx = 0;
-    for (let k = 0; k < rxAt.length; k++) {
-      const n = vec.received[k] as number;
-      stats[rxAt[k] as number] = (rxBase[k] as number) + n;
-      rx += n;
-    }
-    for (let k = 0; k < txAt.length; k++) {
-      const n = vec.sent[k] as number;
-      stats[txAt[k] as number] = (txBase[k] as number) + n;
-      stats[dropAt[k] as number] = (dropBase[k] as number) + (vec.dropped[k] as number);
-      tx += n;
-    }
-    // The supervisor reads and resets these: they take the increments.
+    for (let k = 0; k < vec.received.length; k++) rx += vec.received[k] as number;
+    for (let k = 0; k < vec.sent.length; k++) tx += vec.sent[k] as number;
     counters[0] = (counters[0] as number) + rx - received;
     counters[1] = (counters[1] as number) + tx - sent;
     received = rx;

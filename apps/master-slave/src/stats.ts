@@ -6,13 +6,9 @@ export interface StatsSnapshot {
   total: { rx: number; tx: number; dropped: number };
 }
 
-export function statsSnapshot(stats: Float64Array, ports: readonly number[]): StatsSnapshot {
-  const rows = ports.map((port) => ({
-    port,
-    rx: stats[statIndex(port, STAT.rx)] ?? 0,
-    tx: stats[statIndex(port, STAT.tx)] ?? 0,
-    dropped: stats[statIndex(port, STAT.dropped)] ?? 0,
-  }));
+export function statsSnapshot(stats: BigUint64Array, ports: readonly number[]): StatsSnapshot {
+  const read = (port: number, field: number): number => Number(stats[statIndex(port, field)] ?? 0n);
+  const rows = ports.map((port) => ({ port, rx: read(port, STAT.rx), tx: read(port, STAT.tx), dropped: read(port, STAT.dropped) }));
   const total = rows.reduce((t, r) => ({ rx: t.rx + r.rx, tx: t.tx + r.tx, dropped: t.dropped + r.dropped }), { rx: 0, tx: 0, dropped: 0 });
   return { ports: rows, total };
 }

@@ -1,15 +1,26 @@
 /**
- * `pnpm bench`: forwarded packets per second of the TypeScript pair against
- * DPDK's C client_server_mp, on the same virtual devices (two net_null ports:
- * an endless source and sink), cores (server on CPU 0, one client on CPU 1)
- * and duration, alternating configurations round by round, with the mixed
- * pairs too. Prints each run, the median per configuration and the ratios.
+ * `pnpm bench`: forwarded packets per second of the TypeScript processes
+ * against DPDK's C client_server_mp on the same virtual devices, CPUs and
+ * duration, configurations alternating round by round (order flipping).
  *
- *   tsx bench/bench.ts [--rounds N] [--seconds S]
+ * 1. The pair: server on CPU 0, one client on CPU 1, two net_null ports (an
+ *    endless source and sink): C pair, TS pair and both mixed pairs.
+ * 2. How the cost grows: 1, 2 and 4 clients (floating over the machine's
+ *    CPUs) by 2 and 4 net_null ports, TS pair against C pair in each cell.
+ * 3. `--distribute flow` against `rr`: TS pair, 2 clients, two net_pcap
+ *    ports replaying 1024 UDP flows from memory (infinite_rx), so the flow
+ *    hash sees real headers.
+ * 4. The flow handler alone: src/distribute.ts's flow hash over 512-packet
+ *    vectors from net_null (flow-hash.ts) against the same handler in C over
+ *    the same vectors (flow-hash.c), ns per packet.
+ *
+ *   tsx bench/bench.ts [--rounds N] [--seconds S] [--only pair|scale|flow|handler]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { removeLeftovers } from '@mp/test-kit';
+import { removeLeftovers, udpFlowFrames, writePcap } from '@mp/test-kit';
 
 const APP = path.join(__dirname, '..');
 const TSX = require.resolve('tsx');
@@ -23,20 +34,28 @@ function option(name: string, fallback: number): number {
 
 const ROUNDS = option('--rounds', 3);
 const SECONDS = option('--seconds', 5);
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const WARMUP_MS = 1500;
 
 type Lang = 'ts' | 'c';
 interface Config {
   server: Lang;
   client: Lang;
+  distribute?: 'rr' | 'flow';
 }
-const CONFIGS: Config[] = [
-  { server: 'c', client: 'c' },
-  { server: 'ts', client: 'ts' },
-  { server: 'ts', client: 'c' },
-  { server: 'c', client: 'ts' },
-];
-const name = (c: Config): string => `${c.server.toUpperCase()} server + ${c.client.toUpperCase()} client`;
+/** Where a run's traffic comes from and how many clients take it. */
+interface Cell {
+  ports: string[];
+  clients: number;
+  /** --lcores of client i. */
+  clientLcores: (i: number) => string;
+}
+
+const name = (c: Config): string =>
+  `${c.server.toUpperCase()} server + ${c.client.toUpperCase()} client${c.distribute === undefined ? '' : ` (--distribute ${c.distribute})`}`;
+const nullPorts = (n: number): string[] => Array.from({ length: n }, (_, i) => `--vdev=net_null${i}`);
+const pinnedClient = (i: number): string => `--lcores=${i + 1}@1`;
+const floatingClient = (i: number): string => `--lcores=${i + 1}@(0-${os.cpus().length - 1})`;
 
 function launch(lang: Lang, role: 'server' | 'client', args: string[]): ChildProcess {
   const [cmd, argv] =
@@ -78,52 +97,58 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
 interface Sample {
   /** Forwarded packets per second of wall time. */
   pps: number;
-  /** Packets the server received per second (forwarded + dropped because the client's ring was full): how far ahead of the client the server runs. */
+  /** Packets the server received per second (forwarded + dropped because a client's ring was full): how far ahead of the clients the server runs. */
   rxPps: number;
-  /** Forwarded packets per CPU-second the client got: what is left of the rate once other load on the machine is factored out. */
-  perClientCpu: number;
-  clientCpu: number;
 }
 
-async function run(config: Config, round: number): Promise<Sample> {
-  const prefix = `mp-bench-${process.pid}-${round}-${config.server}${config.client}`;
+let runs = 0;
+async function run(cell: Cell, config: Config): Promise<Sample> {
+  runs += 1;
+  const prefix = `mp-bench-${process.pid}-${runs}`;
   const common = [`--file-prefix=${prefix}`, '--no-pci', '--log-level=warning'];
+  const mask = ((1 << cell.ports.length) - 1).toString(16);
   const server = launch(config.server, 'server', [
     ...common,
     '-l',
     '0',
     '-m',
-    '128',
+    '256',
     '--base-virtaddr=0x600000000000',
-    '--vdev=net_null0',
-    '--vdev=net_null1',
+    ...cell.ports,
     '--',
     '-p',
-    '3',
+    mask,
     '-n',
-    '1',
+    String(cell.clients),
     ...(config.server === 'ts' ? ['--stats-interval', '0'] : []),
+    ...(config.distribute === undefined ? [] : ['--distribute', config.distribute]),
   ]);
+  const clients: ChildProcess[] = [];
   try {
-    await waitOutput(server, /Port 1 (init \.\.\. done|Link up)/, 30_000);
+    await waitOutput(server, new RegExp(`Port ${cell.ports.length - 1} (init \\.\\.\\. done|Link up)`), 30_000);
     await new Promise((r) => setTimeout(r, 500));
-    const client = launch(config.client, 'client', [...common, '--proc-type=secondary', '--lcores=1@1', '--', '-n', '0']);
-    await waitOutput(client, /Client process 0 handling packets/, 30_000);
+    for (let i = 0; i < cell.clients; i++) {
+      const client = launch(config.client, 'client', [...common, '--proc-type=secondary', cell.clientLcores(i), '--', '-n', String(i)]);
+      clients.push(client);
+      await waitOutput(client, new RegExp(`Client process ${i} handling packets`), 30_000);
+    }
     await new Promise((r) => setTimeout(r, WARMUP_MS));
-    const observer = spawn(process.execPath, ['--import', TSX, path.join(__dirname, 'observe.ts'), ...common, '--proc-type=secondary', '--lcores=9@0', '--', String(SECONDS), String(server.pid), String(client.pid)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const observer = spawn(
+      process.execPath,
+      ['--import', TSX, path.join(__dirname, 'observe.ts'), ...common, '--proc-type=secondary', '--lcores=9@0', '--', String(SECONDS)],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     observer.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise((r) => observer.on('exit', r));
-    await stop(client, 'SIGKILL');
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (line === undefined) throw new Error(`observer printed nothing: ${out}`);
-    const o = JSON.parse(line) as { seconds: number; txPps: number; rxPps: number; clientCpu: number };
-    return { pps: o.txPps, rxPps: o.rxPps, perClientCpu: (o.txPps * o.seconds) / Math.max(o.clientCpu, 0.01), clientCpu: o.clientCpu / o.seconds };
+    const o = JSON.parse(line) as { txPps: number; rxPps: number };
+    return { pps: o.txPps, rxPps: o.rxPps };
   } finally {
+    for (const c of clients) await stop(c, 'SIGKILL');
     await stop(server, 'SIGINT');
-    // The C server exits without rte_eal_cleanup, and the client was SIGKILLed.
+    // The C server exits without rte_eal_cleanup, and the clients were SIGKILLed.
     removeLeftovers(prefix);
   }
 }
@@ -134,35 +159,111 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 const mpps = (v: number): string => `${(v / 1e6).toFixed(3)} Mpps`;
+const ratios = (a: Sample[], b: Sample[]): number[] => a.map((s, i) => s.pps / (b[i] as Sample).pps);
 
-async function main(): Promise<void> {
-  execFileSync('bash', [path.join(APP, 'scripts', 'build-c.sh')], { stdio: 'inherit' });
-  const results = new Map<string, Sample[]>(CONFIGS.map((c) => [name(c), []]));
-  console.log(`client-server benchmark: ${ROUNDS} rounds x ${SECONDS} s, server -l 0 (CPU 0), client --lcores=1@1 (CPU 1), 2 x net_null, 1 client`);
+/** Every config once per round, order flipping each round; returns the samples per config. */
+async function alternate(cell: Cell, configs: Config[], label: (c: Config) => string): Promise<Sample[][]> {
+  const samples = configs.map(() => [] as Sample[]);
   for (let round = 0; round < ROUNDS; round++) {
-    const order = round % 2 === 0 ? CONFIGS : [...CONFIGS].reverse();
-    for (const c of order) {
-      const s = await run(c, round);
-      results.get(name(c))?.push(s);
-      console.log(
-        `round ${round + 1}  ${name(c).padEnd(24)} ${mpps(s.pps)}   ${mpps(s.perClientCpu)} per client CPU-second (client got ${(s.clientCpu * 100).toFixed(0)}% of a CPU), server rx ${mpps(s.rxPps)}`,
+    const order = round % 2 === 0 ? configs.map((_, i) => i) : configs.map((_, i) => configs.length - 1 - i);
+    for (const i of order) {
+      const s = await run(cell, configs[i] as Config);
+      samples[i]?.push(s);
+      console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (server rx ${mpps(s.rxPps)})`);
+    }
+  }
+  return samples;
+}
+
+const C_PAIR: Config = { server: 'c', client: 'c' };
+const TS_PAIR: Config = { server: 'ts', client: 'ts' };
+
+async function pairBench(): Promise<void> {
+  console.log('\n[pair] server -l 0 (CPU 0), one client --lcores=1@1 (CPU 1), 2 x net_null; target >= 1.0x the C pair');
+  const configs: Config[] = [C_PAIR, TS_PAIR, { server: 'ts', client: 'c' }, { server: 'c', client: 'ts' }];
+  const samples = await alternate({ ports: nullPorts(2), clients: 1, clientLcores: pinnedClient }, configs, name);
+  const c = samples[0] as Sample[];
+  console.log('  medians');
+  configs.forEach((cfg, i) => console.log(`    ${name(cfg).padEnd(28)} ${mpps(median((samples[i] as Sample[]).map((s) => s.pps)))}`));
+  for (let i = 1; i < configs.length; i++) {
+    const r = ratios(samples[i] as Sample[], c);
+    console.log(`    ${name(configs[i] as Config).padEnd(28)} TS/C per round ${r.map((x) => x.toFixed(2)).join(' ')}  median ${median(r).toFixed(2)}x`);
+  }
+}
+
+async function scaleBench(): Promise<void> {
+  console.log(`\n[scale] server -l 0, clients floating over CPUs 0-${os.cpus().length - 1}; TS pair against C pair in each cell; target >= 0.9x`);
+  const rows: string[] = [];
+  for (const ports of [2, 4]) {
+    for (const clients of [1, 2, 4]) {
+      console.log(` ${clients} client(s), ${ports} ports`);
+      const [c, ts] = await alternate({ ports: nullPorts(ports), clients, clientLcores: floatingClient }, [C_PAIR, TS_PAIR], name);
+      const r = ratios(ts as Sample[], c as Sample[]);
+      rows.push(
+        `    ${String(clients).padStart(2)} client(s) x ${ports} ports   C ${mpps(median((c as Sample[]).map((s) => s.pps)))}   TS ${mpps(median((ts as Sample[]).map((s) => s.pps)))}   TS/C ${r.map((x) => x.toFixed(2)).join(' ')}  median ${median(r).toFixed(2)}x`,
       );
     }
   }
-  const med = (c: Config, f: (s: Sample) => number): number => median((results.get(name(c)) ?? []).map(f));
-  const cc = { server: 'c', client: 'c' } as const;
-  console.log('\nmedians                    wall-clock rate    per client CPU-second    server rx');
-  for (const c of CONFIGS) {
-    console.log(
-      `  ${name(c).padEnd(24)} ${mpps(med(c, (s) => s.pps)).padStart(14)}    ${mpps(med(c, (s) => s.perClientCpu)).padStart(14)}    ${mpps(med(c, (s) => s.rxPps)).padStart(14)}`,
-    );
+  console.log('  cells');
+  for (const row of rows) console.log(row);
+}
+
+async function flowBench(): Promise<void> {
+  const pcap = path.join(os.tmpdir(), `mp-bench-flows-${process.pid}.pcap`);
+  writePcap(pcap, udpFlowFrames(1024, 4));
+  try {
+    const ports = [0, 1].map((i) => `--vdev=net_pcap${i},rx_pcap=${pcap},infinite_rx=1`);
+    console.log('\n[flow] TS pair, 2 clients (CPU 1 and floating), 2 net_pcap ports replaying 1024 UDP flows; target: flow costs at most 10% against rr');
+    const configs: Config[] = [
+      { ...TS_PAIR, distribute: 'rr' },
+      { ...TS_PAIR, distribute: 'flow' },
+    ];
+    const [rr, flow] = await alternate({ ports, clients: 2, clientLcores: floatingClient }, configs, name);
+    const r = ratios(flow as Sample[], rr as Sample[]);
+    console.log(`  flow/rr per round ${r.map((x) => x.toFixed(2)).join(' ')}  median ${median(r).toFixed(2)}x (cost ${((1 - median(r)) * 100).toFixed(1)} %)`);
+  } finally {
+    fs.rmSync(pcap, { force: true });
   }
-  console.log('\nratio to the C pair (TS/C)');
-  for (const c of CONFIGS.slice(1)) {
-    console.log(
-      `  ${name(c).padEnd(24)} ${(med(c, (s) => s.pps) / med(cc, (s) => s.pps)).toFixed(3)}x wall-clock, ${(med(c, (s) => s.perClientCpu) / med(cc, (s) => s.perClientCpu)).toFixed(3)}x per client CPU-second`,
-    );
+}
+
+/** One run of a side of the handler micro-benchmark: its ns per packet. */
+function handlerRun(side: 'C' | 'TS'): number {
+  runs += 1;
+  const prefix = `mp-bench-${process.pid}-${runs}`;
+  const eal = [`--file-prefix=${prefix}`, '--no-pci', '-l', '1', '-m', '128', '--log-level=warning', '--vdev=net_null0', '--', '20000', '3'];
+  const out =
+    side === 'C'
+      ? execFileSync(path.join(APP, '.build', 'flow-hash'), eal, { encoding: 'utf8' })
+      : execFileSync(process.execPath, ['--import', TSX, path.join(__dirname, 'flow-hash.ts'), ...eal], { encoding: 'utf8' });
+  removeLeftovers(prefix);
+  const line = /^RESULT (.*)$/m.exec(out)?.[1];
+  if (line === undefined) throw new Error(`${side} flow-hash printed no result:\n${out}`);
+  return (JSON.parse(line) as { nsPerPacket: number }).nsPerPacket;
+}
+
+async function handlerBench(): Promise<void> {
+  const flags = execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync('gcc', ['-O3', '-march=native', '-o', path.join(APP, '.build', 'flow-hash'), path.join(__dirname, 'flow-hash.c'), ...flags], { stdio: 'inherit' });
+  console.log('\n[handler] parse Ethernet/IPv4/UDP + flow hash per packet of 512-packet vectors from net_null, lcore 1; target: TS >= 0.8x C (cost <= 1.25x)');
+  const c: number[] = [];
+  const ts: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const side of round % 2 === 0 ? (['C', 'TS'] as const) : (['TS', 'C'] as const)) (side === 'C' ? c : ts).push(handlerRun(side));
   }
+  const speed = c.map((x, i) => x / (ts[i] as number));
+  console.log(`  C  ns/packet ${c.map((x) => x.toFixed(2)).join(' ')}  median ${median(c).toFixed(2)}`);
+  console.log(`  TS ns/packet ${ts.map((x) => x.toFixed(2)).join(' ')}  median ${median(ts).toFixed(2)}`);
+  console.log(`  TS speed / C per round ${speed.map((x) => x.toFixed(2)).join(' ')}  median ${median(speed).toFixed(2)}x`);
+}
+
+async function main(): Promise<void> {
+  execFileSync('bash', [path.join(APP, 'scripts', 'build-c.sh')], { stdio: 'inherit' });
+  const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
+  console.log(`client-server benchmark: ${ROUNDS} rounds x ${SECONDS} s per configuration, alternating; ${os.cpus().length} CPUs (${cpu}), Node ${process.version}`);
+  if (ONLY === undefined || ONLY === 'pair') await pairBench();
+  if (ONLY === undefined || ONLY === 'scale') await scaleBench();
+  if (ONLY === undefined || ONLY === 'flow') await flowBench();
+  if (ONLY === undefined || ONLY === 'handler') await handlerBench();
 }
 
 main().catch((e: unknown) => {

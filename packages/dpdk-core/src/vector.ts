@@ -236,6 +236,72 @@ export interface PacketVector {
   armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill'): void;
 }
 
+/**
+ * The bounds-checked accessors over one vector's packets. What they check
+ * against arrives as parameters of this function, and the bodies are as
+ * short as the check allows, because V8 inlines a call into a handler's
+ * loop only while the handler's inlined bytecode stays within its budget
+ * (920 bytes in Node 20): each accessor is about 70 bytes. Every offset is
+ * taken as ToUint32 (`w >>> 0`) once, for the check and the access alike, so
+ * no value of `w` reaches outside the packet: `len[i]` is the packet's
+ * length, 0 for an index the vector does not hold, and undefined (refused)
+ * for a non-integer or out-of-range index.
+ */
+function checkedAccessors(
+  off: Uint32Array,
+  len: Uint16Array,
+  view: DataView,
+  bytes: Uint8Array,
+  refuse: (i: number, where: number, size: number) => never,
+) {
+  return class CheckedAccessors {
+    u8(i: number, w: number): number {
+      if (!((w >>> 0) + 1 <= (len[i] as number))) refuse(i, w, 1);
+      return bytes[(off[i] as number) + (w >>> 0)] as number;
+    }
+    u16(i: number, w: number): number {
+      if (!((w >>> 0) + 2 <= (len[i] as number))) refuse(i, w, 2);
+      return view.getUint16((off[i] as number) + (w >>> 0));
+    }
+    u32(i: number, w: number): number {
+      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
+      return view.getUint32((off[i] as number) + (w >>> 0));
+    }
+    u32le(i: number, w: number): number {
+      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
+      return view.getUint32((off[i] as number) + (w >>> 0), true);
+    }
+    setU8(i: number, w: number, value: number): void {
+      if (!((w >>> 0) + 1 <= (len[i] as number))) refuse(i, w, 1);
+      bytes[(off[i] as number) + (w >>> 0)] = value;
+    }
+    setU16(i: number, w: number, value: number): void {
+      if (!((w >>> 0) + 2 <= (len[i] as number))) refuse(i, w, 2);
+      view.setUint16((off[i] as number) + (w >>> 0), value);
+    }
+    setU32(i: number, w: number, value: number): void {
+      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
+      view.setUint32((off[i] as number) + (w >>> 0), value);
+    }
+    setU32le(i: number, w: number, value: number): void {
+      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
+      view.setUint32((off[i] as number) + (w >>> 0), value, true);
+    }
+    read(i: number, w: number, target: Uint8Array): number {
+      const at = w >>> 0;
+      const size = Math.min(target.length, Math.max(0, (len[i] ?? 0) - at));
+      if (!(at + size <= (len[i] as number))) refuse(i, w, size);
+      const start = (off[i] as number) + at;
+      target.set(bytes.subarray(start, start + size));
+      return size;
+    }
+    write(i: number, w: number, source: Uint8Array): void {
+      if (!((w >>> 0) + source.length <= (len[i] as number))) refuse(i, w, source.length);
+      bytes.set(source, (off[i] as number) + (w >>> 0));
+    }
+  };
+}
+
 function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sources: number, outputs: number): PacketVector {
   const meta = n.meta;
   const at = n.layout;
@@ -256,23 +322,20 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
   const nativeFree = fast.free;
   let count = 0;
 
-  // Why [where, where+size) of packet i is refused. Every accessor's check,
-  // `where + size <= len[i]`, also refuses an index the vector does not hold
-  // (len[i] is 0 there, undefined outside 0..capacity-1) and a negative or
-  // non-integer offset (`(where >>> 0) === where`).
+  // Why [where, where+size) of packet i is refused.
   function refuse(i: number, where: number, size: number): never {
     if (n.closed) throw dpdkError('E_CLOSED', 'packetVector', 'this packet vector is closed; create a new one');
     if (count === 0) throw new RangeError('the packet vector holds no packets (sent, freed, or not filled yet); fill() it first');
     if ((i >>> 0) !== i || i >= count) {
       throw new RangeError(`packet index ${String(i)} is outside the vector's ${count} packets (0..${count - 1})`);
     }
-    if ((where >>> 0) !== where) throw new RangeError(`offset ${String(where)} must be an integer >= 0`);
+    if ((where >>> 0) !== where) throw new RangeError(`offset ${String(where)} must be an integer in 0..2^32-1`);
     const have = len[i] as number;
     if (have === 0) throw new RangeError(`packet ${i} cannot be viewed in place: ${n.why(i) ?? 'it is empty'}`);
     throw new RangeError(`bytes ${where}..${where + size - 1} of packet ${i} are outside its ${have} bytes`);
   }
 
-  class Vector implements PacketVector {
+  class Vector extends checkedAccessors(off, len, view, bytes, refuse) implements PacketVector {
     readonly capacity = capacity;
     readonly ports = new Uint16Array(meta, at.port, capacity);
     readonly dests = new Uint16Array(meta, at.dest, capacity);
@@ -319,49 +382,6 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
     close(): void {
       count = 0;
       n.close();
-    }
-    u8(i: number, where: number): number {
-      if (!((where >>> 0) === where && where + 1 <= (len[i] as number))) refuse(i, where, 1);
-      return bytes[(off[i] as number) + where] as number;
-    }
-    u16(i: number, where: number): number {
-      if (!((where >>> 0) === where && where + 2 <= (len[i] as number))) refuse(i, where, 2);
-      return view.getUint16((off[i] as number) + where);
-    }
-    u32(i: number, where: number): number {
-      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
-      return view.getUint32((off[i] as number) + where);
-    }
-    u32le(i: number, where: number): number {
-      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
-      return view.getUint32((off[i] as number) + where, true);
-    }
-    setU8(i: number, where: number, value: number): void {
-      if (!((where >>> 0) === where && where + 1 <= (len[i] as number))) refuse(i, where, 1);
-      bytes[(off[i] as number) + where] = value;
-    }
-    setU16(i: number, where: number, value: number): void {
-      if (!((where >>> 0) === where && where + 2 <= (len[i] as number))) refuse(i, where, 2);
-      view.setUint16((off[i] as number) + where, value);
-    }
-    setU32(i: number, where: number, value: number): void {
-      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
-      view.setUint32((off[i] as number) + where, value);
-    }
-    setU32le(i: number, where: number, value: number): void {
-      if (!((where >>> 0) === where && where + 4 <= (len[i] as number))) refuse(i, where, 4);
-      view.setUint32((off[i] as number) + where, value, true);
-    }
-    read(i: number, where: number, target: Uint8Array): number {
-      const size = Math.min(target.length, Math.max(0, (len[i] ?? 0) - where));
-      if (!((where >>> 0) === where && where + size <= (len[i] as number))) refuse(i, where, size);
-      const start = (off[i] as number) + where;
-      target.set(bytes.subarray(start, start + size));
-      return size;
-    }
-    write(i: number, where: number, source: Uint8Array): void {
-      if (!((where >>> 0) === where && where + source.length <= (len[i] as number))) refuse(i, where, source.length);
-      bytes.set(source, (off[i] as number) + where);
     }
     unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array } {
       return { bytes, view, offsets: off };

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, leftovers, requireHugepages, runFixture, startFixture, uniquePrefix } from '@mp/test-kit';
-import { makeFrames, readPcap, writePcap } from './fixtures/pcap';
+import { makeFrames, readPcap, writePcap } from '@mp/test-kit';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'ports-process.ts');
 let dir = '';

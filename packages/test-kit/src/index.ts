@@ -375,3 +375,5 @@ export function errorTable(): {
     },
   };
 }
+
+export { makeFrames, readPcap, udpFlowFrames, writePcap } from './pcap';

@@ -15,6 +15,7 @@ import {
   currentLcore,
   DpdkError,
   initEalFromArgv,
+  monotonicMs,
   openPort,
   ports as listPorts,
   processType,
@@ -52,10 +53,17 @@ import {
   portInfoLayout,
   queuePlan,
 } from './shared';
+import { heapStats } from './heap';
 import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
 
-/** Vectors filled between returns to the event loop: long enough to amortise the turn, short enough for signals and timers. */
-const VECTORS_PER_TURN = 64;
+/**
+ * How long the forwarding loop runs before it hands control back to the
+ * event loop (signals, timers, client repair): each return costs an
+ * allocation (Node's Immediate), so it happens a thousand times a second,
+ * not once per vector. The clock is read every VECTORS_PER_CLOCK vectors.
+ */
+const TURN_MS = 1;
+const VECTORS_PER_CLOCK = 16;
 /** How often the server looks for dead clients. */
 const WATCH_MS = 50;
 /** How often the telemetry snapshots are refreshed. */
@@ -107,13 +115,17 @@ class Server implements ServerHandle {
     this.timers.push(setInterval(() => this.publishTelemetry(), TELEMETRY_MS));
     this.timers.push(setInterval(() => this.watchClients(), WATCH_MS));
     if (this.opts.statsInterval > 0) {
+      heapStats();
       this.timers.push(setInterval(() => this.printStats(), this.opts.statsInterval * 1000));
     }
     if (this.opts.duration !== undefined) {
       this.timers.push(setTimeout(() => this.stop(`--duration ${this.opts.duration} s elapsed`), this.opts.duration * 1000));
     }
-    setImmediate(() => this.pump());
+    setImmediate(this.pumpLater);
   }
+
+  /** The next turn of the loop, made once: the loop allocates nothing of its own. */
+  private readonly pumpLater = (): void => this.pump();
 
   /**
    * main.c do_packet_forwarding, in turns that hand control back to the event
@@ -125,12 +137,15 @@ class Server implements ServerHandle {
   private pump(): void {
     if (this.stopping) return;
     const vec = this.vector;
-    for (let turn = 0; turn < VECTORS_PER_TURN; turn++) {
-      if (vec.fill() === 0) continue;
-      this.distribute(vec);
-      vec.send();
-    }
-    setImmediate(() => this.pump());
+    const until = monotonicMs() + TURN_MS;
+    do {
+      for (let v = 0; v < VECTORS_PER_CLOCK; v++) {
+        if (vec.fill() === 0) continue;
+        this.distribute(vec);
+        vec.send();
+      }
+    } while (monotonicMs() < until);
+    setImmediate(this.pumpLater);
   }
 
   snapshot(): StatsSnapshot {
@@ -174,7 +189,9 @@ class Server implements ServerHandle {
         return { id: p.id, imissed: st.imissed, ierrors: st.ierrors, rxNoMbuf: st.rxNoMbuf, oerrors: st.oerrors };
       });
       const queued = this.rings.map((r) => r.count());
-      process.stdout.write(renderJson(s, { time: Date.now(), device, poolSize: this.pool.size, poolAvailable: this.pool.availableCount(), queued }));
+      process.stdout.write(
+        renderJson(s, { time: Date.now(), device, poolSize: this.pool.size, poolAvailable: this.pool.availableCount(), queued, ...heapStats() }),
+      );
     } else {
       process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true }));
     }

@@ -7,8 +7,7 @@
  * RESUME. Started as a warm standby it attaches and waits, touching no pool
  * or queue, until the supervisor promotes it.
  */
-import { performance } from 'node:perf_hooks';
-import { createPacketVector, currentLcore, initEalFromArgv, lookupMemzone, lookupMempool, ports as portList } from '@mp/dpdk-core';
+import { createPacketVector, currentLcore, initEalFromArgv, lookupMemzone, lookupMempool, monotonicMs, ports as portList } from '@mp/dpdk-core';
 import { attachSlave } from '@mp/recovery';
 import { l2fwdHandler, l2fwdRoutes } from './l2fwd';
 import { MAX_PORTS, STAT, STATS_ZONE, VECTOR_CAPACITY, slavePoolName, statIndex, txBufferName, vectorName, type SlaveConfig } from './names';
@@ -70,10 +69,10 @@ async function main(): Promise<void> {
     process.exit(0);
   };
 
-  let lastDrain = performance.now();
+  let lastDrain = monotonicMs();
   let iteration = 0;
   const run = (): void => {
-    const yieldAt = performance.now() + YIELD_MS;
+    const yieldAt = monotonicMs() + YIELD_MS;
     for (;;) {
       if (link.tick()) {
         if (link.command() !== 'pause') return stop();
@@ -81,7 +80,7 @@ async function main(): Promise<void> {
         publish();
         void link.pause().then((next) => {
           if (next === 'stop') return stop();
-          lastDrain = performance.now();
+          lastDrain = monotonicMs();
           setImmediate(run);
         });
         return;
@@ -91,7 +90,7 @@ async function main(): Promise<void> {
         vec.send();
       }
       if ((++iteration & (CLOCK_EVERY - 1)) !== 0) continue;
-      const now = performance.now();
+      const now = monotonicMs();
       if (now - lastDrain >= DRAIN_MS) {
         lastDrain = now;
         vec.flush();

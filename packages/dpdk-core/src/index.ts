@@ -42,6 +42,7 @@ export {
   type ReserveOptions,
 } from './memzone';
 export { checkDpdkVersion } from './native';
+export { monotonicMs } from './fastcall';
 export {
   RING_ELEMENT_SIZE_MAX,
   RING_FLAGS,

@@ -13,8 +13,11 @@
  * 4. The flow handler alone: src/distribute.ts's flow hash over 512-packet
  *    vectors from net_null (flow-hash.ts) against the same handler in C over
  *    the same vectors (flow-hash.c), ns per packet.
+ * 5. Allocation: the TS pair forwarding for 10 s; heap in use and garbage
+ *    collections of server and client from their JSON stats lines, printed
+ *    every 10 s (so the printing itself barely counts).
  *
- *   tsx bench/bench.ts [--rounds N] [--seconds S] [--only pair|scale|flow|handler]
+ *   tsx bench/bench.ts [--rounds N] [--seconds S] [--only pair|scale|flow|handler|heap]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -256,6 +259,61 @@ async function handlerBench(): Promise<void> {
   console.log(`  TS speed / C per round ${speed.map((x) => x.toFixed(2)).join(' ')}  median ${median(speed).toFixed(2)}x`);
 }
 
+/** Stats lines of a TS process (`stats {json}`), as they arrive. */
+interface HeapLine {
+  at: number;
+  heapUsed: number;
+  scavenges: number;
+  majorGcs: number;
+}
+function statsLines(child: ChildProcess): HeapLine[] {
+  const lines: HeapLine[] = [];
+  let partial = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const parts = (partial + d.toString()).split('\n');
+    partial = parts.pop() ?? '';
+    for (const l of parts) {
+      if (!l.startsWith('stats {')) continue;
+      const j = JSON.parse(l.slice(6)) as HeapLine;
+      lines.push({ at: Date.now(), heapUsed: j.heapUsed, scavenges: j.scavenges, majorGcs: j.majorGcs });
+    }
+  });
+  return lines;
+}
+
+async function heapBench(): Promise<void> {
+  const window = 10;
+  console.log(`\n[heap] TS pair forwarding on 2 x net_null; heap and GCs from the JSON stats printed 10 s and 20 s after each started`);
+  const prefix = `mp-bench-${process.pid}-heap`;
+  const common = [`--file-prefix=${prefix}`, '--no-pci', '--log-level=warning'];
+  const stats = ['--stats-interval', String(window), '--stats-format', 'json'];
+  const server = launch('ts', 'server', [...common, '-l', '0', '-m', '256', ...nullPorts(2), '--', '-p', '3', '-n', '1', ...stats]);
+  const serverStats = statsLines(server);
+  let client: ChildProcess | undefined;
+  try {
+    await waitOutput(server, /Port 1 (init \.\.\. done|Link up)/, 30_000);
+    client = launch('ts', 'client', [...common, '--proc-type=secondary', pinnedClient(0), '--', '-n', '0', ...stats]);
+    const clientStats = statsLines(client);
+    await waitOutput(client, /Client process 0 handling packets/, 30_000);
+    // Lines at 10 s and 20 s after each process started: the window is the second.
+    await new Promise((r) => setTimeout(r, (2 * window + 1.5) * 1000));
+    for (const [who, lines] of [
+      ['client', clientStats],
+      ['server', serverStats],
+    ] as const) {
+      const [start, end] = lines;
+      if (start === undefined || end === undefined) throw new Error(`${who} printed too few stats lines`);
+      console.log(
+        `  ${who}: heap used ${(start.heapUsed / 1e6).toFixed(2)} MB -> ${(end.heapUsed / 1e6).toFixed(2)} MB; in the window ${end.scavenges - start.scavenges} scavenges, ${end.majorGcs - start.majorGcs} major collections (memory reducer)`,
+      );
+    }
+  } finally {
+    if (client !== undefined) await stop(client, 'SIGINT');
+    await stop(server, 'SIGINT');
+    removeLeftovers(prefix);
+  }
+}
+
 async function main(): Promise<void> {
   execFileSync('bash', [path.join(APP, 'scripts', 'build-c.sh')], { stdio: 'inherit' });
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
@@ -264,6 +322,7 @@ async function main(): Promise<void> {
   if (ONLY === undefined || ONLY === 'scale') await scaleBench();
   if (ONLY === undefined || ONLY === 'flow') await flowBench();
   if (ONLY === undefined || ONLY === 'handler') await handlerBench();
+  if (ONLY === undefined || ONLY === 'heap') await heapBench();
 }
 
 main().catch((e: unknown) => {

@@ -49,10 +49,10 @@ import {
 /**
  * How long the forwarding loop runs before it hands control back to the
  * event loop (signals, timers): each return costs an allocation (Node's
- * Immediate), so it happens a thousand times a second, not once per poll of
+ * Immediate), so it happens two hundred times a second, not once per poll of
  * an empty ring. The clock is read every POLLS_PER_CLOCK polls.
  */
-const TURN_MS = 1;
+const TURN_MS = 5;
 const POLLS_PER_CLOCK = 64;
 
 /**

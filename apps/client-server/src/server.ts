@@ -59,10 +59,10 @@ import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
 /**
  * How long the forwarding loop runs before it hands control back to the
  * event loop (signals, timers, client repair): each return costs an
- * allocation (Node's Immediate), so it happens a thousand times a second,
- * not once per vector. The clock is read every VECTORS_PER_CLOCK vectors.
+ * allocation (Node's Immediate), so it happens two hundred times a
+ * second, not once per vector. The clock is read every VECTORS_PER_CLOCK vectors.
  */
-const TURN_MS = 1;
+const TURN_MS = 5;
 const VECTORS_PER_CLOCK = 16;
 /** How often the server looks for dead clients. */
 const WATCH_MS = 50;

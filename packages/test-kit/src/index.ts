@@ -375,3 +375,5 @@ export function errorTable(): {
     },
   };
 }
+
+export { Capture, Veths, exchange, expectedFrames, frameDiff, frameSeq, vethTag, type FrameOptions } from './veth';

@@ -237,7 +237,6 @@ test('bad input: each a DpdkError (or TypeError/RangeError from a Burst) with it
     'write-past-end': 'RangeError',
     'resize-past-buffer': 'RangeError',
     'move-into-itself': 'RangeError',
-    'rewrite-missing-port': 'ENODEV',
     'pool-free-in-use': 'EBUSY',
     'tx-buffer-after-free': 'E_CLOSED',
     'port-after-close': 'E_CLOSED',

@@ -102,6 +102,9 @@ void FillFromPorts(napi_env env, VectorState& s, const char* op) {
     const uint16_t got = rte_eth_rx_burst(src.port, src.queue, s.pkts + s.count, want);
     if (got > 0) {
       s.Describe(s.count, s.count + got);
+      // The port each packet was read from, whether or not its driver
+      // stamped mbuf->port (net_ring does not).
+      std::fill(s.port + s.count, s.port + s.count + got, src.port);
       s.count += got;
       if (s.journal != nullptr) Publish(&s.journal->count, s.count);
       AddReceived(s, k, got);

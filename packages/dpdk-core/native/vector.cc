@@ -17,9 +17,9 @@ namespace {
 // The layout of the ArrayBuffer JavaScript reads (offsets in bytes, exported
 // to TypeScript so neither side writes them twice): per packet a uint32
 // offset, then uint16 length, input port and destination; then the float64
-// counters.
+// counters; then the uint32 count of packets held.
 struct MetaLayout {
-  size_t off, len, port, dest, received, sent, dropped, discarded, bytes;
+  size_t off, len, port, dest, received, sent, dropped, discarded, count, bytes;
 
   MetaLayout(uint32_t capacity, size_t sources, size_t outputs) {
     off = 0;
@@ -30,7 +30,8 @@ struct MetaLayout {
     sent = received + 8 * sources;
     dropped = sent + 8 * outputs;
     discarded = dropped + 8 * outputs;
-    bytes = discarded + 8;
+    count = discarded + 8;
+    bytes = count + 8;
   }
 };
 
@@ -163,6 +164,7 @@ uint32_t OpFill(napi_env env, VectorState& s, const double*) {
   } else {
     FillFromPorts(env, s, op);
   }
+  *s.held = s.count;
   if (s.failpoint == Failpoint::kKillAfterFill && s.count > 0) raise(SIGKILL);
   return s.count;
 }
@@ -223,9 +225,12 @@ uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* 
 // The vector ends empty; a journal says so before anything else may reuse
 // the slots (count first: a kill between the two stores then frees nothing).
 // The lengths JavaScript checks against go to 0, so no accessor reaches a
-// packet the vector no longer holds.
+// packet the vector no longer holds, and so does the count it reads: this
+// also runs when the vector is emptied behind JavaScript's back (its ring
+// handle closing, cleanup()).
 void Settle(VectorState& s, uint32_t n) {
   std::memset(s.len, 0, sizeof(uint16_t) * s.count);
+  *s.held = 0;
   if (s.peeked != nullptr) {
     rte_ring_dequeue_finish(s.peeked, n);
     s.peeked = nullptr;
@@ -454,6 +459,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     s.sent = reinterpret_cast<double*>(base + layout.sent);
     s.dropped = reinterpret_cast<double*>(base + layout.dropped);
     s.discarded = reinterpret_cast<double*>(base + layout.discarded);
+    s.held = reinterpret_cast<uint32_t*>(base + layout.count);
     meta_ = Napi::Persistent(meta);
     layout_ = Napi::Persistent(LayoutObject(env, layout));
     s.staging.assign(s.capacity, nullptr);
@@ -619,6 +625,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     o.Set("sent", l.sent);
     o.Set("dropped", l.dropped);
     o.Set("discarded", l.discarded);
+    o.Set("count", l.count);
     return o;
   }
 

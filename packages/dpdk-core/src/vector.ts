@@ -37,6 +37,7 @@ interface NativeLayout {
   sent: number;
   dropped: number;
   discarded: number;
+  count: number;
 }
 
 interface NativePacketVector {
@@ -243,6 +244,9 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
   const off = new Uint32Array(meta, at.off, capacity);
   const len = new Uint16Array(meta, at.len, capacity);
   const discarded = new Float64Array(meta, at.discarded, 1);
+  // Written by the addon, which may also empty the vector on its own (its
+  // ring handle closing, cleanup()).
+  const held = new Uint32Array(meta, at.count, 1);
   // The pool's raw memory: only the checked accessors below (and the
   // explicitly unsafe unsafeMemory()) reach it.
   const memory = (pool as unknown as { memoryView(): ArrayBuffer }).memoryView();
@@ -254,7 +258,6 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
   const nativeSend = fast.send;
   const nativeFlush = fast.flush;
   const nativeFree = fast.free;
-  let count = 0;
 
   // Why [where, where+size) of packet i is refused. Every accessor's check,
   // `where + size <= len[i]`, also refuses an index the vector does not hold
@@ -262,6 +265,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
   // non-integer offset (`(where >>> 0) === where`).
   function refuse(i: number, where: number, size: number): never {
     if (n.closed) throw dpdkError('E_CLOSED', 'packetVector', 'this packet vector is closed; create a new one');
+    const count = held[0] as number;
     if (count === 0) throw new RangeError('the packet vector holds no packets (sent, freed, or not filled yet); fill() it first');
     if ((i >>> 0) !== i || i >= count) {
       throw new RangeError(`packet index ${String(i)} is outside the vector's ${count} packets (0..${count - 1})`);
@@ -281,7 +285,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
     readonly dropped = new Float64Array(meta, at.dropped, outputs);
 
     get count(): number {
-      return count;
+      return held[0] as number;
     }
     get discarded(): number {
       return discarded[0] as number;
@@ -300,11 +304,10 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
     }
     fill(): number {
       nativeFill();
-      return (count = fastResult[0] as number);
+      return fastResult[0] as number;
     }
     send(): number {
       nativeSend();
-      count = 0;
       return fastResult[0] as number;
     }
     flush(): number {
@@ -312,12 +315,10 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
       return fastResult[0] as number;
     }
     free(): number {
-      count = 0;
       nativeFree();
       return fastResult[0] as number;
     }
     close(): void {
-      count = 0;
       n.close();
     }
     u8(i: number, where: number): number {

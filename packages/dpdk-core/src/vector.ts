@@ -354,8 +354,11 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
       view.setUint32((off[i] as number) + where, value, true);
     }
     read(i: number, where: number, target: Uint8Array): number {
-      const size = Math.min(target.length, Math.max(0, (len[i] ?? 0) - where));
-      if (!((where >>> 0) === where && where + size <= (len[i] as number))) refuse(i, where, size);
+      const have = len[i] as number;
+      // Length 0 (a packet not held, or not viewable) is refused, not read
+      // as an empty packet; reading from the end itself copies nothing.
+      if (!((where >>> 0) === where && where <= have && have !== 0)) refuse(i, where, target.length);
+      const size = Math.min(target.length, have - where);
       const start = (off[i] as number) + where;
       target.set(bytes.subarray(start, start + size));
       return size;

@@ -490,6 +490,13 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     st_->data->vectors.Remove(this);
   }
 
+  // The handle of `pool` is closing: if this vector views it, the lengths
+  // JavaScript checks go to 0 (the packets stay held; send() and free() work).
+  void Hide(const PoolState& pool) {
+    VectorState& s = *st_;
+    if (s.pool.get() == &pool) std::memset(s.len, 0, sizeof(uint16_t) * s.count);
+  }
+
  private:
   void ParseInput(Napi::Env env, Napi::Object input) {
     VectorState& s = *st_;
@@ -665,6 +672,11 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     const uint32_t i = ArgU32(info, 0, "index");
     VectorState& s = *st_;
     if (i >= s.count || s.closed) return info.Env().Undefined();
+    if (s.pool->mp == nullptr) {
+      return Napi::String::New(info.Env(), "the handle of mempool '" + s.pool->name +
+                                               "' this vector views was closed; send() or free() the packets, and make a "
+                                               "new vector over a handle from lookupMempool()");
+    }
     const rte_mbuf* m = s.pkts[i];
     if (m->nb_segs != 1) {
       return Napi::String::New(info.Env(), "it has " + std::to_string(m->nb_segs) +
@@ -699,6 +711,10 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
 };
 
 void AbandonPeek(VectorState& vector) { Settle(vector, 0); }
+
+void HideViewsOf(AddonData& data, const PoolState& pool) {
+  data.vectors.ForEach([&pool](PacketVector& v) { v.Hide(pool); });
+}
 
 void ReleaseVectors(AddonData& data) {
   data.vectors.ForEach([](PacketVector& v) { v.Release(); });

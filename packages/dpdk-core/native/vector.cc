@@ -682,6 +682,8 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
       return Napi::String::New(info.Env(), "it has " + std::to_string(m->nb_segs) +
                                                " segments; views show single-segment packets only (copy it with a Burst's readBytes)");
     }
+    // Fresh from a pool (allocBulk) and sent on before anybody wrote it.
+    if (m->data_len == 0) return Napi::String::New(info.Env(), "it holds no bytes (data length 0)");
     return Napi::String::New(info.Env(), std::string("its data is not in mempool '") + s.pool->name +
                                              "' (it comes from pool '" + (m->pool != nullptr ? m->pool->name : "?") +
                                              "' or an external buffer); view it with a vector of that pool");

@@ -84,6 +84,7 @@ export interface ReclaimedVector {
 const queueSchema = z.number().int().min(0).max(65535);
 /** Any packet ring handle (mp-ring's PacketRing is the same object, typed without element methods). */
 type PacketRingHandle = Pick<Ring, 'name' | 'packets' | 'count'>;
+const PACKET_RING = 'with a packet Ring (createPacketRing / lookupPacketRing)';
 const ringSchema = z.custom<PacketRingHandle>((r) => r instanceof Ring && r.packets, 'must be a packet Ring (createPacketRing / lookupPacketRing)');
 const counterIndexes = z.array(z.number().int().min(-1)).optional();
 
@@ -91,32 +92,39 @@ export const packetVectorOptionsSchema = z
   .object({
     pool: z.custom<Mempool>((p) => typeof p === 'object' && p !== null && 'memoryView' in p, 'must be a Mempool'),
     capacity: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(256),
-    input: z.union([
-      z
-        .object({
-          ports: z.array(z.object({ port: portIdSchema, queue: queueSchema.default(0) }).strict()).min(1).max(1024),
-          burstSize: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(32),
-        })
-        .strict(),
-      z.object({ ring: ringSchema }).strict(),
-    ]),
+    // A union no branch of which fits says only 'Invalid input': name the shapes.
+    input: z.union(
+      [
+        z
+          .object({
+            ports: z.array(z.object({ port: portIdSchema, queue: queueSchema.default(0) }).strict()).min(1).max(1024),
+            burstSize: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(32),
+          })
+          .strict(),
+        z.object({ ring: ringSchema }).strict(),
+      ],
+      { error: `must be { ports: [{ port, queue? }, ...], burstSize? } or { ring } ${PACKET_RING}` },
+    ),
     outputs: z
       .array(
-        z.union([
-          z
-            .object({
-              port: portIdSchema,
-              queue: queueSchema.default(0),
-              buffer: z
-                .union([
-                  z.literal(true),
-                  z.object({ size: z.number().int().min(1).max(1024).default(DEFAULT_TX_BUFFER), name: memzoneNameSchema.optional() }).strict(),
-                ])
-                .optional(),
-            })
-            .strict(),
-          z.object({ ring: ringSchema, bulk: z.boolean().default(true) }).strict(),
-        ]),
+        z.union(
+          [
+            z
+              .object({
+                port: portIdSchema,
+                queue: queueSchema.default(0),
+                buffer: z
+                  .union([
+                    z.literal(true),
+                    z.object({ size: z.number().int().min(1).max(1024).default(DEFAULT_TX_BUFFER), name: memzoneNameSchema.optional() }).strict(),
+                  ])
+                  .optional(),
+              })
+              .strict(),
+            z.object({ ring: ringSchema, bulk: z.boolean().default(true) }).strict(),
+          ],
+          { error: `must be { port, queue?, buffer? } or { ring, bulk? } ${PACKET_RING}` },
+        ),
       )
       .min(1)
       .max(DROP),

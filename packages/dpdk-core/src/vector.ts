@@ -413,6 +413,10 @@ export function createPacketVector(opts: PacketVectorOptions): PacketVector {
           ? { port: out.port, queue: out.queue, bufferSize: DEFAULT_TX_BUFFER }
           : { port: out.port, queue: out.queue, bufferSize: out.buffer.size, ...(out.buffer.name === undefined ? {} : { bufferName: out.buffer.name }) },
   );
+  // The addon adds to the counters through a raw pointer: transferring their
+  // buffer away (postMessage, structuredClone) would leave it writing into
+  // memory that is freed once the copy is collected.
+  if (o.counters !== undefined) markAsUntransferable(o.counters.array.buffer);
   const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters);
   return makeVector(n, o.capacity, o.pool, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
 }

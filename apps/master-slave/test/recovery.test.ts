@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
+import { VECTOR_CAPACITY } from '../src/names';
 
 const MAIN = path.join(__dirname, '..', 'dist', 'main.js');
 
@@ -87,11 +88,17 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with
   expect(reclaims).toHaveLength(kills);
   expect(reclaims.map((r) => r.name)).toEqual(Array.from({ length: kills }, (_, i) => (i % 2 === 0 ? 'slave0' : 'slave1')));
   for (const r of reclaims) {
-    const [repair, txb, audit] = r.resources as Array<{ label: string; detail: Record<string, number | string> }>;
+    const [repair, vectors, txb, audit] = r.resources as Array<{ label: string; detail: Record<string, number | string> }>;
     expect(repair?.detail.outcome).not.toBe('unrepairable');
+    // The dead slave's named vector: what it held (read from its ports, not handed on) went back to the pool.
+    const unit = r.name === 'slave0' ? 0 : 1;
+    expect(vectors?.label).toBe(`packet-vectors ms_vec_${unit}`);
+    expect(vectors?.detail.freed as number).toBeLessThanOrEqual(VECTOR_CAPACITY);
+    expect(vectors?.detail.requeued).toBe(0);
+    expect(vectors?.detail.absent as number).toBeLessThanOrEqual(1);
     // The dead slave's one TX buffer (a name per unit and port): what it held went back to the pool
     // (32 when the kill came between the packet that filled it and its flush).
-    expect(txb?.label).toBe(`tx-buffers ms_txb_${r.name === 'slave0' ? 0 : 1}_${r.name === 'slave0' ? 1 : 0}`);
+    expect(txb?.label).toBe(`tx-buffers ms_txb_${unit}_${1 - unit}`);
     expect(txb?.detail.freed as number).toBeLessThanOrEqual(32);
     expect(txb?.detail.absent as number).toBeLessThanOrEqual(1);
     const pool = pools.find((p) => audit?.label === `pool-audit ${p.name}`);
@@ -100,7 +107,7 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with
     expect(audit?.detail.available).toBe((pool?.size ?? 0) - (pool?.baseline ?? 0) - (audit?.detail.lostTotal as number));
   }
   const lost = reclaims.reduce((t, r) => t + (r.unaccountedBuffers as number), 0);
-  const reclaimedFromTx = reclaims.reduce((t, r) => t + ((r.resources as Array<{ detail: { freed?: number } }>)[1]?.detail.freed ?? 0), 0);
+  const reclaimedFromTx = reclaims.reduce((t, r) => t + ((r.resources as Array<{ detail: { freed?: number } }>)[2]?.detail.freed ?? 0), 0);
   // At most what one slave holds outside the pool and its TX buffer: a burst,
   // and a TX buffer's worth only when the kill hit inside a flush.
   expect(lost).toBeLessThanOrEqual(kills * 64);

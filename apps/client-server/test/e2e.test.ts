@@ -4,13 +4,12 @@
  * over the clients round robin, and the counters in the memzone equal what
  * was seen on the wire.
  */
-import { uniquePrefix, type Fixture } from '@mp/test-kit';
-import { clientEal, exchange, expectedFrames, frameDiff, serverEal, sleep, statsUntil, suiteVeths, telemetry, tsClient, tsServer } from './helpers';
+import { exchange, expectedFrames, frameDiff, frameSeq, uniquePrefix, type Fixture } from '@mp/test-kit';
+import { clientEal, serverEal, sleep, statsUntil, suiteVeths, telemetry, tsClient, tsServer } from './helpers';
 
 const N = 400;
 const veths = suiteVeths(1);
 
-const seqOf = (hex: string): number => Buffer.from(hex, 'hex').readUInt32BE(19);
 const tagOf = (hex: string): number => Buffer.from(hex, 'hex')[18] as number;
 
 it('forwards every packet to the paired port, byte-identical, round robin over two clients', async () => {
@@ -31,7 +30,7 @@ it('forwards every packet to the paired port, byte-identical, round robin over t
   const perClient = [0, 1].map((q) => got.ofQueue(q));
   for (const frames of perClient) {
     for (const tag of [0, 1]) {
-      const seqs = frames.filter((f) => tagOf(f) === tag).map(seqOf);
+      const seqs = frames.filter((f) => tagOf(f) === tag).map(frameSeq);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     }
   }

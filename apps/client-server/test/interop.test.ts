@@ -4,8 +4,8 @@
  * mp_server, each next to a client of the other language. Packets flow both
  * ways (port 0 -> 1 and 1 -> 0), every one, byte-identical.
  */
-import { removeLeftovers, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { buildC, cClient, cServer, clientEal, expectedFrames, frameDiff, exchange, serverEal, statsUntil, suiteVeths, tsClient, tsServer } from './helpers';
+import { exchange, expectedFrames, frameDiff, removeLeftovers, uniquePrefix, type Fixture } from '@mp/test-kit';
+import { buildC, cClient, cServer, clientEal, serverEal, statsUntil, suiteVeths, tsClient, tsServer } from './helpers';
 
 const N = 300;
 const veths = suiteVeths(2, buildC);

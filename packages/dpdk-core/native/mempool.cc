@@ -283,6 +283,7 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
 
   void DetachView() {
     if (view_.IsEmpty()) return;
+    HideViewsOf(*data_, *st_);
     Napi::Value v = view_.Value();
     if (v.IsArrayBuffer() && !v.As<Napi::ArrayBuffer>().IsDetached()) v.As<Napi::ArrayBuffer>().Detach();
     view_.Reset();

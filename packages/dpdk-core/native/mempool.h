@@ -42,4 +42,9 @@ constexpr uint64_t kMaxViewBytes = 0xffffffffULL;
 // for a closed handle.
 std::shared_ptr<PoolState> PoolStateFrom(Napi::Env env, Napi::Value value, const char* what);
 
+// The pool's handle is closing and its memory view going: packet vectors
+// over it stop describing the packets they hold (vector.cc), so their
+// accessors refuse them instead of reading the detached view.
+void HideViewsOf(AddonData& data, const PoolState& pool);
+
 }  // namespace dpdk_core

@@ -52,7 +52,12 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
   NamedZone zone{rte_memzone_lookup(name.c_str()), false};
   if (zone.mz != nullptr) {
     const uint64_t found = __atomic_load_n(&HeaderOf(zone.mz)->magic, __ATOMIC_ACQUIRE);
-    if (found != magic && found != 0) {
+    // Magic 0 is a zone this code made only if an owner is recorded in it
+    // (its creator died between claiming and publishing it). With no owner
+    // it may be any zeroed memzone of that name, a plain reserveMemzone()
+    // one still in use, say: taking it over would overwrite it and free it
+    // under its user.
+    if (found != magic && (found != 0 || HeaderOf(zone.mz)->owner.pid == 0)) {
       ThrowDpdkCode(env, op, "EEXIST", "memzone '" + name + "' exists and is not a " + kind + "; choose another name");
     }
     if (zone.mz->len < len) {

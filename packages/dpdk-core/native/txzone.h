@@ -102,8 +102,9 @@ inline ZoneHeader* HeaderOf(const rte_memzone* mz) { return static_cast<ZoneHead
 
 // Looks zone `name` up or reserves it (zeroed, owned by this process, magic
 // published), at least `len` bytes. An existing zone must carry `magic` (or
-// none yet), be big enough, and have no live owner (EBUSY names it): it is
-// then taken over with one compare-exchange of its owner word.
+// none yet, with an owner recorded), be big enough, and have no live owner
+// (EBUSY names it): it is then taken over with one compare-exchange of its
+// owner word.
 NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket, uint64_t magic,
                         const std::string& kind);
 void ReleaseNamedZone(AddonData& data, const rte_memzone* mz);

@@ -17,9 +17,9 @@ namespace {
 // The layout of the ArrayBuffer JavaScript reads (offsets in bytes, exported
 // to TypeScript so neither side writes them twice): per packet a uint32
 // offset, then uint16 length, input port and destination; then the float64
-// counters.
+// counters; then the uint32 count of packets held.
 struct MetaLayout {
-  size_t off, len, port, dest, received, sent, dropped, discarded, bytes;
+  size_t off, len, port, dest, received, sent, dropped, discarded, count, bytes;
 
   MetaLayout(uint32_t capacity, size_t sources, size_t outputs) {
     off = 0;
@@ -30,7 +30,8 @@ struct MetaLayout {
     sent = received + 8 * sources;
     dropped = sent + 8 * outputs;
     discarded = dropped + 8 * outputs;
-    bytes = discarded + 8;
+    count = discarded + 8;
+    bytes = count + 8;
   }
 };
 
@@ -102,6 +103,9 @@ void FillFromPorts(napi_env env, VectorState& s, const char* op) {
     const uint16_t got = rte_eth_rx_burst(src.port, src.queue, s.pkts + s.count, want);
     if (got > 0) {
       s.Describe(s.count, s.count + got);
+      // The port each packet was read from, whether or not its driver
+      // stamped mbuf->port (net_ring does not).
+      std::fill(s.port + s.count, s.port + s.count + got, src.port);
       s.count += got;
       if (s.journal != nullptr) Publish(&s.journal->count, s.count);
       AddReceived(s, k, got);
@@ -160,6 +164,7 @@ uint32_t OpFill(napi_env env, VectorState& s, const double*) {
   } else {
     FillFromPorts(env, s, op);
   }
+  *s.held = s.count;
   if (s.failpoint == Failpoint::kKillAfterFill && s.count > 0) raise(SIGKILL);
   return s.count;
 }
@@ -220,9 +225,12 @@ uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* 
 // The vector ends empty; a journal says so before anything else may reuse
 // the slots (count first: a kill between the two stores then frees nothing).
 // The lengths JavaScript checks against go to 0, so no accessor reaches a
-// packet the vector no longer holds.
+// packet the vector no longer holds, and so does the count it reads: this
+// also runs when the vector is emptied behind JavaScript's back (its ring
+// handle closing, cleanup()).
 void Settle(VectorState& s, uint32_t n) {
   std::memset(s.len, 0, sizeof(uint16_t) * s.count);
+  *s.held = 0;
   if (s.peeked != nullptr) {
     rte_ring_dequeue_finish(s.peeked, n);
     s.peeked = nullptr;
@@ -451,6 +459,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     s.sent = reinterpret_cast<double*>(base + layout.sent);
     s.dropped = reinterpret_cast<double*>(base + layout.dropped);
     s.discarded = reinterpret_cast<double*>(base + layout.discarded);
+    s.held = reinterpret_cast<uint32_t*>(base + layout.count);
     meta_ = Napi::Persistent(meta);
     layout_ = Napi::Persistent(LayoutObject(env, layout));
     s.staging.assign(s.capacity, nullptr);
@@ -479,6 +488,13 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
   void Release() {
     Close(*st_);
     st_->data->vectors.Remove(this);
+  }
+
+  // The handle of `pool` is closing: if this vector views it, the lengths
+  // JavaScript checks go to 0 (the packets stay held; send() and free() work).
+  void Hide(const PoolState& pool) {
+    VectorState& s = *st_;
+    if (s.pool.get() == &pool) std::memset(s.len, 0, sizeof(uint16_t) * s.count);
   }
 
  private:
@@ -616,6 +632,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     o.Set("sent", l.sent);
     o.Set("dropped", l.dropped);
     o.Set("discarded", l.discarded);
+    o.Set("count", l.count);
     return o;
   }
 
@@ -655,11 +672,18 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     const uint32_t i = ArgU32(info, 0, "index");
     VectorState& s = *st_;
     if (i >= s.count || s.closed) return info.Env().Undefined();
+    if (s.pool->mp == nullptr) {
+      return Napi::String::New(info.Env(), "the handle of mempool '" + s.pool->name +
+                                               "' this vector views was closed; send() or free() the packets, and make a "
+                                               "new vector over a handle from lookupMempool()");
+    }
     const rte_mbuf* m = s.pkts[i];
     if (m->nb_segs != 1) {
       return Napi::String::New(info.Env(), "it has " + std::to_string(m->nb_segs) +
                                                " segments; views show single-segment packets only (copy it with a Burst's readBytes)");
     }
+    // Fresh from a pool (allocBulk) and sent on before anybody wrote it.
+    if (m->data_len == 0) return Napi::String::New(info.Env(), "it holds no bytes (data length 0)");
     return Napi::String::New(info.Env(), std::string("its data is not in mempool '") + s.pool->name +
                                              "' (it comes from pool '" + (m->pool != nullptr ? m->pool->name : "?") +
                                              "' or an external buffer); view it with a vector of that pool");
@@ -689,6 +713,10 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
 };
 
 void AbandonPeek(VectorState& vector) { Settle(vector, 0); }
+
+void HideViewsOf(AddonData& data, const PoolState& pool) {
+  data.vectors.ForEach([&pool](PacketVector& v) { v.Hide(pool); });
+}
 
 void ReleaseVectors(AddonData& data) {
   data.vectors.ForEach([](PacketVector& v) { v.Release(); });

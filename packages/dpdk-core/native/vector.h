@@ -101,6 +101,7 @@ struct VectorState {
   double* sent = nullptr;           // per output: on the wire or in its ring
   double* dropped = nullptr;        // per output: refused by the device or a full ring
   double* discarded = nullptr;      // one: freed by the DROP destination or free()
+  uint32_t* held = nullptr;         // count, as JavaScript reads it
   // Input: ports in turn, or one ring.
   std::vector<RxSource> sources;
   uint16_t burstSize = 32;

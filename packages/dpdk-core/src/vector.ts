@@ -37,6 +37,7 @@ interface NativeLayout {
   sent: number;
   dropped: number;
   discarded: number;
+  count: number;
 }
 
 interface NativePacketVector {
@@ -83,6 +84,7 @@ export interface ReclaimedVector {
 const queueSchema = z.number().int().min(0).max(65535);
 /** Any packet ring handle (mp-ring's PacketRing is the same object, typed without element methods). */
 type PacketRingHandle = Pick<Ring, 'name' | 'packets' | 'count'>;
+const PACKET_RING = 'with a packet Ring (createPacketRing / lookupPacketRing)';
 const ringSchema = z.custom<PacketRingHandle>((r) => r instanceof Ring && r.packets, 'must be a packet Ring (createPacketRing / lookupPacketRing)');
 const counterIndexes = z.array(z.number().int().min(-1)).optional();
 
@@ -90,32 +92,39 @@ export const packetVectorOptionsSchema = z
   .object({
     pool: z.custom<Mempool>((p) => typeof p === 'object' && p !== null && 'memoryView' in p, 'must be a Mempool'),
     capacity: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(256),
-    input: z.union([
-      z
-        .object({
-          ports: z.array(z.object({ port: portIdSchema, queue: queueSchema.default(0) }).strict()).min(1).max(1024),
-          burstSize: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(32),
-        })
-        .strict(),
-      z.object({ ring: ringSchema }).strict(),
-    ]),
+    // A union no branch of which fits says only 'Invalid input': name the shapes.
+    input: z.union(
+      [
+        z
+          .object({
+            ports: z.array(z.object({ port: portIdSchema, queue: queueSchema.default(0) }).strict()).min(1).max(1024),
+            burstSize: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(32),
+          })
+          .strict(),
+        z.object({ ring: ringSchema }).strict(),
+      ],
+      { error: `must be { ports: [{ port, queue? }, ...], burstSize? } or { ring } ${PACKET_RING}` },
+    ),
     outputs: z
       .array(
-        z.union([
-          z
-            .object({
-              port: portIdSchema,
-              queue: queueSchema.default(0),
-              buffer: z
-                .union([
-                  z.literal(true),
-                  z.object({ size: z.number().int().min(1).max(1024).default(DEFAULT_TX_BUFFER), name: memzoneNameSchema.optional() }).strict(),
-                ])
-                .optional(),
-            })
-            .strict(),
-          z.object({ ring: ringSchema, bulk: z.boolean().default(true) }).strict(),
-        ]),
+        z.union(
+          [
+            z
+              .object({
+                port: portIdSchema,
+                queue: queueSchema.default(0),
+                buffer: z
+                  .union([
+                    z.literal(true),
+                    z.object({ size: z.number().int().min(1).max(1024).default(DEFAULT_TX_BUFFER), name: memzoneNameSchema.optional() }).strict(),
+                  ])
+                  .optional(),
+              })
+              .strict(),
+            z.object({ ring: ringSchema, bulk: z.boolean().default(true) }).strict(),
+          ],
+          { error: `must be { port, queue?, buffer? } or { ring, bulk? } ${PACKET_RING}` },
+        ),
       )
       .min(1)
       .max(DROP),
@@ -241,11 +250,11 @@ export interface PacketVector {
  * against arrives as parameters of this function, and the bodies are as
  * short as the check allows, because V8 inlines a call into a handler's
  * loop only while the handler's inlined bytecode stays within its budget
- * (920 bytes in Node 20): each accessor is about 70 bytes. Every offset is
- * taken as ToUint32 (`w >>> 0`) once, for the check and the access alike, so
- * no value of `w` reaches outside the packet: `len[i]` is the packet's
- * length, 0 for an index the vector does not hold, and undefined (refused)
- * for a non-integer or out-of-range index.
+ * (920 bytes in Node 20): each accessor is about 80 bytes. One check covers
+ * everything: the offset is an integer in 0..2^32-1 (`(w >>> 0) === w`,
+ * folded away for a constant) and `w + size <= len[i]`, where `len[i]` is
+ * the packet's length, 0 for an index the vector does not hold, and
+ * undefined (refused) for a non-integer or out-of-range index.
  */
 function checkedAccessors(
   off: Uint32Array,
@@ -256,48 +265,50 @@ function checkedAccessors(
 ) {
   return class CheckedAccessors {
     u8(i: number, w: number): number {
-      if (!((w >>> 0) + 1 <= (len[i] as number))) refuse(i, w, 1);
-      return bytes[(off[i] as number) + (w >>> 0)] as number;
+      if (!((w >>> 0) === w && w + 1 <= (len[i] as number))) refuse(i, w, 1);
+      return bytes[(off[i] as number) + w] as number;
     }
     u16(i: number, w: number): number {
-      if (!((w >>> 0) + 2 <= (len[i] as number))) refuse(i, w, 2);
-      return view.getUint16((off[i] as number) + (w >>> 0));
+      if (!((w >>> 0) === w && w + 2 <= (len[i] as number))) refuse(i, w, 2);
+      return view.getUint16((off[i] as number) + w);
     }
     u32(i: number, w: number): number {
-      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
-      return view.getUint32((off[i] as number) + (w >>> 0));
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      return view.getUint32((off[i] as number) + w);
     }
     u32le(i: number, w: number): number {
-      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
-      return view.getUint32((off[i] as number) + (w >>> 0), true);
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      return view.getUint32((off[i] as number) + w, true);
     }
     setU8(i: number, w: number, value: number): void {
-      if (!((w >>> 0) + 1 <= (len[i] as number))) refuse(i, w, 1);
-      bytes[(off[i] as number) + (w >>> 0)] = value;
+      if (!((w >>> 0) === w && w + 1 <= (len[i] as number))) refuse(i, w, 1);
+      bytes[(off[i] as number) + w] = value;
     }
     setU16(i: number, w: number, value: number): void {
-      if (!((w >>> 0) + 2 <= (len[i] as number))) refuse(i, w, 2);
-      view.setUint16((off[i] as number) + (w >>> 0), value);
+      if (!((w >>> 0) === w && w + 2 <= (len[i] as number))) refuse(i, w, 2);
+      view.setUint16((off[i] as number) + w, value);
     }
     setU32(i: number, w: number, value: number): void {
-      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
-      view.setUint32((off[i] as number) + (w >>> 0), value);
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      view.setUint32((off[i] as number) + w, value);
     }
     setU32le(i: number, w: number, value: number): void {
-      if (!((w >>> 0) + 4 <= (len[i] as number))) refuse(i, w, 4);
-      view.setUint32((off[i] as number) + (w >>> 0), value, true);
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      view.setUint32((off[i] as number) + w, value, true);
     }
     read(i: number, w: number, target: Uint8Array): number {
-      const at = w >>> 0;
-      const size = Math.min(target.length, Math.max(0, (len[i] ?? 0) - at));
-      if (!(at + size <= (len[i] as number))) refuse(i, w, size);
-      const start = (off[i] as number) + at;
+      const have = len[i] as number;
+      // Length 0 (a packet not held, or not viewable) is refused, not read
+      // as an empty packet; reading from the end itself copies nothing.
+      if (!((w >>> 0) === w && w <= have && have !== 0)) refuse(i, w, target.length);
+      const size = Math.min(target.length, have - w);
+      const start = (off[i] as number) + w;
       target.set(bytes.subarray(start, start + size));
       return size;
     }
     write(i: number, w: number, source: Uint8Array): void {
-      if (!((w >>> 0) + source.length <= (len[i] as number))) refuse(i, w, source.length);
-      bytes.set(source, (off[i] as number) + (w >>> 0));
+      if (!((w >>> 0) === w && w + source.length <= (len[i] as number))) refuse(i, w, source.length);
+      bytes.set(source, (off[i] as number) + w);
     }
   };
 }
@@ -309,6 +320,9 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
   const off = new Uint32Array(meta, at.off, capacity);
   const len = new Uint16Array(meta, at.len, capacity);
   const discarded = new Float64Array(meta, at.discarded, 1);
+  // Written by the addon, which may also empty the vector on its own (its
+  // ring handle closing, cleanup()).
+  const held = new Uint32Array(meta, at.count, 1);
   // The pool's raw memory: only the checked accessors below (and the
   // explicitly unsafe unsafeMemory()) reach it.
   const memory = (pool as unknown as { memoryView(): ArrayBuffer }).memoryView();
@@ -320,16 +334,16 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
   const nativeSend = fast.send;
   const nativeFlush = fast.flush;
   const nativeFree = fast.free;
-  let count = 0;
 
   // Why [where, where+size) of packet i is refused.
   function refuse(i: number, where: number, size: number): never {
     if (n.closed) throw dpdkError('E_CLOSED', 'packetVector', 'this packet vector is closed; create a new one');
+    const count = held[0] as number;
     if (count === 0) throw new RangeError('the packet vector holds no packets (sent, freed, or not filled yet); fill() it first');
     if ((i >>> 0) !== i || i >= count) {
       throw new RangeError(`packet index ${String(i)} is outside the vector's ${count} packets (0..${count - 1})`);
     }
-    if ((where >>> 0) !== where) throw new RangeError(`offset ${String(where)} must be an integer in 0..2^32-1`);
+    if ((where >>> 0) !== where) throw new RangeError(`offset ${String(where)} must be an integer >= 0`);
     const have = len[i] as number;
     if (have === 0) throw new RangeError(`packet ${i} cannot be viewed in place: ${n.why(i) ?? 'it is empty'}`);
     throw new RangeError(`bytes ${where}..${where + size - 1} of packet ${i} are outside its ${have} bytes`);
@@ -344,7 +358,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
     readonly dropped = new Float64Array(meta, at.dropped, outputs);
 
     get count(): number {
-      return count;
+      return held[0] as number;
     }
     get discarded(): number {
       return discarded[0] as number;
@@ -363,11 +377,10 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
     }
     fill(): number {
       nativeFill();
-      return (count = fastResult[0] as number);
+      return fastResult[0] as number;
     }
     send(): number {
       nativeSend();
-      count = 0;
       return fastResult[0] as number;
     }
     flush(): number {
@@ -375,12 +388,10 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
       return fastResult[0] as number;
     }
     free(): number {
-      count = 0;
       nativeFree();
       return fastResult[0] as number;
     }
     close(): void {
-      count = 0;
       n.close();
     }
     unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array } {
@@ -421,6 +432,10 @@ export function createPacketVector(opts: PacketVectorOptions): PacketVector {
           ? { port: out.port, queue: out.queue, bufferSize: DEFAULT_TX_BUFFER }
           : { port: out.port, queue: out.queue, bufferSize: out.buffer.size, ...(out.buffer.name === undefined ? {} : { bufferName: out.buffer.name }) },
   );
+  // The addon adds to the counters through a raw pointer: transferring their
+  // buffer away (postMessage, structuredClone) would leave it writing into
+  // memory that is freed once the copy is collected.
+  if (o.counters !== undefined) markAsUntransferable(o.counters.array.buffer);
   const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters);
   return makeVector(n, o.capacity, o.pool, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
 }

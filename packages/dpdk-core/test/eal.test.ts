@@ -1,6 +1,6 @@
 /**
  * EAL in real processes: a primary and secondaries with a unique --file-prefix
- * each, sharing a memzone.
+ * each, sharing a memzone; telemetry commands a primary registers.
  */
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, runFixture, startFixture, uniquePrefix, leftovers } from '@mp/test-kit';
@@ -140,4 +140,19 @@ test('a memzone view that outlives its collected handle is detached at cleanup()
   expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
   expect(r.stdout).toMatch(/^RESULT \{"byteLength":0,"read":null\}$/m);
   expect(leftovers(prefix)).toEqual([]);
+});
+
+test('telemetry commands: registered once, published snapshots validated before they reach C', async () => {
+  const prefix = uniquePrefix('eal');
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0']), '--', 'telemetry']);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(leftovers(prefix)).toEqual([]);
+  const results = JSON.parse(/^RESULT (.*)$/m.exec(r.stdout)?.[1] ?? 'null');
+  expect(results).toMatchObject({
+    duplicate: { code: 'EEXIST' },
+    badCommand: { code: 'EINVAL' },
+    badKey: { code: 'EINVAL' },
+    badValue: { code: 'EINVAL' },
+    tooLong: { code: 'EINVAL' },
+  });
 });

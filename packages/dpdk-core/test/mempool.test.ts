@@ -1,7 +1,7 @@
 /**
- * Packet-buffer pools, per-lcore and user-owned caches, and what a Burst does
- * with the packets it holds (move, free the rest, read/write/resize), in a
- * real DPDK process.
+ * Packet-buffer pools, per-lcore and user-owned caches, what a Burst does
+ * with the packets it holds (move, free the rest, read/write/resize), and
+ * the repair of a dead process's cache, in real DPDK processes.
  */
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, leftovers, requireHugepages, runFixture, uniquePrefix } from '@mp/test-kit';
@@ -48,16 +48,21 @@ interface PoolsResult {
   lookupAfterFree: { code: string };
 }
 
+/** Runs a role of the fixture in a primary of its own; its RESULT. */
+async function run<T>(role: string): Promise<T> {
+  const prefix = uniquePrefix(role);
+  const done = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0']), '--', role]);
+  expect({ code: done.code, stderr: done.code === 0 ? '' : done.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(leftovers(prefix)).toEqual([]);
+  const m = /^RESULT (.*)$/m.exec(done.stdout);
+  if (!m) throw new Error(`no RESULT line in:\n${done.stdout}`);
+  return JSON.parse(m[1] as string) as T;
+}
+
 let r: PoolsResult;
 
 beforeAll(async () => {
-  const prefix = uniquePrefix('pools');
-  const run = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0']), '--', 'pools']);
-  expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
-  expect(leftovers(prefix)).toEqual([]);
-  const m = /^RESULT (.*)$/m.exec(run.stdout);
-  if (!m) throw new Error(`no RESULT line in:\n${run.stdout}`);
-  r = JSON.parse(m[1] as string) as PoolsResult;
+  r = await run<PoolsResult>('pools');
 });
 
 test('a new pool has every buffer available; lookup in the creator returns the same handle', () => {
@@ -109,4 +114,19 @@ test('packet bytes: a written range reads back, other packets are untouched, res
 
 test('a freed pool is gone', () => {
   expect(r.lookupAfterFree.code).toBe('ENOENT');
+});
+
+test("repairMempool: with nothing half done it returns the lcore's cache to the pool, once", async () => {
+  const repaired = await run<Record<string, unknown>>('repair');
+  expect(repaired).toMatchObject({
+    state: { backend: 'ring_mp_mc', settled: true },
+    flushed: { outcome: 'flushed' },
+    cacheAfter: 0,
+    again: 'clean',
+    badLcore: { code: 'EINVAL' },
+    badSettle: { code: 'EINVAL' },
+  });
+  expect(repaired.cached).toBeGreaterThan(0);
+  expect((repaired.flushed as { objects: number }).objects).toBe(repaired.cached);
+  expect(repaired.available).toBe(repaired.size);
 });

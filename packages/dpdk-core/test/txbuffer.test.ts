@@ -1,11 +1,13 @@
 /**
- * Named TX buffers in real processes: a secondary buffers packets in one (a
- * TxBuffer, then a PortForwarder's) and is SIGKILLed; the primary's
- * reclaimTxBuffer gives exactly those packets back to the pool, and a
- * replacement taking the name over starts empty.
+ * Named TX buffers and packet vectors in real processes: a secondary holding
+ * packets in them is SIGKILLed (at rest, or in the middle of a send or right
+ * after a fill, through the vector's failpoints); the primary's reclaim gives
+ * exactly those packets back (to the ring they came from, in order, or to the
+ * pool), and a process taking the names over settles them itself. Nobody
+ * reclaims or takes over what a live process holds.
  */
 import path from 'node:path';
-import { assertCleanTeardown, ealArgs, requireHugepages, runFixture, startFixture, uniquePrefix } from '@mp/test-kit';
+import { assertCleanTeardown, ealArgs, requireHugepages, runFixture, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'txbuffer-process.ts');
 
@@ -14,89 +16,162 @@ afterAll(async () => {
   await assertCleanTeardown();
 });
 
+const range = (from: number, n: number): number[] => Array.from({ length: n }, (_, i) => from + i);
+
 function result<T>(stdout: string): T {
   const m = /^RESULT (.*)$/m.exec(stdout);
   if (!m) throw new Error(`no RESULT line in:\n${stdout}`);
   return JSON.parse(m[1] as string) as T;
 }
 
-test('a killed secondary\'s named TX buffer: reclaim frees exactly what it held; a replacement frees the rest and starts empty', async () => {
+describe('one primary (net_null port 0, a ring), secondaries that die holding packets', () => {
   const prefix = uniquePrefix('txbuf');
-  const primary = startFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0']), '--', 'primary']);
-  const ready = await primary.waitForJson<{ inUse: number; errors: Record<string, string>; ownZoneGone: string }>('READY');
-  expect(ready.errors).toEqual({
-    unknown: 'ENOENT',
-    tooLong: 'EINVAL',
-    nameNotString: 'EINVAL',
-    notABuffer: 'EINVAL',
-    createOverOtherZone: 'EEXIST',
-    secondHandle: 'EBUSY',
-    reclaimLive: 'EBUSY',
-  });
-  expect(ready.ownZoneGone).toBe('ENOENT');
-
   const secondary = (args: string[]) => [...ealArgs(prefix, ['-l', '1', '--proc-type=secondary']), '--', ...args];
+  let primary: Fixture;
+  let base = 0;
 
-  const victim = startFixture(FIXTURE, secondary(['hold', 'txb_victim', '20']));
-  const held = await victim.waitForJson<{ sent: number; length: number; inUse: number }>('HOLDING');
-  expect(held).toEqual({ sent: 0, length: 20, inUse: ready.inUse + 20 });
-  victim.kill('SIGKILL');
-  expect((await victim.waitForExit()).signal).toBe('SIGKILL');
-  primary.send('reclaim txb_victim');
-  const reclaimed = await primary.waitForJson<{ freed: number; inUse: number; zoneGone: string }>('RECLAIMED');
-  expect(reclaimed).toEqual({ freed: 20, inUse: ready.inUse, zoneGone: 'ENOENT' });
-
-  const second = startFixture(FIXTURE, secondary(['hold', 'txb_again', '7']));
-  expect(await second.waitForJson('HOLDING')).toEqual({ sent: 0, length: 7, inUse: ready.inUse + 7 });
-  second.kill('SIGKILL');
-  await second.waitForExit();
-  const run = await runFixture(FIXTURE, secondary(['reuse', 'txb_again']));
-  expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
-  expect(result(run.stdout)).toEqual({ length: 0, dropped: 7, inUse: ready.inUse, zoneAfterFree: 'ENOENT' });
-
-  // A named PortForwarder's buffers are zones of the same kind, one per output port.
-  const fwdVictim = startFixture(FIXTURE, secondary(['hold-forwarder', 'fwd_victim', '12']));
-  expect(await fwdVictim.waitForJson('HOLDING')).toEqual({ received: 12, sent: 0, buffered: 12, inUse: ready.inUse + 12 });
-  fwdVictim.kill('SIGKILL');
-  await fwdVictim.waitForExit();
-  expect(await primary.request('reclaim fwd_victim_0', 'RECLAIMED')).toEqual({ freed: 12, inUse: ready.inUse, zoneGone: 'ENOENT' });
-
-  const fwdSecond = startFixture(FIXTURE, secondary(['hold-forwarder', 'fwd_again', '5']));
-  expect(await fwdSecond.waitForJson('HOLDING')).toMatchObject({ buffered: 5, inUse: ready.inUse + 5 });
-  fwdSecond.kill('SIGKILL');
-  await fwdSecond.waitForExit();
-  const fwdRun = await runFixture(FIXTURE, secondary(['reuse-forwarder', 'fwd_again']));
-  expect({ code: fwdRun.code, stderr: fwdRun.code === 0 ? '' : fwdRun.stderr }).toEqual({ code: 0, stderr: '' });
-  // What the dead forwarder held is freed and counted as dropped on that port.
-  expect(result(fwdRun.stdout)).toEqual({ buffered: 0, dropped: 5, inUse: ready.inUse, zoneAfterFree: 'ENOENT' });
-
-  // forward(): a batch of 5 routable packets then 15 unroutable ones; the
-  // forwarder dies right after the 5 went into its TX buffer.
-  expect(await primary.request('fill 5 15', 'FILLED')).toEqual({ received: 5, queued: 20, inUse: ready.inUse + 20 });
-  const dying = startFixture(FIXTURE, secondary(['forward-die', 'fwd_batch']), { env: { ...process.env, DPDK_MP_FAILPOINT: 'forward-kill-after-chunk' } });
-  await dying.waitForJson('FORWARDING');
-  expect((await dying.waitForExit()).signal).toBe('SIGKILL');
-  expect(dying.stdout).not.toMatch(/SURVIVED/);
-  // The 5 are in the dead TX buffer, the 15 back in the ring; nothing freed twice, nothing lost.
-  expect(await primary.request('reclaim-forwarder fwd_batch', 'RECLAIMED_FORWARDER')).toEqual({
-    reclaimed: 5,
-    requeued: 15,
-    queued: 15,
-    inUse: ready.inUse + 15,
-    zones: ['ENOENT', 'ENOENT'],
-    again: 'ENOENT',
+  beforeAll(async () => {
+    primary = startFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0']), '--', 'primary']);
+    base = (await primary.waitForJson<{ inUse: number }>('READY')).inUse;
   });
-  expect(await primary.request('drain', 'DRAINED')).toEqual({ n: 15, inUse: ready.inUse });
 
-  // Without the failpoint the whole batch goes: the 5 stay buffered, the 15 are freed as unroutable.
-  await primary.request('fill 5 15', 'FILLED');
-  const survivor = startFixture(FIXTURE, secondary(['forward-die', 'fwd_whole']));
-  expect(await survivor.waitForJson('SURVIVED')).toEqual({ taken: 20, buffered: 5 });
-  survivor.kill('SIGKILL');
-  await survivor.waitForExit();
-  expect(await primary.request('reclaim-forwarder fwd_whole', 'RECLAIMED_FORWARDER')).toMatchObject({ reclaimed: 5, requeued: 0, queued: 0, inUse: ready.inUse });
+  afterAll(async () => {
+    primary.send('exit');
+    await primary.waitForJson('CLEANED');
+    expect((await primary.waitForExit()).code).toBe(0);
+  });
 
-  primary.send('exit');
-  await primary.waitForJson('CLEANED');
-  expect((await primary.waitForExit()).code).toBe(0);
+  test('bad names: each refused with its code', async () => {
+    const ready = await primary.waitForJson<{ errors: Record<string, string>; ownZoneGone: string }>('READY');
+    expect(ready.errors).toEqual({
+      unknown: 'ENOENT',
+      tooLong: 'EINVAL',
+      nameNotString: 'EINVAL',
+      notABuffer: 'EINVAL',
+      createOverOtherZone: 'EEXIST',
+      secondHandle: 'EBUSY',
+      reclaimLive: 'EBUSY',
+      vectorUnknown: 'ENOENT',
+      vectorNotAVector: 'EINVAL',
+      vectorOverBuffer: 'EEXIST',
+      vectorOverOtherZone: 'EEXIST',
+    });
+    expect(ready.ownZoneGone).toBe('ENOENT');
+  });
+
+  test('a named TX buffer: reclaim frees exactly what it held; a replacement frees the rest and starts empty', async () => {
+    const victim = startFixture(FIXTURE, secondary(['hold', 'txb_victim', '20']));
+    const held = await victim.waitForJson<{ sent: number; length: number; inUse: number }>('HOLDING');
+    expect(held).toEqual({ sent: 0, length: 20, inUse: base + 20 });
+    victim.kill('SIGKILL');
+    expect((await victim.waitForExit()).signal).toBe('SIGKILL');
+    expect(await primary.request('reclaim txb_victim', 'RECLAIMED')).toEqual({ freed: 20, inUse: base, zoneGone: 'ENOENT' });
+
+    const second = startFixture(FIXTURE, secondary(['hold', 'txb_again', '7']));
+    expect(await second.waitForJson('HOLDING')).toEqual({ sent: 0, length: 7, inUse: base + 7 });
+    second.kill('SIGKILL');
+    await second.waitForExit();
+    const run = await runFixture(FIXTURE, secondary(['reuse', 'txb_again']));
+    expect({ code: run.code, stderr: run.code === 0 ? '' : run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result(run.stdout)).toEqual({ length: 0, dropped: 7, inUse: base, zoneAfterFree: 'ENOENT' });
+  });
+
+  // A named vector killed after handing the first 5 of its batch of 20 to its named TX buffer.
+  async function killedInSend(vector: string, buffer: string): Promise<void> {
+    expect(await primary.request('fill 20', 'FILLED')).toEqual({ queued: 20, inUse: base + 20 });
+    const dying = startFixture(FIXTURE, secondary(['vector-die', vector, buffer, '5']));
+    expect(await dying.waitForJson('SENDING')).toEqual({ filled: 20 });
+    expect(await dying.waitForExit()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(dying.stdout).not.toMatch(/SURVIVED/);
+  }
+
+  test('a named vector killed in the middle of a send: reclaim puts exactly the rest back in the ring, in order; reclaimTxBuffer frees exactly the chunk', async () => {
+    await killedInSend('vx_a', 'txb_vx_a');
+    // The 15 it had not handed on go back to the ring, in order; the 5 in the TX buffer are the buffer's to free.
+    expect(await primary.request('reclaim-vector vx_a', 'RECLAIMED_VECTOR')).toEqual({
+      requeued: 15,
+      freed: 0,
+      queued: 15,
+      inUse: base + 20,
+      zone: 'ENOENT',
+      again: 'ENOENT',
+    });
+    expect(await primary.request('reclaim txb_vx_a', 'RECLAIMED')).toEqual({ freed: 5, inUse: base + 15, zoneGone: 'ENOENT' });
+    expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(5, 15), inUse: base });
+  });
+
+  test('the same vector settled by a process taking both names over', async () => {
+    await killedInSend('vx_b', 'txb_vx_b');
+    const adopted = await runFixture(FIXTURE, secondary(['vector-adopt', 'vx_b', 'txb_vx_b']));
+    expect({ code: adopted.code, stderr: adopted.code === 0 ? '' : adopted.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result(adopted.stdout)).toEqual({
+      settled: { requeued: 15, freed: 0 },
+      dropped: [5],
+      discarded: 0,
+      buffered: 0,
+      inUse: base + 15,
+      zones: ['ENOENT', 'ENOENT'],
+    });
+    expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(5, 15), inUse: base });
+  });
+
+  // A named vector reading port 0, killed right after a fill.
+  async function killedAfterFill(vector: string): Promise<void> {
+    const dying = startFixture(FIXTURE, secondary(['port-vector-die', vector]));
+    await dying.waitForJson('FILLING');
+    expect(await dying.waitForExit()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(dying.stdout).not.toMatch(/SURVIVED/);
+  }
+
+  test('a named vector reading a port, killed right after a fill: reclaim, or a process taking the name over, frees exactly what it held', async () => {
+    await killedAfterFill('vx_c');
+    expect(await primary.request('reclaim-vector vx_c', 'RECLAIMED_VECTOR')).toEqual({
+      requeued: 0,
+      freed: 40,
+      queued: 0,
+      inUse: base,
+      zone: 'ENOENT',
+      again: 'ENOENT',
+    });
+    await killedAfterFill('vx_d');
+    const portAdopted = await runFixture(FIXTURE, secondary(['port-vector-adopt', 'vx_d']));
+    expect({ code: portAdopted.code, stderr: portAdopted.code === 0 ? '' : portAdopted.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result(portAdopted.stdout)).toEqual({ settled: { requeued: 0, freed: 40 }, discarded: 40, count: 0, inUse: base, zone: 'ENOENT' });
+  });
+
+  test('while the owner lives, nobody reclaims or takes over its vector or TX buffer (EBUSY); once it is killed, reclaim gives back what it held', async () => {
+    await primary.request('fill 30', 'FILLED');
+    const holder = startFixture(FIXTURE, secondary(['vector-hold', 'vx_e', 'txb_vx_e', '4']));
+    expect(await holder.waitForJson('HOLDING')).toEqual({ buffered: 4, held: 10, inUse: base + 14 });
+    expect(await primary.request('busy vx_e txb_vx_e', 'BUSY')).toEqual({
+      reclaimVector: 'EBUSY',
+      reclaimBuffer: 'EBUSY',
+      adoptVector: 'EBUSY',
+      adoptBuffer: 'EBUSY',
+      inUse: base + 14,
+    });
+    holder.kill('SIGKILL');
+    await holder.waitForExit();
+    expect(await primary.request('reclaim-vector vx_e', 'RECLAIMED_VECTOR')).toMatchObject({ requeued: 10, freed: 0, queued: 10, inUse: base + 14 });
+    expect(await primary.request('reclaim txb_vx_e', 'RECLAIMED')).toEqual({ freed: 4, inUse: base + 10, zoneGone: 'ENOENT' });
+    expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(20, 10), inUse: base });
+  });
+
+  test('zones whose creator recorded itself and was killed before publishing them are taken over as new', async () => {
+    for (const name of ['vx_f', 'txb_vx_f']) {
+      const maker = startFixture(FIXTURE, secondary(['hold-zone', name]));
+      await maker.waitForJson('HOLDING');
+      maker.kill('SIGKILL');
+      await maker.waitForExit();
+    }
+    expect(await primary.request('adopt-unpublished vx_f txb_vx_f', 'ADOPTED')).toEqual({
+      settled: { requeued: 0, freed: 0 },
+      discarded: 0,
+      filled: 0,
+      buffered: 0,
+      dropped: 0,
+      inUse: base,
+      zones: ['ENOENT', 'ENOENT'],
+    });
+  });
 });

@@ -377,3 +377,4 @@ export function errorTable(): {
 }
 
 export { makeFrames, readPcap, udpFlowFrames, writePcap } from './pcap';
+export { Capture, Veths, exchange, expectedFrames, frameDiff, frameSeq, vethTag, type FrameOptions } from './veth';

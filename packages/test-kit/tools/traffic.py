@@ -1,16 +1,19 @@
 #!/usr/bin/env python3
-"""Known traffic in and out of live interfaces, for the client-server tests.
+"""Known traffic in and out of live interfaces, for tests of net_pcap ports
+over veth pairs (test-kit's traffic.ts drives it and knows its frames).
 
 Node has no raw sockets; AF_PACKET does it here (root needed).
 
-  traffic.py exchange COUNT --in IFACE:TAG... --out IFACE... [--window W]
+  traffic.py exchange COUNT --in IFACE:TAG... --out IFACE... [--window W] [--lengths L,...]
       Sends COUNT frames into each --in interface (taking turns) while
       capturing on every --out interface, with at most W frames (default 8)
       sent but not yet seen coming out. net_pcap's live RX buffer holds only
       a few dozen frames, so a forwarder that loses the CPU for a moment on a
       busy machine would otherwise miss frames that open-loop sending
       pushed at it. Waits up to 5 s for the last frames, then prints
-      {out iface: [hex frame, ...]} as one JSON object.
+      {out iface: [hex frame, ...]} as one JSON object. Frame seq is
+      lengths[seq % len(lengths)] bytes long with --lengths, otherwise
+      60 + (seq * 37) % 941.
 """
 import json
 import select
@@ -24,11 +27,11 @@ ETHERTYPE = 0x88B5
 PACKET_OUTGOING = 4
 
 
-def frame(tag, seq):
+def frame(tag, seq, lengths):
     dst = bytes([0x02, 0, 0, 0, 0xAA, tag])
     src = bytes([0x02, 0, 0, 0, 0xBB, tag])
     head = dst + src + struct.pack("!H", ETHERTYPE) + b"MPTS" + struct.pack("!BI", tag, seq)
-    length = 60 + (seq * 37) % 941
+    length = lengths[seq % len(lengths)] if lengths else 60 + (seq * 37) % 941
     body = bytes((seq + i) & 0xFF for i in range(length - len(head)))
     return head + body
 
@@ -59,7 +62,7 @@ def read_ready(socks, got, timeout):
     return seen
 
 
-def exchange(count, inputs, outputs, window):
+def exchange(count, inputs, outputs, window, lengths):
     senders = []
     for spec in inputs:
         iface, tag = spec.rsplit(":", 1)
@@ -83,7 +86,7 @@ def exchange(count, inputs, outputs, window):
                     # a frame was lost: stop waiting for it, keep going
                     seen = sent
                     stall = time.monotonic()
-            s.send(frame(tag, seq))
+            s.send(frame(tag, seq, lengths))
             sent += 1
     deadline = time.monotonic() + 5
     while seen < total and time.monotonic() < deadline:
@@ -96,9 +99,9 @@ def exchange(count, inputs, outputs, window):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "exchange":
         count = int(argv[1])
-        inputs, outputs, window, mode = [], [], 8, None
+        inputs, outputs, window, lengths, mode = [], [], 8, [], None
         for a in argv[2:]:
-            if a in ("--in", "--out", "--window"):
+            if a in ("--in", "--out", "--window", "--lengths"):
                 mode = a
             elif mode == "--in":
                 inputs.append(a)
@@ -106,7 +109,9 @@ def main(argv):
                 outputs.append(a)
             elif mode == "--window":
                 window = int(a)
-        exchange(count, inputs, outputs, window)
+            elif mode == "--lengths":
+                lengths = [int(n) for n in a.split(",")]
+        exchange(count, inputs, outputs, window, lengths)
         return 0
     sys.stderr.write(__doc__)
     return 2

@@ -131,6 +131,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitJournal(env, exports);
   InitForward(env, exports);
   InitMempoolRepair(env, exports);
+  InitMempoolAudit(env, exports);
   InitTelemetry(env, exports);
   return exports;
 }

@@ -82,6 +82,7 @@ void InitMempool(Napi::Env env, Napi::Object exports);
 void InitTxBuffer(Napi::Env env, Napi::Object exports);
 void InitForward(Napi::Env env, Napi::Object exports);
 void InitMempoolRepair(Napi::Env env, Napi::Object exports);
+void InitMempoolAudit(Napi::Env env, Napi::Object exports);
 void InitTelemetry(Napi::Env env, Napi::Object exports);
 
 // Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.

@@ -368,29 +368,33 @@ Napi::Value Lookup(const Napi::CallbackInfo& info) {
   uint32_t want = ArgU32(info, 1, "elemSize");
   bool packets = want == 0;
   if (packets) want = kPointerSize;
+  return Ring::Wrap(env, FindRing(env, "lookupRing", name, want, packets), false, want, packets);
+}
+
+}  // namespace
+
+rte_ring* FindRing(Napi::Env env, const char* op, const std::string& name, uint32_t want, bool packets) {
   rte_ring* r = rte_ring_lookup(name.c_str());
   if (r == nullptr) {
-    ThrowDpdk(env, "lookupRing", ENOENT,
+    ThrowDpdk(env, op, ENOENT,
               "no ring named '" + name +
                   "'; is the primary running with the same --file-prefix, and has it created the ring?");
   }
   uint32_t lo = 0;
   uint32_t hi = 0;
   if (!ElemSizeRange(r, &lo, &hi)) {
-    ThrowDpdkCode(env, "lookupRing", "EINVAL",
+    ThrowDpdkCode(env, op, "EINVAL",
                   "ring '" + name + "' was not made by rte_ring_create(_elem); its element size is unknown");
   }
   if (want < lo || want > hi || want % 4 != 0) {
     std::string holds = lo == hi ? std::to_string(lo) + "-byte" : std::to_string(lo) + ".." + std::to_string(hi) + "-byte";
-    ThrowDpdkCode(env, "lookupRing", "EINVAL",
+    ThrowDpdkCode(env, op, "EINVAL",
                   "ring '" + name + "' holds " + holds + " elements, not " +
                       (packets ? std::string("packet pointers (8 bytes)") : std::to_string(want) + "-byte elements") +
                       "; look it up with the element layout it was created with");
   }
-  return Ring::Wrap(env, r, false, want, packets);
+  return r;
 }
-
-}  // namespace
 
 std::shared_ptr<RingSlot> LiveRingSlot(AddonData& data, const rte_ring* r) {
   Ring* ring = data.rings.Find(r);

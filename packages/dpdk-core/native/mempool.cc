@@ -13,6 +13,7 @@
 #include "common.h"
 #include "fastcall.h"
 #include "handle_registry.h"
+#include "pool_objects.h"
 
 namespace dpdk_core {
 
@@ -280,13 +281,14 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
     return Napi::Number::New(info.Env(), cache == nullptr ? 0 : cache->len);
   }
 
-  // Empties another lcore's cache into the pool: only safe when no live
-  // thread or process uses that lcore id (reclaiming a dead process's cache).
+  // Empties an lcore's cache into the pool: this process's own, or one no
+  // live thread or process uses. Kill-safe (EmptyCache), so a process killed
+  // while flushing its own cache leaves nothing a repair would return twice.
   Napi::Value FlushCache(const Napi::CallbackInfo& info) {
     rte_mempool* mp = Live("flushCache");
     rte_mempool_cache* cache = rte_mempool_default_cache(mp, ArgLcore(info, "flushCache"));
     uint32_t flushed = cache == nullptr ? 0 : cache->len;
-    if (cache != nullptr) rte_mempool_cache_flush(cache, mp);
+    if (cache != nullptr) EmptyCache(mp, cache, flushed);
     return Napi::Number::New(info.Env(), flushed);
   }
 

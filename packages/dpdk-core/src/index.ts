@@ -109,5 +109,14 @@ export {
   type ReclaimedForwarder,
   type RoundRobinOptions,
 } from './forward';
-export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';
+export {
+  MBUF_FREE_BATCH,
+  mempoolRingState,
+  repairMempool,
+  type MempoolRingState,
+  type RefillOutcome,
+  type RepairOutcome,
+  type RepairResult,
+} from './mempool-repair';
+export { auditMempool, type AuditHolders, type MempoolAudit } from './mempool-audit';
 export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';

@@ -1,6 +1,6 @@
 /**
- * The fused forwarding primitives (RoundRobin, PortForwarder), the pool
- * repair and telemetry snapshots, each in a real DPDK process. (The
+ * The fused forwarding primitives (RoundRobin, PortForwarder) and telemetry
+ * snapshots, each in a real DPDK process. (The
  * telemetry socket itself is read in apps/client-server's end-to-end test.)
  */
 import path from 'node:path';
@@ -158,21 +158,6 @@ test('PortForwarder: packets still in its TX buffers at cleanup() go back to the
     droppedAtCleanup: 3,
     sendAfterCleanup: { code: 'E_EAL_CLOSED' },
   });
-});
-
-test("repairMempool: with nothing half done it returns the lcore's cache to the pool, once", async () => {
-  const r = await run('repair');
-  expect(r).toMatchObject({
-    state: { backend: 'ring_mp_mc', settled: true },
-    flushed: { outcome: 'flushed' },
-    cacheAfter: 0,
-    again: 'clean',
-    badLcore: { code: 'EINVAL' },
-    badSettle: { code: 'EINVAL' },
-  });
-  expect(r.cached).toBeGreaterThan(0);
-  expect((r.flushed as { objects: number }).objects).toBe(r.cached);
-  expect(r.available).toBe(r.size);
 });
 
 test('telemetry commands: registered once, published snapshots validated before they reach C', async () => {

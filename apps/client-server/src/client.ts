@@ -167,41 +167,45 @@ class Client {
 }
 
 /**
- * Claims this client's slot in the control memzone. A slot held by a live
- * process means the id is taken; one held by a dead process is freed by the
- * server once it has repaired what that process left, so wait for that. The
- * same goes for another slot on the same lcore id: mempool caches are per
- * lcore, and two processes on one lcore corrupt them.
+ * Joins the registry in the control memzone (control.ts). A slot held by a
+ * live process means the id is taken; one held by a dead process is freed by
+ * the server (after repairing what that process left), so wait for that. The
+ * same goes for the lcore id: mempool caches are per lcore, and two processes
+ * on one lcore (another client, or the server) corrupt them.
  */
 async function claimSlot(control: Control, clientId: number, lcore: number): Promise<void> {
+  if (control.serverLcore === lcore) {
+    throw new SetupError(
+      `lcore ${lcore} is the server's lcore, and per-lcore pool caches are not thread safe: give this client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
+    );
+  }
   const deadline = Date.now() + REPAIR_WAIT_MS;
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
   for (;;) {
     const holder = control.claim(clientId, process.pid, lcore);
     if (holder === 0) break;
-    if (control.holderAlive(clientId) && control.state(clientId) === SLOT_STATE.running) {
+    if (control.holderAlive(clientId)) {
       throw new SetupError(`client id ${clientId} is already in use by pid ${holder}; give each client its own -n`);
     }
     if (Date.now() > deadline) {
       throw new SetupError(`client id ${clientId} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await pause();
   }
   for (;;) {
-    const clash = [];
-    for (let c = 0; c < MAX_CLIENTS; c++) {
-      if (c !== clientId && control.pid(c) !== 0 && control.lcore(c) === lcore) clash.push(c);
-    }
-    if (clash.length === 0) return;
-    const live = clash.filter((c) => control.holderAlive(c));
+    const users = control.lcoreUsers(clientId, lcore);
+    if (users.length === 0) break;
+    const live = users.filter((c) => control.holderAlive(c));
     if (live.length > 0 || Date.now() > deadline) {
       control.release(clientId, process.pid);
-      const c = (live[0] ?? clash[0]) as number;
+      const c = (live[0] ?? users[0]) as number;
       throw new SetupError(
         `lcore ${lcore} is already used by client ${c} (pid ${control.pid(c)}); give each client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await pause();
   }
+  control.setState(clientId, SLOT_STATE.running);
 }
 
 export async function startClient(argv: readonly string[]): Promise<Client> {

@@ -131,6 +131,15 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
 
   rte_mempool* pool() const { return mp_; }
 
+  // Closes the handle without giving anything back (abandon()).
+  void Forget() {
+    cache_ = nullptr;
+    mp_ = nullptr;
+    st_->cache = nullptr;
+    st_->mp = nullptr;
+    Data(Env()).mempoolCaches.Remove(this);
+  }
+
   // Returns the cached objects to the pool and frees the cache.
   void Destroy() {
     if (cache_ == nullptr) return;
@@ -401,6 +410,12 @@ void FreeBurstPackets(AddonData& data) {
   for (Burst* b : data.bursts) {
     if (b != nullptr) b->FreeAll();
   }
+}
+
+void ForgetPools(Napi::Env env) {
+  AddonData& data = Data(env);
+  data.mempoolCaches.ForEach([](MempoolCache& c) { c.Forget(); });
+  data.mempools.InvalidateAll([](Mempool& pool) { pool.Retire(); });
 }
 
 void ReleasePacketPlane(Napi::Env env) {

@@ -242,6 +242,10 @@ void ReleaseAllMemzones(Napi::Env env) {
   FreeCreatedMemzones(data);
 }
 
+void ForgetAllMemzones(Napi::Env env) {
+  Data(env).memzones.InvalidateAll([](Memzone& mz) { mz.Invalidate(false); });
+}
+
 void FreeCreatedMemzones(AddonData& data) {
   data.memzones.FreeCreated([](const void* mz, bool) { rte_memzone_free(static_cast<const rte_memzone*>(mz)); });
 }

@@ -407,6 +407,10 @@ void ReleaseAllRings(Napi::Env env) {
   FreeCreatedRings(data);
 }
 
+void ForgetAllRings(Napi::Env env) {
+  Data(env).rings.InvalidateAll([](Ring& ring) { ring.Invalidate(false); });
+}
+
 void FreeCreatedRings(AddonData& data) {
   data.rings.FreeCreated(
       [](const void* r, bool packets) { FreeRing(static_cast<rte_ring*>(const_cast<void*>(r)), packets); });

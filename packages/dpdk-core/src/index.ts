@@ -12,6 +12,7 @@ export {
   type ParsedEalOption,
 } from './eal-args';
 export {
+  abandon,
   cleanup,
   currentLcore,
   dpdkVersion,
@@ -26,6 +27,7 @@ export {
   processType,
   runtimeDir,
   runtimeDirFor,
+  type EalState,
   type Lcore,
   type MemoryStats,
   type ProcessType,

@@ -242,9 +242,11 @@ export function leftovers(prefix: string): string[] {
   const found: string[] = [];
   const runtime = path.join(RUNTIME_BASE, prefix);
   if (fs.existsSync(runtime)) found.push(runtime);
+  // <prefix>map_<n> exactly: prefix "x" must not claim the files of prefix "xmap_y" ("xmap_ymap_0").
+  const ours = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}map_\\d+$`);
   for (const dir of hugepageMounts()) {
     for (const f of safeReaddir(dir)) {
-      if (f.startsWith(`${prefix}map_`)) found.push(path.join(dir, f));
+      if (ours.test(f)) found.push(path.join(dir, f));
     }
   }
   return found;

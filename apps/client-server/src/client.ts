@@ -9,6 +9,7 @@
  */
 import {
   DpdkError,
+  abandon,
   cleanup,
   createPortForwarder,
   currentLcore,
@@ -29,6 +30,7 @@ import { SetupError, reportStartError } from './errors';
 import {
   EXIT,
   MAX_CLIENTS,
+  STOP_SIGNALS,
   MAX_ETHPORTS,
   MZ_CONTROL,
   MZ_PORT_INFO,
@@ -154,13 +156,15 @@ class Client {
   }
 
   /**
-   * The server's memory may be gone with it: touch nothing shared, say so and
-   * leave with the documented code.
+   * The server's memory may be gone with it, and its locks held: touch
+   * nothing shared (not even at exit: abandon), say so and leave with the
+   * documented code.
    */
   private serverGone(): void {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    abandon();
     process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; restart it, then restart the clients\n`);
     this.resolveDone(EXIT.serverGone);
   }
@@ -281,7 +285,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportStartError('mp-client', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   return client.done;
 }

@@ -44,6 +44,7 @@ import {
   MZ_PORT_INFO,
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
+  STOP_SIGNALS,
   TX_BUFFER_SIZE,
   clientRingName,
   clientTxName,
@@ -391,7 +392,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportStartError('mp-server', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   return server.done;
 }

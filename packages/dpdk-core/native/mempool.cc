@@ -28,6 +28,7 @@ struct PoolState {
   std::string name;
 
   void Live(napi_env env, const char* op, bool isCache) const {
+    FastRequireEal(env, *data, op);
     if (isCache ? cache != nullptr : mp != nullptr) return;
     if (!isCache) ThrowClosed(env, op, "mempool", name);
     ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "mempool cache is closed (closed, its pool freed, or EAL cleaned up)");
@@ -130,6 +131,7 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
   }
 
   rte_mempool* pool() const { return mp_; }
+  uint32_t held() const { return cache_ == nullptr ? 0 : cache_->len; }
 
   // Closes the handle without giving anything back (abandon()).
   void Forget() {
@@ -217,10 +219,21 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
   }
 
   explicit Mempool(const Napi::CallbackInfo& info)
-      : TrackedHandle(info, 2, "Mempool handles come from createPktmbufPool() or lookupMempool()") {
+      : TrackedHandle(info, 2, "Mempool handles come from createPktmbufPool() or lookupMempool()"),
+        size_(ptr_->size),
+        eltSize_(ptr_->elt_size) {
     st_->data = data_;
     st_->mp = ptr_;
     st_->name = name_;
+  }
+
+  // The packet-path functions bound to this handle may outlive it: once it
+  // is collected they must not reach a pool that may then be freed.
+  ~Mempool() override { st_->mp = nullptr; }
+
+  // A pool of the same name re-created with other buffers is another pool.
+  bool Describes(const rte_mempool* mp) const {
+    return TrackedHandle::Describes(mp) && mp->size == size_ && mp->elt_size == eltSize_;
   }
 
   static Napi::Object Wrap(Napi::Env env, rte_mempool* mp, bool created) {
@@ -331,8 +344,13 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
     if (ptr_ == nullptr) return info.Env().Undefined();
     RequireEal(info.Env(), "freeMempool");
     RequireCreator(info.Env(), "freeMempool");
-    DestroyCachesOf(*data_, ptr_);
-    unsigned inUse = rte_mempool_in_use_count(ptr_);
+    // This process's user caches give their objects back when destroyed,
+    // which a refused free must not do: count them as in the pool.
+    uint32_t cached = 0;
+    data_->mempoolCaches.ForEach([this, &cached](MempoolCache& c) {
+      if (c.pool() == ptr_) cached += c.held();
+    });
+    unsigned inUse = rte_mempool_in_use_count(ptr_) - cached;
     if (inUse > 0) {
       ThrowDpdkCode(info.Env(), "freeMempool", "EBUSY",
                     "mempool '" + name_ + "' still has " + std::to_string(inUse) +
@@ -344,6 +362,8 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
   }
 
   std::shared_ptr<PoolState> st_ = std::make_shared<PoolState>();
+  uint32_t size_;
+  uint32_t eltSize_;
 };
 
 rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what) {
@@ -391,6 +411,11 @@ Napi::Value LookupMempool(const Napi::CallbackInfo& info) {
     ThrowDpdk(env, "lookupMempool", ENOENT,
               "no mempool named '" + name +
                   "'; is the primary running with the same --file-prefix, and has it created the pool?");
+  }
+  // Every packet call would write mbuf fields past smaller elements.
+  if (mp->private_data_size < sizeof(rte_pktmbuf_pool_private) || mp->elt_size < sizeof(rte_mbuf)) {
+    ThrowDpdkCode(env, "lookupMempool", "EINVAL",
+                  "mempool '" + name + "' is not a pool of packet buffers (rte_pktmbuf_pool_create); it cannot be used here");
   }
   return Mempool::Wrap(env, mp, false);
 }

@@ -8,8 +8,10 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "burst.h"
 #include "common.h"
@@ -29,13 +31,26 @@ constexpr uint32_t kPointerSize = sizeof(void*);
 constexpr uint32_t kMaxElemSize = 1u << 16;
 
 // Packets still queued in a packet ring go back to their pools rather than
-// leak with the ring.
-void DrainPackets(rte_ring* r) {
+// leak with the ring. Returns how many.
+uint32_t DrainPackets(rte_ring* r) {
   void* batch[64];
   unsigned n;
+  uint32_t drained = 0;
   while ((n = rte_ring_dequeue_burst(r, batch, 64, nullptr)) > 0) {
     rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(batch), n);
+    drained += n;
   }
+  return drained;
+}
+
+// Dequeues and drops what an element ring holds. Returns how many.
+uint32_t DrainElems(rte_ring* r, uint32_t esize) {
+  std::vector<uint8_t> scratch(std::max<uint32_t>(esize, 64 * 1024));
+  const uint32_t chunk = static_cast<uint32_t>(scratch.size() / esize);
+  unsigned n;
+  uint32_t drained = 0;
+  while ((n = rte_ring_dequeue_burst_elem(r, scratch.data(), esize, chunk, nullptr)) > 0) drained += n;
+  return drained;
 }
 
 void FreeRing(rte_ring* r, bool packets) {
@@ -153,6 +168,7 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
       : TrackedHandle(info, 4, "Ring handles come from createRing() or lookupRing()") {
     esize_ = info[2].As<Napi::Number>().Uint32Value();
     packets_ = info[3].ToBoolean();
+    size_ = ptr_->size;
     slot_ = std::make_shared<RingSlot>();
     slot_->r = ptr_;
     slot_->data = data_;
@@ -160,6 +176,9 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
   }
 
   ~Ring() override { slot_->r = nullptr; }
+
+  // A ring of the same name re-created with another size is another ring.
+  bool Describes(const rte_ring* r) const { return TrackedHandle::Describes(r) && r->size == size_; }
 
   static Napi::Object Wrap(Napi::Env env, rte_ring* r, bool created, uint32_t esize, bool packets) {
     if (Ring* existing = Find(env, r)) {
@@ -230,14 +249,14 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
     return Napi::Number::New(info.Env(), rte_ring_free_count(Live("freeCount")));
   }
 
-  // Dropping the contents of a packet ring would leak its mbufs: a packet
-  // ring is drained (packets freed to their pools) instead of reset.
+  // Empties the ring by dequeuing, as a consumer would: rte_ring_reset
+  // zeroes heads and tails under any producer in the middle of an enqueue,
+  // which then waits for ever for a tail that will not come back (or, single,
+  // publishes entries the ring no longer counts). A packet ring's packets go
+  // back to their pools.
   Napi::Value Reset(const Napi::CallbackInfo& info) {
     rte_ring* r = Live("reset");
-    uint32_t dropped = rte_ring_count(r);
-    if (packets_) DrainPackets(r);
-    rte_ring_reset(r);
-    return Napi::Number::New(info.Env(), dropped);
+    return Napi::Number::New(info.Env(), packets_ ? DrainPackets(r) : DrainElems(r, esize_));
   }
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
@@ -297,6 +316,7 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
   std::shared_ptr<RingSlot> slot_;
   bool packets_ = false;
   uint32_t esize_ = 0;
+  uint32_t size_ = 0;
 };
 
 namespace {

@@ -1,7 +1,8 @@
 /**
- * Pool repair after a process died at one instruction of DPDK's inlined
- * cache put/get or ring enqueue (test/fixtures/pool-faults.c reproduces each
- * kill window by hand), checked with the one-owner audit: a buffer may be
+ * What a process stopped at one instruction leaves in a shared pool or ring
+ * (test/fixtures/pool-faults.c reproduces each window of DPDK's inlined cache
+ * put/get and ring enqueue/dequeue by hand), and what repair, reset and
+ * packet reads make of it, checked with the one-owner audit: a buffer may be
  * lost, and then the repair says so, but never listed twice.
  */
 import path from 'node:path';
@@ -182,5 +183,27 @@ test('bad repair options and audit holders are refused before C sees them', asyn
     notTxBuffer: { code: 'EINVAL' },
     notBurst: { kind: 'TypeError' },
   });
+  await exit(g);
+});
+
+test('a packet whose segments hold less than its length says is refused by readBytes, not followed past its end (L6)', async () => {
+  const g = await group('chain');
+  const f = faults(g, 5, 'crafted-chain', 'pf_ring');
+  expect(await f.waitForExit()).toEqual({ code: 0, signal: null });
+  expect(await g.primary.request('read', 'READ')).toEqual({ read: { code: 'EINVAL' } });
+  await exit(g);
+});
+
+test('reset() of a ring while a producer is stopped inside its enqueue: the producer finishes, nothing is lost (L11)', async () => {
+  const g = await group('reset');
+  await g.primary.request('pass', 'PASSED');
+  const producer = faults(g, 5, 'stop-producer', '4', 'pf_ring');
+  await producer.waitForLine(/^stopped$/);
+  expect(await g.primary.request('reset', 'RESET')).toEqual({ outcome: 'no error', count: 0 });
+  producer.kill('SIGCONT');
+  await producer.waitForLine(/^done$/);
+  expect(await producer.waitForExit()).toEqual({ code: 0, signal: null });
+  // Its 4 packets are in pf_ring, a holder the audit reads.
+  expect(await audit(g)).toMatchObject({ ...clean, held: 4 });
   await exit(g);
 });

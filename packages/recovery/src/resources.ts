@@ -88,7 +88,8 @@ export function poolCache(pool: Mempool, opts: { settleMs?: number; maxPut?: num
 
 /**
  * A ring only this slave consumed: what is left in it is dropped (packets go
- * back to their pools), so its replacement starts from an empty ring.
+ * back to their pools), so its replacement starts from an empty ring. The
+ * ring is emptied by dequeuing (`reset()`), so its producer may go on.
  */
 export function drainRing(ring: RingLike): Resource {
   return {

@@ -30,13 +30,13 @@ import { SetupError, reportStartError } from './errors';
 import {
   EXIT,
   MAX_CLIENTS,
-  STOP_SIGNALS,
   MAX_ETHPORTS,
   MZ_CONTROL,
   MZ_PORT_INFO,
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
   PORT_INFO,
+  STOP_SIGNALS,
   TX_BUFFER_SIZE,
   clientTxName,
   clientRingName,
@@ -188,11 +188,16 @@ async function claimSlot(control: Control, clientId: number, lcore: number): Pro
   for (;;) {
     const holder = control.claim(clientId, process.pid, lcore);
     if (holder === 0) break;
-    if (control.holderAlive(clientId)) {
+    // A live holder still joining or already leaving is waited for.
+    if (control.holderAlive(clientId) && control.state(clientId) === SLOT_STATE.running) {
       throw new SetupError(`client id ${clientId} is already in use by pid ${holder}; give each client its own -n`);
     }
     if (Date.now() > deadline) {
-      throw new SetupError(`client id ${clientId} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`);
+      throw new SetupError(
+        control.holderAlive(clientId)
+          ? `client id ${clientId} is held by pid ${holder}, which has been joining or leaving for ${REPAIR_WAIT_MS} ms; is it stopped?`
+          : `client id ${clientId} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`,
+      );
     }
     await pause();
   }

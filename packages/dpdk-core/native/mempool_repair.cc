@@ -27,7 +27,8 @@
 // - without a stuck flush, the cache's first len - maxPut objects were
 //   stored by puts that completed, unless len is within maxPut of the flush
 //   threshold (a flush may have enqueued them all): those go back, the rest
-//   is discarded (lost, unless already in the ring);
+//   is discarded (lost, unless already in the ring). maxPut is the caller's
+//   bound on one put of the dead process; 0 when it exited by itself;
 // - a stuck consumer reservation is the dead lcore's refill only if the
 //   cache is empty, the reservation is a refill's size and the cache starts
 //   with its first slots; its objects, which no producer can overwrite until
@@ -257,7 +258,6 @@ Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
   const uint32_t lcore = ArgLcoreId(info, 1);
   const uint32_t settleMs = ArgU32(info, 2, "settleMs");
   const uint32_t maxPut = ArgU32(info, 3, "maxPut");
-  if (maxPut == 0) throw Napi::RangeError::New(env, "maxPut must be at least 1");
   Napi::Object result = RingState(env, mp);
   rte_ring* r = PoolRing(mp);
   if (r != nullptr && r->prod.sync_type != RTE_RING_SYNC_MT && r->prod.sync_type != RTE_RING_SYNC_ST) {

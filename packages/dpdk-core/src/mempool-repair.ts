@@ -70,9 +70,10 @@ const repairSchema = z
      * call. The default covers rte_pktmbuf_free and rte_pktmbuf_free_bulk;
      * a process that called rte_mempool_put_bulk with more (some NIC drivers'
      * fast-free path) needs a larger value, up to the cache's flush
-     * threshold (1.5 x its size).
+     * threshold (1.5 x its size). 0 for a process that exited by itself
+     * rather than by a signal: no put of its can have been under way.
      */
-    maxPut: z.number().int().min(1).max(768).default(MBUF_FREE_BATCH),
+    maxPut: z.number().int().min(0).max(768).default(MBUF_FREE_BATCH),
   })
   .strict();
 

@@ -127,6 +127,9 @@ test('a cache dead with puts complete gives back all but the last maxPut objects
   await killedIn(g, 5, 'fill', '200');
   expect(await repair(g, 5)).toMatchObject({ outcome: 'returned', objects: 200, returned: 136, discarded: 64 });
   expect(await repair(g, 5)).toMatchObject({ outcome: 'clean', objects: 0 });
+  // maxPut 0: the process exited by itself, every put it made was complete.
+  await killedIn(g, 6, 'fill', '200');
+  expect(await repair(g, 6, 0)).toMatchObject({ outcome: 'returned', objects: 200, returned: 200, discarded: 0 });
   expect(await audit(g)).toMatchObject({ ...clean, lost: 64 });
   await exit(g);
 });

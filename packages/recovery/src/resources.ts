@@ -12,6 +12,11 @@ export interface ReclaimContext {
   /** The lcore id the dead process ran as (pinned or leased). */
   readonly lcore: number;
   /**
+   * Whether the process ended by a signal (SIGKILL, a crash) rather than by
+   * exiting: only then may it have left a put into a pool half done.
+   */
+  readonly killed: boolean;
+  /**
    * Whether a live process (the supervisor or another slave) runs as this
    * lcore id. A per-lcore mempool cache may only be flushed by someone else
    * when nobody uses its lcore id.
@@ -59,7 +64,8 @@ const POOL_REPAIR_RETRY_MS = 1000;
  * slave's (a live process may be descheduled in it) is retried for a second,
  * then reported as an error. Skipped (and reported) while a live process runs
  * as that lcore id: the cache is not thread safe and belongs to that process
- * then. `opts` are repairMempool's.
+ * then. `opts` are repairMempool's; `maxPut` applies to killed processes
+ * (one that exited by itself gets its whole cache back).
  */
 export function poolCache(pool: Mempool, opts: { settleMs?: number; maxPut?: number } = {}): Resource {
   return {
@@ -70,7 +76,8 @@ export function poolCache(pool: Mempool, opts: { settleMs?: number; maxPut?: num
       }
       const deadline = Date.now() + POOL_REPAIR_RETRY_MS;
       for (;;) {
-        const r = repairMempool(pool, { lcore: ctx.lcore, ...opts });
+        // A process that exited by itself completed every put it made.
+        const r = repairMempool(pool, { lcore: ctx.lcore, ...opts, ...(ctx.killed ? {} : { maxPut: 0 }) });
         if (r.outcome !== 'unrepairable' && r.consumer !== 'unrepairable') {
           const { outcome, objects, returned, discarded, consumer, republished } = r;
           return { detail: { outcome, objects, returned, discarded, consumer, republished } };

@@ -84,11 +84,19 @@ const statsInterval = z
 
 const statsFormat = z.enum(['text', 'json'], { error: "use 'text' (a live table) or 'json' (one object per line)" });
 
-const duration = z
+const DURATION_MAX = 'at most 2147483 seconds (24.8 days), the longest a timer can wait';
+
+/** Seconds, as long as a Node timer can wait (2^31-1 ms): a longer delay would fire after 1 ms. */
+export const durationSchema = z
   .string()
   .regex(/^\d+(\.\d+)?$/, 'give seconds as a number, e.g. 10')
   .transform(Number)
-  .pipe(z.number().positive('must be more than 0 seconds'));
+  .pipe(
+    z
+      .number({ error: DURATION_MAX })
+      .positive('must be more than 0 seconds')
+      .max(2147483, DURATION_MAX),
+  );
 
 /** `-p` is hexadecimal like the C sample's strtoull(..., 16); "0x" is accepted. */
 const portmask = z
@@ -124,7 +132,7 @@ const serverSchema = z.object({
   ),
   statsInterval: statsInterval.default(1),
   statsFormat: statsFormat.default('text'),
-  duration: duration.optional(),
+  duration: durationSchema.optional(),
   distribute: z
     .enum(DISTRIBUTIONS, { error: "use 'rr' (round robin, as the C server does) or 'flow' (every flow on one client)" })
     .default('rr'),

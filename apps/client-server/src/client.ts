@@ -10,6 +10,7 @@
 import {
   DROP,
   DpdkError,
+  abandon,
   cleanup,
   createPacketVector,
   currentLcore,
@@ -38,6 +39,7 @@ import {
   MZ_PORT_INFO,
   PKTMBUF_POOL_NAME,
   PORT_INFO,
+  STOP_SIGNALS,
   TX_BUFFER_SIZE,
   clientRingName,
   clientTxBufferName,
@@ -188,54 +190,65 @@ class Client {
   }
 
   /**
-   * The server's memory may be gone with it: touch nothing shared, say so and
-   * leave with the documented code.
+   * The server's memory may be gone with it, and its locks held: touch
+   * nothing shared (not even at exit: abandon), say so and leave with the
+   * documented code.
    */
   private serverGone(): void {
     if (this.stopping) return;
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
+    abandon();
     process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; restart it, then restart the clients\n`);
     this.resolveDone(EXIT.serverGone);
   }
 }
 
 /**
- * Claims this client's slot in the control memzone. A slot held by a live
- * process means the id is taken; one held by a dead process is freed by the
- * server once it has repaired what that process left, so wait for that. The
- * same goes for another slot on the same lcore id: mempool caches are per
- * lcore, and two processes on one lcore corrupt them.
+ * Joins the registry in the control memzone (control.ts). A slot held by a
+ * live process means the id is taken; one held by a dead process is freed by
+ * the server (after repairing what that process left), so wait for that. The
+ * same goes for the lcore id: mempool caches are per lcore, and two processes
+ * on one lcore (another client, or the server) corrupt them.
  */
 async function claimSlot(control: Control, clientId: number, lcore: number): Promise<void> {
+  if (control.serverLcore === lcore) {
+    throw new SetupError(
+      `lcore ${lcore} is the server's lcore, and per-lcore pool caches are not thread safe: give this client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
+    );
+  }
   const deadline = Date.now() + REPAIR_WAIT_MS;
+  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
   for (;;) {
     const holder = control.claim(clientId, process.pid, lcore);
     if (holder === 0) break;
+    // A live holder still joining or already leaving is waited for.
     if (control.holderAlive(clientId) && control.state(clientId) === SLOT_STATE.running) {
       throw new SetupError(`client id ${clientId} is already in use by pid ${holder}; give each client its own -n`);
     }
     if (Date.now() > deadline) {
-      throw new SetupError(`client id ${clientId} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`);
+      throw new SetupError(
+        control.holderAlive(clientId)
+          ? `client id ${clientId} is held by pid ${holder}, which has been joining or leaving for ${REPAIR_WAIT_MS} ms; is it stopped?`
+          : `client id ${clientId} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`,
+      );
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await pause();
   }
   for (;;) {
-    const clash = [];
-    for (let c = 0; c < MAX_CLIENTS; c++) {
-      if (c !== clientId && control.pid(c) !== 0 && control.lcore(c) === lcore) clash.push(c);
-    }
-    if (clash.length === 0) return;
-    const live = clash.filter((c) => control.holderAlive(c));
+    const users = control.lcoreUsers(clientId, lcore);
+    if (users.length === 0) break;
+    const live = users.filter((c) => control.holderAlive(c));
     if (live.length > 0 || Date.now() > deadline) {
       control.release(clientId, process.pid);
-      const c = (live[0] ?? clash[0]) as number;
+      const c = (live[0] ?? users[0]) as number;
       throw new SetupError(
         `lcore ${lcore} is already used by client ${c} (pid ${control.pid(c)}); give each client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await pause();
   }
+  control.setState(clientId, SLOT_STATE.running);
 }
 
 export async function startClient(argv: readonly string[]): Promise<Client> {
@@ -315,7 +328,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportStartError('mp-client', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   return client.done;
 }

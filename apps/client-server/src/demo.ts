@@ -17,10 +17,10 @@ import path from 'node:path';
 import { ealState } from '@mp/dpdk-core';
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { z } from 'zod';
-import { HelpRequested, UsageError, parseServerArgs } from './args';
+import { HelpRequested, UsageError, durationSchema, parseServerArgs } from './args';
 import { reportStartError } from './errors';
 import { startServer, type ServerHandle } from './server';
-import { EXIT, MAX_CLIENTS } from './shared';
+import { EXIT, MAX_CLIENTS, STOP_SIGNALS } from './shared';
 
 /**
  * CPUs this process may use, read before EAL pins the main thread to the
@@ -34,7 +34,7 @@ const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
 
 const demoSchema = z
   .object({
-    duration: z.coerce.number().positive('must be more than 0 seconds').optional(),
+    duration: durationSchema.optional(),
     clients: z.coerce.number().int().min(1).max(MAX_CLIENTS, `at most ${MAX_CLIENTS} clients`).default(2),
   })
   .strict();
@@ -155,8 +155,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     return reportStartError('start', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   if (duration !== undefined) {
     // Counted from when the clients forward: stopping while one is still
     // attaching would pull the shared memory from under it.

@@ -9,6 +9,7 @@
  */
 import fs from 'node:fs';
 import {
+  auditMempool,
   cleanup,
   createPacketVector,
   createPktmbufPool,
@@ -46,6 +47,8 @@ import {
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
   serverVectorCapacity,
+  STOP_SIGNALS,
+  TX_BUFFER_SIZE,
   clientRingName,
   clientTxBufferName,
   clientVectorName,
@@ -70,6 +73,14 @@ const WATCH_MS = 50;
 const TELEMETRY_MS = 250;
 /** How long the server waits for clients to stop before it shuts down anyway. */
 const STOP_WAIT_MS = 5000;
+/**
+ * The most buffers a client puts into its lcore's pool cache at once, which
+ * bounds what a kill can leave half stored there (repairMempool's maxPut):
+ * its drivers free what one TX burst carried (TX_BUFFER_SIZE single-segment
+ * packets, one by one or in one bulk put), and a TX buffer it takes over is
+ * emptied in one bulk free of at most that many.
+ */
+const CLIENT_MAX_PUT = TX_BUFFER_SIZE;
 
 export interface ServerHandle {
   /** Resolves with the exit code once the server has shut down. */
@@ -87,6 +98,8 @@ class Server implements ServerHandle {
   private timers: NodeJS.Timeout[] = [];
   private readonly log: (line: string) => void;
   private telemetry: { clients: TelemetryCommand; ports: TelemetryCommand } | undefined;
+  /** Dead clients whose pool repair said 'unrepairable' (reported once, retried on every look). */
+  private readonly waitingRepairs = new Set<number>();
 
   constructor(
     private readonly opts: ServerOptions,
@@ -200,25 +213,43 @@ class Server implements ServerHandle {
   /**
    * A client killed in the middle of returning buffers leaves the pool's ring
    * half written and its lcore's cache full: repair both before the slot (and
-   * so that lcore id) can be used again.
+   * so that lcore id) can be used again. A slot whose dead holder was still
+   * joining or already leaving never touched the pool: it is only freed. A
+   * repair that cannot prove a stuck ring is the dead client's leaves the
+   * slot as it is, to try again on the next look.
    */
   private watchClients(): void {
     for (let c = 0; c < MAX_CLIENTS; c++) {
       const pid = this.control.pid(c);
-      if (pid === 0 || this.control.state(c) === SLOT_STATE.free || this.control.holderAlive(c)) continue;
+      if (pid === 0 || this.control.holderAlive(c)) continue;
+      if (this.control.state(c) === SLOT_STATE.free) {
+        this.control.clearDead(c, pid, false);
+        this.log(`client ${c} (pid ${pid}) died while joining or leaving; its slot is free again`);
+        continue;
+      }
       this.control.setState(c, SLOT_STATE.repairing);
-      const lcore = this.control.lcore(c);
+      const lcore = this.control.lcore(c) as number;
       try {
         // The pool first: freeing into a ring the client left half written would spin.
-        const r = repairMempool(this.pool, { lcore });
+        const r = repairMempool(this.pool, { lcore, maxPut: CLIENT_MAX_PUT });
+        if (r.outcome === 'unrepairable' || r.consumer === 'unrepairable') {
+          if (!this.waitingRepairs.has(c)) {
+            this.waitingRepairs.add(c);
+            process.stderr.write(
+              `mp-server: client ${c} (pid ${pid}, lcore ${lcore}) died while the pool's ring was stuck and the stuck part is not provably its own; retrying (a live process may be descheduled there)\n`,
+            );
+          }
+          continue;
+        }
+        this.waitingRepairs.delete(c);
         const f = this.reclaimClient(c);
         this.log(
-          `client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects); ${f.reclaimed} packets reclaimed from its TX buffers, ${f.requeued} put back in its ring`,
+          `client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects, ${r.discarded} discarded); ${f.reclaimed} packets reclaimed from its TX buffers, ${f.requeued} put back in its ring`,
         );
       } catch (e) {
         process.stderr.write(`mp-server: client ${c} (pid ${pid}, lcore ${lcore}) died and the pool could not be repaired: ${(e as Error).message}\n`);
       }
-      this.control.clearDead(c, pid);
+      this.control.clearDead(c, pid, true);
     }
   }
 
@@ -291,11 +322,12 @@ class Server implements ServerHandle {
     this.vector.close();
     for (const p of this.ports) p.close();
     for (const r of this.rings) r.free();
-    // Buffers a SIGKILLed client held in private arrays (a burst, its TX
-    // buffers) cannot come back; cleanup() frees the pool regardless.
-    const lost = this.pool.inUseCount();
-    if (lost > 0) this.log(`${lost} packet buffers were lost with killed clients`);
-    else this.pool.free();
+    // With everyone stopped, every buffer is in the pool's ring or a cache,
+    // once: what is not was lost with killed clients (cleanup() frees the
+    // pool regardless); what is there twice was freed twice.
+    const audit = auditMempool(this.pool);
+    this.log(`pool audit: ${audit.size} buffers, ${audit.duplicates} listed twice, ${audit.lost} lost with killed clients`);
+    if (audit.lost === 0) this.pool.free();
     this.control.mz.free();
     this.portInfo.free();
     cleanup();
@@ -346,7 +378,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   portInfo.fields.num_ports = opts.portIds.length;
   portInfo.fields.id.set(opts.portIds);
   const control = new Control(reserveMemzone(MZ_CONTROL, { length: CONTROL.size }));
-  control.init(process.pid, opts.clients, opts.portIds.length);
+  control.init(process.pid, currentLcore(), opts.clients, opts.portIds.length);
 
   const size = poolSize(opts.portIds.length, opts.clients);
   process.stdout.write(`Creating mbuf pool '${PKTMBUF_POOL_NAME}' [${size} mbufs] ...\n`);
@@ -404,7 +436,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     return reportStartError('mp-server', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   return server.done;
 }

@@ -118,6 +118,9 @@ export const PORT_INFO = {
  * Exit codes, the same for server and client (all within 1..127 so a shell
  * tells them from signals).
  */
+/** What stops mp-server and mp-client cleanly: Ctrl-C, kill, and a closed terminal (SIGHUP would kill without cleanup). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export const EXIT = {
   /** A runtime failure (DPDK refused something after start). */
   failure: 1,

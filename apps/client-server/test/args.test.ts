@@ -65,6 +65,9 @@ describe('server command line', () => {
     [['-p', '3', '-n', '2', '--stats-format', 'xml'], /--stats-format: use 'text'/],
     [['-p', '3', '-n', '2', '--stats-interval', 'soon'], /--stats-interval: give seconds/],
     [['-p', '3', '-n', '2', '--duration', '0'], /--duration: must be more than 0/],
+    // Node timers wait at most 2^31-1 ms; a longer delay fires after 1 ms (M11).
+    [['-p', '3', '-n', '2', '--duration', '2147484'], /--duration: at most 2147483 seconds/],
+    [['-p', '3', '-n', '2', '--duration', '9'.repeat(400)], /--duration: at most 2147483 seconds/],
   ])('refuses %j', (app, message) => {
     const e = serverError(app);
     expect(e.message).toMatch(message);

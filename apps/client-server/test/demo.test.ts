@@ -27,7 +27,7 @@ describe('demo command line', () => {
     expect(demoServerArgv(argv).serverArgv).toEqual(argv);
   });
 
-  it.each([[['--clients', '17']], [['--duration', '0']], [['--fast']]])('refuses %j', (argv) => {
+  it.each([[['--clients', '17']], [['--duration', '0']], [['--duration', '2147484']], [['--fast']]])('refuses %j', (argv) => {
     expect(() => demoServerArgv(argv)).toThrow(UsageError);
   });
 });

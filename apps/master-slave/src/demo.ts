@@ -5,6 +5,7 @@
  * a slave to watch recovery.
  */
 import { runMaster } from './master';
+import { STOP_SIGNALS } from './names';
 
 const argv = [
   '--file-prefix=mp_l2fwd_demo',
@@ -46,8 +47,7 @@ async function demo(): Promise<void> {
     stopping = true;
     void master.shutdown().then(() => process.exit(0));
   };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  for (const sig of STOP_SIGNALS) process.on(sig, stop);
 }
 
 void demo();

@@ -1,6 +1,7 @@
 /** mp-l2fwd entry point: `[EAL options] -- -p PORTMASK [...]`. */
 import { DpdkError } from '@mp/dpdk-core';
 import { runMaster } from './master';
+import { STOP_SIGNALS } from './names';
 
 export async function main(argv: readonly string[]): Promise<void> {
   try {
@@ -17,8 +18,7 @@ export async function main(argv: readonly string[]): Promise<void> {
         },
       );
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   } catch (e) {
     process.stderr.write(`${e instanceof DpdkError ? e.message : String(e instanceof Error ? e.stack : e)}\n`);
     process.exit(e instanceof DpdkError && e.code === 'EINVAL' ? 2 : 1);

@@ -21,7 +21,7 @@ import {
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { Supervisor, packetVectors, poolAudit, poolCache, txBuffers, type SlaveSpecInput } from '@mp/recovery';
 import { enabledPorts, pairPorts, parseAppArgs, slaveUnits, type AppOptions } from './args';
-import { CONTROL_ZONE, LCORE_ZONE, POOL_CACHE, RX_DESC, STAT, STATS_BYTES, STATS_ZONE, TX_DESC, poolSize, slavePoolName, statIndex, txBufferName, vectorName, type SlaveConfig } from './names';
+import { CONTROL_ZONE, LCORE_ZONE, POOL_CACHE, RX_DESC, SLAVE_MAX_PUT, STAT, STATS_BYTES, STATS_ZONE, TX_DESC, poolSize, slavePoolName, statIndex, txBufferName, vectorName, type SlaveConfig } from './names';
 import { renderStats, statsSnapshot } from './stats';
 
 interface Unit {
@@ -118,7 +118,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       standby: !opts.coldRestart,
       onDependencyExit: opts.coldRestart ? 'restart' : 'pause',
       resources: [
-        poolCache(u.pool),
+        poolCache(u.pool, { maxPut: SLAVE_MAX_PUT }),
         packetVectors([vectorName(u.index)]),
         txBuffers([...new Set(u.routes.map((r) => txBufferName(u.index, r.tx)))]),
         poolAudit(u.pool, () => u.baseline),

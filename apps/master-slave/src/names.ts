@@ -27,6 +27,9 @@ export function vectorName(unit: number): string {
 /** Packets a slave takes per vector: 8 reads of 32. */
 export const VECTOR_CAPACITY = 256;
 
+/** What makes the master shut down in order: Ctrl-C, kill, and a closed terminal (SIGHUP would kill it without the shutdown). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export const STATS_ZONE = 'ms_port_stats';
 export const CONTROL_ZONE = 'ms_recovery_ctl';
 export const LCORE_ZONE = 'ms_lcore_alloc';
@@ -61,6 +64,13 @@ export interface SlaveConfig {
 export const RX_DESC = 1024;
 export const TX_DESC = 1024;
 export const POOL_CACHE = 256;
+/**
+ * The most buffers a slave puts into its pool's cache at once, which bounds
+ * what a kill can leave half stored there (repairMempool's maxPut): its
+ * bursts and TX buffers hold 32 packets, and its drivers free what one TX
+ * burst carried, one by one or in one bulk put.
+ */
+export const SLAVE_MAX_PUT = 32;
 export function poolSize(ports: number): number {
   return Math.max(4096, ports * (RX_DESC + TX_DESC + 32) + VECTOR_CAPACITY + Math.ceil(POOL_CACHE * 1.5) * 2 + 1024);
 }

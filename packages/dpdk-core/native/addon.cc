@@ -129,6 +129,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTxBuffer(env, exports);
   InitVector(env, exports);
   InitMempoolRepair(env, exports);
+  InitMempoolAudit(env, exports);
   InitTelemetry(env, exports);
   return exports;
 }

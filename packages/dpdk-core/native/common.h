@@ -31,6 +31,7 @@ struct AddonData {
   bool ealInitialised = false;
   bool ealInitAttempted = false;
   bool ealCleanedUp = false;
+  bool ealAbandoned = false;  // cleaned up by abandon(): nothing shared was touched
   HandleRegistry<Memzone> memzones;  // by rte_memzone*; created ones freed at cleanup even if their handle was collected
   uint64_t viewsDetached = 0;        // memzone views detached so far (see counters.h)
   std::vector<Burst*> bursts;          // live bursts by id (see Burst::FromId)
@@ -82,6 +83,7 @@ void InitMempool(Napi::Env env, Napi::Object exports);
 void InitTxBuffer(Napi::Env env, Napi::Object exports);
 void InitVector(Napi::Env env, Napi::Object exports);
 void InitMempoolRepair(Napi::Env env, Napi::Object exports);
+void InitMempoolAudit(Napi::Env env, Napi::Object exports);
 void InitTelemetry(Napi::Env env, Napi::Object exports);
 
 // Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.
@@ -97,6 +99,12 @@ void FreeCreatedMemzones(AddonData& data);
 // The same for rings (packet rings are drained into their pools first).
 void ReleaseAllRings(Napi::Env env);
 void FreeCreatedRings(AddonData& data);
+
+// abandon(): handles closed without a DPDK call (views detached, pools and
+// user caches forgotten), for a process whose primary is gone.
+void ForgetAllMemzones(Napi::Env env);
+void ForgetAllRings(Napi::Env env);
+void ForgetPools(Napi::Env env);
 
 // The packet plane, released in dependency order before memzones: packets
 // left in bursts and TX buffers (they hold mbufs), then ports this process

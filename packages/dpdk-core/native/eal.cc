@@ -1,6 +1,7 @@
 // EAL lifecycle and queries. rte_eal_init runs synchronously on the JS main
 // thread so that the main lcore identity belongs to the thread that calls DPDK.
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -80,7 +81,7 @@ Napi::Value ProcessType(const Napi::CallbackInfo& info) {
 
 Napi::Value State(const Napi::CallbackInfo& info) {
   AddonData& data = Data(info.Env());
-  const char* s = data.ealCleanedUp ? "cleaned-up" : data.ealInitialised ? "initialised"
+  const char* s = data.ealAbandoned ? "abandoned" : data.ealCleanedUp ? "cleaned-up" : data.ealInitialised ? "initialised"
                   : data.ealInitAttempted ? "failed" : "uninitialised";
   return Napi::String::New(info.Env(), s);
 }
@@ -116,19 +117,28 @@ Napi::Value LcoreInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Whether two paths name the same file.
+bool SameFile(const std::string& a, const std::string& b) {
+  struct stat sa;
+  struct stat sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 Napi::Value PrimaryAlive(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData& data = Data(env);
+  const bool path = info.Length() > 0 && info[0].IsString();
   // The primary holds an fcntl lock on its config file; opening and closing
   // that file in the primary itself would drop the lock (POSIX releases a
-  // process's locks on any close), so the primary answers without looking.
+  // process's locks on any close), so the primary answers for its own group
+  // without looking, whether asked by default or by path.
   if (data.ealInitialised && !data.ealCleanedUp && rte_eal_process_type() == RTE_PROC_PRIMARY &&
-      (info.Length() == 0 || info[0].IsUndefined() || info[0].IsNull())) {
+      (!path || SameFile(info[0].As<Napi::String>().Utf8Value(), std::string(rte_eal_get_runtime_dir()) + "/config"))) {
     return Napi::Boolean::New(env, true);
   }
-  if (info.Length() > 0 && info[0].IsString()) {
-    std::string path = info[0].As<Napi::String>().Utf8Value();
-    return Napi::Boolean::New(env, rte_eal_primary_proc_alive(path.c_str()) != 0);
+  if (path) {
+    std::string config = info[0].As<Napi::String>().Utf8Value();
+    return Napi::Boolean::New(env, rte_eal_primary_proc_alive(config.c_str()) != 0);
   }
   RequireEal(env, "primaryProcessAlive");
   return Napi::Boolean::New(env, rte_eal_primary_proc_alive(nullptr) != 0);
@@ -205,14 +215,21 @@ int CollectHugepageDir(const struct rte_memseg_list* msl, const struct rte_memse
 // rte_eal_cleanup returns most hugepages to the kernel but keeps the pages
 // that still hold live allocations (ethdev's shared data, for one), leaving
 // their files behind. The primary is the last user of its prefix's memory, so
-// it removes those files too.
+// it removes those files too: <prefix>map_<n> exactly (eal_filesystem.h's
+// HUGEFILE_FMT), not the files of another prefix that starts like it
+// ("<prefix>map_x" has files "<prefix>map_xmap_<n>").
 void RemoveHugepageFiles(const std::set<std::string>& dirs, const std::string& prefix) {
-  std::string stem = prefix + "map_";
+  const std::string stem = prefix + "map_";
+  auto ours = [&stem](const char* name) {
+    if (strncmp(name, stem.c_str(), stem.size()) != 0) return false;
+    const char* n = name + stem.size();
+    return *n != '\0' && strspn(n, "0123456789") == strlen(n);
+  };
   for (const std::string& dir : dirs) {
     DIR* d = opendir(dir.c_str());
     if (d == nullptr) continue;
     while (struct dirent* e = readdir(d)) {
-      if (strncmp(e->d_name, stem.c_str(), stem.size()) == 0) unlink((dir + "/" + e->d_name).c_str());
+      if (ours(e->d_name)) unlink((dir + "/" + e->d_name).c_str());
     }
     closedir(d);
   }
@@ -252,6 +269,22 @@ Napi::Value Cleanup(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// abandon(): for a process whose primary is gone. Marks EAL as cleaned up
+// and closes every handle without calling DPDK, so neither this nor the exit
+// hook touches shared memory, locks or heap a dead primary may have left
+// held or half written; what this process held is lost with it.
+Napi::Value Abandon(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData& data = Data(env);
+  if (!data.ealInitialised || data.ealCleanedUp) return Napi::Boolean::New(env, false);
+  ForgetAllRings(env);
+  ForgetPools(env);
+  ForgetAllMemzones(env);
+  data.ealCleanedUp = true;
+  data.ealAbandoned = true;
+  return Napi::Boolean::New(env, true);
+}
+
 // A process that ends without calling cleanup() still releases its hugepage
 // files and runtime directory.
 void CleanupAtTeardown(AddonData* data) {
@@ -270,6 +303,7 @@ void InitEal(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeDir", Napi::Function::New(env, RuntimeDir, "runtimeDir"));
   exports.Set("memoryStats", Napi::Function::New(env, MemoryStats, "memoryStats"));
   exports.Set("cleanup", Napi::Function::New(env, Cleanup, "cleanup"));
+  exports.Set("abandon", Napi::Function::New(env, Abandon, "abandon"));
   env.AddCleanupHook(CleanupAtTeardown, &Data(env));
 }
 

@@ -152,11 +152,16 @@ Napi::Value PortConfigure(const Napi::CallbackInfo& info) {
   bool rss = info[5].ToBoolean();
   bool fastFree = info[6].ToBoolean();
   rte_eth_dev_info di = DevInfo(env, port, "configure");
-  if (rxq > di.max_rx_queues || txq > di.max_tx_queues || rxDesc > UINT16_MAX || txDesc > UINT16_MAX) {
+  if (rxq > di.max_rx_queues || txq > di.max_tx_queues) {
     ThrowDpdkCode(env, "configure", "EINVAL",
                   "port " + std::to_string(port) + " (" + di.driver_name + ") supports at most " +
                       std::to_string(di.max_rx_queues) + " rx and " + std::to_string(di.max_tx_queues) +
                       " tx queues; asked for " + std::to_string(rxq) + "/" + std::to_string(txq));
+  }
+  if (rxDesc > UINT16_MAX || txDesc > UINT16_MAX) {
+    ThrowDpdkCode(env, "configure", "EINVAL",
+                  "asked for " + std::to_string(rxDesc) + " rx descriptors and " + std::to_string(txDesc) +
+                      " tx descriptors; a queue has at most " + std::to_string(UINT16_MAX) + " descriptors");
   }
   rte_eth_conf conf{};
   uint64_t hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP) & di.flow_type_rss_offloads;

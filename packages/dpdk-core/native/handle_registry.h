@@ -94,13 +94,19 @@ class TrackedHandle : public Napi::ObjectWrap<Derived> {
  public:
   // The handle of ptr whose JS object is alive, or null. A handle whose object
   // was collected but whose finalizer has not run yet is retired first, so
-  // that finalizer cannot unregister the handle made in its place.
-  static Derived* Find(Napi::Env env, const void* ptr) {
+  // that finalizer cannot unregister the handle made in its place. So is a
+  // handle of an object another process freed, when a new object took its
+  // slot (DPDK reuses the first free one): it no longer describes ptr.
+  static Derived* Find(Napi::Env env, const CType* ptr) {
     Derived* h = Derived::Registry(Data(env)).Find(ptr);
-    if (h == nullptr || !h->Value().IsEmpty()) return h;
+    if (h == nullptr || (!h->Value().IsEmpty() && h->Describes(ptr))) return h;
     h->Retire();
     return nullptr;
   }
+
+  // Whether this handle was made for the object now at ptr (kinds compare
+  // more than the name where a re-created object could differ under it).
+  bool Describes(const CType* ptr) const { return name_ == ptr->name; }
 
  protected:
   TrackedHandle(const Napi::CallbackInfo& info, size_t minArgs, const char* origin)

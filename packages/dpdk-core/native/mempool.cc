@@ -15,6 +15,7 @@
 #include "fastcall.h"
 #include "handle_registry.h"
 #include "mempool.h"
+#include "pool_objects.h"
 
 namespace dpdk_core {
 
@@ -116,6 +117,16 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
   }
 
   rte_mempool* pool() const { return mp_; }
+  uint32_t held() const { return cache_ == nullptr ? 0 : cache_->len; }
+
+  // Closes the handle without giving anything back (abandon()).
+  void Forget() {
+    cache_ = nullptr;
+    mp_ = nullptr;
+    st_->cache = nullptr;
+    st_->mp = nullptr;
+    Data(Env()).mempoolCaches.Remove(this);
+  }
 
   // Returns the cached objects to the pool and frees the cache.
   void Destroy() {
@@ -195,10 +206,21 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
   }
 
   explicit Mempool(const Napi::CallbackInfo& info)
-      : TrackedHandle(info, 2, "Mempool handles come from createPktmbufPool() or lookupMempool()") {
+      : TrackedHandle(info, 2, "Mempool handles come from createPktmbufPool() or lookupMempool()"),
+        size_(ptr_->size),
+        eltSize_(ptr_->elt_size) {
     st_->data = data_;
     st_->mp = ptr_;
     st_->name = name_;
+  }
+
+  // The packet-path functions bound to this handle may outlive it: once it
+  // is collected they must not reach a pool that may then be freed.
+  ~Mempool() override { st_->mp = nullptr; }
+
+  // A pool of the same name re-created with other buffers is another pool.
+  bool Describes(const rte_mempool* mp) const {
+    return TrackedHandle::Describes(mp) && mp->size == size_ && mp->elt_size == eltSize_;
   }
 
   static Napi::Object Wrap(Napi::Env env, rte_mempool* mp, bool created) {
@@ -303,13 +325,14 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
     return Napi::Number::New(info.Env(), cache == nullptr ? 0 : cache->len);
   }
 
-  // Empties another lcore's cache into the pool: only safe when no live
-  // thread or process uses that lcore id (reclaiming a dead process's cache).
+  // Empties an lcore's cache into the pool: this process's own, or one no
+  // live thread or process uses. Kill-safe (EmptyCache), so a process killed
+  // while flushing its own cache leaves nothing a repair would return twice.
   Napi::Value FlushCache(const Napi::CallbackInfo& info) {
     rte_mempool* mp = Live("flushCache");
     rte_mempool_cache* cache = rte_mempool_default_cache(mp, ArgLcore(info, "flushCache"));
     uint32_t flushed = cache == nullptr ? 0 : cache->len;
-    if (cache != nullptr) rte_mempool_cache_flush(cache, mp);
+    if (cache != nullptr) EmptyCache(mp, cache, flushed);
     return Napi::Number::New(info.Env(), flushed);
   }
 
@@ -343,8 +366,13 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
     if (ptr_ == nullptr) return info.Env().Undefined();
     RequireEal(info.Env(), "freeMempool");
     RequireCreator(info.Env(), "freeMempool");
-    DestroyCachesOf(*data_, ptr_);
-    unsigned inUse = rte_mempool_in_use_count(ptr_);
+    // This process's user caches give their objects back when destroyed,
+    // which a refused free must not do: count them as in the pool.
+    uint32_t cached = 0;
+    data_->mempoolCaches.ForEach([this, &cached](MempoolCache& c) {
+      if (c.pool() == ptr_) cached += c.held();
+    });
+    unsigned inUse = rte_mempool_in_use_count(ptr_) - cached;
     if (inUse > 0) {
       ThrowDpdkCode(info.Env(), "freeMempool", "EBUSY",
                     "mempool '" + name_ + "' still has " + std::to_string(inUse) +
@@ -357,6 +385,8 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
 
   std::shared_ptr<PoolState> st_ = std::make_shared<PoolState>();
   Napi::ObjectReference view_;
+  uint32_t size_;
+  uint32_t eltSize_;
 };
 
 PoolSpan SpanOf(const rte_mempool* mp) {
@@ -426,6 +456,11 @@ Napi::Value LookupMempool(const Napi::CallbackInfo& info) {
               "no mempool named '" + name +
                   "'; is the primary running with the same --file-prefix, and has it created the pool?");
   }
+  // Every packet call would write mbuf fields past smaller elements.
+  if (mp->private_data_size < sizeof(rte_pktmbuf_pool_private) || mp->elt_size < sizeof(rte_mbuf)) {
+    ThrowDpdkCode(env, "lookupMempool", "EINVAL",
+                  "mempool '" + name + "' is not a pool of packet buffers (rte_pktmbuf_pool_create); it cannot be used here");
+  }
   return Mempool::Wrap(env, mp, false);
 }
 
@@ -444,6 +479,12 @@ void FreeBurstPackets(AddonData& data) {
   for (Burst* b : data.bursts) {
     if (b != nullptr) b->FreeAll();
   }
+}
+
+void ForgetPools(Napi::Env env) {
+  AddonData& data = Data(env);
+  data.mempoolCaches.ForEach([](MempoolCache& c) { c.Forget(); });
+  data.mempools.InvalidateAll([](Mempool& pool) { pool.Retire(); });
 }
 
 void ReleasePacketPlane(Napi::Env env) {

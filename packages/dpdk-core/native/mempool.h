@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common.h"
+#include "fastcall.h"
 
 namespace dpdk_core {
 
@@ -20,6 +21,7 @@ struct PoolState {
   std::string name;
 
   void Live(napi_env env, const char* op, bool isCache) const {
+    FastRequireEal(env, *data, op);
     if (isCache ? cache != nullptr : mp != nullptr) return;
     if (!isCache) ThrowClosed(env, op, "mempool", name);
     ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "mempool cache is closed (closed, its pool freed, or EAL cleaned up)");

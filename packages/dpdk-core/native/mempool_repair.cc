@@ -1,38 +1,69 @@
 // Repairs what a process killed with SIGKILL leaves in a shared packet pool
-// (see dpdk-facts.md, "what SIGKILL of a secondary does"). A put that
-// overflows an lcore's cache enqueues the whole cache, objs[0 .. len), to the
-// pool's ring and only then resets len. A process killed inside that enqueue
-// leaves the ring's producer head ahead of its tail: every later producer
-// waits for the tail forever. The dead lcore's cache still holds exactly the
-// objects it was enqueueing, so the repair publishes them into the reserved
-// slots and moves the tail on; without a stuck enqueue it returns the cache's
-// objects to the pool. It must run before any process uses that lcore id
-// again (a new owner would flush the same pointers a second time).
+// (dpdk-facts.md, "what SIGKILL of a secondary does"), under one rule: a
+// buffer may be lost, never returned while someone else may own it.
+//
+// DPDK 22.11's cached put (rte_mempool_do_generic_put, inlined into every
+// driver) raises cache->len before it stores the objects, and its flush
+// enqueues objs[0 .. len) before it resets len. So a dead lcore's cache is
+// not what its length says:
+// - killed inside a put of n objects: the last n slots below len still hold
+//   pointers from an earlier fill, which went to the ring (or to a get) and
+//   may be anybody's now;
+// - killed after a flush's enqueue: every object below len is in the ring
+//   already (len > flushthresh - n then), or, after len = n, the first n are;
+// - killed inside a flush's enqueue: the ring's producer head is ahead of its
+//   tail for ever, and every later producer spins.
+// A cache refill (rte_mempool_do_generic_get) empties the cache, then
+// dequeues size + remaining objects from the ring into it: killed inside
+// that dequeue, the consumer head stays ahead of the tail and every later
+// consumer spins.
+//
+// What the repair proves before it returns anything:
+// - a stuck producer reservation is the dead lcore's only if its slots start
+//   with the cache's first objects (its enqueue copies them in order); then
+//   the rest of the cache is published into it and the tail moves on. A live
+//   producer that is merely descheduled shows its own objects there and is
+//   left alone ('unrepairable': try again later);
+// - without a stuck flush, the cache's first len - maxPut objects were
+//   stored by puts that completed, unless len is within maxPut of the flush
+//   threshold (a flush may have enqueued them all): those go back, the rest
+//   is discarded (lost, unless already in the ring). maxPut is the caller's
+//   bound on one put of the dead process; 0 when it exited by itself;
+// - a stuck consumer reservation is the dead lcore's refill only if the
+//   cache is empty, the reservation is a refill's size and the cache starts
+//   with its first slots; its objects, which no producer can overwrite until
+//   the tail moves, are put back in the pool and the tail moves on.
+// Everything returned must also be distinct objects of the pool that the
+// ring and the other lcores' caches do not list at that moment.
+//
+// It must run before any process uses that lcore id again (a new owner
+// would flush the same pointers a second time), and for a consumer-side
+// repair while no other process is taking from the pool.
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
-#include <cstring>
+#include <algorithm>
 #include <string>
+#include <vector>
 
 #include "common.h"
+#include "pool_objects.h"
 
 namespace dpdk_core {
 
 namespace {
 
-bool RingBackend(const rte_mempool* mp) {
-  const rte_mempool_ops* ops = rte_mempool_get_ops(mp->ops_index);
-  return std::strncmp(ops->name, "ring_", 5) == 0;
-}
-
-void** Slots(rte_ring* r) { return reinterpret_cast<void**>(r + 1); }
+// How long a repair waits for a ring whose tail keeps moving with the head
+// ahead to settle, before it gives up for now.
+constexpr uint64_t kBusyMs = 1000;
 
 Napi::Object RingState(Napi::Env env, const rte_mempool* mp) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("backend", rte_mempool_get_ops(mp->ops_index)->name);
-  if (!RingBackend(mp)) return o;
-  const rte_ring* r = static_cast<const rte_ring*>(mp->pool_data);
+  const rte_ring* r = PoolRing(mp);
+  if (r == nullptr) return o;
   o.Set("size", r->size);
   o.Set("prodHead", r->prod.head);
   o.Set("prodTail", r->prod.tail);
@@ -49,86 +80,200 @@ uint32_t ArgLcoreId(const Napi::CallbackInfo& info, size_t i) {
   return lcore;
 }
 
+enum class Settled { kIdle, kStuck, kBusy };
+
+// Whether one side of the ring has a reservation nobody will finish: its
+// tail stays put for settleMs with the head ahead (live processes move it
+// within microseconds). head/tail: the stuck reservation's bounds.
+Settled Settle(const rte_ring_headtail& ht, uint32_t settleMs, uint32_t* head, uint32_t* tail) {
+  const uint64_t hz = rte_get_timer_hz();
+  const uint64_t start = rte_get_timer_cycles();
+  uint64_t since = start;
+  *tail = __atomic_load_n(&ht.tail, __ATOMIC_ACQUIRE);
+  for (;;) {
+    *head = __atomic_load_n(&ht.head, __ATOMIC_ACQUIRE);
+    const uint32_t now = __atomic_load_n(&ht.tail, __ATOMIC_ACQUIRE);
+    if (*head == now) return Settled::kIdle;
+    const uint64_t t = rte_get_timer_cycles();
+    if (now != *tail) {
+      *tail = now;
+      since = t;
+    } else if (t - since > hz * settleMs / 1000) {
+      return Settled::kStuck;
+    }
+    if (t - start > hz * kBusyMs / 1000) return Settled::kBusy;
+    rte_pause();
+  }
+}
+
+// How many of objs[0 .. n) the ring's slots from `from` on list, in order.
+uint32_t CopiedPrefix(rte_ring* r, uint32_t from, void* const* objs, uint32_t n) {
+  void** slots = RingSlots(r);
+  uint32_t k = 0;
+  while (k < n && slots[(from + k) & r->mask] == objs[k]) k++;
+  return k;
+}
+
+// Whether objs[0 .. n) are n distinct objects of the pool that nothing else
+// lists right now: not the ring's published entries (outside [skipFrom,
+// skipTo)), not another lcore's cache.
+bool ListedNowhereElse(rte_mempool* mp, rte_ring* r, void* const* objs, uint32_t n, uint32_t lcore,
+                       uint32_t skipFrom, uint32_t skipTo) {
+  const PoolObjects pool(mp);
+  std::vector<uint8_t> ours(pool.size(), 0);
+  for (uint32_t i = 0; i < n; i++) {
+    const int64_t idx = pool.IndexOf(objs[i]);
+    if (idx < 0 || ours[idx]++ != 0) return false;
+  }
+  auto listed = [&](const void* obj) {
+    const int64_t idx = pool.IndexOf(obj);
+    return idx >= 0 && ours[idx] != 0;
+  };
+  if (r != nullptr) {
+    void** slots = RingSlots(r);
+    const uint32_t end = __atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE);
+    for (uint32_t pos = __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE); pos != end; pos++) {
+      if (pos - skipFrom < skipTo - skipFrom) continue;
+      if (listed(slots[pos & r->mask])) return false;
+    }
+  }
+  for (uint32_t other = 0; other < RTE_MAX_LCORE; other++) {
+    const rte_mempool_cache* c = rte_mempool_default_cache(mp, other);
+    if (other == lcore || c == nullptr) continue;
+    const uint32_t len = std::min<uint32_t>(c->len, RTE_MEMPOOL_CACHE_MAX_SIZE * 2);
+    for (uint32_t j = 0; j < len; j++) {
+      if (listed(c->objs[j])) return false;
+    }
+  }
+  return true;
+}
+
+enum class Outcome { kClean, kReturned, kPublished, kRepublished, kUnrepairable };
+
+const char* Name(Outcome o) {
+  switch (o) {
+    case Outcome::kReturned:
+      return "returned";
+    case Outcome::kPublished:
+      return "published";
+    case Outcome::kRepublished:
+      return "republished";
+    case Outcome::kUnrepairable:
+      return "unrepairable";
+    default:
+      return "clean";
+  }
+}
+
+struct Repair {
+  Outcome puts = Outcome::kClean;
+  uint32_t returned = 0;
+  uint32_t discarded = 0;
+  Outcome refill = Outcome::kClean;
+  uint32_t republished = 0;
+};
+
+// The producer side and the dead lcore's cache (see the file comment).
+void RepairPuts(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32_t lcore, uint32_t settleMs,
+                uint32_t maxPut, Repair* out) {
+  const uint32_t len = cache == nullptr ? 0 : cache->len;
+  uint32_t head = 0;
+  uint32_t tail = 0;
+  const Settled prod = r == nullptr ? Settled::kIdle : Settle(r->prod, settleMs, &head, &tail);
+  if (prod == Settled::kBusy) {
+    out->puts = Outcome::kUnrepairable;
+    return;
+  }
+  if (prod == Settled::kStuck) {
+    const uint32_t copied = len == 0 || head - tail < len ? 0 : CopiedPrefix(r, tail, cache->objs, len);
+    if (copied == 0 || !ListedNowhereElse(mp, r, cache->objs + copied, len - copied, lcore, 0, 0)) {
+      out->puts = Outcome::kUnrepairable;
+      return;
+    }
+    void** slots = RingSlots(r);
+    for (uint32_t j = copied; j < len; j++) slots[(tail + j) & r->mask] = cache->objs[j];
+    cache->len = 0;
+    __atomic_store_n(&r->prod.tail, tail + len, __ATOMIC_RELEASE);
+    out->puts = Outcome::kPublished;
+    out->returned = len;
+    return;
+  }
+  if (len == 0) return;
+  uint32_t keep = len + maxPut > cache->flushthresh ? 0 : len - std::min(len, maxPut);
+  if (keep > 0 && !ListedNowhereElse(mp, r, cache->objs, keep, lcore, 0, 0)) keep = 0;
+  EmptyCache(mp, cache, keep);
+  out->puts = Outcome::kReturned;
+  out->returned = keep;
+  out->discarded = len - keep;
+}
+
+// The consumer side: a refill the dead lcore left half done.
+void RepairRefill(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32_t lcore, uint32_t lenAtDeath,
+                  uint32_t settleMs, Repair* out) {
+  uint32_t head = 0;
+  uint32_t tail = 0;
+  const Settled cons = Settle(r->cons, settleMs, &head, &tail);
+  if (cons == Settled::kIdle) return;
+  const uint32_t n = head - tail;
+  const bool refill = cons == Settled::kStuck && cache != nullptr && lenAtDeath == 0 && n > cache->size &&
+                      n <= cache->size + RTE_MEMPOOL_CACHE_MAX_SIZE && CopiedPrefix(r, tail, cache->objs, n) > 0;
+  // Repairing it means enqueueing, which would wait behind a stuck producer.
+  if (!refill || out->puts == Outcome::kUnrepairable) {
+    out->refill = Outcome::kUnrepairable;
+    return;
+  }
+  void** slots = RingSlots(r);
+  std::vector<void*> objs(n);
+  for (uint32_t j = 0; j < n; j++) objs[j] = slots[(tail + j) & r->mask];
+  if (!ListedNowhereElse(mp, r, objs.data(), n, lcore, tail, head)) {
+    out->refill = Outcome::kUnrepairable;
+    return;
+  }
+  // Copied out before the tail lets producers overwrite the slots.
+  __atomic_store_n(&r->cons.tail, head, __ATOMIC_RELEASE);
+  rte_mempool_ops_enqueue_bulk(mp, objs.data(), n);
+  out->refill = Outcome::kRepublished;
+  out->republished = n;
+}
+
 // (pool) => { backend, size?, prodHead?, prodTail?, consHead?, consTail? }
 Napi::Value MempoolRingState(const Napi::CallbackInfo& info) {
   rte_mempool* mp = MempoolFrom(info.Env(), info[0], "pool");
   return RingState(info.Env(), mp);
 }
 
-// (pool, deadLcore, settleMs) => { outcome, objects, ...ring state before }
-//   outcome: 'clean'     nothing was half done and the cache was empty
-//            'flushed'   the dead lcore's cache went back to the pool
-//            'completed' its last flush had finished; only len was stale
-//            'published' its flush was stuck half way; the cache's objects
-//                        were published into the reserved slots
-//            'unrepairable' the ring is stuck but not by that cache's flush
+// (pool, deadLcore, settleMs, maxPut) => { ...ring state before, outcome,
+//   objects, returned, discarded, consumer, republished }
+//   outcome (producer side and the cache):
+//     'clean'        the cache was empty and no flush was stuck
+//     'returned'     the cache's provably stored objects went back to the pool
+//     'published'    its stuck flush was completed with the cache's objects
+//     'unrepairable' a stuck producer reservation that is not provably the
+//                    dead lcore's, or a ring too busy to tell: nothing changed
+//   consumer: 'clean', 'republished' (a stuck refill's objects went back to
+//     the pool) or 'unrepairable'
 Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   rte_mempool* mp = MempoolFrom(env, info[0], "pool");
   const uint32_t lcore = ArgLcoreId(info, 1);
   const uint32_t settleMs = ArgU32(info, 2, "settleMs");
+  const uint32_t maxPut = ArgU32(info, 3, "maxPut");
   Napi::Object result = RingState(env, mp);
-  rte_mempool_cache* cache = rte_mempool_default_cache(mp, lcore);
-  const uint32_t len = cache == nullptr ? 0 : cache->len;
-  result.Set("objects", len);
-  if (!RingBackend(mp)) {
-    if (len > 0) rte_mempool_cache_flush(cache, mp);
-    result.Set("outcome", len > 0 ? "flushed" : "clean");
-    return result;
-  }
-  rte_ring* r = static_cast<rte_ring*>(mp->pool_data);
-  if (r->prod.sync_type != RTE_RING_SYNC_MT && r->prod.sync_type != RTE_RING_SYNC_ST) {
+  rte_ring* r = PoolRing(mp);
+  if (r != nullptr && r->prod.sync_type != RTE_RING_SYNC_MT && r->prod.sync_type != RTE_RING_SYNC_ST) {
     ThrowDpdkCode(env, "repairMempool", "ENOTSUP", "the pool's ring uses RTS/HTS sync, which this repair does not read");
   }
-  // Live producers move the tail within microseconds; a tail that stays put
-  // while the head is ahead belongs to a producer that will never finish.
-  const uint64_t hz = rte_get_timer_hz();
-  uint32_t tail = __atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE);
-  uint64_t since = rte_get_timer_cycles();
-  bool stuck = false;
-  for (;;) {
-    const uint32_t head = __atomic_load_n(&r->prod.head, __ATOMIC_ACQUIRE);
-    const uint32_t now = __atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE);
-    if (head == now) break;
-    if (now != tail) {
-      tail = now;
-      since = rte_get_timer_cycles();
-    } else if (rte_get_timer_cycles() - since > hz * settleMs / 1000) {
-      stuck = true;
-      break;
-    }
-    rte_pause();
-  }
-  if (stuck) {
-    const uint32_t head = __atomic_load_n(&r->prod.head, __ATOMIC_ACQUIRE);
-    if (len == 0 || head - tail < len) {
-      result.Set("outcome", "unrepairable");
-      return result;
-    }
-    void** slots = Slots(r);
-    for (uint32_t j = 0; j < len; j++) slots[(tail + j) & r->mask] = cache->objs[j];
-    __atomic_store_n(&r->prod.tail, tail + len, __ATOMIC_RELEASE);
-    cache->len = 0;
-    result.Set("outcome", "published");
-    return result;
-  }
-  if (len == 0) {
-    result.Set("outcome", "clean");
-    return result;
-  }
-  // Killed between the enqueue and `cache->len = n`: the objects are already
-  // in the ring, just before the tail; flushing them again would double them.
-  const uint32_t end = __atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE);
-  void** slots = Slots(r);
-  bool inRing = true;
-  for (uint32_t j = 0; j < len && inRing; j++) inRing = slots[(end - len + j) & r->mask] == cache->objs[j];
-  if (inRing) {
-    cache->len = 0;
-    result.Set("outcome", "completed");
-    return result;
-  }
-  rte_mempool_cache_flush(cache, mp);
-  result.Set("outcome", "flushed");
+  rte_mempool_cache* cache = rte_mempool_default_cache(mp, lcore);
+  const uint32_t len = cache == nullptr ? 0 : cache->len;
+  Repair repair;
+  RepairPuts(mp, r, cache, lcore, settleMs, maxPut, &repair);
+  if (r != nullptr) RepairRefill(mp, r, cache, lcore, len, settleMs, &repair);
+  result.Set("outcome", Name(repair.puts));
+  result.Set("objects", len);
+  result.Set("returned", repair.returned);
+  result.Set("discarded", repair.discarded);
+  result.Set("consumer", Name(repair.refill));
+  result.Set("republished", repair.republished);
   return result;
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common.h"
 #include "handle_registry.h"
@@ -40,7 +41,13 @@ class Memzone : public TrackedHandle<Memzone, const rte_memzone> {
   }
 
   explicit Memzone(const Napi::CallbackInfo& info)
-      : TrackedHandle(info, 2, "Memzone handles come from reserveMemzone() or lookupMemzone()") {}
+      : TrackedHandle(info, 2, "Memzone handles come from reserveMemzone() or lookupMemzone()"),
+        addr_(ptr_->addr),
+        len_(ptr_->len) {}
+
+  // Its view covers addr_ .. addr_ + len_: a zone of the same name re-created
+  // elsewhere or smaller is another zone.
+  bool Describes(const rte_memzone* mz) const { return TrackedHandle::Describes(mz) && mz->addr == addr_ && mz->len == len_; }
 
   static Napi::Object Wrap(Napi::Env env, const rte_memzone* mz, bool created) {
     if (Memzone* existing = Find(env, mz)) return existing->Value();
@@ -171,6 +178,8 @@ class Memzone : public TrackedHandle<Memzone, const rte_memzone> {
   }
 
   Napi::ObjectReference view_;
+  const void* addr_;
+  size_t len_;
 };
 
 namespace {
@@ -211,27 +220,44 @@ Napi::Value Lookup(const Napi::CallbackInfo& info) {
   return Memzone::Wrap(env, mz, false);
 }
 
-struct WalkCtx {
-  Napi::Env env;
-  Napi::Array out;
+struct ZoneInfo {
+  char name[RTE_MEMZONE_NAMESIZE];
+  size_t len;
+  int socket;
+  uint64_t hugepageSize;
 };
 
+// Runs inside rte_memzone_walk, which holds the memzone lock of every
+// process: nothing here may throw (a JS exception unwinding through DPDK
+// would leave the lock held, and every later reserve or free in the group
+// would wait for ever), so it only copies plain data.
 void WalkOne(const rte_memzone* mz, void* arg) {
-  auto* ctx = static_cast<WalkCtx*>(arg);
-  Napi::Object o = Napi::Object::New(ctx->env);
-  o.Set("name", mz->name);
-  o.Set("length", static_cast<double>(mz->len));
-  o.Set("socket", mz->socket_id);
-  o.Set("hugepageSize", static_cast<double>(mz->hugepage_sz));
-  ctx->out.Set(ctx->out.Length(), o);
+  auto* zones = static_cast<std::vector<ZoneInfo>*>(arg);
+  if (zones->size() == zones->capacity()) return;
+  ZoneInfo z{};
+  std::memcpy(z.name, mz->name, sizeof(z.name));
+  z.len = mz->len;
+  z.socket = mz->socket_id;
+  z.hugepageSize = mz->hugepage_sz;
+  zones->push_back(z);
 }
 
 Napi::Value Walk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env, "walkMemzones");
-  WalkCtx ctx{env, Napi::Array::New(env)};
-  rte_memzone_walk(WalkOne, &ctx);
-  return ctx.out;
+  std::vector<ZoneInfo> zones;
+  zones.reserve(RTE_MAX_MEMZONE);
+  rte_memzone_walk(WalkOne, &zones);
+  Napi::Array out = Napi::Array::New(env, zones.size());
+  for (uint32_t i = 0; i < zones.size(); i++) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", zones[i].name);
+    o.Set("length", static_cast<double>(zones[i].len));
+    o.Set("socket", zones[i].socket);
+    o.Set("hugepageSize", static_cast<double>(zones[i].hugepageSize));
+    out.Set(i, o);
+  }
+  return out;
 }
 
 }  // namespace
@@ -240,6 +266,10 @@ void ReleaseAllMemzones(Napi::Env env) {
   AddonData& data = Data(env);
   data.memzones.InvalidateAll([](Memzone& mz) { mz.Invalidate(true); });
   FreeCreatedMemzones(data);
+}
+
+void ForgetAllMemzones(Napi::Env env) {
+  Data(env).memzones.InvalidateAll([](Memzone& mz) { mz.Invalidate(false); });
 }
 
 void FreeCreatedMemzones(AddonData& data) {

@@ -19,11 +19,20 @@ Napi::Uint8Array ArgBytes(const Napi::CallbackInfo& info, size_t i, const char* 
 
 }  // namespace
 
+// The packet at the index, checked (rte_mbuf_check) before its segments are
+// followed: a chain that holds fewer bytes than pkt_len says, made by another
+// process or a driver, would send rte_pktmbuf_read past its last segment.
 rte_mbuf* Burst::PacketAt(const Napi::CallbackInfo& info, size_t arg, const char* op) {
   uint32_t i = ArgU32(info, arg, "index");
   if (i >= count_) {
     throw Napi::RangeError::New(info.Env(), std::string(op) + ": packet index " + std::to_string(i) +
                                                 " is outside the burst's " + std::to_string(count_) + " packets");
+  }
+  const char* reason = nullptr;
+  if (rte_mbuf_check(pkts_[i], 1, &reason) != 0) {
+    ThrowDpdkCode(info.Env(), op, "EINVAL",
+                  "packet " + std::to_string(i) + " is malformed (" + reason +
+                      "): whoever built it (another process, a driver) broke its segment chain; free it");
   }
   return pkts_[i];
 }
@@ -120,7 +129,10 @@ Napi::Value Burst::AllocPackets(const Napi::CallbackInfo& info) {
     ThrowDpdkCode(env, "allocPackets", "ENOSPC",
                   "cannot add " + std::to_string(n) + " packets to a burst with room for " + std::to_string(room()));
   }
-  size_t max = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
+  // A fresh packet's data starts after min(headroom, room) (rte_pktmbuf_reset):
+  // a pool with less room than the headroom has none left for data.
+  const uint16_t room = rte_pktmbuf_data_room_size(mp);
+  const size_t max = room > RTE_PKTMBUF_HEADROOM ? room - RTE_PKTMBUF_HEADROOM : 0;
   // Checked and collected before allocating, so a bad frame leaks nothing.
   const uint8_t* data[kMaxCapacity];
   uint16_t lens[kMaxCapacity];
@@ -145,7 +157,16 @@ Napi::Value Burst::AllocPackets(const Napi::CallbackInfo& info) {
   }
   rte_mbuf** dst = pkts_.data() + count_;
   if (n == 0 || rte_pktmbuf_alloc_bulk(mp, dst, n) != 0) return Napi::Number::New(env, 0);
-  for (uint32_t i = 0; i < n; i++) memcpy(rte_pktmbuf_append(dst[i], lens[i]), data[i], lens[i]);
+  for (uint32_t i = 0; i < n; i++) {
+    char* p = rte_pktmbuf_append(dst[i], lens[i]);
+    if (p == nullptr) {
+      // A buffer with less room than its pool says (a pool set up by other code).
+      rte_pktmbuf_free_bulk(dst, n);
+      throw Napi::RangeError::New(env, "allocPackets: frame " + std::to_string(i) + " does not fit in a buffer of pool '" +
+                                           std::string(mp->name) + "'");
+    }
+    memcpy(p, data[i], lens[i]);
+  }
   count_ += n;
   return Napi::Number::New(env, n);
 }

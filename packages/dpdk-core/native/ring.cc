@@ -8,8 +8,10 @@
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "burst.h"
 #include "common.h"
@@ -29,13 +31,26 @@ constexpr uint32_t kPointerSize = sizeof(void*);
 constexpr uint32_t kMaxElemSize = 1u << 16;
 
 // Packets still queued in a packet ring go back to their pools rather than
-// leak with the ring.
-void DrainPackets(rte_ring* r) {
+// leak with the ring. Returns how many.
+uint32_t DrainPackets(rte_ring* r) {
   void* batch[64];
   unsigned n;
+  uint32_t drained = 0;
   while ((n = rte_ring_dequeue_burst(r, batch, 64, nullptr)) > 0) {
     rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(batch), n);
+    drained += n;
   }
+  return drained;
+}
+
+// Dequeues and drops what an element ring holds. Returns how many.
+uint32_t DrainElems(rte_ring* r, uint32_t esize) {
+  std::vector<uint8_t> scratch(std::max<uint32_t>(esize, 64 * 1024));
+  const uint32_t chunk = static_cast<uint32_t>(scratch.size() / esize);
+  unsigned n;
+  uint32_t drained = 0;
+  while ((n = rte_ring_dequeue_burst_elem(r, scratch.data(), esize, chunk, nullptr)) > 0) drained += n;
+  return drained;
 }
 
 void FreeRing(rte_ring* r, bool packets) {
@@ -153,6 +168,7 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
       : TrackedHandle(info, 4, "Ring handles come from createRing() or lookupRing()") {
     esize_ = info[2].As<Napi::Number>().Uint32Value();
     packets_ = info[3].ToBoolean();
+    size_ = ptr_->size;
     slot_ = std::make_shared<RingSlot>();
     slot_->r = ptr_;
     slot_->data = data_;
@@ -164,6 +180,9 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
     if (slot_->peekedBy != nullptr && data_->EalUsable()) AbandonPeek(*slot_->peekedBy);
     slot_->r = nullptr;
   }
+
+  // A ring of the same name re-created with another size is another ring.
+  bool Describes(const rte_ring* r) const { return TrackedHandle::Describes(r) && r->size == size_; }
 
   static Napi::Object Wrap(Napi::Env env, rte_ring* r, bool created, uint32_t esize, bool packets) {
     if (Ring* existing = Find(env, r)) {
@@ -235,15 +254,15 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
     return Napi::Number::New(info.Env(), rte_ring_free_count(Live("freeCount")));
   }
 
-  // Dropping the contents of a packet ring would leak its mbufs: a packet
-  // ring is drained (packets freed to their pools) instead of reset.
+  // Empties the ring by dequeuing, as a consumer would: rte_ring_reset
+  // zeroes heads and tails under any producer in the middle of an enqueue,
+  // which then waits for ever for a tail that will not come back (or, single,
+  // publishes entries the ring no longer counts). A packet ring's packets go
+  // back to their pools.
   Napi::Value Reset(const Napi::CallbackInfo& info) {
     rte_ring* r = Live("reset");
     slot_->Idle(info.Env(), "reset");
-    uint32_t dropped = rte_ring_count(r);
-    if (packets_) DrainPackets(r);
-    rte_ring_reset(r);
-    return Napi::Number::New(info.Env(), dropped);
+    return Napi::Number::New(info.Env(), packets_ ? DrainPackets(r) : DrainElems(r, esize_));
   }
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
@@ -303,6 +322,7 @@ class Ring : public TrackedHandle<Ring, rte_ring> {
   std::shared_ptr<RingSlot> slot_;
   bool packets_ = false;
   uint32_t esize_ = 0;
+  uint32_t size_ = 0;
 };
 
 namespace {
@@ -374,29 +394,33 @@ Napi::Value Lookup(const Napi::CallbackInfo& info) {
   uint32_t want = ArgU32(info, 1, "elemSize");
   bool packets = want == 0;
   if (packets) want = kPointerSize;
+  return Ring::Wrap(env, FindRing(env, "lookupRing", name, want, packets), false, want, packets);
+}
+
+}  // namespace
+
+rte_ring* FindRing(Napi::Env env, const char* op, const std::string& name, uint32_t want, bool packets) {
   rte_ring* r = rte_ring_lookup(name.c_str());
   if (r == nullptr) {
-    ThrowDpdk(env, "lookupRing", ENOENT,
+    ThrowDpdk(env, op, ENOENT,
               "no ring named '" + name +
                   "'; is the primary running with the same --file-prefix, and has it created the ring?");
   }
   uint32_t lo = 0;
   uint32_t hi = 0;
   if (!ElemSizeRange(r, &lo, &hi)) {
-    ThrowDpdkCode(env, "lookupRing", "EINVAL",
+    ThrowDpdkCode(env, op, "EINVAL",
                   "ring '" + name + "' was not made by rte_ring_create(_elem); its element size is unknown");
   }
   if (want < lo || want > hi || want % 4 != 0) {
     std::string holds = lo == hi ? std::to_string(lo) + "-byte" : std::to_string(lo) + ".." + std::to_string(hi) + "-byte";
-    ThrowDpdkCode(env, "lookupRing", "EINVAL",
+    ThrowDpdkCode(env, op, "EINVAL",
                   "ring '" + name + "' holds " + holds + " elements, not " +
                       (packets ? std::string("packet pointers (8 bytes)") : std::to_string(want) + "-byte elements") +
                       "; look it up with the element layout it was created with");
   }
-  return Ring::Wrap(env, r, false, want, packets);
+  return r;
 }
-
-}  // namespace
 
 std::shared_ptr<RingSlot> LiveRingSlot(AddonData& data, const rte_ring* r) {
   Ring* ring = data.rings.Find(r);
@@ -419,6 +443,10 @@ void ReleaseAllRings(Napi::Env env) {
   AddonData& data = Data(env);
   data.rings.InvalidateAll([](Ring& ring) { ring.Invalidate(true); });
   FreeCreatedRings(data);
+}
+
+void ForgetAllRings(Napi::Env env) {
+  Data(env).rings.InvalidateAll([](Ring& ring) { ring.Invalidate(false); });
 }
 
 void FreeCreatedRings(AddonData& data) {

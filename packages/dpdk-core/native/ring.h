@@ -43,6 +43,10 @@ struct RingSlot {
   }
 };
 
+// The ring called `name`, checked to hold `want`-byte elements (8 and
+// packets: packet pointers); ENOENT / EINVAL (naming op) otherwise.
+rte_ring* FindRing(Napi::Env env, const char* op, const std::string& name, uint32_t want, bool packets);
+
 // The slot of the ring's open handle in this process, or null if none.
 std::shared_ptr<RingSlot> LiveRingSlot(AddonData& data, const rte_ring* r);
 

@@ -5,10 +5,11 @@
 import path from 'node:path';
 import { applyEalDefaults, buildEalArgs, parseEalArgs, splitArgv, type EalConfig } from './eal-args';
 import { dpdkError } from './errors';
-import { native, type NativeLcore } from './native';
+import { native, type EalState, type NativeLcore } from './native';
 
 export type ProcessType = 'primary' | 'secondary';
 export type Lcore = NativeLcore;
+export type { EalState };
 
 let exitHookInstalled = false;
 
@@ -76,14 +77,14 @@ export function initEalFromArgv(
   return { ealArgs: runEalInit(ealArgs), appArgs };
 }
 
-export function ealState(): 'uninitialised' | 'initialised' | 'failed' | 'cleaned-up' {
+export function ealState(): EalState {
   return native.ealState();
 }
 
 function requireEal(op: string): void {
   const state = native.ealState();
   if (state === 'initialised') return;
-  if (state === 'cleaned-up') {
+  if (state === 'cleaned-up' || state === 'abandoned') {
     throw dpdkError('E_EAL_CLOSED', op, 'EAL was cleaned up in this process; start a new process to use DPDK again');
   }
   throw dpdkError('E_EAL_NOT_INITIALISED', op, 'EAL is not initialised; call initEal() first');
@@ -122,7 +123,9 @@ export function runtimeDirFor(filePrefix: string, env: NodeJS.ProcessEnv = proce
 
 /**
  * Whether a primary process is alive: the current group's (after initEal), or
- * the group of `filePrefix` (works before initEal too).
+ * the group of `filePrefix` (works before initEal too). A primary asking for
+ * its own group is answered without opening its config file, whose lock
+ * would go with the close.
  */
 export function primaryProcessAlive(filePrefix?: string): boolean {
   if (filePrefix !== undefined) {
@@ -156,4 +159,18 @@ export function memoryStats(): MemoryStats {
  */
 export function cleanup(): boolean {
   return native.cleanup();
+}
+
+/**
+ * For a process whose primary has gone: ends this process's use of DPDK
+ * without touching anything shared. A dead primary may have left EAL's
+ * locks held or its memory half written, and cleanup() would take those
+ * locks (freeing memzones, detaching memory) and could hang at exit. Every
+ * handle is closed without a DPDK call and EAL counts as cleaned up, so the
+ * exit hook does nothing; packets this process held are lost with the
+ * group. Returns whether it did anything (false before init or after
+ * cleanup). The process should exit soon after.
+ */
+export function abandon(): boolean {
+  return native.abandon();
 }

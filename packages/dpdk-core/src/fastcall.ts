@@ -8,6 +8,7 @@
  * first one, so no other call can overwrite a half-written frame, and read
  * the result right after their call.
  */
+import { markAsUntransferable } from 'node:worker_threads';
 import { native } from './native';
 
 declare module './native' {
@@ -17,6 +18,11 @@ declare module './native' {
     monotonicMs(): void;
   }
 }
+
+// The addon keeps raw pointers into the frame: transferring it
+// (structuredClone or postMessage with a transfer list) would move its memory
+// away under them. Marked, it is copied instead.
+markAsUntransferable(native.fastFrame);
 
 /** Arguments of the next packet-path call. */
 export const fastArgs = new Float64Array(native.fastFrame, 0, 4);

@@ -12,6 +12,7 @@ export {
   type ParsedEalOption,
 } from './eal-args';
 export {
+  abandon,
   cleanup,
   currentLcore,
   dpdkVersion,
@@ -26,6 +27,7 @@ export {
   processType,
   runtimeDir,
   runtimeDirFor,
+  type EalState,
   type Lcore,
   type MemoryStats,
   type ProcessType,
@@ -109,5 +111,14 @@ export {
   type PacketVectorOptions,
   type ReclaimedVector,
 } from './vector';
-export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';
+export {
+  MBUF_FREE_BATCH,
+  mempoolRingState,
+  repairMempool,
+  type MempoolRingState,
+  type RefillOutcome,
+  type RepairOutcome,
+  type RepairResult,
+} from './mempool-repair';
+export { auditMempool, type AuditHolders, type MempoolAudit } from './mempool-audit';
 export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';

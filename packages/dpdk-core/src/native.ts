@@ -40,11 +40,13 @@ export interface NativeVersion {
   pkgConfig: string;
 }
 
+export type EalState = 'uninitialised' | 'initialised' | 'failed' | 'cleaned-up' | 'abandoned';
+
 export interface NativeAddon {
   version: NativeVersion;
   setErrorFactory(factory: (code: string, errno: number, op: string, message: string) => Error): void;
   ealInit(argv: string[]): number;
-  ealState(): 'uninitialised' | 'initialised' | 'failed' | 'cleaned-up';
+  ealState(): EalState;
   processType(): 'primary' | 'secondary' | null;
   lcores(): NativeLcore[];
   lcoreInfo(): { count: number; main: number; current: number | null; maxLcore: number; socketCount: number };
@@ -65,6 +67,7 @@ export interface NativeAddon {
     }>;
   };
   cleanup(): boolean;
+  abandon(): boolean;
   reserveMemzone(name: string, length: number, socket: number, align: number): NativeMemzone;
   lookupMemzone(name: string): NativeMemzone;
   walkMemzones(): Array<{ name: string; length: number; socket: number; hugepageSize: number }>;

@@ -18,10 +18,15 @@ declare module './native' {
   }
 }
 
-/** telemetry.c: commands start with '/', up to 56 characters of letters, digits, '_' and '/'. */
+/** telemetry.c: a command starts with '/' and is shorter than MAX_CMD_LEN (56): at most 55 characters. */
 export const telemetryCommandSchema = z
   .string()
-  .regex(/^\/[A-Za-z0-9_/]{1,55}$/, "a telemetry command starts with '/' and has up to 56 letters, digits, '_' or '/'");
+  .regex(/^\/[A-Za-z0-9_/]*$/, "a telemetry command starts with '/' and has only letters, digits, '_' or '/'")
+  .min(2, "a telemetry command is '/' and a name")
+  .max(55, 'a telemetry command has at most 55 characters (DPDK refuses MAX_CMD_LEN, 56, or more)');
+
+/** telemetry.c: help shorter than RTE_TEL_MAX_STRING_LEN (128). */
+const helpSchema = z.string().max(127, 'telemetry help has at most 127 characters (RTE_TEL_MAX_STRING_LEN)');
 
 const key = z.string().regex(/^[A-Za-z0-9_/]{1,63}$/, "telemetry keys use letters, digits, '_' or '/'");
 const text = z.string().max(127, 'telemetry strings have at most 127 characters (RTE_TEL_MAX_STRING_LEN)');
@@ -46,7 +51,7 @@ export interface TelemetryCommand {
 /** Registers `command`; it answers `{}` until the first publish. */
 export function registerTelemetry(command: string, help: string): TelemetryCommand {
   const cmd = validate(telemetryCommandSchema, command, 'registerTelemetry', 'command');
-  native.registerTelemetry(cmd, validate(z.string().max(255), help, 'registerTelemetry', 'help'));
+  native.registerTelemetry(cmd, validate(helpSchema, help, 'registerTelemetry', 'help'));
   return {
     command: cmd,
     publish(snapshot) {

@@ -156,3 +156,53 @@ test('telemetry commands: registered once, published snapshots validated before 
     tooLong: { code: 'EINVAL' },
   });
 });
+
+test("a primary asking whether its own group's primary is alive, by prefix, keeps its lock: secondaries still attach (H3)", async () => {
+  const prefix = uniquePrefix('eal');
+  const primary = startFixture(FIXTURE, primaryArgs(prefix, 'own'));
+  await primary.waitForJson('READY');
+  expect(await primary.request('alive-by-prefix', 'ALIVE')).toEqual({ alive: true });
+  // With the lock gone, a secondary would find no primary (ENOENT) and a second primary would take the group over.
+  const secondary = await runFixture(FIXTURE, secondaryArgs(prefix, 1, 'own', 'reply'));
+  expect({ code: secondary.code, stderr: secondary.code === 0 ? '' : secondary.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(JSON.parse(/^RESULT (.*)$/m.exec(secondary.stdout)?.[1] ?? 'null')).toMatchObject({ primaryAlive: true });
+  primary.send('exit');
+  expect((await primary.waitForExit()).code).toBe(0);
+});
+
+test("a primary's cleanup removes its own hugepage files only, not those of a prefix that starts like it (L13)", async () => {
+  const prefix = uniquePrefix('eal');
+  const longer = `${prefix}map_x`;
+  const other = startFixture(FIXTURE, primaryArgs(longer, 'other'));
+  await other.waitForJson('READY');
+  const filesOf = (p: string): string[] => leftovers(p).filter((f) => !f.startsWith('/var/run'));
+  expect(filesOf(longer).length).toBeGreaterThan(0);
+  const primary = startFixture(FIXTURE, primaryArgs(prefix, 'mine'));
+  await primary.waitForJson('READY');
+  primary.send('exit');
+  expect((await primary.waitForExit()).code).toBe(0);
+  expect(leftovers(prefix)).toEqual([]);
+  expect(filesOf(longer).length).toBeGreaterThan(0);
+  other.send('exit');
+  expect((await other.waitForExit()).code).toBe(0);
+  expect(leftovers(longer)).toEqual([]);
+});
+
+test('abandon(): a secondary gives up its handles and EAL without a DPDK call; cleanup() then does nothing', async () => {
+  const prefix = uniquePrefix('eal');
+  const primary = startFixture(FIXTURE, primaryArgs(prefix, 'gone'));
+  await primary.waitForJson('READY');
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '1', '--proc-type=secondary']), '--', 'abandon', 'gone']);
+  expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
+  expect(JSON.parse(/^RESULT (.*)$/m.exec(r.stdout)?.[1] ?? 'null')).toEqual({
+    abandoned: true,
+    again: false,
+    state: 'abandoned',
+    zone: { code: 'E_CLOSED' },
+    viewLength: 0,
+    lookup: { code: 'E_EAL_CLOSED' },
+    cleanup: false,
+  });
+  primary.send('exit');
+  expect((await primary.waitForExit()).code).toBe(0);
+});

@@ -1,7 +1,8 @@
 /**
- * Packet-buffer pools, per-lcore and user-owned caches, what a Burst does
- * with the packets it holds (move, free the rest, read/write/resize), and
- * the repair of a dead process's cache, in real DPDK processes.
+ * Packet-buffer pools, per-lcore and user-owned caches, and what a Burst
+ * does with the packets it holds (move, free the rest, read/write/resize),
+ * in real DPDK processes. (Repairing a dead process's cache is tested in
+ * pool-faults.test.ts.)
  */
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, leftovers, requireHugepages, runFixture, uniquePrefix } from '@mp/test-kit';
@@ -114,19 +115,4 @@ test('packet bytes: a written range reads back, other packets are untouched, res
 
 test('a freed pool is gone', () => {
   expect(r.lookupAfterFree.code).toBe('ENOENT');
-});
-
-test("repairMempool: with nothing half done it returns the lcore's cache to the pool, once", async () => {
-  const repaired = await run<Record<string, unknown>>('repair');
-  expect(repaired).toMatchObject({
-    state: { backend: 'ring_mp_mc', settled: true },
-    flushed: { outcome: 'flushed' },
-    cacheAfter: 0,
-    again: 'clean',
-    badLcore: { code: 'EINVAL' },
-    badSettle: { code: 'EINVAL' },
-  });
-  expect(repaired.cached).toBeGreaterThan(0);
-  expect((repaired.flushed as { objects: number }).objects).toBe(repaired.cached);
-  expect(repaired.available).toBe(repaired.size);
 });

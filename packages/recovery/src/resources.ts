@@ -12,6 +12,11 @@ export interface ReclaimContext {
   /** The lcore id the dead process ran as (pinned or leased). */
   readonly lcore: number;
   /**
+   * Whether the process ended by a signal (SIGKILL, a crash) rather than by
+   * exiting: only then may it have left a put into a pool half done.
+   */
+  readonly killed: boolean;
+  /**
    * Whether a live process (the supervisor or another slave) runs as this
    * lcore id. A per-lcore mempool cache may only be flushed by someone else
    * when nobody uses its lcore id.
@@ -46,30 +51,52 @@ export interface RingLike {
   reset(): number;
 }
 
+/** How long poolCache keeps trying while a stuck reservation is not provably the dead slave's. */
+const POOL_REPAIR_RETRY_MS = 1000;
+
 /**
- * The dead lcore's per-lcore cache of `pool`, given back through
+ * The dead lcore's per-lcore cache of `pool`, and whatever enqueue or cache
+ * refill it left half done in the pool's ring, repaired through
  * `repairMempool`: a plain flush would spin for ever on a ring the dead
- * process left half-written, or put the same buffers in twice when it died
- * after its flush but before resetting the cache length. Skipped (and
- * reported) while a live process runs as that lcore id: the cache is not
- * thread safe and belongs to that process then.
+ * process left half-written, or put back buffers that are already in the
+ * ring or in use. What it cannot prove was stored is discarded (lost, and
+ * counted by `poolAudit`). A stuck reservation that is not provably the dead
+ * slave's (a live process may be descheduled in it) is retried for a second,
+ * then reported as an error. Skipped (and reported) while a live process runs
+ * as that lcore id: the cache is not thread safe and belongs to that process
+ * then. `opts` are repairMempool's; `maxPut` applies to killed processes
+ * (one that exited by itself gets its whole cache back).
  */
-export function poolCache(pool: Mempool, opts: { settleMs?: number } = {}): Resource {
+export function poolCache(pool: Mempool, opts: { settleMs?: number; maxPut?: number } = {}): Resource {
   return {
     label: `pool-cache ${pool.name}`,
-    reclaim(ctx): ReclaimResult {
+    async reclaim(ctx): Promise<ReclaimResult> {
       if (ctx.lcoreInUse(ctx.lcore)) {
         return { detail: { skipped: `lcore ${ctx.lcore} is in use by a live process`, cached: pool.cacheCount(ctx.lcore) } };
       }
-      const r = repairMempool(pool, { lcore: ctx.lcore, ...opts });
-      return { detail: { outcome: r.outcome, objects: r.objects } };
+      const deadline = Date.now() + POOL_REPAIR_RETRY_MS;
+      for (;;) {
+        // A process that exited by itself completed every put it made.
+        const r = repairMempool(pool, { lcore: ctx.lcore, ...opts, ...(ctx.killed ? {} : { maxPut: 0 }) });
+        if (r.outcome !== 'unrepairable' && r.consumer !== 'unrepairable') {
+          const { outcome, objects, returned, discarded, consumer, republished } = r;
+          return { detail: { outcome, objects, returned, discarded, consumer, republished } };
+        }
+        if (Date.now() > deadline) {
+          throw new Error(
+            `pool ${pool.name}: its ring has a stuck ${r.outcome === 'unrepairable' ? 'enqueue' : 'dequeue'} that is not provably lcore ${ctx.lcore}'s; left as it is`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
   };
 }
 
 /**
  * A ring only this slave consumed: what is left in it is dropped (packets go
- * back to their pools), so its replacement starts from an empty ring.
+ * back to their pools), so its replacement starts from an empty ring. The
+ * ring is emptied by dequeuing (`reset()`), so its producer may go on.
  */
 export function drainRing(ring: RingLike): Resource {
   return {

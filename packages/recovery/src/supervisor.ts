@@ -856,11 +856,13 @@ export class Supervisor extends EventEmitter<SupervisorEvents> {
     if (rt.lcore < 0) return;
     const zone = this.zone as ControlZone;
     const live = this.liveLcores(rt);
+    // Unknown counts as killed: the cautious reading.
+    const killed = rt.lastExit?.signal !== null;
     const results: Array<{ label: string } & ReclaimResult> = [];
     let unaccounted = 0;
     for (const res of rt.spec.resources) {
       try {
-        const r = (await res.reclaim({ slave: rt.spec.name, lcore: rt.lcore, lcoreInUse: (id) => live.has(id) })) ?? {};
+        const r = (await res.reclaim({ slave: rt.spec.name, lcore: rt.lcore, killed, lcoreInUse: (id) => live.has(id) })) ?? {};
         unaccounted += r.unaccountedBuffers ?? 0;
         results.push({ label: res.label, ...r });
       } catch (e) {

@@ -64,7 +64,7 @@ test('a killed slave is replaced by its standby after reclaim, its pair is pause
   const promotedAt = all.findIndex((e) => e.type === 'ready' && e.promoted === true);
   expect(reclaimAt).toBeGreaterThan(-1);
   expect(reclaimAt).toBeLessThan(promotedAt);
-  expect(all[reclaimAt]?.resources).toEqual([{ label: 'marker p0', detail: { lcore: 1, lcoreInUse: false } }]);
+  expect(all[reclaimAt]?.resources).toEqual([{ label: 'marker p0', detail: { lcore: 1, lcoreInUse: false, killed: true } }]);
   // The pair was neither reclaimed nor restarted: same process throughout.
   expect(all.filter(is('reclaim', 'p1'))).toHaveLength(0);
   expect(all.filter(is('ready', 'p1'))).toHaveLength(1);

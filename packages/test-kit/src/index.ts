@@ -3,9 +3,11 @@
  * per process and jest reuses workers, so every EAL runs in a fixture process
  * that the test spawns, with its own --file-prefix.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 
 const TSX = require.resolve('tsx');
 const RUNTIME_BASE = '/var/run/dpdk';
@@ -240,9 +242,11 @@ export function leftovers(prefix: string): string[] {
   const found: string[] = [];
   const runtime = path.join(RUNTIME_BASE, prefix);
   if (fs.existsSync(runtime)) found.push(runtime);
+  // <prefix>map_<n> exactly: prefix "x" must not claim the files of prefix "xmap_y" ("xmap_ymap_0").
+  const ours = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}map_\\d+$`);
   for (const dir of hugepageMounts()) {
     for (const f of safeReaddir(dir)) {
-      if (f.startsWith(`${prefix}map_`)) found.push(path.join(dir, f));
+      if (ours.test(f)) found.push(path.join(dir, f));
     }
   }
   return found;
@@ -287,6 +291,27 @@ export function requireHugepages(): void {
   }
 }
 
+/**
+ * Compiles a C fixture against libdpdk (pkg-config) once per test process
+ * and returns the binary's path; the binaries go when the process exits.
+ */
+export function compileDpdkC(source: string): string {
+  const built = compiled.get(source);
+  if (built !== undefined) return built;
+  compiledDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'dpdk-mp-c-'));
+  const bin = path.join(compiledDir, `${path.basename(source, '.c')}-${compiled.size}`);
+  const flags = (what: string): string[] => execFileSync('pkg-config', [what, 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/);
+  execFileSync('gcc', ['-O2', '-o', bin, source, ...flags('--cflags'), ...flags('--libs')]);
+  compiled.set(source, bin);
+  return bin;
+}
+
+const compiled = new Map<string, string>();
+let compiledDir: string | undefined;
+process.on('exit', () => {
+  if (compiledDir !== undefined) fs.rmSync(compiledDir, { recursive: true, force: true });
+});
+
 /** Common EAL args for a fixture: small memory, no PCI, quiet logs. */
 export function ealArgs(prefix: string, extra: string[] = []): string[] {
   return [`--file-prefix=${prefix}`, '-m', '64', '--no-pci', '--log-level=warning', ...extra];
@@ -303,6 +328,18 @@ export function fixtureArgs(argv: readonly string[] = process.argv.slice(2)): {
 } {
   const sep = argv.indexOf('--');
   return { argv: [...argv], role: argv[sep + 1], roleArgs: argv.slice(sep + 2) };
+}
+
+/**
+ * Inside a fixture process: runs `handlers[cmd](args)` for each stdin line
+ * `cmd args...` (unknown commands are ignored).
+ */
+export function onCommands(handlers: Record<string, (args: string[]) => unknown>): void {
+  readline.createInterface({ input: process.stdin }).on('line', (line) => {
+    const [cmd, ...args] = line.trim().split(/\s+/);
+    const h = handlers[cmd ?? ''];
+    if (h) void h(args);
+  });
 }
 
 /** Inside a fixture process: prints `TAG {json}` (bigints as strings) for waitForJson. */

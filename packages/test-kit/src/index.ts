@@ -414,4 +414,4 @@ export function errorTable(): {
 }
 
 export { makeFrames, readPcap, udpFlowFrames, writePcap } from './pcap';
-export { Capture, Veths, exchange, expectedFrames, frameDiff, frameSeq, vethTag, type FrameOptions } from './veth';
+export { Capture, Veths, exchange, expectedFrames, frameDiff, frameFlow, frameSeq, vethTag, type FrameOptions } from './veth';

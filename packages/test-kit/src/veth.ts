@@ -82,9 +82,14 @@ export function vethTag(n: number): string {
   return `${(process.pid % 1296).toString(36).padStart(2, '0')}${n.toString(36)}`;
 }
 
-/** Frame lengths: frame seq is `lengths[seq % lengths.length]` bytes long; without them, 60 + (seq * 37) % 941. */
+/**
+ * Frame lengths: frame seq is `lengths[seq % lengths.length]` bytes long;
+ * without them, 60 + (seq * 37) % 941. With `flows`, frames are UDP over
+ * IPv4 and frame seq belongs to flow seq % flows (see traffic.py).
+ */
 export interface FrameOptions {
   lengths?: readonly number[];
+  flows?: number;
 }
 
 /**
@@ -98,7 +103,8 @@ export async function exchange(veths: Veths, count: number, opts: FrameOptions =
   const outputs: string[] = [];
   for (let p = 0; p < veths.ports; p++) for (let q = 0; q < veths.queues; q++) outputs.push(veths.captureAt(p, q));
   const lengths = opts.lengths === undefined ? [] : ['--lengths', opts.lengths.join(',')];
-  const proc = startProcess('exchange', 'python3', [TRAFFIC, 'exchange', String(count), '--in', ...inputs, '--out', ...outputs, ...lengths]);
+  const flows = opts.flows === undefined ? [] : ['--flows', String(opts.flows)];
+  const proc = startProcess('exchange', 'python3', [TRAFFIC, 'exchange', String(count), '--in', ...inputs, '--out', ...outputs, ...lengths, ...flows]);
   const status = await proc.waitForExit(120_000);
   const line = proc.stdoutLines.find((l) => l.startsWith('{'));
   if (status.code !== 0 || line === undefined) throw new Error(`traffic exchange failed: ${proc.describe()}`);
@@ -123,32 +129,50 @@ export class Capture {
   }
 }
 
+/** Where traffic.py's marker ("MPTS", tag, seq) sits: after the UDP header in flow frames. */
+const markerAt = (opts: FrameOptions): number => ((opts.flows ?? 0) > 0 ? 42 : 14);
+
 /** The frames traffic.py sends with tag `tag`, as hex, to compare byte for byte. */
 export function expectedFrames(tag: number, count: number, opts: FrameOptions = {}): string[] {
   const lengths = opts.lengths ?? [];
+  const flows = opts.flows ?? 0;
   const out: string[] = [];
   for (let seq = 0; seq < count; seq++) {
-    const head = Buffer.concat([
-      Buffer.from([0x02, 0, 0, 0, 0xaa, tag, 0x02, 0, 0, 0, 0xbb, tag, 0x88, 0xb5]),
-      Buffer.from('MPTS'),
-      Buffer.from([tag]),
-      (() => {
-        const b = Buffer.alloc(4);
-        b.writeUInt32BE(seq);
-        return b;
-      })(),
-    ]);
     const length = lengths.length > 0 ? (lengths[seq % lengths.length] as number) : 60 + ((seq * 37) % 941);
-    const body = Buffer.alloc(length - head.length);
-    for (let i = 0; i < body.length; i++) body[i] = (seq + i) & 0xff;
-    out.push(Buffer.concat([head, body]).toString('hex'));
+    const f = Buffer.alloc(length);
+    Buffer.from([0x02, 0, 0, 0, 0xaa, tag, 0x02, 0, 0, 0, 0xbb, tag]).copy(f, 0);
+    if (flows > 0) {
+      const flow = seq % flows;
+      f.writeUInt16BE(0x0800, 12);
+      Buffer.from([0x45, 0]).copy(f, 14);
+      f.writeUInt16BE(length - 14, 16);
+      f.writeUInt16BE(0x4000, 20);
+      Buffer.from([64, 17]).copy(f, 22);
+      Buffer.from([10, tag, flow >> 8, flow & 0xff, 10, 99, 0, 1]).copy(f, 26);
+      f.writeUInt16BE(1024 + flow, 34);
+      f.writeUInt16BE(4789, 36);
+      f.writeUInt16BE(length - 34, 38);
+    } else {
+      f.writeUInt16BE(0x88b5, 12);
+    }
+    const at = markerAt(opts);
+    f.write('MPTS', at, 'latin1');
+    f[at + 4] = tag;
+    f.writeUInt32BE(seq, at + 5);
+    for (let i = at + 9; i < length; i++) f[i] = (seq + i - at - 9) & 0xff;
+    out.push(f.toString('hex'));
   }
   return out;
 }
 
 /** The sequence number traffic.py wrote into a frame (hex). */
-export function frameSeq(hex: string): number {
-  return Buffer.from(hex, 'hex').readUInt32BE(19);
+export function frameSeq(hex: string, opts: FrameOptions = {}): number {
+  return Buffer.from(hex, 'hex').readUInt32BE(markerAt(opts) + 5);
+}
+
+/** The flow of a flow frame (hex): its source address's last two bytes. */
+export function frameFlow(hex: string): number {
+  return Buffer.from(hex, 'hex').readUInt16BE(28);
 }
 
 /** What a multiset comparison found: frames expected but not seen, and seen but not expected (short, for failures). */

@@ -4,7 +4,7 @@ over veth pairs (test-kit's traffic.ts drives it and knows its frames).
 
 Node has no raw sockets; AF_PACKET does it here (root needed).
 
-  traffic.py exchange COUNT --in IFACE:TAG... --out IFACE... [--window W] [--lengths L,...]
+  traffic.py exchange COUNT --in IFACE:TAG... --out IFACE... [--window W] [--lengths L,...] [--flows F]
       Sends COUNT frames into each --in interface (taking turns) while
       capturing on every --out interface, with at most W frames (default 8)
       sent but not yet seen coming out. net_pcap's live RX buffer holds only
@@ -13,7 +13,8 @@ Node has no raw sockets; AF_PACKET does it here (root needed).
       pushed at it. Waits up to 5 s for the last frames, then prints
       {out iface: [hex frame, ...]} as one JSON object. Frame seq is
       lengths[seq % len(lengths)] bytes long with --lengths, otherwise
-      60 + (seq * 37) % 941.
+      60 + (seq * 37) % 941. With --flows, frames are UDP over IPv4 and frame
+      seq belongs to flow seq % F (source 10.TAG.f/256.f%256, port 1024 + f).
 """
 import json
 import select
@@ -27,11 +28,19 @@ ETHERTYPE = 0x88B5
 PACKET_OUTGOING = 4
 
 
-def frame(tag, seq, lengths):
+def frame(tag, seq, lengths, flows):
     dst = bytes([0x02, 0, 0, 0, 0xAA, tag])
     src = bytes([0x02, 0, 0, 0, 0xBB, tag])
-    head = dst + src + struct.pack("!H", ETHERTYPE) + b"MPTS" + struct.pack("!BI", tag, seq)
     length = lengths[seq % len(lengths)] if lengths else 60 + (seq * 37) % 941
+    marker = b"MPTS" + struct.pack("!BI", tag, seq)
+    if flows:
+        flow = seq % flows
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, length - 14, 0, 0x4000, 64, 17, 0,
+                         bytes([10, tag, flow >> 8, flow & 0xFF]), bytes([10, 99, 0, 1]))
+        udp = struct.pack("!HHHH", 1024 + flow, 4789, length - 34, 0)
+        head = dst + src + struct.pack("!H", 0x0800) + ip + udp + marker
+    else:
+        head = dst + src + struct.pack("!H", ETHERTYPE) + marker
     body = bytes((seq + i) & 0xFF for i in range(length - len(head)))
     return head + body
 
@@ -47,6 +56,14 @@ def open_capture(ifaces):
     return socks
 
 
+def ours(data):
+    """A frame this tool sent, not the kernel's own traffic."""
+    if len(data) < 14:
+        return False
+    ethertype = struct.unpack("!H", data[12:14])[0]
+    return ethertype == ETHERTYPE or (ethertype == 0x0800 and data[42:46] == b"MPTS")
+
+
 def read_ready(socks, got, timeout):
     ready, _, _ = select.select(list(socks), [], [], timeout)
     seen = 0
@@ -56,13 +73,13 @@ def read_ready(socks, got, timeout):
                 data, addr = r.recvfrom(65536)
             except BlockingIOError:
                 break
-            if addr[2] != PACKET_OUTGOING and len(data) >= 14 and struct.unpack("!H", data[12:14])[0] == ETHERTYPE:
+            if addr[2] != PACKET_OUTGOING and ours(data):
                 got[socks[r]].append(data.hex())
                 seen += 1
     return seen
 
 
-def exchange(count, inputs, outputs, window, lengths):
+def exchange(count, inputs, outputs, window, lengths, flows):
     senders = []
     for spec in inputs:
         iface, tag = spec.rsplit(":", 1)
@@ -86,7 +103,7 @@ def exchange(count, inputs, outputs, window, lengths):
                     # a frame was lost: stop waiting for it, keep going
                     seen = sent
                     stall = time.monotonic()
-            s.send(frame(tag, seq, lengths))
+            s.send(frame(tag, seq, lengths, flows))
             sent += 1
     deadline = time.monotonic() + 5
     while seen < total and time.monotonic() < deadline:
@@ -99,9 +116,9 @@ def exchange(count, inputs, outputs, window, lengths):
 def main(argv):
     if len(argv) >= 2 and argv[0] == "exchange":
         count = int(argv[1])
-        inputs, outputs, window, lengths, mode = [], [], 8, [], None
+        inputs, outputs, window, lengths, flows, mode = [], [], 8, [], 0, None
         for a in argv[2:]:
-            if a in ("--in", "--out", "--window", "--lengths"):
+            if a in ("--in", "--out", "--window", "--lengths", "--flows"):
                 mode = a
             elif mode == "--in":
                 inputs.append(a)
@@ -111,7 +128,9 @@ def main(argv):
                 window = int(a)
             elif mode == "--lengths":
                 lengths = [int(n) for n in a.split(",")]
-        exchange(count, inputs, outputs, window, lengths)
+            elif mode == "--flows":
+                flows = int(a)
+        exchange(count, inputs, outputs, window, lengths, flows)
         return 0
     sys.stderr.write(__doc__)
     return 2

@@ -54,18 +54,27 @@ void OnUnsent(rte_mbuf** unsent, uint16_t count, void* userdata) {
 
 }  // namespace
 
-void VectorState::Describe(uint32_t from, uint32_t to) {
+void VectorState::Describe(uint32_t from, uint32_t to, int32_t inputPort) {
+  // Locals, so the stores below are not taken to alias this state's fields.
+  rte_mbuf* const* __restrict p = pkts;
+  uint32_t* __restrict o = off;
+  uint16_t* __restrict l = len;
+  uint16_t* __restrict in = port;
+  const uintptr_t base = span.base;
+  const uint64_t limit = span.length;
   for (uint32_t i = from; i < to; i++) {
-    const rte_mbuf* m = pkts[i];
+    const rte_mbuf* m = p[i];
+    const uintptr_t data = reinterpret_cast<uintptr_t>(m->buf_addr) + m->data_off;
     // In place when the bytes are one segment inside the pool's memory (an
     // indirect or external buffer may live elsewhere).
-    const uint64_t at = reinterpret_cast<uintptr_t>(m->buf_addr) + m->data_off - span.base;
-    const bool inPlace = m->nb_segs == 1 && at <= span.length && m->data_len <= span.length - at;
-    off[i] = inPlace ? static_cast<uint32_t>(at) : 0;
-    len[i] = inPlace ? m->data_len : 0;
-    port[i] = m->port;
-    dest[i] = kDropDestination;
+    const uint64_t at = data - base;
+    const bool inPlace = m->nb_segs == 1 && at <= limit && m->data_len <= limit - at;
+    o[i] = inPlace ? static_cast<uint32_t>(at) : 0;
+    l[i] = inPlace ? m->data_len : 0;
+    in[i] = inputPort >= 0 ? static_cast<uint16_t>(inputPort) : m->port;
   }
+  // Every new packet goes nowhere until the handler says otherwise.
+  std::fill(dest + from, dest + to, kDropDestination);
 }
 
 void VectorState::AddSent(uint32_t out, uint32_t n) {
@@ -102,10 +111,9 @@ void FillFromPorts(napi_env env, VectorState& s, const char* op) {
     const uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(s.burstSize, s.capacity - s.count));
     const uint16_t got = rte_eth_rx_burst(src.port, src.queue, s.pkts + s.count, want);
     if (got > 0) {
-      s.Describe(s.count, s.count + got);
       // The port each packet was read from, whether or not its driver
       // stamped mbuf->port (net_ring does not).
-      std::fill(s.port + s.count, s.port + s.count + got, src.port);
+      s.Describe(s.count, s.count + got, src.port);
       s.count += got;
       if (s.journal != nullptr) Publish(&s.journal->count, s.count);
       AddReceived(s, k, got);
@@ -124,7 +132,7 @@ void FillFromRing(napi_env env, VectorState& s, const char* op) {
   if (s.journal == nullptr) {
     if (s.inRing->peekedBy != nullptr) s.inRing->Idle(env, op);
     const uint32_t n = rte_ring_dequeue_burst(r, reinterpret_cast<void**>(s.pkts + s.count), s.capacity - s.count, nullptr);
-    s.Describe(s.count, s.count + n);
+    s.Describe(s.count, s.count + n, -1);
     s.count += n;
     AddReceived(s, 0, n);
     return;
@@ -150,7 +158,7 @@ void FillFromRing(napi_env env, VectorState& s, const char* op) {
   }
   s.peeked = r;
   s.inRing->peekedBy = &s;
-  s.Describe(0, n);
+  s.Describe(0, n, -1);
   s.count = n;
   AddReceived(s, 0, n);
 }
@@ -254,23 +262,17 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
   if (n == 0) return 0;
   const uint32_t nout = static_cast<uint32_t>(s.outputs.size());
   // Destinations are checked before anything moves, so a bad one leaves the
-  // vector as it was.
-  std::fill(s.shares.begin(), s.shares.end(), 0);
-  uint32_t runs = 0;
-  uint16_t prev = 0;
-  for (uint32_t i = 0; i < n; i++) {
-    const uint16_t d = s.dest[i];
-    if (d >= nout && d != kDropDestination) BadDestination(env, i, d, nout);
-    s.shares[d == kDropDestination ? nout : d]++;
-    runs += i == 0 || d != prev;
-    prev = d;
+  // vector as it was: a branch-free pass (the compiler vectorizes it), then
+  // a search only when it found something.
+  const uint16_t* __restrict dest = s.dest;
+  uint32_t bad = 0;
+  for (uint32_t i = 0; i < n; i++) bad |= static_cast<uint32_t>(dest[i] >= nout) & static_cast<uint32_t>(dest[i] != kDropDestination);
+  if (bad != 0) {
+    for (uint32_t i = 0; i < n; i++) {
+      if (dest[i] >= nout && dest[i] != kDropDestination) BadDestination(env, i, dest[i], nout);
+    }
   }
-  uint32_t groups = 0;
-  for (uint32_t k = 0; k <= nout; k++) {
-    if (s.shares[k] == 0) continue;
-    groups++;
-    if (k == nout) continue;
-    const Output& o = s.outputs[k];
+  for (const Output& o : s.outputs) {
     if (o.kind == OutputKind::kRing) {
       o.ring->Live(env, op);
     } else {
@@ -279,13 +281,13 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
   }
   uint32_t handed = 0;
   uint32_t* counted = s.journal != nullptr ? &s.journal->done : nullptr;
-  if (counted != nullptr || runs == groups || !s.hasBulkRing) {
+  if (counted != nullptr || !s.hasBulkRing) {
     // In order, run by run: a journal counts a prefix of the vector, and a TX
     // buffer takes a run as well as a share.
     for (uint32_t i = 0; i < n;) {
-      const uint16_t d = s.dest[i];
+      const uint16_t d = dest[i];
       uint32_t end = i + 1;
-      while (end < n && s.dest[end] == d) end++;
+      while (end < n && dest[end] == d) end++;
       handed += Hand(s, d == kDropDestination ? nout : d, s.pkts + i, end - i, counted);
       i = end;
       if (s.failpoint == Failpoint::kSendKillAfterChunk && counted != nullptr) raise(SIGKILL);
@@ -293,16 +295,15 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
   } else {
     // A ring's share goes in whole or not at all (client_server_mp's
     // enqueue_bulk per client): group the shares first, in order.
+    std::fill(s.shares.begin(), s.shares.end(), 0);
+    for (uint32_t i = 0; i < n; i++) s.shares[dest[i] == kDropDestination ? nout : dest[i]]++;
     uint32_t at = 0;
     for (uint32_t k = 0; k <= nout; k++) {
       const uint32_t share = s.shares[k];
       s.shares[k] = at;
       at += share;
     }
-    for (uint32_t i = 0; i < n; i++) {
-      const uint16_t d = s.dest[i];
-      s.staging[s.shares[d == kDropDestination ? nout : d]++] = s.pkts[i];
-    }
+    for (uint32_t i = 0; i < n; i++) s.staging[s.shares[dest[i] == kDropDestination ? nout : dest[i]]++] = s.pkts[i];
     uint32_t start = 0;
     for (uint32_t k = 0; k <= nout; k++) {
       const uint32_t end = s.shares[k];

@@ -119,7 +119,9 @@ struct VectorState {
   Failpoint failpoint = Failpoint::kNone;
   bool closed = false;
 
-  void Describe(uint32_t from, uint32_t to);
+  // Describes pkts[from, to) for JavaScript; inputPort < 0: each packet's
+  // mbuf->port.
+  void Describe(uint32_t from, uint32_t to, int32_t inputPort);
   void AddSent(uint32_t out, uint32_t n);
   void AddDropped(uint32_t out, uint32_t n);
 };

@@ -132,6 +132,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitForward(env, exports);
   InitMempoolRepair(env, exports);
   InitTelemetry(env, exports);
+  InitInspect(env, exports);
+  InitCapture(env, exports);
   return exports;
 }
 

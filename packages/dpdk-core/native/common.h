@@ -31,6 +31,7 @@ struct AddonData {
   bool ealInitialised = false;
   bool ealInitAttempted = false;
   bool ealCleanedUp = false;
+  bool captureEnabled = false;  // rte_pdump_init done (capture.cc)
   HandleRegistry<Memzone> memzones;  // by rte_memzone*; created ones freed at cleanup even if their handle was collected
   uint64_t viewsDetached = 0;        // memzone views detached so far (see counters.h)
   std::vector<Burst*> bursts;          // live bursts by id (see Burst::FromId)
@@ -83,6 +84,8 @@ void InitTxBuffer(Napi::Env env, Napi::Object exports);
 void InitForward(Napi::Env env, Napi::Object exports);
 void InitMempoolRepair(Napi::Env env, Napi::Object exports);
 void InitTelemetry(Napi::Env env, Napi::Object exports);
+void InitInspect(Napi::Env env, Napi::Object exports);
+void InitCapture(Napi::Env env, Napi::Object exports);
 
 // Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.
 struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what);
@@ -110,5 +113,7 @@ void FreeTxBuffers(AddonData& data);
 void FreeForwarders(AddonData& data, napi_env env);
 void CloseConfiguredPorts(AddonData& data);
 void FreeCreatedMempools(AddonData& data);
+// Unregisters the capture framework (its IPC action and statistics memzone) before EAL goes.
+void ReleaseCapture(AddonData& data);
 
 }  // namespace dpdk_core

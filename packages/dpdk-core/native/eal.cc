@@ -204,14 +204,17 @@ int CollectHugepageDir(const struct rte_memseg_list* msl, const struct rte_memse
 // rte_eal_cleanup returns most hugepages to the kernel but keeps the pages
 // that still hold live allocations (ethdev's shared data, for one), leaving
 // their files behind. The primary is the last user of its prefix's memory, so
-// it removes those files too.
+// it removes those files too. They are named <prefix>map_<number>: the number
+// check keeps prefix "x" off the files of a prefix "xmap_y".
 void RemoveHugepageFiles(const std::set<std::string>& dirs, const std::string& prefix) {
   std::string stem = prefix + "map_";
   for (const std::string& dir : dirs) {
     DIR* d = opendir(dir.c_str());
     if (d == nullptr) continue;
     while (struct dirent* e = readdir(d)) {
-      if (strncmp(e->d_name, stem.c_str(), stem.size()) == 0) unlink((dir + "/" + e->d_name).c_str());
+      const char* n = e->d_name;
+      if (strncmp(n, stem.c_str(), stem.size()) != 0 || n[stem.size()] == '\0') continue;
+      if (strspn(n + stem.size(), "0123456789") == strlen(n + stem.size())) unlink((dir + "/" + n).c_str());
     }
     closedir(d);
   }
@@ -223,6 +226,7 @@ int CleanupEal(AddonData& data) {
   std::string prefix = runtimeDir.substr(runtimeDir.rfind('/') + 1);
   std::set<std::string> hugepageDirs;
   if (primary) rte_memseg_walk(CollectHugepageDir, &hugepageDirs);
+  ReleaseCapture(data);
   // Rings first: draining a packet ring returns its mbufs to pools that the
   // packet plane may then free.
   FreeCreatedRings(data);

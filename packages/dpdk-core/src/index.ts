@@ -6,6 +6,8 @@ export {
   MAX_LCORE,
   buildEalArgs,
   ealConfigSchema,
+  filePrefixSchema,
+  lcoreIdsFromArgv,
   parseEalArgs,
   splitArgv,
   type EalConfig,
@@ -41,7 +43,7 @@ export {
   type Memzone,
   type ReserveOptions,
 } from './memzone';
-export { checkDpdkVersion } from './native';
+export { addonLoadError, checkDpdkVersion } from './load-error';
 export {
   RING_ELEMENT_SIZE_MAX,
   RING_FLAGS,
@@ -111,3 +113,16 @@ export {
 } from './forward';
 export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';
 export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';
+export { enableCapture } from './capture';
+export { walkMempools, walkRings, type MempoolSummary, type RingSummary } from './inspect';
+export {
+  hugepageFiles,
+  hugepageMounts,
+  hugepageSizes,
+  listPrefixes,
+  runtimeBase,
+  type HugepageMount,
+  type HugepageSize,
+} from './machine';
+export { cleanPrefix, describePrefix, liveSecondaries, type PrefixFile, type PrefixState } from './prefixes';
+export { ownerAlive, parseProcStat, processArgv, readProcStat, startStamp, type ProcStat } from './proc';

@@ -29,6 +29,10 @@ import { EXIT, MAX_CLIENTS } from './shared';
  */
 const CPUS = os.availableParallelism();
 
+/** The server's lcore id; lcore 0 is left to DPDK's tools (see demoServerArgv). */
+const SERVER_LCORE = 1;
+const TOOLS_LCORE = 0;
+
 const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
        start [EAL options] -- -p PORTMASK -n NUM_CLIENTS [server options]`;
 
@@ -56,9 +60,10 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): { se
     throw new UsageError(`--${String(issue?.path[0])}: ${issue?.message}`);
   }
   const o = parsed.data;
+  // lcore id 1 on CPU 0: DPDK's own tools (dpdk-dumpcap, dpdk-proc-info) always run as lcore 0, and
+  // dpdk-dumpcap frees into the capture pool that the server's capture callbacks allocate from.
   const serverArgv = [
-    '-l',
-    '0',
+    `--lcores=${SERVER_LCORE}@0`,
     '--no-pci',
     '-m',
     '256',
@@ -143,7 +148,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   }
   let clients: ClientProcesses;
   try {
-    const alloc = createLcoreAllocator({});
+    const alloc = createLcoreAllocator({ reserved: [TOOLS_LCORE] });
     clients = new ClientProcesses(alloc, clientEalArgs(parsed.ealArgs), (c, code, signal) => {
       process.stderr.write(`demo: client ${c} exited (${signal ?? `code ${code}`})\n`);
     });

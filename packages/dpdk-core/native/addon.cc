@@ -134,6 +134,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitTelemetry(env, exports);
   InitInspect(env, exports);
   InitCapture(env, exports);
+  InitTelemetryClient(env, exports);
   return exports;
 }
 

@@ -86,6 +86,7 @@ void InitMempoolRepair(Napi::Env env, Napi::Object exports);
 void InitTelemetry(Napi::Env env, Napi::Object exports);
 void InitInspect(Napi::Env env, Napi::Object exports);
 void InitCapture(Napi::Env env, Napi::Object exports);
+void InitTelemetryClient(Napi::Env env, Napi::Object exports);
 
 // Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.
 struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what);

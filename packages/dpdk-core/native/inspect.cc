@@ -71,9 +71,12 @@ struct PoolRow {
 
 void CollectPool(struct rte_mempool* mp, void* arg) {
   struct rte_mempool_ops* ops = rte_mempool_get_ops(mp->ops_index);
+  // One count, so that available + in use is the size even while packets move
+  // (rte_mempool_in_use_count would count again).
+  unsigned available = rte_mempool_avail_count(mp);
   static_cast<std::vector<PoolRow>*>(arg)->push_back({mp->name, ops != nullptr ? ops->name : "", mp->size, mp->cache_size,
-                                                      mp->elt_size, mp->populated_size, rte_mempool_avail_count(mp),
-                                                      rte_mempool_in_use_count(mp), mp->socket_id});
+                                                      mp->elt_size, mp->populated_size, available, mp->size - available,
+                                                      mp->socket_id});
 }
 
 // Counts only: reading per-lcore cache lengths is safe from any lcore, and

@@ -112,7 +112,7 @@ export {
   type RoundRobinOptions,
 } from './forward';
 export { mempoolRingState, repairMempool, type MempoolRingState, type RepairOutcome, type RepairResult } from './mempool-repair';
-export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';
+export { queryTelemetry, registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';
 export { enableCapture } from './capture';
 export { walkMempools, walkRings, type MempoolSummary, type RingSummary } from './inspect';
 export {

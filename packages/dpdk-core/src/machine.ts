@@ -62,17 +62,19 @@ export interface HugepageMount {
   pageSizeKb: number;
 }
 
-/** hugetlbfs mounts, from /proc/mounts. */
+/** hugetlbfs mounts, from /proc/mounts; of several on one path, the last (the one that hides the others). */
 export function hugepageMounts(): HugepageMount[] {
-  const out: HugepageMount[] = [];
+  const out = new Map<string, HugepageMount>();
   for (const line of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
     const [, where, type, options] = line.split(' ');
     if (type !== 'hugetlbfs' || where === undefined) continue;
     const size = /(?:^|,)pagesize=(\d+)([KMG])/.exec(options ?? '');
     const kb = size ? Number(size[1]) * { K: 1, M: 1024, G: 1024 * 1024 }[size[2] as 'K' | 'M' | 'G'] : defaultHugepageKb();
-    out.push({ path: where.replace(/\\040/g, ' '), pageSizeKb: kb });
+    const at = where.replace(/\\040/g, ' ');
+    out.delete(at);
+    out.set(at, { path: at, pageSizeKb: kb });
   }
-  return out;
+  return [...out.values()];
 }
 
 /** The hugepage files of exactly this prefix, in every hugetlbfs mount. */

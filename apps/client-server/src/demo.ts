@@ -166,7 +166,8 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     // Counted from when the clients forward: stopping while one is still
     // attaching would pull the shared memory from under it.
     const seconds = duration;
-    void Promise.all(clients.ready).then(() => setTimeout(() => server.stop(`--duration ${seconds} s elapsed`), seconds * 1000));
+    // unref: stopped earlier (Ctrl-C), the demo must not wait for the timer to exit.
+    void Promise.all(clients.ready).then(() => setTimeout(() => server.stop(`--duration ${seconds} s elapsed`), seconds * 1000).unref());
   }
   const code = await server.done;
   return code === 0 ? 0 : EXIT.failure;

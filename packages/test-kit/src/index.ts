@@ -240,9 +240,11 @@ export function leftovers(prefix: string): string[] {
   const found: string[] = [];
   const runtime = path.join(RUNTIME_BASE, prefix);
   if (fs.existsSync(runtime)) found.push(runtime);
+  // <prefix>map_<n> exactly: prefix "x" has no claim on the files of a prefix "xmap_y".
+  const stem = `${prefix}map_`;
   for (const dir of hugepageMounts()) {
     for (const f of safeReaddir(dir)) {
-      if (f.startsWith(`${prefix}map_`)) found.push(path.join(dir, f));
+      if (f.startsWith(stem) && /^\d+$/.test(f.slice(stem.length))) found.push(path.join(dir, f));
     }
   }
   return found;

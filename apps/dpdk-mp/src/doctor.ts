@@ -19,6 +19,12 @@ const MAIN_JOB_BYTES = 256 * 1024 * 1024;
 /** The page count and size the project's setup reserves (scripts/setup.sh). */
 const SETUP_PAGES = 512;
 const SETUP_SIZE_KB = 2048;
+/** What fixes each reason the addon gives for not loading (@mp/dpdk-core's load-error.ts). */
+const LOAD_FIX: Record<string, string> = {
+  E_DPDK_MISSING: 'apt-get install dpdk',
+  E_DPDK_VERSION: 'npm rebuild @mp/dpdk-core',
+  E_NO_ADDON: 'npm rebuild @mp/dpdk-core',
+};
 const DPDK_TOOLS = ['dpdk-dumpcap', 'dpdk-pdump', 'dpdk-proc-info', 'dpdk-telemetry.py'];
 
 export interface Check {
@@ -86,9 +92,9 @@ function dpdkChecks(): { checks: Check[]; core: typeof import('@mp/dpdk-core') |
     core = require('@mp/dpdk-core') as typeof import('@mp/dpdk-core');
     checks.push({ name: 'DPDK', status: 'ok', detail: `${core.dpdkVersion()}; the @mp/dpdk-core addon loads` });
   } catch (e) {
-    const message = (e as Error).message;
-    const fix = /(npm rebuild [^(]*|apt-get install \S+)/.exec(message)?.[1]?.trim();
-    checks.push({ name: 'DPDK', status: 'fail', detail: message, ...(fix !== undefined ? { fix } : {}) });
+    const code = (e as { code?: string }).code ?? '';
+    const fix = LOAD_FIX[code];
+    checks.push({ name: 'DPDK', status: 'fail', detail: (e as Error).message, ...(fix !== undefined ? { fix } : {}) });
   }
   const pmds = ['/usr/lib', '/usr/local/lib', '/usr/lib64'].flatMap((base) => findPmd(base));
   checks.push(

@@ -48,8 +48,9 @@ export class Namespace {
     return new Namespace(holder);
   }
 
-  start(label: string, argv: readonly string[]): Fixture {
-    return startProcess(label, 'nsenter', [`--mount=/proc/${this.holder.pid}/ns/mnt`, '--', ...argv]);
+  start(label: string, argv: readonly string[], opts: { cwd?: string } = {}): Fixture {
+    const wd = opts.cwd === undefined ? [] : [`--wd=${opts.cwd}`];
+    return startProcess(label, 'nsenter', [`--mount=/proc/${this.holder.pid}/ns/mnt`, ...wd, '--', ...argv]);
   }
 
   /** A shell command's output inside the namespace. */

@@ -162,6 +162,12 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // The terminal closed: stop as cleanly as on Ctrl-C instead of leaving the group's files behind;
+  // writing to the terminal now fails (EIO), which must not end the shutdown half way.
+  process.on('SIGHUP', (sig) => {
+    for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+    onSignal(sig);
+  });
   if (duration !== undefined) {
     // Counted from when the clients forward: stopping while one is still
     // attaching would pull the shared memory from under it.

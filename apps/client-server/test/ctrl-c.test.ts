@@ -98,6 +98,9 @@ it.each([['./dev start'], ['pnpm start'], ['pnpm --filter client-server start']]
     expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
     expect(leftovers(`mp-demo-${pid}`)).toEqual([]);
   } finally {
+    // Closing the terminal hangs the demo up; it stops cleanly on SIGHUP too, and the test waits for it.
+    const pid = term.demoPid();
     term.close();
+    for (let waited = 0; pid !== undefined && fs.existsSync(`/proc/${pid}`) && waited < 30_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
   }
 });

@@ -257,7 +257,7 @@ export function renderStatus(s: GroupStatus): string {
   const procs = [s.primary, ...s.secondaries];
   out.push(table(['PID', 'ROLE', 'LCORES', 'COMMAND'], procs.map((p) => [String(p.pid), p.role === 'primary' ? 'primary (alive)' : 'secondary', lcoreText(p), shortCommand(p.argv)])));
   for (const l of s.lcores.filter((x) => x.pids.length > 1)) {
-    out.push(`  warning: lcore ${l.id} is used by pids ${l.pids.join(', ')}: processes sharing an lcore id race on the per-lcore cache of any pool both use`);
+    out.push(`  note: lcore ${l.id} is named by pids ${l.pids.join(', ')}: safe only while at most one of them takes from or returns to a pool (idle EAL worker threads and warm standbys do not)`);
   }
   out.push('', 'LCORE LEASES');
   out.push(

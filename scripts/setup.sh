@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 PNPM_VERSION="$(node -p "require('./package.json').packageManager.split('@')[1]")"
 HUGEPAGES_WANTED="${DPDK_MP_HUGEPAGES:-512}"   # 2 MiB pages: 1 GiB by default
-DEBIAN_PACKAGES=(dpdk dpdk-dev libdpdk-dev dpdk-doc pkg-config iproute2 python3 make g++)
+DEBIAN_PACKAGES=(dpdk dpdk-dev libdpdk-dev dpdk-doc pkg-config iproute2 python3 make g++ tmux)
 
 fail() {
   echo "setup: $*" >&2

@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { HelpRequested, UsageError, durationSchema, parseServerArgs } from './args';
 import { reportStartError } from './errors';
 import { startServer, type ServerHandle } from './server';
-import { EXIT, MAX_CLIENTS, STOP_SIGNALS } from './shared';
+import { EXIT, MAX_CLIENTS } from './shared';
 
 /**
  * CPUs this process may use, read before EAL pins the main thread to the
@@ -28,6 +28,10 @@ import { EXIT, MAX_CLIENTS, STOP_SIGNALS } from './shared';
  * CPU would show).
  */
 const CPUS = os.availableParallelism();
+
+/** The server's lcore id; lcore 0 is left to DPDK's tools (see demoServerArgv). */
+const SERVER_LCORE = 1;
+const TOOLS_LCORE = 0;
 
 const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
        start [EAL options] -- -p PORTMASK -n NUM_CLIENTS [server options]`;
@@ -56,9 +60,10 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): { se
     throw new UsageError(`--${String(issue?.path[0])}: ${issue?.message}`);
   }
   const o = parsed.data;
+  // lcore id 1 on CPU 0: DPDK's own tools (dpdk-dumpcap, dpdk-proc-info) always run as lcore 0, and
+  // dpdk-dumpcap frees into the capture pool that the server's capture callbacks allocate from.
   const serverArgv = [
-    '-l',
-    '0',
+    `--lcores=${SERVER_LCORE}@0`,
     '--no-pci',
     '-m',
     '256',
@@ -143,7 +148,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   }
   let clients: ClientProcesses;
   try {
-    const alloc = createLcoreAllocator({});
+    const alloc = createLcoreAllocator({ reserved: [TOOLS_LCORE] });
     clients = new ClientProcesses(alloc, clientEalArgs(parsed.ealArgs), (c, code, signal) => {
       process.stderr.write(`demo: client ${c} exited (${signal ?? `code ${code}`})\n`);
     });
@@ -155,12 +160,20 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     return reportStartError('start', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // The terminal closed: stop as cleanly as on Ctrl-C instead of leaving the group's files behind;
+  // writing to the terminal now fails (EIO), which must not end the shutdown half way.
+  process.on('SIGHUP', (sig) => {
+    for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
+    onSignal(sig);
+  });
   if (duration !== undefined) {
     // Counted from when the clients forward: stopping while one is still
     // attaching would pull the shared memory from under it.
     const seconds = duration;
-    void Promise.all(clients.ready).then(() => setTimeout(() => server.stop(`--duration ${seconds} s elapsed`), seconds * 1000));
+    // unref: stopped earlier (Ctrl-C), the demo must not wait for the timer to exit.
+    void Promise.all(clients.ready).then(() => setTimeout(() => server.stop(`--duration ${seconds} s elapsed`), seconds * 1000).unref());
   }
   const code = await server.done;
   return code === 0 ? 0 : EXIT.failure;

@@ -7,7 +7,6 @@
  * what that client left half done in the pool before the client's slot can
  * be reused.
  */
-import fs from 'node:fs';
 import {
   auditMempool,
   cleanup,
@@ -15,8 +14,10 @@ import {
   createPktmbufPool,
   currentLcore,
   DpdkError,
+  enableCapture,
   initEalFromArgv,
   monotonicMs,
+  liveSecondaries,
   openPort,
   ports as listPorts,
   processType,
@@ -25,7 +26,6 @@ import {
   registerTelemetry,
   repairMempool,
   reserveMemzone,
-  runtimeDir,
   type Mempool,
   type PacketVector,
   type Port,
@@ -103,6 +103,12 @@ class Server implements ServerHandle {
   private telemetry: { clients: TelemetryCommand; ports: TelemetryCommand } | undefined;
   /** Dead clients whose pool repair said 'unrepairable' (reported once, retried on every look). */
   private readonly waitingRepairs = new Set<number>();
+  /**
+   * Every TS client seen registered, by pid: one that has released its slot
+   * (on a Ctrl-C it gets SIGINT too) may still be detaching, and shutdown
+   * waits for it instead of taking it for a secondary it cannot ask to stop.
+   */
+  private readonly seen = new Map<number, { c: number; stamp: number | null }>();
 
   constructor(
     private readonly opts: ServerOptions,
@@ -224,6 +230,7 @@ class Server implements ServerHandle {
   private watchClients(): void {
     for (let c = 0; c < MAX_CLIENTS; c++) {
       const pid = this.control.pid(c);
+      if (pid !== 0) this.seen.set(pid, { c, stamp: this.control.stamp(c) });
       if (pid === 0 || this.control.holderAlive(c)) continue;
       if (this.control.state(c) === SLOT_STATE.free) {
         this.control.clearDead(c, pid, false);
@@ -296,11 +303,11 @@ class Server implements ServerHandle {
 
   /** Clients first (they transmit on our ports and hold our buffers), then ports, rings, pool, memory. */
   private async shutdown(): Promise<number> {
-    const attached: Array<{ c: number; pid: number; stamp: number | null }> = [];
     for (let c = 0; c < MAX_CLIENTS; c++) {
-      if (this.control.holderAlive(c)) attached.push({ c, pid: this.control.pid(c), stamp: this.control.stamp(c) });
+      if (this.control.holderAlive(c)) this.seen.set(this.control.pid(c), { c, stamp: this.control.stamp(c) });
     }
     const running = (a: { pid: number; stamp: number | null }): boolean => ownerAlive(a.pid, a.stamp);
+    const attached = [...this.seen].map(([pid, a]) => ({ pid, ...a })).filter(running);
     this.control.requestStop();
     const deadline = Date.now() + STOP_WAIT_MS;
     while (attached.some(running) && Date.now() < deadline) {
@@ -314,7 +321,7 @@ class Server implements ServerHandle {
         `mp-server: clients ${stuck.map((s) => `${s.c} (pid ${s.pid})`).join(', ')} did not stop within ${STOP_WAIT_MS} ms; shutting down anyway\n`,
       );
     }
-    const others = otherSecondaries(attached.map((a) => a.pid));
+    const others = liveSecondaries(attached.map((a) => a.pid));
     if (others.length > 0) {
       process.stderr.write(
         `mp-server: secondaries still attached that cannot be asked to stop (C clients or DPDK tools): pid ${others.join(', ')}; they may fail once the ports close\n`,
@@ -337,20 +344,6 @@ class Server implements ServerHandle {
     this.log('server stopped');
     return stuck.length > 0 ? EXIT.failure : 0;
   }
-}
-
-/**
- * Live secondaries of this group other than `known`: each keeps an IPC socket
- * `mp_socket_<pid>_<id>` in the runtime directory while it is attached.
- */
-function otherSecondaries(known: readonly number[]): number[] {
-  const pids = new Set<number>();
-  for (const f of fs.readdirSync(runtimeDir())) {
-    const m = /^mp_socket_(\d+)_/.exec(f);
-    const pid = Number(m?.[1]);
-    if (m && pid !== process.pid && !known.includes(pid) && ownerAlive(pid, null)) pids.add(pid);
-  }
-  return [...pids].sort((a, b) => a - b);
 }
 
 /** Everything init.c does, in its order, after the app args were checked. */
@@ -424,6 +417,8 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
     outputs: rings.map((ring) => ({ ring, bulk: opts.distribute === 'rr' })),
     counters: { array: portInfo.fields.rx_stats.rx, received: opts.portIds.map((_, index) => index) },
   });
+  // dpdk-dumpcap / dpdk-pdump can now attach and capture what the server receives.
+  enableCapture();
   const server = new Server(opts, portInfo, control, pool, ports, rings, vector, distributor(opts.distribute, opts.clients));
   process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
   server.start();

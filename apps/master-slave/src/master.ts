@@ -9,6 +9,7 @@ import path from 'node:path';
 import {
   DpdkError,
   createPktmbufPool,
+  enableCapture,
   initEalFromArgv,
   lcores,
   mainLcore,
@@ -93,6 +94,8 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
     return port;
   });
   for (const u of units) u.baseline = u.pool.inUseCount();
+  // dpdk-dumpcap / dpdk-pdump can attach; DPDK 22.11 captures only what this process itself sends or receives (README).
+  enableCapture();
 
   let allocator: LcoreAllocator | undefined;
   const cpus = `0-${os.cpus().length - 1}`;

@@ -131,6 +131,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMempoolRepair(env, exports);
   InitMempoolAudit(env, exports);
   InitTelemetry(env, exports);
+  InitInspect(env, exports);
+  InitCapture(env, exports);
+  InitTelemetryClient(env, exports);
   return exports;
 }
 

@@ -32,6 +32,7 @@ struct AddonData {
   bool ealInitAttempted = false;
   bool ealCleanedUp = false;
   bool ealAbandoned = false;  // cleaned up by abandon(): nothing shared was touched
+  bool captureEnabled = false;  // rte_pdump_init done (capture.cc)
   HandleRegistry<Memzone> memzones;  // by rte_memzone*; created ones freed at cleanup even if their handle was collected
   uint64_t viewsDetached = 0;        // memzone views detached so far (see counters.h)
   std::vector<Burst*> bursts;          // live bursts by id (see Burst::FromId)
@@ -85,6 +86,9 @@ void InitVector(Napi::Env env, Napi::Object exports);
 void InitMempoolRepair(Napi::Env env, Napi::Object exports);
 void InitMempoolAudit(Napi::Env env, Napi::Object exports);
 void InitTelemetry(Napi::Env env, Napi::Object exports);
+void InitInspect(Napi::Env env, Napi::Object exports);
+void InitCapture(Napi::Env env, Napi::Object exports);
+void InitTelemetryClient(Napi::Env env, Napi::Object exports);
 
 // Unwraps a live Mempool handle; throws TypeError / E_CLOSED otherwise.
 struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* what);
@@ -116,5 +120,7 @@ void FreePacketPlane(AddonData& data);
 void FreeTxBuffers(AddonData& data);
 void CloseConfiguredPorts(AddonData& data);
 void FreeCreatedMempools(AddonData& data);
+// Unregisters the capture framework (its IPC action and statistics memzone) before EAL goes.
+void ReleaseCapture(AddonData& data);
 
 }  // namespace dpdk_core

@@ -241,6 +241,7 @@ int CleanupEal(AddonData& data) {
   std::string prefix = runtimeDir.substr(runtimeDir.rfind('/') + 1);
   std::set<std::string> hugepageDirs;
   if (primary) rte_memseg_walk(CollectHugepageDir, &hugepageDirs);
+  ReleaseCapture(data);
   // Vectors first: a batch one peeked goes back to its ring. Then rings:
   // draining a packet ring returns its mbufs to pools that the packet plane
   // may then free.

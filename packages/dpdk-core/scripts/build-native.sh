@@ -6,7 +6,10 @@
 #   build-native.sh prebuildify  prebuilds/linux-x64/ (N-API: one build for every Node)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkg-config --exists libdpdk || { echo "build: libdpdk not found by pkg-config; run ./dev test (or apt-get install libdpdk-dev pkg-config)" >&2; exit 1; }
+for tool in g++ make python3 pkg-config; do
+  command -v "$tool" >/dev/null || { echo "build: building the @mp/dpdk-core addon needs $tool: apt-get install g++ make python3 pkg-config libdpdk-dev (in the dpdk-mp repository, ./dev test sets everything up)" >&2; exit 1; }
+done
+pkg-config --exists libdpdk || { echo "build: libdpdk not found by pkg-config: apt-get install libdpdk-dev (in the dpdk-mp repository, ./dev test sets everything up)" >&2; exit 1; }
 # Concurrent builds in one checkout would clobber build/: take turns.
 exec 9>"${TMPDIR:-/tmp}/dpdk-core-build-$(id -u).lock"
 flock 9

@@ -11,7 +11,7 @@ export const MAX_LCORE = 128;
 const lcoreId = z.number().int().min(0).max(MAX_LCORE - 1);
 
 /** A --file-prefix becomes part of file names under /var/run/dpdk and the hugepage mount. */
-const filePrefix = z
+export const filePrefixSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, "_", "-" or "."')
   .refine((s) => s !== '.' && s !== '..', 'must not be "." or ".."');
@@ -38,7 +38,7 @@ export const ealConfigSchema = z
       .optional(),
     mainLcore: lcoreId.optional(),
     processType: z.enum(['primary', 'secondary', 'auto']).default('primary'),
-    filePrefix: filePrefix.optional(),
+    filePrefix: filePrefixSchema.optional(),
     /** Hugepage memory to preallocate, in MiB (-m). */
     memoryMb: z.number().int().min(1).max(1024 * 1024).optional(),
     noPci: z.boolean().default(false),
@@ -276,4 +276,68 @@ export function buildEalArgs(input: EalConfig): string[] {
   args.push(...c.extraArgs);
   parseEalArgs(args, { secondariesWillAttach: c.secondariesWillAttach });
   return args;
+}
+
+/** "1-3" -> [1, 2, 3]; "5" -> [5]; null if not a number or an ascending range. */
+function idRange(text: string): number[] | null {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
+  if (!m) return null;
+  const from = Number(m[1]);
+  const to = m[2] === undefined ? from : Number(m[2]);
+  if (to < from || to >= MAX_LCORE) return null;
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** -l's list, "0,2-3". */
+function corelistIds(list: string): number[] | null {
+  const ids = list.split(',').map(idRange);
+  return ids.every((r) => r !== null) ? ids.flat() : null;
+}
+
+/** --lcores' map, "1@0,(2-3)@(0-1),4": the ids left of each '@'. */
+function lcoresMapIds(map: string): number[] | null {
+  const ids: number[] = [];
+  for (const element of map.match(/(\([^)]*\)|[^,(])+/g) ?? []) {
+    const left = (element.split(/@(?![^(]*\))/)[0] ?? '').replace(/^\((.*)\)$/, '$1');
+    const parsed = corelistIds(left);
+    if (parsed === null) return null;
+    ids.push(...parsed);
+  }
+  return ids.length > 0 ? ids : null;
+}
+
+/** -c's hexadecimal mask. */
+function coremaskIds(mask: string): number[] | null {
+  if (!/^(0x)?[0-9a-f]+$/i.test(mask)) return null;
+  const bits = BigInt(mask.startsWith('0x') || mask.startsWith('0X') ? mask : `0x${mask}`);
+  const ids: number[] = [];
+  for (let id = 0; id < MAX_LCORE; id++) if ((bits >> BigInt(id)) & 1n) ids.push(id);
+  return ids.length > 0 ? ids : null;
+}
+
+/**
+ * The lcore ids a process runs as, read from the EAL options in its argv
+ * (-l, -c, --lcores, --main-lcore), or null when it gives none or they do not
+ * parse (then EAL gives it one lcore per CPU, id = CPU number, the first one
+ * main). Only options before the first `--` count and anything else is
+ * skipped, so any DPDK process's command line will do: a Node
+ * `node bin/mp-client --lcores=5@(0-1) ...` as well as a C program's.
+ */
+export function lcoreIdsFromArgv(argv: readonly string[]): { ids: number[]; main: number } | null {
+  let ids: number[] | null = null;
+  let main: number | undefined;
+  const end = argv.indexOf('--');
+  const args = end < 0 ? argv : argv.slice(0, end);
+  for (let i = 0; i < args.length; i++) {
+    const m = /^(-l|-c|--lcores|--main-lcore)(?:=?(.+))?$/.exec(args[i] as string);
+    if (!m) continue;
+    const value = m[2] ?? args[++i] ?? '';
+    if (m[1] === '-l') ids = corelistIds(value);
+    else if (m[1] === '-c') ids = coremaskIds(value);
+    else if (m[1] === '--lcores') ids = lcoresMapIds(value);
+    else main = Number(value);
+  }
+  if (ids === null) return null;
+  const unique = [...new Set(ids)].sort((a, b) => a - b);
+  return { ids: unique, main: main !== undefined && unique.includes(main) ? main : (unique[0] as number) };
 }

@@ -5,7 +5,10 @@
 import path from 'node:path';
 import { applyEalDefaults, buildEalArgs, parseEalArgs, splitArgv, type EalConfig } from './eal-args';
 import { dpdkError } from './errors';
+import { runtimeDirFor } from './machine';
 import { native, type EalState, type NativeLcore } from './native';
+
+export { runtimeDirFor };
 
 export type ProcessType = 'primary' | 'secondary';
 export type Lcore = NativeLcore;
@@ -113,12 +116,6 @@ export function lcoreCount(): number {
 /** The calling thread's lcore id (the main thread's is the main lcore). */
 export function currentLcore(): number | null {
   return native.lcoreInfo().current;
-}
-
-/** Where DPDK keeps a file prefix's runtime files (same rule as eal_get_runtime_dir). */
-export function runtimeDirFor(filePrefix: string, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
-  const base = uid === 0 ? '/var/run' : (env['XDG_RUNTIME_DIR'] ?? '/tmp');
-  return path.join(base, 'dpdk', filePrefix);
 }
 
 /**

@@ -6,6 +6,8 @@ export {
   MAX_LCORE,
   buildEalArgs,
   ealConfigSchema,
+  filePrefixSchema,
+  lcoreIdsFromArgv,
   parseEalArgs,
   splitArgv,
   type EalConfig,
@@ -43,7 +45,7 @@ export {
   type Memzone,
   type ReserveOptions,
 } from './memzone';
-export { checkDpdkVersion } from './native';
+export { addonLoadError, checkDpdkVersion } from './load-error';
 export { monotonicMs } from './fastcall';
 export {
   RING_ELEMENT_SIZE_MAX,
@@ -121,4 +123,17 @@ export {
   type RepairResult,
 } from './mempool-repair';
 export { auditMempool, type AuditHolders, type MempoolAudit } from './mempool-audit';
-export { registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';
+export { queryTelemetry, registerTelemetry, telemetryCommandSchema, type TelemetryCommand, type TelemetryValue } from './telemetry';
+export { enableCapture } from './capture';
+export { walkMempools, walkRings, type MempoolSummary, type RingSummary } from './inspect';
+export {
+  hugepageFiles,
+  hugepageMounts,
+  hugepageSizes,
+  listPrefixes,
+  runtimeBase,
+  type HugepageMount,
+  type HugepageSize,
+} from './machine';
+export { cleanPrefix, describePrefix, liveSecondaries, type PrefixFile, type PrefixState } from './prefixes';
+export { ownerAlive, parseProcStat, processArgv, readProcStat, startStamp, type ProcStat } from './proc';

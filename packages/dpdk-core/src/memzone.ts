@@ -3,8 +3,8 @@
  * others, with a zero-copy view and native atomics on 32/64-bit words.
  */
 import { z } from 'zod';
-import { dpdkError } from './errors';
 import { native, type NativeMemzone } from './native';
+import { validate as check } from './validate';
 
 /** RTE_MEMZONE_NAMESIZE is 32 with the NUL. */
 export const MEMZONE_NAME_MAX = 31;
@@ -34,14 +34,6 @@ const reserveSchema = z
   .strict();
 
 export type ReserveOptions = z.input<typeof reserveSchema>;
-
-function check<T>(schema: z.ZodType<T>, value: unknown, op: string, what: string): T {
-  const r = schema.safeParse(value);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  const where = issue && issue.path.length > 0 ? `.${issue.path.join('.')}` : '';
-  throw dpdkError('EINVAL', op, `invalid ${what}${where}: ${issue?.message ?? 'invalid'}`);
-}
 
 export { check as validate };
 

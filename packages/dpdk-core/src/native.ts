@@ -6,6 +6,7 @@
 import path from 'node:path';
 import nodeGypBuild from 'node-gyp-build';
 import { DpdkError } from './errors';
+import { addonLoadError, checkDpdkVersion } from './load-error';
 
 export interface NativeMemzone {
   readonly name: string;
@@ -81,21 +82,13 @@ export interface PortSummary {
   socket: number;
 }
 
-/**
- * The addon is compiled against one DPDK release; running it against another
- * (libdpdk upgraded, addon not rebuilt) would misread DPDK's structures.
- */
-export function checkDpdkVersion(version: Pick<NativeVersion, 'built' | 'loaded'>): void {
-  if (version.built !== version.loaded) {
-    throw new Error(
-      `@mp/dpdk-core was built against DPDK ${version.built} but DPDK ${version.loaded} is installed; ` +
-        'rebuild the addon (pnpm --filter @mp/dpdk-core run build:native)',
-    );
-  }
-}
-
 function load(): NativeAddon {
-  const addon = nodeGypBuild(path.join(__dirname, '..')) as NativeAddon;
+  let addon: NativeAddon;
+  try {
+    addon = nodeGypBuild(path.join(__dirname, '..')) as NativeAddon;
+  } catch (e) {
+    throw addonLoadError(e);
+  }
   checkDpdkVersion(addon.version);
   addon.setErrorFactory((code, errno, op, message) => new DpdkError(code, errno, op, message));
   return addon;

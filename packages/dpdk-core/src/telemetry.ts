@@ -4,8 +4,12 @@
  * application publishes a flat dict of numbers, strings and arrays of them
  * whenever its data changes, and DPDK's stock `dpdk-telemetry.py` (or any
  * client of `<runtime dir>/dpdk_telemetry.v2`) reads the latest. Primary only.
+ * queryTelemetry is such a client (native/telemetry_client.cc).
  */
+import path from 'node:path';
 import { z } from 'zod';
+import { filePrefixSchema } from './eal-args';
+import { runtimeDirFor } from './machine';
 import { validate } from './memzone';
 import { native } from './native';
 
@@ -15,6 +19,7 @@ declare module './native' {
   interface NativeAddon {
     registerTelemetry(cmd: string, help: string): void;
     publishTelemetry(cmd: string, keys: string[], values: TelemetryValue[]): void;
+    telemetryRequest(socketPath: string, command: string): string;
   }
 }
 
@@ -59,4 +64,22 @@ export function registerTelemetry(command: string, help: string): TelemetryComma
       native.publishTelemetry(cmd, Object.keys(s), Object.values(s));
     },
   };
+}
+
+/** A command as a client sends it: the command, optionally `,<parameters>` (e.g. "/ethdev/stats,0"). */
+const requestSchema = z.string().regex(/^\/[A-Za-z0-9_/]{1,55}(,[^\s]{0,127})?$/, 'a telemetry request is /command or /command,parameters');
+
+/**
+ * Asks the primary of `filePrefix` one telemetry request over its socket
+ * (what dpdk-telemetry.py does) and returns the reply's value for it, e.g.
+ * `queryTelemetry('x', '/eal/params')` -> the EAL arguments that primary was
+ * started with. Works from any process, with or without EAL. 'ENOENT' or
+ * 'ECONNREFUSED' when no primary serves telemetry there (none runs, or it
+ * runs with --no-telemetry).
+ */
+export function queryTelemetry(filePrefix: string, request: string): unknown {
+  const socket = path.join(runtimeDirFor(validate(filePrefixSchema, filePrefix, 'queryTelemetry', 'file prefix')), 'dpdk_telemetry.v2');
+  const req = validate(requestSchema, request, 'queryTelemetry', 'request');
+  const reply = JSON.parse(native.telemetryRequest(socket, req)) as Record<string, unknown>;
+  return reply[req.split(',')[0] as string];
 }

@@ -1,5 +1,5 @@
 import { codeOf } from '@mp/test-kit';
-import { applyEalDefaults, DEFAULT_BASE_VIRTADDR, buildEalArgs, parseEalArgs, splitArgv, EAL_OPTIONS, checkDpdkVersion } from '../src';
+import { applyEalDefaults, DEFAULT_BASE_VIRTADDR, buildEalArgs, parseEalArgs, splitArgv, EAL_OPTIONS, checkDpdkVersion, lcoreIdsFromArgv } from '../src';
 
 describe('buildEalArgs', () => {
   it('defaults to a primary with nothing else', () => {
@@ -160,8 +160,28 @@ describe('splitArgv', () => {
 });
 
 describe('checkDpdkVersion', () => {
-  it('refuses a DPDK other than the one the addon was built for', () => {
+  it('refuses a DPDK release other than the one the addon was built for, and accepts its point releases', () => {
     expect(() => checkDpdkVersion({ built: '22.11.11', loaded: '22.11.11' })).not.toThrow();
-    expect(() => checkDpdkVersion({ built: '22.11.11', loaded: '23.11.0' })).toThrow(/rebuild the addon/);
+    expect(() => checkDpdkVersion({ built: '22.11.11', loaded: '22.11.4' })).not.toThrow();
+    expect(() => checkDpdkVersion({ built: '22.11.11', loaded: '23.11.0' })).toThrow(/rebuild the addon: npm rebuild @mp\/dpdk-core/);
+  });
+});
+
+describe('lcoreIdsFromArgv', () => {
+  it('reads -l, -c, --lcores and --main-lcore from any process argv, up to the first --', () => {
+    expect(lcoreIdsFromArgv(['mp_server', '-l', '0', '-n', '4', '--', '-p', '3'])).toEqual({ ids: [0], main: 0 });
+    expect(lcoreIdsFromArgv(['x', '-l0-2,5'])).toEqual({ ids: [0, 1, 2, 5], main: 0 });
+    expect(lcoreIdsFromArgv(['node', '/a/bin/mp-client', '--lcores=5@(0-1)', '--', '-l', '9'])).toEqual({ ids: [5], main: 5 });
+    expect(lcoreIdsFromArgv(['x', '--lcores', '1@0,(2-3)@(0-1),4'])).toEqual({ ids: [1, 2, 3, 4], main: 1 });
+    expect(lcoreIdsFromArgv(['x', '--lcores=(1,3-4)@(0,1),7@1'])).toEqual({ ids: [1, 3, 4, 7], main: 1 });
+    expect(lcoreIdsFromArgv(['x', '-c', '0x6'])).toEqual({ ids: [1, 2], main: 1 });
+    expect(lcoreIdsFromArgv(['x', '-c3', '--main-lcore=1'])).toEqual({ ids: [0, 1], main: 1 });
+  });
+
+  it('is null when the argv gives no lcore option or one that does not parse (EAL then uses one lcore per CPU)', () => {
+    expect(lcoreIdsFromArgv(['dpdk-dumpcap', '-i', '0', '--file-prefix=x'])).toBeNull();
+    expect(lcoreIdsFromArgv(['x', '-l', '3-1'])).toBeNull();
+    expect(lcoreIdsFromArgv(['x', '-l', '200'])).toBeNull();
+    expect(lcoreIdsFromArgv(['x', '-c', 'zz'])).toBeNull();
   });
 });

@@ -10,6 +10,7 @@ export {
   type LeaseInfo,
   type LeaseRef,
 } from './allocator';
+export { findLcoreAllocators } from './find';
 export { CPU_SET_SIZE, cpuSetString, defaultLeaseIds, lcoreEalArgs, type CpuSet } from './eal-args';
 export * as layout from './layout';
 export { eligible, exhaustionMessage, formatIds, rankCandidates, type PickRequest, type SlotState } from './policy';

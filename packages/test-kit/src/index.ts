@@ -37,6 +37,8 @@ export class Fixture {
   /** Date.now() when the process exited (0 while it runs). */
   exitedAt = 0;
   private waiters: Array<() => void> = [];
+  /** The line each stream is writing, not ended by a newline yet. */
+  private readonly unfinished = { stdout: '', stderr: '' };
   private status: ExitStatus | undefined;
 
   constructor(
@@ -51,8 +53,8 @@ export class Fixture {
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
     });
     live.add(this);
-    this.collect(this.child.stdout!, this.stdoutLines);
-    this.collect(this.child.stderr!, this.stderrLines);
+    this.collect(this.child.stdout!, this.stdoutLines, 'stdout');
+    this.collect(this.child.stderr!, this.stderrLines, 'stderr');
     this.exited = new Promise((resolve) => {
       this.child.on('exit', (code, signal) => {
         this.exitedAt = Date.now();
@@ -81,18 +83,17 @@ export class Fixture {
     return this.status;
   }
 
-  private collect(stream: NodeJS.ReadableStream, lines: string[]): void {
-    let partial = '';
+  private collect(stream: NodeJS.ReadableStream, lines: string[], name: 'stdout' | 'stderr'): void {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
-      const parts = (partial + chunk).split('\n');
-      partial = parts.pop() ?? '';
+      const parts = (this.unfinished[name] + chunk).split('\n');
+      this.unfinished[name] = parts.pop() ?? '';
       lines.push(...parts);
       this.wake();
     });
     stream.on('end', () => {
-      if (partial !== '') lines.push(partial);
-      partial = '';
+      if (this.unfinished[name] !== '') lines.push(this.unfinished[name]);
+      this.unfinished[name] = '';
       this.wake();
     });
   }
@@ -115,21 +116,26 @@ export class Fixture {
 
   /**
    * Waits for a line matching `pattern` (on stdout unless told; DPDK logs go
-   * to stderr), looking from line `from` on; fails with the output if the
-   * process exits first.
+   * to stderr), looking from line `from` on, and with `unfinished` at the
+   * line being written too (a progress line without its newline); fails with
+   * the output if the process exits first.
    */
   async waitForLine(
     pattern: RegExp,
     timeoutMs = 20_000,
-    opts: { from?: number; stream?: 'stdout' | 'stderr' } = {},
+    opts: { from?: number; stream?: 'stdout' | 'stderr'; unfinished?: boolean } = {},
   ): Promise<RegExpMatchArray> {
     const deadline = Date.now() + timeoutMs;
-    const lines = opts.stream === 'stderr' ? this.stderrLines : this.stdoutLines;
+    const stream = opts.stream ?? 'stdout';
+    const lines = stream === 'stderr' ? this.stderrLines : this.stdoutLines;
     for (let seen = opts.from ?? 0; ; ) {
       for (; seen < lines.length; seen++) {
         const m = (lines[seen] as string).match(pattern);
         if (m) return m;
       }
+      // A progress or prompt line that no newline has ended yet, when asked to look at it too.
+      const current = opts.unfinished === true ? this.unfinished[stream].match(pattern) : null;
+      if (current) return current;
       if (this.status !== undefined) {
         throw new Error(`${this.label} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
       }

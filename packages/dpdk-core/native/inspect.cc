@@ -1,0 +1,167 @@
+// Read-only views for tools that look at a group from outside (dpdk-mp):
+// every ring and pool in the shared memory whoever created it, and who holds
+// the locks DPDK takes on its files (the primary's fcntl lock on its config
+// file, the flock a process keeps on each hugepage file it maps).
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_eal_memconfig.h>
+#include <rte_mempool.h>
+#include <rte_ring.h>
+#include <rte_tailq.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "common.h"
+
+namespace dpdk_core {
+namespace {
+
+struct RingRow {
+  std::string name;
+  uint32_t size, capacity, count, freeCount, flags;
+  int socket;
+};
+
+// DPDK 22.11 has no rte_ring_walk; rings live in the "RTE_RING" tailq, which
+// rte_ring_lookup itself searches under the same lock. Rows are copied out
+// under the lock, JS values built after it (building them may throw).
+Napi::Value WalkRings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "walkRings");
+  std::vector<RingRow> rows;
+  struct rte_tailq_head* head = rte_eal_tailq_lookup(RTE_TAILQ_RING_NAME);
+  if (head != nullptr) {
+    rte_mcfg_tailq_read_lock();
+    struct rte_tailq_entry* te;
+    TAILQ_FOREACH(te, &head->tailq_head, next) {
+      auto* r = static_cast<struct rte_ring*>(te->data);
+      rows.push_back({r->name, r->size, r->capacity, rte_ring_count(r), rte_ring_free_count(r), static_cast<uint32_t>(r->flags),
+                      r->memzone != nullptr ? r->memzone->socket_id : SOCKET_ID_ANY});
+    }
+    rte_mcfg_tailq_read_unlock();
+  }
+  Napi::Array out = Napi::Array::New(env, rows.size());
+  for (uint32_t i = 0; i < rows.size(); i++) {
+    const RingRow& r = rows[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", r.name);
+    o.Set("size", r.size);
+    o.Set("capacity", r.capacity);
+    o.Set("count", r.count);
+    o.Set("freeCount", r.freeCount);
+    o.Set("flags", r.flags);
+    o.Set("socket", r.socket);
+    out.Set(i, o);
+  }
+  return out;
+}
+
+struct PoolRow {
+  std::string name, ops;
+  uint32_t size, cacheSize, eltSize, populated, available, inUse;
+  int socket;
+};
+
+void CollectPool(struct rte_mempool* mp, void* arg) {
+  struct rte_mempool_ops* ops = rte_mempool_get_ops(mp->ops_index);
+  // One count, so that available + in use is the size even while packets move
+  // (rte_mempool_in_use_count would count again).
+  unsigned available = rte_mempool_avail_count(mp);
+  static_cast<std::vector<PoolRow>*>(arg)->push_back({mp->name, ops != nullptr ? ops->name : "", mp->size, mp->cache_size,
+                                                      mp->elt_size, mp->populated_size, available, mp->size - available,
+                                                      mp->socket_id});
+}
+
+// Counts only: reading per-lcore cache lengths is safe from any lcore, and
+// nothing here takes or returns an object.
+Napi::Value WalkMempools(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireEal(env, "walkMempools");
+  std::vector<PoolRow> rows;
+  rte_mempool_walk(CollectPool, &rows);
+  Napi::Array out = Napi::Array::New(env, rows.size());
+  for (uint32_t i = 0; i < rows.size(); i++) {
+    const PoolRow& p = rows[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("name", p.name);
+    o.Set("ops", p.ops);
+    o.Set("size", p.size);
+    o.Set("cacheSize", p.cacheSize);
+    o.Set("eltSize", p.eltSize);
+    o.Set("populated", p.populated);
+    o.Set("available", p.available);
+    o.Set("inUse", p.inUse);
+    o.Set("socket", p.socket);
+    out.Set(i, o);
+  }
+  return out;
+}
+
+// Closing any descriptor of a file drops every fcntl lock this process holds
+// on it, so a primary must not open its own config file to ask.
+bool IsOwnConfig(AddonData& data, const std::string& path) {
+  if (!data.EalUsable() || rte_eal_process_type() != RTE_PROC_PRIMARY) return false;
+  char a[PATH_MAX], b[PATH_MAX];
+  std::string own = std::string(rte_eal_get_runtime_dir()) + "/config";
+  return realpath(path.c_str(), a) != nullptr && realpath(own.c_str(), b) != nullptr && std::string(a) == b;
+}
+
+// (path) -> { exists, lockPid, flocked }: lockPid is the pid of a process
+// holding an fcntl lock on the file (0 if none), flocked whether some
+// process holds a flock on it (flock does not say who).
+Napi::Value FileLocks(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgString(info, 0, "path");
+  Napi::Object o = Napi::Object::New(env);
+  if (IsOwnConfig(Data(env), path)) {
+    o.Set("exists", true);
+    o.Set("lockPid", getpid());
+    o.Set("flocked", false);
+    return o;
+  }
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) {
+      o.Set("exists", false);
+      o.Set("lockPid", 0);
+      o.Set("flocked", false);
+      return o;
+    }
+    ThrowDpdk(env, "fileLocks", errno, "cannot open " + path);
+  }
+  struct flock fl = {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  int lockPid = 0;
+  if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) lockPid = fl.l_pid;
+  // A process that maps a hugepage file keeps a shared flock on it; an
+  // exclusive one succeeds only when nobody does (DPDK's clear_hugedir test).
+  bool flocked = false;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+    flock(fd, LOCK_UN);
+  } else {
+    flocked = errno == EWOULDBLOCK;
+  }
+  close(fd);
+  o.Set("exists", true);
+  o.Set("lockPid", lockPid);
+  o.Set("flocked", flocked);
+  return o;
+}
+
+}  // namespace
+
+void InitInspect(Napi::Env env, Napi::Object exports) {
+  exports.Set("walkRings", Napi::Function::New(env, WalkRings, "walkRings"));
+  exports.Set("walkMempools", Napi::Function::New(env, WalkMempools, "walkMempools"));
+  exports.Set("fileLocks", Napi::Function::New(env, FileLocks, "fileLocks"));
+}
+
+}  // namespace dpdk_core

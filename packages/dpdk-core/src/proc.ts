@@ -1,0 +1,66 @@
+/**
+ * Processes as /proc shows them: is the process that recorded a pid (an lcore
+ * lease, a client slot, a DPDK socket file) still alive? A pid alone is not
+ * enough: pids are reused, so whoever records one can also record the
+ * process's start time.
+ */
+import fs from 'node:fs';
+
+export interface ProcStat {
+  /** Field 3: R, S, D, Z (zombie), X (dead), ... */
+  state: string;
+  /** Field 22: start time in clock ticks since boot; fixed for the life of a pid. */
+  startTicks: bigint;
+}
+
+/**
+ * Parses /proc/<pid>/stat. The command name (field 2) is in parentheses and
+ * may itself contain spaces and parentheses, so fields are counted from the
+ * last ')'.
+ */
+export function parseProcStat(text: string): ProcStat | null {
+  const close = text.lastIndexOf(')');
+  if (close < 0) return null;
+  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const state = rest[0];
+  const start = rest[22 - 3];
+  if (state === undefined || start === undefined || !/^\d+$/.test(start)) return null;
+  return { state, startTicks: BigInt(start) };
+}
+
+/** null when there is no such process (or /proc does not show it). */
+export function readProcStat(pid: number): ProcStat | null {
+  try {
+    return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** What the lease records of a start time: its low 32 bits (497 days of ticks at 100 Hz). */
+export function startStamp(startTicks: bigint): number {
+  return Number(startTicks & 0xffffffffn);
+}
+
+/**
+ * Whether `pid` still runs and is the same process whose start stamp was
+ * recorded (null when unknown: then the pid alone decides). A zombie counts
+ * as dead: it has exited, only its parent has not reaped it yet.
+ */
+export function ownerAlive(pid: number, recordedStamp: number | null): boolean {
+  const stat = readProcStat(pid);
+  if (stat === null) return false;
+  if (stat.state === 'Z' || stat.state === 'X') return false;
+  return recordedStamp === null || startStamp(stat.startTicks) === recordedStamp;
+}
+
+/** A process's command line (empty when it has gone or /proc hides it). */
+export function processArgv(pid: number): string[] {
+  try {
+    const args = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (args[args.length - 1] === '') args.pop();
+    return args;
+  } catch {
+    return [];
+  }
+}

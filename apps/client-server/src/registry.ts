@@ -1,60 +1,29 @@
 /**
- * The control memzone: ours, next to the C sample's port_info (whose layout
- * must not change). It carries what the C sample lacks: the server's stop
- * request and lcore id, a registry of attached TypeScript clients (pid and
- * lcore id, so the server can tell when one dies and repair what it left half
- * done, and so no two of them, nor a client and the server, share an lcore's
- * pool cache), and the server-side per-client counters, which the C sample
- * keeps in private rte_malloc memory. C clients do not register; they work
- * without it.
+ * The client registry: our zone next to the C sample's port_info (whose
+ * layout must not change), declared on @mp/mp-ring. It carries what the C
+ * sample lacks: the server's stop request and lcore id, one owned slot per
+ * client id (so the server can tell when a TS client dies and repair what it
+ * left half done, and so no two clients, nor a client and the server, share
+ * an lcore's pool cache), and the server-side per-client counters, which the
+ * C sample keeps in private rte_malloc memory. C clients do not register;
+ * they work without it.
  *
- * Layout (little-endian, 64-byte lines):
- *   @0   u32 magic, u32 version, u32 serverPid, u32 numClients, u32 stop, u32 numPorts,
- *        u32 serverLcore + 1 (0 = unknown)
- *   @64  slot[16], 64 bytes each:
- *          @0 u32 pid (0 = free; claimed by compare-exchange)
- *          @4 u32 lcore + 1 (0 = not recorded yet: the holder is joining)
- *          @8 u32 state (SLOT_STATE)
- *          @12 u32 start stamp of the pid (low 32 bits of its start time in
- *              clock ticks; 0 = unknown), so a reused pid is not taken for
- *              the client that died
- *          @16 u64 rx, @24 u64 rx_drop   (written by the server only)
- *          @32 u64 repairs (times the server repaired after this slot's client died)
- *
- * A client joins in steps, any of which it may be killed in: it takes the
- * slot (pid), records its stamp and lcore, checks that lcore against the
- * server's and the other slots', and only then sets `running`. Leaving is the
- * reverse: `free`, then the lcore and stamp cleared, then the pid. So a slot
- * whose holder is dead and whose state is `free` was joining or leaving: it
- * never used the pool, and the server frees it without a repair. One marked
- * `running` (or `repairing`) has an lcore no live process shares, which the
- * repair may touch.
+ * A client joins in steps, any of which it may be killed in: it takes its
+ * slot (the owner words: pid and start stamp), records its lcore, checks that
+ * lcore against the server's and the other slots', and only then sets
+ * `running`. Leaving is the reverse: `free`, then the lcore cleared, then the
+ * slot released. So a slot whose holder is dead and whose state is `free` was
+ * joining or leaving: it never used the pool, and the server frees it without
+ * a repair. One marked `running` (or `repairing`) has an lcore no live
+ * process shares, which the repair may touch.
  */
-import type { Memzone } from '@mp/dpdk-core';
-import { ownerAlive, readProcStat, startStamp } from '@mp/lcore-alloc';
+import { dpdkError } from '@mp/dpdk-core';
+import { OwnedSlot, createZone, declareZone, openZone, ownerWords, t, type Ownership, type SharedZone } from '@mp/mp-ring';
 import { MAX_CLIENTS } from './shared';
 
-export const CONTROL = {
-  size: 64 + 64 * MAX_CLIENTS,
-  magic: 0,
-  version: 4,
-  serverPid: 8,
-  numClients: 12,
-  stop: 16,
-  numPorts: 20,
-  serverLcore: 24,
-  slot: (c: number): number => 64 + 64 * c,
-  slotPid: 0,
-  slotLcore: 4,
-  slotState: 8,
-  slotStart: 12,
-  slotRx: 16,
-  slotRxDrop: 24,
-  slotRepairs: 32,
-} as const;
+/** How long a restarted client waits for the server to repair what its dead predecessor left. */
+const REPAIR_WAIT_MS = 5000;
 
-export const CONTROL_MAGIC = 0x5354504d; // "MPTS"
-export const CONTROL_VERSION = 2;
 
 export const SLOT_STATE = {
   free: 0,
@@ -63,127 +32,212 @@ export const SLOT_STATE = {
   repairing: 2,
 } as const;
 
-/** This process's start stamp, as claim() records it; 0 (no stamp: the pid alone decides) if /proc does not show it. */
-function ownStamp(): number {
-  const stat = readProcStat(process.pid);
-  return stat === null ? 0 : startStamp(stat.startTicks);
-}
+export const registryZone = declareZone({
+  kind: 'client-server registry',
+  magic: 0x5354504d, // "MPTS"
+  version: 3,
+  fields: t.struct({
+    serverPid: t.u32,
+    numClients: t.u32,
+    numPorts: t.u32,
+    /** Nonzero: the server asks its clients to stop. */
+    stop: t.u32,
+    /** The server's lcore id + 1 (0 = none). */
+    serverLcore: t.u32,
+  }),
+  slot: t.struct({
+    owner: ownerWords,
+    /** The holder's lcore id + 1 (0 = not recorded yet: the holder is joining). */
+    lcore: t.u32,
+    state: t.u32,
+    /** Written by the server only: what it handed to this client's ring, and dropped. */
+    rx: t.u64,
+    rxDrop: t.u64,
+    /** Times the server repaired after this slot's client died. */
+    repairs: t.u64,
+  }),
+  maxSlots: MAX_CLIENTS,
+});
 
-export class Control {
-  constructor(readonly mz: Memzone) {}
+type RegistryZone = SharedZone<typeof registryZone.fields, typeof registryZone.slot>;
 
-  get valid(): boolean {
-    return this.mz.load32(CONTROL.magic) === CONTROL_MAGIC && this.mz.load32(CONTROL.version) === CONTROL_VERSION;
+export class ClientRegistry {
+  private readonly owners: OwnedSlot[];
+
+  private constructor(readonly zone: RegistryZone) {
+    this.owners = Array.from({ length: MAX_CLIENTS }, (_, c) => OwnedSlot.of(zone, c));
   }
 
-  init(serverPid: number, serverLcore: number | null, numClients: number, numPorts: number): void {
-    this.mz.store32(CONTROL.serverPid, serverPid);
-    this.mz.store32(CONTROL.serverLcore, serverLcore === null ? 0 : serverLcore + 1);
-    this.mz.store32(CONTROL.numClients, numClients);
-    this.mz.store32(CONTROL.numPorts, numPorts);
-    this.mz.store32(CONTROL.stop, 0);
-    this.mz.store32(CONTROL.version, CONTROL_VERSION);
-    this.mz.store32(CONTROL.magic, CONTROL_MAGIC);
+  /** The server: reserves and initialises the registry. */
+  static create(name: string, server: { pid: number; lcore: number | null; clients: number; ports: number }): ClientRegistry {
+    const zone = createZone(name, registryZone, {
+      slots: MAX_CLIENTS,
+      init: (z) => {
+        z.fields.serverPid = server.pid;
+        z.fields.serverLcore = server.lcore === null ? 0 : server.lcore + 1;
+        z.fields.numClients = server.clients;
+        z.fields.numPorts = server.ports;
+      },
+    });
+    return new ClientRegistry(zone);
+  }
+
+  /** A client: the server's registry ('E_LAYOUT' if it is another version's, 'ENOENT' without one). */
+  static open(name: string): ClientRegistry {
+    return new ClientRegistry(openZone(name, registryZone));
   }
 
   get numClients(): number {
-    return this.mz.load32(CONTROL.numClients);
+    return this.zone.fields.numClients;
   }
 
   get stopRequested(): boolean {
-    return this.mz.load32(CONTROL.stop) !== 0;
+    return this.zone.fields.stop !== 0;
   }
 
   requestStop(): void {
-    this.mz.store32(CONTROL.stop, 1);
+    this.zone.fields.stop = 1;
   }
 
   /** The server's lcore id, null if it has none. */
   get serverLcore(): number | null {
-    const v = this.mz.load32(CONTROL.serverLcore);
+    const v = this.zone.fields.serverLcore;
     return v === 0 ? null : v - 1;
   }
 
-  pid(c: number): number {
-    return this.mz.load32(CONTROL.slot(c) + CONTROL.slotPid);
+  /** The owner words of client `c`'s slot. */
+  owner(c: number): OwnedSlot {
+    return this.owners[c] as OwnedSlot;
+  }
+
+  /** The holding of slot `c` (pid 0: free). */
+  holding(c: number): Ownership {
+    return this.owner(c).read();
+  }
+
+  /** Whether the process holding slot c still runs and is the one that took it (a zombie or a reused pid is not). */
+  holderAlive(c: number): boolean {
+    return this.owner(c).holderAlive();
   }
 
   /** The lcore id the holder of slot c recorded, null while it has not. */
   lcore(c: number): number | null {
-    const v = this.mz.load32(CONTROL.slot(c) + CONTROL.slotLcore);
+    const v = this.zone.slot(c).lcore;
     return v === 0 ? null : v - 1;
   }
 
   state(c: number): number {
-    return this.mz.load32(CONTROL.slot(c) + CONTROL.slotState);
-  }
-
-  /**
-   * Whether the process holding slot c still runs and is the one that
-   * claimed it (a zombie or a reused pid is not). C clients do not record a
-   * start stamp; for them the pid alone decides.
-   */
-  holderAlive(c: number): boolean {
-    const pid = this.pid(c);
-    return pid !== 0 && ownerAlive(pid, this.stamp(c));
-  }
-
-  /** The start stamp the holder of slot c recorded, null if none (a C client). */
-  stamp(c: number): number | null {
-    const stamp = this.mz.load32(CONTROL.slot(c) + CONTROL.slotStart);
-    return stamp === 0 ? null : stamp;
+    return this.zone.slot(c).state;
   }
 
   setState(c: number, state: number): void {
-    this.mz.store32(CONTROL.slot(c) + CONTROL.slotState, state);
+    this.zone.slot(c).state = state;
   }
 
   /**
-   * Joins slot c as `pid` on `lcore`, up to the lcore check: takes the slot
-   * if it is free and records the stamp and lcore. Returns the pid that holds
-   * it otherwise (0 = taken). The lcore is recorded with a compare-exchange,
-   * a full barrier: of two clients joining at once, at least one then sees
-   * the other's lcore in lcoreUsers().
+   * Joins slot c on `lcore`, up to the lcore check: takes the slot if it is
+   * free and records the lcore. Returns the holding, or null when another
+   * process holds the slot (holding() says which). The lcore is recorded with
+   * a compare-exchange, a full barrier: of two clients joining at once, at
+   * least one then sees the other's lcore in lcoreUsers().
    */
-  claim(c: number, pid: number, lcore: number): number {
-    const base = CONTROL.slot(c);
-    const prev = this.mz.compareExchange32(base + CONTROL.slotPid, 0, pid);
-    if (prev !== 0) return prev;
-    this.mz.store32(base + CONTROL.slotStart, ownStamp());
-    this.mz.compareExchange32(base + CONTROL.slotLcore, 0, lcore + 1);
-    return 0;
+  claim(c: number, lcore: number): Ownership | null {
+    const mine = this.owner(c).claim();
+    if (mine === null) return null;
+    this.zone.memzone.compareExchange32(this.zone.slotFieldOffset(c, ['lcore']), 0, lcore + 1);
+    return mine;
+  }
+
+  /**
+   * Joins slot c as this process on `lcore`, the whole protocol: a slot held
+   * by a live process means the id is taken; one held by a dead process is
+   * freed by the server (after repairing what that process left), so wait for
+   * that. The same goes for the lcore id: mempool caches are per lcore, and
+   * two processes on one lcore (another client, or the server) corrupt them.
+   */
+  async join(c: number, lcore: number): Promise<Ownership> {
+    const refuse = (message: string): Error => dpdkError('EBUSY', 'mp-client', message);
+    if (this.serverLcore === lcore) {
+      throw refuse(
+        `lcore ${lcore} is the server's lcore, and per-lcore pool caches are not thread safe: give this client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
+      );
+    }
+    const deadline = Date.now() + REPAIR_WAIT_MS;
+    const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
+    let mine: Ownership | null;
+    while ((mine = this.claim(c, lcore)) === null) {
+      const holder = this.holding(c).pid;
+      // A live holder still joining or already leaving is waited for.
+      if (this.holderAlive(c) && this.state(c) === SLOT_STATE.running) {
+        throw refuse(`client id ${c} is already in use by pid ${holder}; give each client its own -n`);
+      }
+      if (Date.now() > deadline) {
+        throw refuse(
+          this.holderAlive(c)
+            ? `client id ${c} is held by pid ${holder}, which has been joining or leaving for ${REPAIR_WAIT_MS} ms; is it stopped?`
+            : `client id ${c} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`,
+        );
+      }
+      await pause();
+    }
+    for (;;) {
+      const users = this.lcoreUsers(c, lcore);
+      if (users.length === 0) break;
+      const live = users.filter((other) => this.holderAlive(other));
+      if (live.length > 0 || Date.now() > deadline) {
+        this.release(c, mine);
+        const other = (live[0] ?? users[0]) as number;
+        throw refuse(
+          `lcore ${lcore} is already used by client ${other} (pid ${this.holding(other).pid}); give each client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
+        );
+      }
+      await pause();
+    }
+    this.setState(c, SLOT_STATE.running);
+    return mine;
   }
 
   /** The other slots whose holder recorded `lcore` (those still joining have not: they will see ours). */
   lcoreUsers(c: number, lcore: number): number[] {
     const users: number[] = [];
     for (let other = 0; other < MAX_CLIENTS; other++) {
-      if (other !== c && this.pid(other) !== 0 && this.lcore(other) === lcore) users.push(other);
+      if (other !== c && this.holding(other).pid !== 0 && this.lcore(other) === lcore) users.push(other);
     }
     return users;
   }
 
-  /** Gives slot c back, if `pid` still holds it. */
-  release(c: number, pid: number): void {
-    if (this.pid(c) !== pid) return;
-    this.vacate(c, pid);
+  /** Leaves slot c, if `mine` still holds it: state, then lcore, then the slot. */
+  release(c: number, mine: Ownership): void {
+    const now = this.holding(c);
+    if (now.generation !== mine.generation || now.pid !== mine.pid) return;
+    this.vacate(c, mine);
   }
 
-  /** Server only: frees a dead client's slot (once its leftovers are repaired, if it was running). */
-  clearDead(c: number, deadPid: number, repaired: boolean): void {
-    if (repaired) this.mz.add64(CONTROL.slot(c) + CONTROL.slotRepairs, 1n);
-    this.vacate(c, deadPid);
+  /** The server: frees a dead client's slot (once its leftovers are repaired, if it was running). */
+  clearDead(c: number, dead: Ownership, repaired: boolean): void {
+    if (repaired) this.zone.memzone.add64(this.zone.slotFieldOffset(c, ['repairs']), 1n);
+    this.vacate(c, dead);
   }
 
-  private vacate(c: number, pid: number): void {
-    const base = CONTROL.slot(c);
+  private vacate(c: number, holding: Ownership): void {
     this.setState(c, SLOT_STATE.free);
-    this.mz.store32(base + CONTROL.slotLcore, 0);
-    this.mz.store32(base + CONTROL.slotStart, 0);
-    this.mz.compareExchange32(base + CONTROL.slotPid, pid, 0);
+    this.zone.slot(c).lcore = 0;
+    this.owner(c).release(holding);
   }
 
   repairs(c: number): number {
-    return Number(this.mz.load64(CONTROL.slot(c) + CONTROL.slotRepairs));
+    return Number(this.zone.slot(c).repairs);
+  }
+
+  /** The server's per-client counters, as it publishes them. */
+  publish(c: number, rx: number, rxDrop: number): void {
+    const slot = this.zone.slot(c);
+    slot.rx = BigInt(rx);
+    slot.rxDrop = BigInt(rxDrop);
+  }
+
+  /** The server, once every client is gone. */
+  free(): void {
+    this.zone.release();
   }
 }

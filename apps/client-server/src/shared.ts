@@ -13,8 +13,8 @@ export const MAX_ETHPORTS = 32;
 
 export const PKTMBUF_POOL_NAME = 'MProc_pktmbuf_pool';
 export const MZ_PORT_INFO = 'MProc_port_info';
-/** Ours, not the C sample's: lifecycle and client registry (see control.ts). */
-export const MZ_CONTROL = 'MProc_ts_control';
+/** Ours, not the C sample's: the client registry (registry.ts). */
+export const MZ_REGISTRY = 'MProc_ts_control';
 
 /** MP_CLIENT_RXQ_NAME "MProc_Client_%u_RX". */
 export function clientRingName(clientId: number): string {
@@ -114,20 +114,6 @@ export const PORT_INFO = {
   txDrop: (client: number, portId: number): number => txOffset + txStats.size * client + txStats.offsets.tx_drop + 8 * portId,
 } as const;
 
-/**
- * Exit codes, the same for server and client (all within 1..127 so a shell
- * tells them from signals).
- */
 /** What stops mp-server and mp-client cleanly: Ctrl-C, kill, and a closed terminal (SIGHUP would kill without cleanup). */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export const EXIT = {
-  /** A runtime failure (DPDK refused something after start). */
-  failure: 1,
-  /** Bad command line: an option, a value, a combination. */
-  usage: 2,
-  /** The command line is fine but the environment is not: no server, id in use, missing port. */
-  setup: 3,
-  /** The server (primary) died while this client ran. */
-  serverGone: 4,
-} as const;

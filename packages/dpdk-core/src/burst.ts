@@ -18,7 +18,7 @@ const capacitySchema = z
   .min(1, 'a burst holds at least 1 packet')
   .max(BURST_CAPACITY_MAX, `a burst holds at most ${BURST_CAPACITY_MAX} packets`);
 
-const NativeBurstClass = native.Burst;
+const BurstBaseClass = native.Burst;
 const { burstMoveTo } = native;
 
 /**
@@ -31,7 +31,7 @@ const { burstMoveTo } = native;
  * a ring). Anything else passed as a burst is a TypeError, never another
  * burst's packets.
  */
-export class Burst extends NativeBurstClass {
+export class Burst extends BurstBaseClass {
   readonly #id: number;
 
   constructor(capacity: number) {

@@ -197,7 +197,11 @@ export type DpdkCommandLine<T> = { help: true } | { help: false; ealArgs: string
  * parseEalArgs, the program's by parseOptions. -h/--help works on either
  * side of '--'.
  */
-export function parseDpdkCommandLine<T>(argv: readonly string[], line: CommandLine<T>): DpdkCommandLine<T> {
+export function parseDpdkCommandLine<T>(
+  argv: readonly string[],
+  line: CommandLine<T>,
+  eal: { secondariesWillAttach?: boolean } = {},
+): DpdkCommandLine<T> {
   if (!argv.includes('--')) {
     if (argv.includes('-h') || argv.includes('--help')) return { help: true };
     if (argv.length > 0) throw new UsageError(line.prog, `application options go after '--' (DPDK's [EAL options] -- [app options])\n${line.usage}`);
@@ -205,12 +209,12 @@ export function parseDpdkCommandLine<T>(argv: readonly string[], line: CommandLi
   const { ealArgs, appArgs } = splitArgv(argv);
   const options = parseOptions(appArgs, line);
   if (options === 'help') return { help: true };
-  let eal: ParsedEalOption[];
+  let parsed: ParsedEalOption[];
   try {
-    eal = parseEalArgs(ealArgs);
+    parsed = parseEalArgs(ealArgs, eal);
   } catch (e) {
     if (hasCode(e, 'EINVAL')) throw new UsageError(line.prog, `${e.message}\n${line.usage}`);
     throw e;
   }
-  return { help: false, ealArgs, eal, options };
+  return { help: false, ealArgs, eal: parsed, options };
 }

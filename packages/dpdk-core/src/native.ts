@@ -83,8 +83,8 @@ export interface Memzone {
 
 // ---- native/burst.cc -----------------------------------------------------
 
-/** The native Burst class's instances (burst.ts's Burst extends it). */
-export interface NativeBurst {
+/** What every Burst is, from the native Burst class (burst.ts's Burst extends it). */
+export interface BurstBase {
   readonly id: number;
   /** Packets held, at indexes 0..length-1. */
   readonly length: number;
@@ -97,7 +97,7 @@ export interface NativeBurst {
    * Moves packets [start, start+count) (default: all from start) to the end
    * of `target`, keeping their order; all or nothing. Returns how many moved.
    */
-  moveTo(target: NativeBurst, start?: number, count?: number): number;
+  moveTo(target: BurstBase, start?: number, count?: number): number;
   /** Total length in bytes of packet `index`. */
   packetLength(index: number): number;
   /** Resizes a single-segment packet (up to its buffer's tailroom). */
@@ -254,7 +254,7 @@ export interface Binding {
   txBurst(): void;
 
   // native/burst.cc
-  Burst: new (capacity: number) => NativeBurst;
+  Burst: new (capacity: number) => BurstBase;
   /** Through the frame: fromId, toId, start, count or Infinity. */
   burstMoveTo(): void;
   /** The N-API floor for benchmarks: a call that does nothing. */

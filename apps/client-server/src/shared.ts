@@ -4,7 +4,7 @@
  * identical so that C and TypeScript processes attach to each other. Pure: no
  * EAL here.
  */
-import { CACHE_LINE, t } from '@mp/mp-ring';
+import { CACHE_LINE, offsetOf, t } from '@mp/mp-ring';
 
 /** Slots in `port_info.tx_stats[]` (common.h MAX_CLIENTS). */
 export const MAX_CLIENTS = 16;
@@ -99,19 +99,16 @@ export const portInfoLayout = t.struct({
   tx_stats: t.array(txStats, MAX_CLIENTS),
 });
 
-const txOffset = portInfoLayout.offsets.tx_stats;
-const rxOffset = portInfoLayout.offsets.rx_stats + rxStats.offsets.rx;
-
 /** Byte offsets into port_info, from the layout, for code that reads raw bytes (stats, the observer). */
 export const PORT_INFO = {
   size: portInfoLayout.size,
   numPorts: portInfoLayout.offsets.num_ports,
-  id: (index: number): number => portInfoLayout.offsets.id + 2 * index,
-  rx: (portIndex: number): number => rxOffset + 8 * portIndex,
-  txStats: txOffset,
+  id: (index: number): number => offsetOf(portInfoLayout, ['id', index]),
+  rx: (portIndex: number): number => offsetOf(portInfoLayout, ['rx_stats', 'rx', portIndex]),
+  txStats: portInfoLayout.offsets.tx_stats,
   txStatsSize: txStats.size,
-  tx: (client: number, portId: number): number => txOffset + txStats.size * client + txStats.offsets.tx + 8 * portId,
-  txDrop: (client: number, portId: number): number => txOffset + txStats.size * client + txStats.offsets.tx_drop + 8 * portId,
+  tx: (client: number, portId: number): number => offsetOf(portInfoLayout, ['tx_stats', client, 'tx', portId]),
+  txDrop: (client: number, portId: number): number => offsetOf(portInfoLayout, ['tx_stats', client, 'tx_drop', portId]),
 } as const;
 
 /** What stops mp-server and mp-client cleanly: Ctrl-C, kill, and a closed terminal (SIGHUP would kill without cleanup). */

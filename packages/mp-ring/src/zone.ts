@@ -16,9 +16,8 @@
  * ('EAGAIN' while its creator is still writing it).
  */
 import { dpdkError, lookupMemzone, memzoneNameSchema, reserveMemzone, validate, type Memzone } from '@mp/dpdk-core';
-import { CACHE_LINE, describeLayout, layoutHash, offsetOf, t, type StructType } from './struct-layout';
+import { CACHE_LINE, describeLayout, layoutHash, offsetOf, t, type StructType, type ViewOf } from './struct-layout';
 import { viewOf } from './struct-view';
-import type { ViewOf } from './struct-layout';
 
 const zoneHeader = t.struct({ magic: t.u32, version: t.u32, layoutHash: t.u32, slotCount: t.u32 }, { align: CACHE_LINE });
 

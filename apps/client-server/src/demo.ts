@@ -17,10 +17,10 @@ import path from 'node:path';
 import { ealState } from '@mp/dpdk-core';
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { z } from 'zod';
-import { HelpRequested, UsageError, durationSchema, parseServerArgs } from './args';
-import { reportStartError } from './errors';
+import { EXIT, HelpRequested, parseOptions, reportError } from '@mp/dpdk-core/cli';
+import { durationSchema, parseServerArgs } from './args';
 import { startServer, type ServerHandle } from './server';
-import { EXIT, MAX_CLIENTS } from './shared';
+import { MAX_CLIENTS } from './shared';
 
 /**
  * CPUs this process may use, read before EAL pins the main thread to the
@@ -46,20 +46,8 @@ const demoSchema = z
 /** The server's argv: the user's own `[EAL] -- [app]`, or the virtual-port default. */
 export function demoServerArgv(argv: readonly string[], pid = process.pid): { serverArgv: string[]; duration?: number } {
   if (argv.includes('--')) return { serverArgv: [...argv] };
-  const raw: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--(duration|clients)(?:=(.*))?$/.exec(argv[i] as string);
-    if (!m) throw new UsageError(`unknown argument '${argv[i]}'\n${DEMO_USAGE}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
-    raw[m[1] as string] = value;
-  }
-  const parsed = demoSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`--${String(issue?.path[0])}: ${issue?.message}`);
-  }
-  const o = parsed.data;
+  const o = parseOptions(argv, { prog: 'start', usage: DEMO_USAGE, options: { duration: { type: 'string' }, clients: { type: 'string' } }, schema: demoSchema });
+  if (o === 'help') throw new HelpRequested(DEMO_USAGE);
   // lcore id 1 on CPU 0: DPDK's own tools (dpdk-dumpcap, dpdk-proc-info) always run as lcore 0, and
   // dpdk-dumpcap frees into the capture pool that the server's capture callbacks allocate from.
   const serverArgv = [
@@ -144,7 +132,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     parsed = p;
     server = await startServer(demo.serverArgv);
   } catch (e) {
-    return reportStartError('start', e);
+    return reportError('start', e);
   }
   let clients: ClientProcesses;
   try {
@@ -157,7 +145,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     // The server's forwarding loop would keep this process alive for ever: stop it (and any client started) first.
     server.stop('the clients could not be started');
     await server.done;
-    return reportStartError('start', e);
+    return reportError('start', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
   process.on('SIGINT', onSignal);

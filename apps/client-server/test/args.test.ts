@@ -1,5 +1,5 @@
-import { parseClientArgs, parseServerArgs, UsageError } from '../src/args';
-import { EXIT } from '../src/shared';
+import { EXIT, UsageError } from '@mp/dpdk-core/cli';
+import { parseClientArgs, parseServerArgs } from '../src/args';
 
 const eal = ['-l', '0,1', '--no-pci', '--file-prefix=X', '--vdev=net_null0', '--vdev=net_null1'];
 

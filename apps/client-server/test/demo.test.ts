@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, leftovers, requireHugepages, startProcess } from '@mp/test-kit';
-import { UsageError } from '../src/args';
+import { UsageError } from '@mp/dpdk-core/cli';
 import { demoServerArgv } from '../src/demo';
 
 const DEMO = path.join(__dirname, '..', 'dist', 'demo.js');

@@ -1,5 +1,5 @@
 /** Port statistics as l2fwd prints them: per port sent/received/dropped, then the aggregate. */
-import { STAT, statIndex } from './names';
+import { statIndex, type PortCounter } from './shared';
 
 export interface StatsSnapshot {
   ports: Array<{ port: number; rx: number; tx: number; dropped: number }>;
@@ -7,8 +7,8 @@ export interface StatsSnapshot {
 }
 
 export function statsSnapshot(stats: BigUint64Array, ports: readonly number[]): StatsSnapshot {
-  const read = (port: number, field: number): number => Number(stats[statIndex(port, field)] ?? 0n);
-  const rows = ports.map((port) => ({ port, rx: read(port, STAT.rx), tx: read(port, STAT.tx), dropped: read(port, STAT.dropped) }));
+  const read = (port: number, counter: PortCounter): number => Number(stats[statIndex(port, counter)] ?? 0n);
+  const rows = ports.map((port) => ({ port, rx: read(port, 'rx'), tx: read(port, 'tx'), dropped: read(port, 'dropped') }));
   const total = rows.reduce((t, r) => ({ rx: t.rx + r.rx, tx: t.tx + r.tx, dropped: t.dropped + r.dropped }), { rx: 0, tx: 0, dropped: 0 });
   return { ports: rows, total };
 }

@@ -63,8 +63,11 @@ AddonData& Data(Napi::Env env);
 // Symbolic name of an errno or rte_errno value ("ENOENT", "E_RTE_SECONDARY").
 std::string ErrnoName(int errnum);
 
-// Throws a DpdkError built by the TypeScript factory.
+// Throw a DpdkError built by the TypeScript factory (src/native.ts).
+// ThrowDpdk: from an errno or rte_errno value, which names the code.
 [[noreturn]] void ThrowDpdk(Napi::Env env, const std::string& op, int errnum, const std::string& message);
+// ThrowDpdkCode: from a code ("EINVAL", "E_CLOSED"); the factory gives it the
+// errno the code implies (src/errors.ts errnoOf), so one table serves both sides.
 [[noreturn]] void ThrowDpdkCode(Napi::Env env, const std::string& op, const std::string& code,
                                 const std::string& message);
 

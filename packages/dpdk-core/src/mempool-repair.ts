@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import { MAX_LCORE } from './eal-args';
 import type { Mempool } from './mempool';
-import { validate } from './memzone';
+import { validate } from './validate';
 import { native } from './native';
 
 export interface MempoolRingState {
@@ -48,13 +48,6 @@ export interface RepairResult extends MempoolRingState {
   consumer: RefillOutcome;
   /** Objects of a stuck refill put back in the pool. */
   republished: number;
-}
-
-declare module './native' {
-  interface NativeAddon {
-    mempoolRingState(pool: Mempool): MempoolRingState;
-    repairMempool(pool: Mempool, lcore: number, settleMs: number, maxPut: number): RepairResult;
-  }
 }
 
 /** RTE_PKTMBUF_FREE_PENDING_SZ: rte_pktmbuf_free(_bulk) puts at most this many objects at once. */

@@ -421,3 +421,4 @@ export function errorTable(): {
 
 export { makeFrames, readPcap, udpFlowFrames, writePcap } from './pcap';
 export { Capture, Veths, exchange, expectedFrames, frameDiff, frameFlow, frameSeq, vethTag, type FrameOptions } from './veth';
+export { freeTcpPort, parseExposition, scrape, type Exposition } from './prometheus';

@@ -5,6 +5,7 @@
  * no EAL, unit-tested on its own.
  */
 import { DpdkError, parseEalArgs, splitArgv, type ParsedEalOption } from '@mp/dpdk-core';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
 import { z } from 'zod';
 import { DISTRIBUTIONS } from './distribute';
 import { EXIT, MAX_CLIENTS, MAX_ETHPORTS } from './shared';
@@ -136,6 +137,11 @@ const serverSchema = z.object({
   distribute: z
     .enum(DISTRIBUTIONS, { error: "use 'rr' (round robin, as the C server does) or 'flow' (every flow on one client)" })
     .default('rr'),
+  metricsPort: metricsPortSchema.optional(),
+  metricsHost: metricsHostSchema.optional(),
+}).refine((o) => o.metricsHost === undefined || o.metricsPort !== undefined, {
+  path: ['metricsHost'],
+  message: 'serves metrics only with --metrics-port; add --metrics-port N',
 });
 
 const clientSchema = z.object({
@@ -158,6 +164,8 @@ export const SERVER_USAGE = `usage: mp-server [EAL options] -- -p PORTMASK -n NU
       --distribute rr|flow    rr: packets to the clients in turn (default, as the C server);
                               flow: each flow (IPv4 addresses, protocol, TCP/UDP ports;
                               other frames by MAC pair) always to the same client
+      --metrics-port PORT     serve Prometheus metrics at http://HOST:PORT/metrics
+      --metrics-host HOST     address to serve them on (default ${DEFAULT_METRICS_HOST})
   -h, --help                  this text`;
 
 export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondary -- -n CLIENT_ID [options]
@@ -189,6 +197,8 @@ const SERVER_SPECS: OptionSpec[] = [
   { key: 'statsFormat', long: 'stats-format', value: true },
   { key: 'duration', long: 'duration', value: true },
   { key: 'distribute', long: 'distribute', value: true },
+  { key: 'metricsPort', long: 'metrics-port', value: true },
+  { key: 'metricsHost', long: 'metrics-host', value: true },
   { key: 'help', short: 'h', long: 'help', value: false },
 ];
 
@@ -207,6 +217,8 @@ const NAMES: Record<string, string> = {
   statsFormat: '--stats-format',
   duration: '--duration',
   distribute: '--distribute',
+  metricsPort: '--metrics-port',
+  metricsHost: '--metrics-host',
 };
 
 function parse<T extends z.ZodTypeAny>(

@@ -3,7 +3,7 @@
  * net_null ports (each is an endless traffic source and sink), two clients
  * started for it, and the live stats table, until Ctrl-C or --duration.
  *
- *   start [--duration SEC] [--clients N]                 virtual ports
+ *   start [--duration SEC] [--clients N] [--metrics-port PORT [--metrics-host HOST]]   virtual ports
  *   start [EAL options] -- [server options]              real NICs or other devices
  *
  * The server runs in this process; each client is its own process, attached
@@ -33,13 +33,16 @@ const CPUS = os.availableParallelism();
 const SERVER_LCORE = 1;
 const TOOLS_LCORE = 0;
 
-const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
+const DEMO_USAGE = `usage: start [--duration SEC] [--clients N] [--metrics-port PORT [--metrics-host HOST]]
        start [EAL options] -- -p PORTMASK -n NUM_CLIENTS [server options]`;
 
 const demoSchema = z
   .object({
     duration: durationSchema.optional(),
     clients: z.coerce.number().int().min(1).max(MAX_CLIENTS, `at most ${MAX_CLIENTS} clients`).default(2),
+    // Handed to the server as they are; its parser checks them.
+    'metrics-port': z.string().optional(),
+    'metrics-host': z.string().optional(),
   })
   .strict();
 
@@ -48,7 +51,7 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): { se
   if (argv.includes('--')) return { serverArgv: [...argv] };
   const raw: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
-    const m = /^--(duration|clients)(?:=(.*))?$/.exec(argv[i] as string);
+    const m = /^--(duration|clients|metrics-port|metrics-host)(?:=(.*))?$/.exec(argv[i] as string);
     if (!m) throw new UsageError(`unknown argument '${argv[i]}'\n${DEMO_USAGE}`);
     const value = m[2] ?? argv[++i];
     if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
@@ -76,6 +79,7 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): { se
     '3',
     '-n',
     String(o.clients),
+    ...(['metrics-port', 'metrics-host'] as const).flatMap((k) => (o[k] === undefined ? [] : [`--${k}`, o[k]])),
   ];
   return o.duration !== undefined ? { serverArgv, duration: o.duration } : { serverArgv };
 }

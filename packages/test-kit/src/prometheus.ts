@@ -28,8 +28,12 @@ export interface Exposition {
   value(name: string, labels?: Record<string, string | number>): number | undefined;
 }
 
-/** Parses Prometheus' text format, throwing on the first line that is not in it or a sample whose family has no TYPE. */
-export function parseExposition(text: string): Exposition {
+/**
+ * Parses Prometheus' text format, throwing on the first line that is not in
+ * it, a sample whose family has no TYPE, a counter not named `..._total` and,
+ * given `namespaces`, a family named outside them (`dpdk_...`, `mp_...`).
+ */
+export function parseExposition(text: string, namespaces?: readonly string[]): Exposition {
   const types = new Map<string, string>();
   const samples = new Map<string, number>();
   const key = (name: string, labels: Record<string, string>): string =>
@@ -42,8 +46,11 @@ export function parseExposition(text: string): Exposition {
     const comment = COMMENT.exec(line);
     if (comment) {
       if (comment[1] === 'TYPE') {
-        if (!TYPES.includes(comment[3] as string)) throw new Error(`line ${i + 1}: unknown type: ${line}`);
-        types.set(comment[2] as string, comment[3] as string);
+        const [name, type] = [comment[2] as string, comment[3] as string];
+        if (!TYPES.includes(type)) throw new Error(`line ${i + 1}: unknown type: ${line}`);
+        if (type === 'counter' && !name.endsWith('_total')) throw new Error(`line ${i + 1}: counter ${name} is not named ..._total`);
+        if (namespaces && !namespaces.some((ns) => name.startsWith(`${ns}_`))) throw new Error(`line ${i + 1}: ${name} is outside ${namespaces.join(', ')}`);
+        types.set(name, type);
       }
       continue;
     }
@@ -63,11 +70,11 @@ export function parseExposition(text: string): Exposition {
   };
 }
 
-/** GETs `url` and parses what it serves, which must be Prometheus' text format 0.0.4. */
-export async function scrape(url: string): Promise<Exposition> {
+/** GETs `url` and parses what it serves, which must be Prometheus' text format 0.0.4 (see parseExposition). */
+export async function scrape(url: string, namespaces?: readonly string[]): Promise<Exposition> {
   const res = await fetch(url);
   if (res.status !== 200) throw new Error(`${url} answered ${res.status}`);
   const type = res.headers.get('content-type') ?? '';
   if (!/^text\/plain; version=0\.0\.4/.test(type)) throw new Error(`${url} served ${type}, not Prometheus' text format`);
-  return parseExposition(await res.text());
+  return parseExposition(await res.text(), namespaces);
 }

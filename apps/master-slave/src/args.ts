@@ -2,10 +2,12 @@
  * mp-l2fwd's application arguments (after `--`), with l2fwd's rules:
  * `-p PORTMASK` (hexadecimal, non-zero, required), `-q N` ports per slave
  * (1..16, default 1), `-T SECONDS` stats period (0 disables, < 86400,
- * default 10), `-f|--float`, `--no-mac-updating`, `--json` (stats as JSON lines).
+ * default 10), `-f|--float`, `--no-mac-updating`, `--json` (stats as JSON lines),
+ * `--metrics-port N` and `--metrics-host H` (Prometheus metrics).
  */
 import { z } from 'zod';
 import { DpdkError } from '@mp/dpdk-core';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
 
 export const appOptionsSchema = z
   .object({
@@ -21,13 +23,16 @@ export const appOptionsSchema = z
     json: z.boolean().default(false),
     /** l2fwd_fork's recovery: restart the dead slave and its pair as new processes (no standby, no pause). */
     coldRestart: z.boolean().default(false),
+    metricsPort: metricsPortSchema.optional(),
+    metricsHost: metricsHostSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.metricsHost === undefined || o.metricsPort !== undefined, '--metrics-host goes with --metrics-port N, which turns the metrics on');
 
 export type AppOptions = z.output<typeof appOptionsSchema>;
 
 export const USAGE =
-  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart]\n' +
+  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart] [--metrics-port PORT [--metrics-host HOST]]\n' +
   '  -p PORTMASK        hexadecimal mask of the ports to use (e.g. 3 for ports 0 and 1)\n' +
   '  -q N               ports each slave receives from (1..16, default 1)\n' +
   '  -T PERIOD          stats every PERIOD seconds (0 disables, default 10)\n' +
@@ -35,7 +40,9 @@ export const USAGE =
   '  --no-mac-updating  forward without rewriting MAC addresses\n' +
   '  --json             print stats and events as JSON lines\n' +
   '  --cold-restart     on a crash restart the slave and its pair as new processes\n' +
-  '                     (default: promote the slave\'s warm standby, pause and resume its pair)';
+  '                     (default: promote the slave\'s warm standby, pause and resume its pair)\n' +
+  '  --metrics-port PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n' +
+  `  --metrics-host HOST  address to serve them on (default ${DEFAULT_METRICS_HOST})`;
 
 function usageError(message: string): DpdkError {
   return new DpdkError('EINVAL', 22, 'mp-l2fwd', `${message}\n${USAGE}`);
@@ -44,7 +51,7 @@ function usageError(message: string): DpdkError {
 /** Parses the application arguments; throws a DpdkError('EINVAL') with the usage on bad input. */
 export function parseAppArgs(argv: readonly string[]): AppOptions {
   const raw: Record<string, unknown> = {};
-  const valued: Record<string, string> = { '-p': 'portmask', '-q': 'portsPerSlave', '-T': 'statsPeriod' };
+  const valued: Record<string, string> = { '-p': 'portmask', '-q': 'portsPerSlave', '-T': 'statsPeriod', '--metrics-port': 'metricsPort', '--metrics-host': 'metricsHost' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
     const key = valued[a];

@@ -13,6 +13,7 @@ import {
   initEalFromArgv,
   lcores,
   mainLcore,
+  monotonicMs,
   openPort,
   portIds,
   reserveMemzone,
@@ -23,6 +24,8 @@ import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { Supervisor, packetVectors, poolAudit, poolCache, txBuffers, type SlaveSpecInput } from '@mp/recovery';
 import { enabledPorts, pairPorts, parseAppArgs, slaveUnits, type AppOptions } from './args';
 import { CONTROL_ZONE, LCORE_ZONE, POOL_CACHE, RX_DESC, SLAVE_MAX_PUT, STAT, STATS_BYTES, STATS_ZONE, TX_DESC, poolSize, slavePoolName, statIndex, txBufferName, vectorName, type SlaveConfig } from './names';
+import { serveMasterMetrics } from './metrics';
+import { L2fwdRates } from './rates';
 import { renderStats, statsSnapshot } from './stats';
 
 interface Unit {
@@ -212,6 +215,10 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
     }
   });
 
+  // Before any slave starts: a port in use is refused with nothing to stop.
+  const metrics = await serveMasterMetrics(opts, { ports, pools: units.map((u) => u.pool), stats, supervisor });
+  if (metrics) out(opts.json ? JSON.stringify({ event: 'metrics', url: metrics.url }) : `mp-l2fwd: serving Prometheus metrics at ${metrics.url}`);
+
   await supervisor.start();
   out(
     opts.json
@@ -232,25 +239,31 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
 
   let statsTimer: NodeJS.Timeout | null = null;
   if (opts.statsPeriod > 0) {
+    const rates = new L2fwdRates();
     statsTimer = setInterval(() => {
-      const snap = statsSnapshot(stats, enabled);
+      const device = new Map(ports.map((p) => [p.id, p.stats()]));
       const slaves = supervisor.status().map((s) => ({
         name: s.name,
         status: s.status,
         pid: s.pid,
         lcore: s.lcore,
         ealLcore: s.counters[15],
-        rx: s.counters[0],
-        tx: s.counters[1],
+        restarts: s.restarts,
+        rx: s.counters[0] ?? 0,
+        tx: s.counters[1] ?? 0,
         standby: s.standby,
       }));
-      out(opts.json ? JSON.stringify({ event: 'stats', ...snap, slaves, leases: leasedIds() }) : renderStats(snap));
+      const rated = rates.rate(statsSnapshot(stats, enabled), device, slaves, monotonicMs());
+      const pools = units.map((u) => ({ name: u.pool.name, size: u.pool.size, available: u.pool.availableCount(), inUse: u.pool.inUseCount() }));
+      out(opts.json ? JSON.stringify({ event: 'stats', ...rated.snap, slaves: rated.slaves, pools, leases: leasedIds() }) : renderStats(rated.snap, { slaves: rated.slaves, pools }));
     }, opts.statsPeriod * 1000);
   }
 
   let closing: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
+      // First: a scrape reads the ports, pools and zones this shutdown frees.
+      await metrics?.close();
       if (statsTimer) clearInterval(statsTimer);
       const r = await supervisor.shutdown();
       const snap = statsSnapshot(stats, enabled);

@@ -25,7 +25,7 @@ export const metricsPortSchema = z
 
 /** `--metrics-host`: where to listen; the loopback unless the scraper is on another machine. */
 export const metricsHostSchema = z.union([z.ipv4(), z.ipv6(), z.hostname()], {
-  error: `the metrics host is an address or host name of this machine (default ${DEFAULT_METRICS_HOST}; 0.0.0.0 listens on every interface)`,
+  error: `the metrics host is an address or host name of this machine (default ${DEFAULT_METRICS_HOST}); e.g. --metrics-host 0.0.0.0 listens on every interface`,
 });
 
 export interface MetricsEndpoint {

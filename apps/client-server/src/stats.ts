@@ -99,13 +99,14 @@ const mbit = (bps: number): string => (bps / 1e6).toFixed(1).padStart(9);
 
 /** Beside a port's counters: its rates, in the same layout. */
 function portRates(r: PortRates | undefined): string {
-  return r ? `\tper sec - rx: ${n9(r.rxPps)}\ttx: ${n9(r.txPps)}\tMbit/s - rx: ${mbit(r.rxBps)}\ttx: ${mbit(r.txBps)}` : '';
+  return r ? `\trx/s: ${n9(r.rxPps)}\ttx/s: ${n9(r.txPps)}\trx Mbit/s: ${mbit(r.rxBps)}\ttx Mbit/s: ${mbit(r.txBps)}` : '';
 }
 
 /**
  * The C sample's screen, cleared with the same ANSI sequence; with rates, a
  * port's beside its counters and a client's in a third line under its two,
- * column under column (the C lines themselves stay as they were).
+ * column under column, labelled per second (the C lines themselves stay as
+ * they were, and a reader of them never takes a rate for a counter).
  */
 export function renderText(s: StatsSnapshot, opts: { clear: boolean; occupancy?: Occupancy } = { clear: true }): string {
   const lines: string[] = [];
@@ -117,7 +118,7 @@ export function renderText(s: StatsSnapshot, opts: { clear: boolean; occupancy?:
     lines.push(`Client ${String(c.id).padStart(2)} - rx: ${n9(c.rx)}, rx_drop: ${n9(c.rxDrop)}`);
     lines.push(`            tx: ${n9(c.tx)}, tx_drop: ${n9(c.txDrop)}`);
     const r = c.rates;
-    if (r) lines.push(`  per sec - rx: ${n9(r.rxPps)}, rx_drop: ${n9(r.rxDropPps)}, tx: ${n9(r.txPps)}, tx_drop: ${n9(r.txDropPps)}`);
+    if (r) lines.push(`          rx/s: ${n9(r.rxPps)}, rx_drop/s: ${n9(r.rxDropPps)}, tx/s: ${n9(r.txPps)}, tx_drop/s: ${n9(r.txDropPps)}`);
   }
   const o = opts.occupancy;
   if (o) {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The import graph against the layers of docs/ARCHITECTURE.md:
-//   apps -> recovery -> lcore-alloc -> mp-ring -> dpdk-core
+//   apps -> recovery -> lcore-alloc -> mp-ring -> dpdk-core (metrics beside mp-ring)
 // (an app may also import any lower layer directly). Checks every
 // workspace package's dependencies and every import in its sources: nothing
 // points up or sideways, shipped code (src/) never imports test helpers, and
@@ -14,6 +14,7 @@ const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..');
 const LAYERS = {
   '@mp/dpdk-core': 0,
   '@mp/mp-ring': 1,
+  '@mp/metrics': 1,
   '@mp/lcore-alloc': 2,
   '@mp/recovery': 3,
   'client-server': 4,

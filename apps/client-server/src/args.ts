@@ -6,6 +6,7 @@
  * EAL, unit-tested on its own.
  */
 import { parseDpdkCommandLine, type DpdkCommandLine } from '@mp/dpdk-core/cli';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
 import { z } from 'zod';
 import { DISTRIBUTIONS } from './distribute';
 import { MAX_CLIENTS, MAX_ETHPORTS } from './shared';
@@ -70,6 +71,11 @@ const serverSchema = z.object({
   distribute: z
     .enum(DISTRIBUTIONS, { error: "use 'rr' (round robin, as the C server does) or 'flow' (every flow on one client)" })
     .default('rr'),
+  metricsPort: metricsPortSchema.optional(),
+  metricsHost: metricsHostSchema.optional(),
+}).refine((o) => o.metricsHost === undefined || o.metricsPort !== undefined, {
+  path: ['metricsHost'],
+  message: 'serves metrics only with --metrics-port; add --metrics-port N',
 });
 
 const clientSchema = z.object({
@@ -92,6 +98,8 @@ export const SERVER_USAGE = `usage: mp-server [EAL options] -- -p PORTMASK -n NU
       --distribute rr|flow    rr: packets to the clients in turn (default, as the C server);
                               flow: each flow (IPv4 addresses, protocol, TCP/UDP ports;
                               other frames by MAC pair) always to the same client
+      --metrics-port PORT     serve Prometheus metrics at http://HOST:PORT/metrics
+      --metrics-host HOST     address to serve them on (default ${DEFAULT_METRICS_HOST})
   -h, --help                  this text`;
 
 export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondary -- -n CLIENT_ID [options]
@@ -111,7 +119,7 @@ export function parseServerArgs(argv: readonly string[]): Parsed<ServerOptions> 
   const r = parseDpdkCommandLine(argv, {
     prog: 'mp-server',
     usage: SERVER_USAGE,
-    options: { portmask: { type: 'string', short: 'p' }, clients: { type: 'string', short: 'n' }, ...STATS_OPTIONS, duration: { type: 'string' }, distribute: { type: 'string' } },
+    options: { portmask: { type: 'string', short: 'p' }, clients: { type: 'string', short: 'n' }, ...STATS_OPTIONS, duration: { type: 'string' }, distribute: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } },
     schema: serverSchema,
   });
   if (r.help) return r;

@@ -3,7 +3,7 @@
  * net_null ports (each is an endless traffic source and sink), two clients
  * started for it, and the live stats table, until Ctrl-C or --duration.
  *
- *   start [--duration SEC] [--clients N]                 virtual ports
+ *   start [--duration SEC] [--clients N] [--metrics-port PORT [--metrics-host HOST]]   virtual ports
  *   start [EAL options] -- [server options]              real NICs or other devices
  *
  * The server runs in this process; each client is its own process, attached
@@ -33,20 +33,23 @@ const CPUS = os.availableParallelism();
 const SERVER_LCORE = 1;
 const TOOLS_LCORE = 0;
 
-const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
+const DEMO_USAGE = `usage: start [--duration SEC] [--clients N] [--metrics-port PORT [--metrics-host HOST]]
        start [EAL options] -- -p PORTMASK -n NUM_CLIENTS [server options]`;
 
 const demoSchema = z
   .object({
     duration: durationSchema.optional(),
     clients: z.coerce.number().int().min(1).max(MAX_CLIENTS, `at most ${MAX_CLIENTS} clients`).default(2),
+    // Handed to the server as they are; its parser checks them.
+    metricsPort: z.string().optional(),
+    metricsHost: z.string().optional(),
   })
   .strict();
 
 /** The server's argv: the user's own `[EAL] -- [app]`, or the virtual-port default. */
 export function demoServerArgv(argv: readonly string[], pid = process.pid): { serverArgv: string[]; duration?: number } {
   if (argv.includes('--')) return { serverArgv: [...argv] };
-  const o = parseOptions(argv, { prog: 'start', usage: DEMO_USAGE, options: { duration: { type: 'string' }, clients: { type: 'string' } }, schema: demoSchema });
+  const o = parseOptions(argv, { prog: 'start', usage: DEMO_USAGE, options: { duration: { type: 'string' }, clients: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } }, schema: demoSchema });
   if (o === 'help') throw new HelpRequested(DEMO_USAGE);
   // lcore id 1 on CPU 0: DPDK's own tools (dpdk-dumpcap, dpdk-proc-info) always run as lcore 0, and
   // dpdk-dumpcap frees into the capture pool that the server's capture callbacks allocate from.
@@ -64,6 +67,8 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): { se
     '3',
     '-n',
     String(o.clients),
+    ...(o.metricsPort === undefined ? [] : ['--metrics-port', o.metricsPort]),
+    ...(o.metricsHost === undefined ? [] : ['--metrics-host', o.metricsHost]),
   ];
   return o.duration !== undefined ? { serverArgv, duration: o.duration } : { serverArgv };
 }

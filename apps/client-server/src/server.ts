@@ -53,7 +53,10 @@ import {
   queuePlan,
 } from './shared';
 import { heapStats } from './heap';
+import { serveServerMetrics } from './metrics';
+import { StatsRates } from './rates';
 import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
+import type { MetricsEndpoint } from '@mp/metrics';
 
 /** The packet loop's clock, bound here: through the package's exports it would be a getter call each time. */
 const now = monotonicMs;
@@ -96,6 +99,7 @@ class Server implements ServerHandle {
    * waits for it instead of taking it for a secondary it cannot ask to stop.
    */
   private readonly seen = new Map<number, { c: number; stamp: number | null }>();
+  private readonly rates = new StatsRates();
 
   constructor(
     private readonly opts: ServerOptions,
@@ -106,6 +110,7 @@ class Server implements ServerHandle {
     private readonly rings: PacketRing[],
     private readonly vector: PacketVector,
     private readonly distribute: Distributor,
+    private readonly metrics: MetricsEndpoint | undefined,
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -188,18 +193,18 @@ class Server implements ServerHandle {
   }
 
   private printStats(): void {
-    const s = this.snapshot();
+    const stats = new Map(this.ports.map((p) => [p.id, p.stats()]));
+    const s = this.rates.rate(this.snapshot(), stats, now());
     if (this.opts.statsFormat === 'json') {
-      const device = this.ports.map((p) => {
-        const st = p.stats();
-        return { id: p.id, imissed: st.imissed, ierrors: st.ierrors, rxNoMbuf: st.rxNoMbuf, oerrors: st.oerrors };
-      });
+      const device = [...stats].map(([id, st]) => ({ id, imissed: st.imissed, ierrors: st.ierrors, rxNoMbuf: st.rxNoMbuf, oerrors: st.oerrors }));
       const queued = this.rings.map((r) => r.count());
       process.stdout.write(
         renderJson(s, { time: Date.now(), device, poolSize: this.pool.size, poolAvailable: this.pool.availableCount(), queued, ...heapStats() }),
       );
     } else {
-      process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true }));
+      const pool = { name: this.pool.name, size: this.pool.size, available: this.pool.availableCount(), inUse: this.pool.inUseCount() };
+      const rings = this.rings.map((r) => ({ name: r.name, count: r.count(), capacity: r.capacity }));
+      process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true, occupancy: { pool, rings } }));
     }
   }
 
@@ -231,6 +236,8 @@ class Server implements ServerHandle {
 
   /** Clients first (they transmit on our ports and hold our buffers), then ports, rings, pool, memory. */
   private async shutdown(): Promise<number> {
+    // First: a scrape reads the ports and the pool this shutdown frees.
+    await this.metrics?.close();
     for (let c = 0; c < MAX_CLIENTS; c++) {
       const held = this.registry.holding(c);
       if (this.registry.holderAlive(c)) this.seen.set(held.pid, { c, stamp: this.registry.owner(c).stampOf(held.generation) });
@@ -353,7 +360,17 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   });
   // dpdk-dumpcap / dpdk-pdump can now attach and capture what the server receives.
   enableCapture();
-  const server = new Server(opts, portInfo, registry, pool, ports, rings, vector, distributor(opts.distribute, opts.clients));
+  const metrics = await serveServerMetrics(opts, {
+    ports,
+    pool,
+    rings,
+    portInfo: new DataView(portInfo.memzone.view()),
+    enqueued: vector.sent,
+    dropped: vector.dropped,
+    repairs: (c) => registry.repairs(c),
+  });
+  if (metrics) process.stdout.write(`Serving Prometheus metrics at ${metrics.url}\n`);
+  const server = new Server(opts, portInfo, registry, pool, ports, rings, vector, distributor(opts.distribute, opts.clients), metrics);
   process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
   server.start();
   return server;

@@ -22,6 +22,10 @@ describe('demo command line', () => {
     expect(demoServerArgv(['--duration', '5', '--clients=3'], 1)).toMatchObject({ duration: 5, serverArgv: expect.arrayContaining(['-n', '3']) });
   });
 
+  it('hands --metrics-port and --metrics-host to the server, which checks them', () => {
+    expect(demoServerArgv(['--metrics-port', '9464', '--metrics-host=::1'], 1).serverArgv.slice(-4)).toEqual(['--metrics-port', '9464', '--metrics-host', '::1']);
+  });
+
   it('passes EAL arguments through as they are', () => {
     const argv = ['-l', '0', '-a', '0000:01:00.0', '--', '-p', '1', '-n', '1'];
     expect(demoServerArgv(argv).serverArgv).toEqual(argv);

@@ -3,11 +3,13 @@
  * rules: `-p PORTMASK` (hexadecimal, non-zero, required), `-q N` ports per
  * slave (1..16, default 1), `-T SECONDS` stats period (0 disables, < 86400,
  * default 10), `-f|--float`, `--no-mac-updating`, `--json` (stats as JSON
- * lines), `--cold-restart`. Parsed and checked by @mp/dpdk-core/cli before
+ * lines), `--cold-restart`, `--metrics-port N` and `--metrics-host H`
+ * (Prometheus metrics). Parsed and checked by @mp/dpdk-core/cli before
  * EAL starts.
  */
 import { HelpRequested, parseDpdkCommandLine, parseOptions, type CommandLine, type DpdkCommandLine } from '@mp/dpdk-core/cli';
 import { z } from 'zod';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
 
 export const appOptionsSchema = z
   .object({
@@ -23,14 +25,17 @@ export const appOptionsSchema = z
     json: z.boolean().default(false),
     /** l2fwd_fork's recovery: restart the dead slave and its pair as new processes (no standby, no pause). */
     coldRestart: z.boolean().default(false),
+    metricsPort: metricsPortSchema.optional(),
+    metricsHost: metricsHostSchema.optional(),
   })
   .strict()
+  .refine((o) => o.metricsHost === undefined || o.metricsPort !== undefined, '--metrics-host goes with --metrics-port N, which turns the metrics on')
   .transform(({ noMacUpdating, ...o }) => ({ ...o, macUpdating: !noMacUpdating }));
 
 export type AppOptions = z.output<typeof appOptionsSchema>;
 
 export const USAGE =
-  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart]\n' +
+  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart] [--metrics-port PORT [--metrics-host HOST]]\n' +
   '  -p PORTMASK        hexadecimal mask of the ports to use (e.g. 3 for ports 0 and 1)\n' +
   '  -q N               ports each slave receives from (1..16, default 1)\n' +
   '  -T PERIOD          stats every PERIOD seconds (0 disables, default 10)\n' +
@@ -39,6 +44,8 @@ export const USAGE =
   '  --json             print stats and events as JSON lines\n' +
   '  --cold-restart     on a crash restart the slave and its pair as new processes\n' +
   "                     (default: promote the slave's warm standby, pause and resume its pair)\n" +
+  '  --metrics-port PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n' +
+  `  --metrics-host HOST  address to serve them on (default ${DEFAULT_METRICS_HOST})\n` +
   '  -h, --help         this text';
 
 const L2FWD: CommandLine<AppOptions> = {
@@ -52,6 +59,8 @@ const L2FWD: CommandLine<AppOptions> = {
     'no-mac-updating': { type: 'boolean' },
     json: { type: 'boolean' },
     'cold-restart': { type: 'boolean' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
   },
   schema: appOptionsSchema,
 };

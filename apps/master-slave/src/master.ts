@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { createPktmbufPool, dpdkError, enableCapture, initEalFromArgv, lcores, mainLcore, openPort, portIds, type Lcore, type Mempool, type Port } from '@mp/dpdk-core';
+import { createPktmbufPool, dpdkError, enableCapture, initEalFromArgv, lcores, mainLcore, monotonicMs, openPort, portIds, type Lcore, type Mempool, type Port } from '@mp/dpdk-core';
 import { HelpRequested, UsageError } from '@mp/dpdk-core/cli';
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { createZone } from '@mp/mp-ring';
@@ -29,6 +29,8 @@ import {
   vectorName,
   type SlaveConfig,
 } from './shared';
+import { serveMasterMetrics } from './metrics';
+import { L2fwdRates } from './rates';
 import { renderStats, statsSnapshot } from './stats';
 
 const PROG = 'mp-l2fwd';
@@ -172,6 +174,10 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   );
   reportRecovery({ supervisor, routesOf: (name) => units.find((u) => u.name === name)?.routes ?? [], stats, allocator, json: opts.json, out });
 
+  // Before any slave starts: a port in use is refused with nothing to stop.
+  const metrics = await serveMasterMetrics(opts, { ports, pools: units.map((u) => u.pool), stats, supervisor });
+  if (metrics) out(opts.json ? JSON.stringify({ event: 'metrics', url: metrics.url }) : `mp-l2fwd: serving Prometheus metrics at ${metrics.url}`);
+
   await supervisor.start();
   out(
     opts.json
@@ -192,25 +198,31 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
 
   let statsTimer: NodeJS.Timeout | null = null;
   if (opts.statsPeriod > 0) {
+    const rates = new L2fwdRates();
     statsTimer = setInterval(() => {
-      const snap = statsSnapshot(stats, plan.enabled);
+      const device = new Map(ports.map((p) => [p.id, p.stats()]));
       const slaves = supervisor.status().map((s) => ({
         name: s.name,
         status: s.status,
         pid: s.pid,
         lcore: s.lcore,
         ealLcore: s.counters['ealLcore'],
-        rx: s.counters['received'],
-        tx: s.counters['sent'],
+        restarts: s.restarts,
+        rx: Number(s.counters['received'] ?? 0),
+        tx: Number(s.counters['sent'] ?? 0),
         standby: s.standby,
       }));
-      out(opts.json ? JSON.stringify({ event: 'stats', ...snap, slaves, leases: leasedIds(allocator) }) : renderStats(snap));
+      const rated = rates.rate(statsSnapshot(stats, plan.enabled), device, slaves, monotonicMs());
+      const pools = units.map((u) => ({ name: u.pool.name, size: u.pool.size, available: u.pool.availableCount(), inUse: u.pool.inUseCount() }));
+      out(opts.json ? JSON.stringify({ event: 'stats', ...rated.snap, slaves: rated.slaves, pools, leases: leasedIds(allocator) }) : renderStats(rated.snap, { slaves: rated.slaves, pools }));
     }, opts.statsPeriod * 1000);
   }
 
   let closing: Promise<void> | null = null;
   const shutdown = (): Promise<void> => {
     closing ??= (async () => {
+      // First: a scrape reads the ports, pools and zones this shutdown frees.
+      await metrics?.close();
       if (statsTimer) clearInterval(statsTimer);
       const r = await supervisor.shutdown();
       const snap = statsSnapshot(stats, plan.enabled);

@@ -325,3 +325,4 @@ export function ealArgs(prefix: string, extra: string[] = []): string[] {
 export { codeOf, emit, errorInfo, errorTable, fixtureArgs, onCommands, outcomeOf, type ErrorInfo, type Outcome } from './in-fixture';
 export { makeFrames, readPcap, udpFlowFrames, writePcap } from './pcap';
 export { Capture, Veths, exchange, expectedFrames, frameDiff, frameFlow, frameSeq, vethTag, type FrameOptions } from './veth';
+export { freeTcpPort, parseExposition, scrape, type Exposition } from './prometheus';

@@ -6,7 +6,7 @@
  * EAL, unit-tested on its own.
  */
 import { parseDpdkCommandLine, type DpdkCommandLine } from '@mp/dpdk-core/cli';
-import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics/options';
 import { z } from 'zod';
 import { DISTRIBUTIONS } from './distribute';
 import { MAX_CLIENTS, MAX_ETHPORTS } from './shared';

@@ -10,6 +10,10 @@
  * - TS standby: a TS mp-client (id 2, lcore 3) is killed while a warm
  *   standby (`--standby`, same id and lcore) waits; it takes over.
  *
+ * Beside them, the floor under any cold TS restart, no EAL involved: Node
+ * starting and exiting (`node -e 0`), and Node loading mp-client's modules
+ * (`require('dist/client.js')`), spawn to exit.
+ *
  * An observer secondary (restart-watch.ts) does the kill, waits until the
  * process is dead, and reports when that client id's tx counters in
  * port_info move again: the time from the kill. The C client needs no
@@ -147,6 +151,20 @@ class Observer {
   }
 }
 
+/** The floors: spawn to exit of a bare Node, and of one that loads mp-client's modules. */
+const FLOORS: Array<{ name: string; argv: string[] }> = [
+  { name: 'node -e 0', argv: ['-e', '0'] },
+  { name: 'node, client modules', argv: ['-e', `require(${JSON.stringify(path.join(APP, 'dist', 'client.js'))})`] },
+];
+
+function floor(argv: string[]): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, argv, { stdio: 'ignore' });
+  return new Promise((resolve, reject) =>
+    child.once('exit', (code) => (code === 0 ? resolve(performance.now() - t0) : reject(new Error(`node ${argv.join(' ')} exited ${code}`)))),
+  );
+}
+
 /** One kill and restart of scenario s; returns ms from the kill until its counters move again. */
 async function measure(s: Scenario, observer: Observer): Promise<number> {
   const victim = startClient(s);
@@ -176,7 +194,8 @@ async function main(): Promise<void> {
   console.log(`client restart benchmark: ROUNDS=${ROUNDS}; ${os.cpus().length} CPUs (${cpu}), Node ${process.version}, load average ${os.loadavg()[0]?.toFixed(2)}`);
   console.log('TS mp-server -l 0 on 2 x net_null, -n 3; one client at a time, --lcores=<id+1>@1; ms from SIGKILL until the id\'s tx moves again');
   const server = launch('server', 'ts', [...COMMON, '-l', '0', '-m', '256', '--vdev=net_null0', '--vdev=net_null1', '--', '-p', '3', '-n', '3', '--stats-interval', '0']);
-  const times = SCENARIOS.map(() => [] as number[]);
+  const rows = [...SCENARIOS.map((s) => s.name), ...FLOORS.map((f) => f.name)];
+  const times = rows.map(() => [] as number[]);
   let observer: Observer | undefined;
   try {
     await server.next(/Finished Process Init/, 'mp-server');
@@ -189,6 +208,11 @@ async function main(): Promise<void> {
         times[i]?.push(ms);
         line.push(`${(SCENARIOS[i] as Scenario).name} ${ms.toFixed(1)}`);
       }
+      for (const [k, f] of FLOORS.entries()) {
+        const ms = await floor(f.argv);
+        times[SCENARIOS.length + k]?.push(ms);
+        line.push(`${f.name} ${ms.toFixed(1)}`);
+      }
       console.log(`  round ${String(round + 1).padStart(2)}: ${line.join(', ')} ms`);
     }
   } finally {
@@ -199,12 +223,12 @@ async function main(): Promise<void> {
   }
   const c = median(times[0] as number[]);
   console.log('medians (ms from SIGKILL until forwarding again)');
-  SCENARIOS.forEach((s, i) => {
-    const m = median(times[i] as number[]);
+  rows.forEach((name, i) => {
     const xs = times[i] as number[];
-    console.log(`  ${s.name.padEnd(20)} ${m.toFixed(1).padStart(7)}  (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})  TS/C ${(m / c).toFixed(2)}x`);
+    const m = median(xs);
+    console.log(`  ${name.padEnd(22)} ${m.toFixed(1).padStart(7)}  (min ${Math.min(...xs).toFixed(1)}, max ${Math.max(...xs).toFixed(1)})  /C ${(m / c).toFixed(2)}x`);
   });
-  console.log('target: TS <= 1.5x C');
+  console.log('target: a TS client forwards again within 1.5x the C client\'s time');
 }
 
 main().catch((e: unknown) => {

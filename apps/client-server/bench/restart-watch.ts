@@ -19,7 +19,7 @@ import readline from 'node:readline';
 import { cleanup, initEalFromArgv, lookupMemzone } from '@mp/dpdk-core';
 import { MAX_ETHPORTS, MZ_PORT_INFO, PORT_INFO } from '../src/shared';
 
-const TIMEOUT_MS = 30_000;
+const TIMEOUT_MS = 60_000;
 const nap = new Int32Array(new SharedArrayBuffer(4));
 const sleep = (ms: number): void => void Atomics.wait(nap, 0, 0, ms);
 

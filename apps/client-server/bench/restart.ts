@@ -35,7 +35,8 @@ const ROUNDS = Number(process.env['ROUNDS'] ?? 20);
 if (!Number.isInteger(ROUNDS) || ROUNDS <= 0) throw new Error(`ROUNDS must be a positive integer, not ${process.env['ROUNDS']}`);
 /** How long a client forwards before it is killed: it is under full traffic, its ring full. */
 const UNDER_TRAFFIC_MS = 200;
-const START_TIMEOUT_MS = 30_000;
+/** Generous: on a loaded machine a start, or a killed process's exit, has been seen to stall for many seconds. */
+const START_TIMEOUT_MS = 60_000;
 
 const PREFIX = `mp-restart-${process.pid}`;
 const COMMON = [`--file-prefix=${PREFIX}`, '--no-pci', '--log-level=warning'];
@@ -135,7 +136,7 @@ class Observer {
 
   /** Kills `victim`; `restart` runs once it is dead; resolves with ms from the kill until client id forwards again. */
   async killAndTime(victim: Lines, id: number, restart: () => void): Promise<number> {
-    const dead = this.p.next(new RegExp(`^dead ${id}$`), `client ${id} dead`);
+    const dead = this.p.next(new RegExp(`^dead ${id}$`), `client ${id} dead`, 2 * START_TIMEOUT_MS);
     const moved = this.p.next(new RegExp(`^(moved|stuck) ${id} ([\\d.]+)$`), `client ${id} forwarding again`, 2 * START_TIMEOUT_MS);
     this.ask(`kill ${victim.child.pid} ${id}`);
     await dead;

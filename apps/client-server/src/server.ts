@@ -70,11 +70,7 @@ const now = monotonicMs;
  */
 const TURN_MS = 5;
 const VECTORS_PER_CLOCK = 16;
-/**
- * How often the server looks for dead clients: what a standby waits for
- * before it takes over (bench/restart.ts). A look reads the slots and, for
- * each held one, /proc/<pid>/stat: some microseconds.
- */
+/** How often the server looks for dead clients, which a standby waits for; a look costs microseconds (a /proc read per held slot). */
 const WATCH_MS = 10;
 /** How often the telemetry snapshots are refreshed. */
 const TELEMETRY_MS = 250;

@@ -141,16 +141,23 @@ const masterKill: Fault = {
     const slaves = g.events().filter((e: Ev) => e.event === 'ready' || e.event === 'standby-ready').map((e) => e.pid as number);
     g.master.kill('SIGKILL');
     await g.master.waitForExit();
+    const killedAt = g.master.exitedAt;
     r.injected = 1;
-    await sleep(1500);
+    // When each slave and standby notices (they watch the master's pipe), up to 10 s.
+    const exitedAfter = new Map<number, number>();
+    await until(() => {
+      for (const pid of slaves) if (!exitedAfter.has(pid) && !alive(pid)) exitedAfter.set(pid, Date.now() - killedAt);
+      return exitedAfter.size === slaves.length;
+    }, 10_000, 20);
     const survivors = slaves.filter(alive);
+    const after = [...exitedAfter.values()].sort((a, b) => a - b);
     const again = new MsGroup('f-msprim', { prefix: g.prefix });
     const restarted = (await again.ready()) !== undefined && (await again.forwarding());
     // Re-attached: the killed master's slaves still run, forwarding for the new one.
     const reattached = survivors.filter(alive);
     if (restarted && reattached.length > 0) r.recovered = 1;
     r.notes.push(
-      `${slaves.length - survivors.length} of ${slaves.length} slaves and standbys exited within 1.5 s of the kill; ` +
+      `${after.length} of ${slaves.length} slaves and standbys exited after the kill${after.length > 0 ? ` (after ${after[0]}-${after.at(-1)} ms)` : ''}; ` +
         `a new master on the same prefix ${restarted ? 'forwards with slaves of its own' : 'did not forward'}; ${reattached.length} of the old ones re-attached`,
     );
     const end = await again.stop();

@@ -11,7 +11,7 @@ function lostCell(r: FaultRow): string {
 }
 
 function leakCell(r: FaultRow): string {
-  return r.leaked === null || r.discarded === null ? cell(r.leaked) : `${r.leaked} (${r.discarded} discarded)`;
+  return r.leaked === null || !r.discarded ? cell(r.leaked) : `${r.leaked} (${r.discarded} discarded)`;
 }
 
 /** The columns every row has, as text cells. */

@@ -2,7 +2,7 @@
  * `pnpm faults`: runs every fault of the suite (or those --only selects),
  * prints the table and writes RELIABILITY.md at the repository root.
  * Bounded in time: repeated faults inject --rounds times each, and stop
- * early once their share of --seconds has gone.
+ * early once their share of --seconds (an equal share of what is left) has gone.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,7 +18,8 @@ import { masterSlaveFaults } from './ms-faults';
 import { problems, reliabilityMarkdown, terminalTable } from './report';
 
 const USAGE = `usage: pnpm faults [--seconds S] [--rounds N] [--only REGEX] [--seed N] [--report FILE|none] [--json]
-  --seconds S     time for the repeated faults, shared among them (default 600)
+  --seconds S     the run's budget: each fault gets an equal share of what is left, and a
+                  repeated fault stops injecting when its share runs out (default 600)
   --rounds N      injections of each repeated fault: random kills, stops (default 20)
   --only REGEX    only the faults whose "app: fault" matches
   --seed N        seed of the random moments (default: the time)

@@ -6,7 +6,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { createPktmbufPool, dpdkError, enableCapture, initEalFromArgv, lcores, mainLcore, monotonicMs, openPort, portIds, type Lcore, type Mempool, type Port } from '@mp/dpdk-core';
+import { auditMempool, createPktmbufPool, dpdkError, enableCapture, initEalFromArgv, lcores, mainLcore, monotonicMs, openPort, portIds, type Lcore, type Mempool, type Port } from '@mp/dpdk-core';
 import { HelpRequested, UsageError } from '@mp/dpdk-core/cli';
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { createZone } from '@mp/mp-ring';
@@ -228,12 +228,24 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       const snap = statsSnapshot(stats, plan.enabled);
       for (const p of ports) p.stop();
       for (const p of ports) p.close();
+      // With the slaves stopped and the ports closed, every buffer is in its
+      // pool's ring or a cache, once (as mp-server audits its pool): what is
+      // not was lost with killed slaves, what is there twice was freed twice.
+      const audits = units.map((u) => {
+        const a = auditMempool(u.pool);
+        return { pool: u.pool.name, size: a.size, duplicates: a.duplicates, lost: a.lost };
+      });
       // Buffers lost with killed slaves keep a pool "in use" for ever; such a
       // pool is released with the rest of EAL's memory at exit.
       for (const u of units) if (u.pool.inUseCount() === 0) u.pool.free();
       allocator?.free();
       statsZoneHandle.release();
-      out(opts.json ? JSON.stringify({ event: 'shutdown', unaccountedBuffers: r.unaccountedBuffers, ...snap }) : `${renderStats(snap)}\nmp-l2fwd: shut down; unaccounted buffers ${r.unaccountedBuffers}`);
+      const audited = audits.map((a) => `${a.pool} ${a.size} buffers, ${a.duplicates} listed twice, ${a.lost} lost`).join('; ');
+      out(
+        opts.json
+          ? JSON.stringify({ event: 'shutdown', unaccountedBuffers: r.unaccountedBuffers, audits, ...snap })
+          : `${renderStats(snap)}\nmp-l2fwd: shut down; unaccounted buffers ${r.unaccountedBuffers}; pool audit: ${audited}`,
+      );
     })();
     return closing;
   };

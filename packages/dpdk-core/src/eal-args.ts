@@ -86,6 +86,8 @@ interface OptionSpec {
   refuse?: string;
   /** Refused only when secondaries will attach. */
   refuseShared?: string;
+  /** The values DPDK reads as meant (others it takes silently as something else), and what to give instead. */
+  value?: { pattern: RegExp; hint: string };
 }
 
 const EXITS = 'makes DPDK print and exit() the whole process';
@@ -100,7 +102,8 @@ export const EAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--main-lcore': { arg: 'required' },
   '--mbuf-pool-ops-name': { arg: 'required' },
   '-n': { arg: 'required' },
-  '-m': { arg: 'required' },
+  // rte_str_to_size reads "lots" as 0, which EAL takes as no -m at all.
+  '-m': { arg: 'required', value: { pattern: /^\d+[kKmMgG]?$/, hint: 'give megabytes of hugepage memory, e.g. -m 64' } },
   '-r': { arg: 'required' },
   '-b': { arg: 'required' },
   '--block': { arg: 'required' },
@@ -206,6 +209,9 @@ export function parseEalArgs(args: readonly string[], opts: { secondariesWillAtt
     }
     if (value === '') {
       throw dpdkError('EINVAL', 'initEal', `EAL option '${name}' needs a non-empty value`);
+    }
+    if (value !== undefined && spec.value !== undefined && !spec.value.pattern.test(value)) {
+      throw dpdkError('EINVAL', 'initEal', `EAL option '${name}' does not take '${value}': ${spec.value.hint}`);
     }
     out.push(value === undefined ? { name } : { name, value });
   }

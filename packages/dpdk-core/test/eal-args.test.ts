@@ -131,6 +131,7 @@ describe('parseEalArgs', () => {
     [['-l'], /needs a value/],
     [['--no-pci=1'], /takes no value/],
     [['--file-prefix='], /non-empty/],
+    [['-m', 'lots'], /'-m' does not take 'lots': give megabytes of hugepage memory, e\.g\. -m 64/],
   ])('rejects %j', (args, message) => {
     expect(() => parseEalArgs(args)).toThrow(message);
     expect(codeOf(() => parseEalArgs(args))).toBe('EINVAL');

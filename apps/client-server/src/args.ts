@@ -87,6 +87,7 @@ const clientSchema = z.object({
   ),
   statsInterval: statsInterval.default(0),
   statsFormat: statsFormat.default('json'),
+  reattach: z.boolean().default(false),
 });
 
 export const SERVER_USAGE = `usage: mp-server [EAL options] -- -p PORTMASK -n NUM_CLIENTS [options]
@@ -106,6 +107,8 @@ export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondar
   -n, --client-id CLIENT_ID   which ring to read and which TX queue to use, 0-${MAX_CLIENTS - 1}
       --stats-interval SEC    print this client's counters every SEC seconds (default 0 = off)
       --stats-format FORMAT   json (default) or text
+      --reattach              when the server dies, wait for a new one with the same
+                              --file-prefix and attach to it again (same pid to its parent)
   -h, --help                  this text`;
 
 export type ServerOptions = Omit<z.output<typeof serverSchema>, 'portmask'> & { portIds: number[] };
@@ -131,7 +134,7 @@ export function parseClientArgs(argv: readonly string[]): Parsed<ClientOptions> 
   return parseDpdkCommandLine(argv, {
     prog: 'mp-client',
     usage: CLIENT_USAGE,
-    options: { 'client-id': { type: 'string', short: 'n' }, ...STATS_OPTIONS },
+    options: { 'client-id': { type: 'string', short: 'n' }, ...STATS_OPTIONS, reattach: { type: 'boolean' } },
     schema: clientSchema,
   });
 }

@@ -5,7 +5,8 @@
  * counting tx/tx_drop in its port_info slot. Beyond the C sample: it checks
  * its id and lcore against the other clients, stops when the server asks,
  * exits cleanly on SIGINT/SIGTERM, and notices within a second that the
- * server has died.
+ * server has died; with --reattach it then attaches to the next server
+ * (reattach.ts).
  */
 import {
   DROP,
@@ -29,6 +30,7 @@ import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli'
 import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing } from '@mp/mp-ring';
 import { CLIENT_USAGE, parseClientArgs, type ClientOptions } from './args';
 import { heapStats } from './heap';
+import { awaitGroup, reattachAfter, reportAttached, runReattaching } from './reattach';
 import { ClientRegistry, SLOT_STATE } from './registry';
 import {
   CLIENT_QUEUE_RINGSIZE,
@@ -105,6 +107,8 @@ class Client {
     private readonly lcore: number,
     /** This client's tx_stats in port_info, where its vector counts per port id. */
     private readonly txStats: { tx: BigUint64Array; tx_drop: BigUint64Array },
+    /** Run by a --reattach launcher, which starts it again for the next server. */
+    private readonly launched: boolean,
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -201,7 +205,8 @@ class Client {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     abandon();
-    process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; restart it, then restart the clients\n`);
+    const next = this.launched ? 're-attaching once a new one runs' : 'restart it, then restart the clients (or run them with --reattach)';
+    process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; ${next}\n`);
     this.resolveDone(EXIT.peerGone);
   }
 }
@@ -230,6 +235,8 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
     throw dpdkError('ENOENT', PROG, 'this client became a primary (no server was running); start mp-server first');
   }
   if (portCount() === 0) throw dpdkError('ENODEV', PROG, 'No Ethernet ports - bye (the server has no ports?)');
+  const after = reattachAfter();
+  if (after !== undefined) await awaitGroup(after, opts.clientId, () => ringExists(clientRingName(opts.clientId)));
   const registry = openRegistry();
   let ring: PacketRing;
   try {
@@ -253,6 +260,7 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
   if (lcore === null) throw dpdkError('EINVAL', PROG, 'this process has no lcore id; start it with -l or --lcores');
   const member = registry ? { registry, slot: await registry.join(opts.clientId, lcore) } : undefined;
   if (!member) process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
+  if (member && after !== undefined) reportAttached(member.registry.generation);
   const txStats = portInfo.fields.tx_stats[opts.clientId] as { tx: BigUint64Array; tx_drop: BigUint64Array };
   // The vector counts into port_info's words: tx_stats[id].tx[port] and .tx_drop[port], by index over the whole zone.
   const word = (field: 'tx' | 'tx_drop', port: number): number => offsetOf(portInfoLayout, ['tx_stats', opts.clientId, field, port]) / 8;
@@ -278,17 +286,36 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
     member?.registry.release(opts.clientId, member.slot);
     throw e;
   }
-  const client = new Client(opts, ring, pool, vector, route, member, lcore, txStats);
+  const client = new Client(opts, ring, pool, vector, route, member, lcore, txStats, after !== undefined);
   process.stdout.write(`\nClient process ${opts.clientId} handling packets (pid ${process.pid}, lcore ${lcore})\n[Press Ctrl-C to quit ...]\n`);
   client.start();
   return client;
 }
 
+function ringExists(name: string): boolean {
+  try {
+    lookupRing(name).close();
+    return true;
+  } catch (e) {
+    if (hasCode(e, 'ENOENT')) return false;
+    throw e;
+  }
+}
+
 export async function main(argv: readonly string[]): Promise<number> {
   let client: Client;
+  let prefix = 'rte';
   try {
+    const parsed = parseClientArgs(argv);
+    prefix = (parsed.help ? undefined : parsed.eal.find((o) => o.name === '--file-prefix')?.value) ?? prefix;
+    if (!parsed.help && parsed.options.reattach) return await runReattaching(argv, prefix, parsed.options.clientId);
     client = await startClient(argv);
   } catch (e) {
+    // Under a launcher, a server that died while this client attached is the launcher's to wait out.
+    if (reattachAfter() !== undefined && !primaryProcessAlive(prefix)) {
+      abandon();
+      return EXIT.peerGone;
+    }
     return reportError(PROG, e);
   }
   const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);

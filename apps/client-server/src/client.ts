@@ -30,7 +30,7 @@ import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli'
 import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing } from '@mp/mp-ring';
 import { CLIENT_USAGE, parseClientArgs, type ClientOptions } from './args';
 import { heapStats } from './heap';
-import { awaitGroup, reattachAfter, reportAttached, runReattaching } from './reattach';
+import { awaitGroup, onLauncherExit, reattachAfter, reportAttached, runReattaching } from './reattach';
 import { ClientRegistry, SLOT_STATE } from './registry';
 import {
   CLIENT_QUEUE_RINGSIZE,
@@ -320,5 +320,6 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
   for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  if (reattachAfter() !== undefined) onLauncherExit(() => client.stop('its --reattach launcher exited'));
   return client.done;
 }

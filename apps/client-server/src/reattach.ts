@@ -85,7 +85,16 @@ function openFresh(): ClientRegistry | undefined {
 
 /** In a launcher's child, once joined: tells the launcher which group it joined. */
 export function reportAttached(generation: number): void {
-  process.send?.({ generation });
+  // A launcher killed meanwhile is noticed by onLauncherExit; the failed send itself is no error.
+  process.send?.({ generation }, undefined, {}, () => undefined);
+}
+
+/** In a launcher's child: `stop` runs if the launcher dies (its IPC channel closes), so no client outlives it. */
+export function onLauncherExit(stop: () => void): void {
+  if (!process.connected) return stop();
+  process.on('disconnect', stop);
+  // The channel must not keep this process alive once the client is done.
+  process.channel?.unref();
 }
 
 const messageSchema = z.object({ generation: z.number().int().positive() });
@@ -121,7 +130,10 @@ export async function runReattaching(argv: readonly string[], prefix: string, cl
       if (stopping) return EXIT.ok;
       const spawned = spawn(process.execPath, [bin, ...childArgv], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, [REATTACH_ENV]: String(after) } });
       child = spawned;
-      const run = await supervise(spawned, prefix, (generation) => (after = generation));
+      const run = await supervise(spawned, prefix, (generation) => {
+        after = generation;
+        say(`joined the group of generation ${generation}`);
+      });
       child = undefined;
       if (stopping || run.code !== EXIT.peerGone) {
         if (run.signal === null) return run.code ?? EXIT.failure;

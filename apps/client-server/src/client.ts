@@ -30,7 +30,8 @@ import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli'
 import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing } from '@mp/mp-ring';
 import { CLIENT_USAGE, parseClientArgs, type ClientOptions } from './args';
 import { heapStats } from './heap';
-import { awaitGroup, onLauncherExit, reattachAfter, reportAttached, runReattaching } from './reattach';
+import { runReattaching } from './reattach';
+import { awaitTurn, checkGroup, onLauncherExit, reattachAfter, reportAttached } from './reattach-child';
 import { ClientRegistry, SLOT_STATE } from './registry';
 import {
   CLIENT_QUEUE_RINGSIZE,
@@ -71,6 +72,8 @@ export function toPairedPort(vec: PacketVector, route: Uint16Array): void {
 }
 /** How often the client checks that the server (primary) is alive: well within the 1 s promise. */
 const PRIMARY_CHECK_MS = 200;
+/** The same under a --reattach launcher, where the check starts the way back: the next group waits. */
+const REATTACH_CHECK_MS = 50;
 
 const PROG = 'mp-client';
 
@@ -119,7 +122,7 @@ class Client {
     this.timers.push(
       setInterval(() => {
         if (!primaryProcessAlive()) this.serverGone();
-      }, PRIMARY_CHECK_MS),
+      }, this.launched ? REATTACH_CHECK_MS : PRIMARY_CHECK_MS),
     );
     if (this.opts.statsInterval > 0) {
       heapStats();
@@ -221,7 +224,8 @@ function openRegistry(): ClientRegistry | undefined {
   }
 }
 
-export async function startClient(argv: readonly string[]): Promise<Client> {
+/** `expected`: under a --reattach launcher, the generation of the server this client waited for. */
+export async function startClient(argv: readonly string[], expected?: number): Promise<Client> {
   const parsed = parseClientArgs(argv);
   if (parsed.help) throw new HelpRequested(CLIENT_USAGE);
   const opts = parsed.options;
@@ -235,8 +239,7 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
     throw dpdkError('ENOENT', PROG, 'this client became a primary (no server was running); start mp-server first');
   }
   if (portCount() === 0) throw dpdkError('ENODEV', PROG, 'No Ethernet ports - bye (the server has no ports?)');
-  const after = reattachAfter();
-  if (after !== undefined) await awaitGroup(after, opts.clientId, () => ringExists(clientRingName(opts.clientId)));
+  if (expected !== undefined) checkGroup(expected);
   const registry = openRegistry();
   let ring: PacketRing;
   try {
@@ -260,7 +263,7 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
   if (lcore === null) throw dpdkError('EINVAL', PROG, 'this process has no lcore id; start it with -l or --lcores');
   const member = registry ? { registry, slot: await registry.join(opts.clientId, lcore) } : undefined;
   if (!member) process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
-  if (member && after !== undefined) reportAttached(member.registry.generation);
+  if (member && expected !== undefined) reportAttached(member.registry.generation);
   const txStats = portInfo.fields.tx_stats[opts.clientId] as { tx: BigUint64Array; tx_drop: BigUint64Array };
   // The vector counts into port_info's words: tx_stats[id].tx[port] and .tx_drop[port], by index over the whole zone.
   const word = (field: 'tx' | 'tx_drop', port: number): number => offsetOf(portInfoLayout, ['tx_stats', opts.clientId, field, port]) / 8;
@@ -286,20 +289,10 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
     member?.registry.release(opts.clientId, member.slot);
     throw e;
   }
-  const client = new Client(opts, ring, pool, vector, route, member, lcore, txStats, after !== undefined);
+  const client = new Client(opts, ring, pool, vector, route, member, lcore, txStats, expected !== undefined);
   process.stdout.write(`\nClient process ${opts.clientId} handling packets (pid ${process.pid}, lcore ${lcore})\n[Press Ctrl-C to quit ...]\n`);
   client.start();
   return client;
-}
-
-function ringExists(name: string): boolean {
-  try {
-    lookupRing(name).close();
-    return true;
-  } catch (e) {
-    if (hasCode(e, 'ENOENT')) return false;
-    throw e;
-  }
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
@@ -309,7 +302,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     const parsed = parseClientArgs(argv);
     prefix = (parsed.help ? undefined : parsed.eal.find((o) => o.name === '--file-prefix')?.value) ?? prefix;
     if (!parsed.help && parsed.options.reattach) return await runReattaching(argv, prefix, parsed.options.clientId);
-    client = await startClient(argv);
+    const after = reattachAfter();
+    const expected = after === undefined ? undefined : await awaitTurn(prefix, after);
+    if (expected === null) return EXIT.ok;
+    client = await startClient(argv, expected);
   } catch (e) {
     // Under a launcher, a server that died while this client attached is the launcher's to wait out.
     if (reattachAfter() !== undefined && !primaryProcessAlive(prefix)) {

@@ -13,7 +13,9 @@
  * dies by a signal this process did not send (kill -9, a crash), the clients
  * leave its group, the demo starts a new server with the same --file-prefix
  * (which takes over the runtime directory and hugepage files the dead one
- * left) and the clients attach to it; its stats screen goes on.
+ * left) and the clients attach to it; its stats screen goes on. The next
+ * server waits as a warm standby (standby.ts) from when the clients forward,
+ * so a restart does not wait for Node to start.
  *
  * Lcore ids: the demo gives them itself, server 1 (or what the user's EAL
  * options say), lcore 0 to DPDK's tools, clients the next free ids from 2. It
@@ -26,12 +28,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { lcoreIdsFromArgv } from '@mp/dpdk-core';
 import { z } from 'zod';
 import { EXIT, HelpRequested, parseOptions, reportError } from '@mp/dpdk-core/cli';
 import { durationSchema, parseServerArgs } from './args';
+import { Clients, bin } from './demo-clients';
 import { MAX_CLIENTS, STOP_SIGNALS } from './shared';
+import { STANDBY_ENV } from './standby';
 
 const CPUS = os.availableParallelism();
 
@@ -102,85 +105,15 @@ export function clientLcores(serverEal: readonly string[], clients: number, cpus
   return ids;
 }
 
-const bin = (name: string): string => path.join(__dirname, '..', 'bin', name);
-
-/** The clients' launchers: each says on stdout when its client attached and when it left a dead group. */
-class Clients {
-  readonly procs: ChildProcess[] = [];
-  /** Per client: attached to the current group (between "handling packets" and "waiting for a server"). */
-  private readonly attached: boolean[] = [];
-  private readonly attachedOnce: Array<Promise<void>> = [];
-  private listeners: Array<() => void> = [];
-
-  constructor(
-    ealArgs: readonly string[],
-    lcores: readonly number[],
-    onAttach: () => void,
-    onUnexpectedExit: (client: number, code: number | null, signal: string | null) => void,
-  ) {
-    const pinned = CPUS > lcores.length;
-    lcores.forEach((lcore, c) => {
-      const where = pinned ? `${(c % (CPUS - 1)) + 1}` : `(0-${CPUS - 1})`;
-      const argv = [bin('mp-client'), `--lcores=${lcore}@${where}`, '--proc-type=secondary', ...ealArgs, '--', '-n', String(c), '--reattach'];
-      const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
-      this.procs.push(child);
-      this.attached.push(false);
-      this.attachedOnce.push(
-        new Promise((resolve) => {
-          let line = '';
-          child.stdout?.on('data', (chunk: Buffer) => {
-            const lines = (line + chunk.toString()).split('\n');
-            line = lines.pop() ?? '';
-            for (const l of lines) {
-              if (/handling packets/.test(l)) {
-                this.attached[c] = true;
-                onAttach();
-                resolve();
-              } else if (/waiting for a server/.test(l)) this.attached[c] = false;
-              this.changed();
-            }
-          });
-          child.on('exit', () => resolve());
-        }),
-      );
-      child.on('exit', (code, signal) => {
-        this.attached[c] = false;
-        this.changed();
-        if (code !== 0) onUnexpectedExit(c, code, signal);
-      });
-    });
-  }
-
-  /** Resolves once every client has attached for the first time (or exited). */
-  get ready(): Promise<void> {
-    return Promise.all(this.attachedOnce).then(() => undefined);
-  }
-
-  private changed(): void {
-    const l = this.listeners;
-    this.listeners = [];
-    for (const f of l) f();
-  }
-
-  /** Resolves when no client is attached to a group, or after `ms`. */
-  async left(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.attached.some((a, c) => a && this.procs[c]?.exitCode === null) && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        this.listeners.push(() => (clearTimeout(t), resolve()));
-      });
-    }
-  }
-
-  stop(sig: NodeJS.Signals): void {
-    for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill(sig);
-  }
-
-  exited(): Promise<void> {
-    return Promise.all(this.procs.map((p) => (p.exitCode !== null || p.signalCode !== null ? undefined : new Promise((r) => p.on('exit', r))))).then(() => undefined);
-  }
+/** An mp-server started as a warm standby (standby.ts): Node and the addon loaded, EAL not started until `go` on its stdin. */
+function standbyServer(serverArgv: readonly string[]): ChildProcess {
+  const p = spawn(process.execPath, [bin('mp-server'), ...serverArgv], { stdio: ['pipe', 'inherit', 'inherit'], env: { ...process.env, [STANDBY_ENV]: '1' } });
+  // A standby killed meanwhile (Ctrl-C reaches it too) is replaced by a fresh process.
+  p.stdin?.on('error', () => undefined);
+  return p;
 }
+
+const exited = (p: ChildProcess): Promise<unknown> => (p.exitCode !== null || p.signalCode !== null ? Promise.resolve() : new Promise((r) => p.once('exit', r)));
 
 export async function main(rawArgv: readonly string[]): Promise<number> {
   // `pnpm start -- --duration 10` passes its own '--' through.
@@ -198,14 +131,24 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   }
   let stopping = false;
   let server: ChildProcess | undefined;
+  let standby: ChildProcess | undefined;
   let served = false;
   let failedStarts = 0;
+  const spawnServer = (): ChildProcess => standbyServer(serverArgv);
   let finish!: (code: number) => void;
   const finished = new Promise<number>((resolve) => (finish = resolve));
   const clients = new Clients(
     clientArgs.eal,
     clientArgs.lcores,
-    () => (served = true),
+    () => {
+      served = true;
+      // The next server loads now, while this one forwards, not after it died.
+      if (!standby && !stopping) {
+        const next = spawnServer();
+        standby = next;
+        next.on('exit', () => standby === next && (standby = undefined));
+      }
+    },
     (c, code, signal) => void process.stderr.write(`demo: client ${c} exited (${signal ?? `code ${code}`})\n`),
   );
   // Without a server (between a death and the restart) the clients' launchers are waiting: stop them.
@@ -215,12 +158,15 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   };
   const stop = (sig: NodeJS.Signals): void => {
     stopping = true;
+    standby?.stdin?.end();
     if (server) server.kill(sig);
     else noServer(0);
   };
   const startServer = (): void => {
     served = false;
-    const s = spawn(process.execPath, [bin('mp-server'), ...serverArgv], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const s = standby ?? spawnServer();
+    standby = undefined;
+    s.stdin?.end('go\n');
     server = s;
     s.on('exit', (code, signal) => {
       server = undefined;
@@ -255,7 +201,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     );
   }
   const code = await finished;
-  await clients.exited();
+  await Promise.all([clients.exited(), ...(standby ? [exited(standby)] : [])]);
   return code;
 }
 

@@ -1,13 +1,16 @@
 /**
  * mp-client --reattach: the process keeps its pid while its server is
  * SIGKILLed and restarted with the same --file-prefix, joins the new group
- * (another generation) and forwards again; a client that finds the group it
- * left refuses it; a launcher waiting for a server stops on SIGINT. Bounds
+ * (another generation) and forwards again; a client waits out the group it
+ * left and refuses a registry other than the one the ready server announced;
+ * a launcher waiting for a server stops on SIGINT. Bounds
  * are generous: these hold with CPU hogs beside the suite.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { assertCleanTeardown, leftovers, requireHugepages, uniquePrefix, startProcess, type Fixture } from '@mp/test-kit';
 import { EXIT } from '@mp/dpdk-core/cli';
-import { REATTACH_ENV } from '../src/reattach';
+import { REATTACH_ENV } from '../src/reattach-child';
 import { BIN, clientEal, forwarding, serverEal, statsUntil, tsClient, tsServer } from './helpers';
 
 beforeAll(() => requireHugepages());
@@ -56,18 +59,36 @@ it('survives a SIGKILL of its server and a restart: same pid, a new generation, 
   expect(leftovers(prefix)).toEqual([]);
 });
 
-it('a client that finds the generation it left leaves with the re-attach code, touching nothing', async () => {
+it('a client waits out the server it left, and refuses a registry other than the one the ready server announced', async () => {
   const prefix = uniquePrefix('cs-stale');
   const server = startServer(prefix);
   await server.waitForLine(/Finished Process Init/, 60_000);
   const client = tsClient('client0', [...clientEal(prefix, 2), '--', '-n', '0', '--reattach']);
   const current = await generation(client);
+  const asLaunched = (label: string, after: number): Fixture =>
+    startProcess(label, process.execPath, [BIN.client, ...clientEal(prefix, 3), '--', '-n', '1'], { env: { [REATTACH_ENV]: String(after) } });
 
-  const stale = startProcess('stale client', process.execPath, [BIN.client, ...clientEal(prefix, 3), '--', '-n', '1'], { env: { [REATTACH_ENV]: String(current) } });
-  expect((await stale.waitForExit(60_000)).code).toBe(EXIT.peerGone);
-  expect(stale.stderr).toMatch(new RegExp(`found the registry of the group it left \\(generation ${current}\\); re-attaching`));
+  // Left the group of `current`: it waits for another server and does not attach.
+  const waiting = asLaunched('waiting client', current);
+  await new Promise((r) => setTimeout(r, 3000));
+  expect(waiting.stdout).not.toMatch(/handling packets/);
+  waiting.kill('SIGINT');
+  // Exit 0 once it waits; on a busy machine it may still be loading, where SIGINT ends Node by default.
+  expect([{ code: 0, signal: null }, { code: null, signal: 'SIGINT' }]).toContainEqual(await waiting.waitForExit(30_000));
+
+  // A ready mark that announces another generation than the registry holds: attached, it leaves untouched.
+  const markFile = path.join('/var/run/dpdk', prefix, 'mp_server_ready');
+  const mark = fs.readFileSync(markFile, 'utf8');
+  fs.writeFileSync(markFile, JSON.stringify({ ...JSON.parse(mark), generation: (current % 1000) + 1 }));
+  try {
+    const stale = asLaunched('stale client', 0);
+    expect((await stale.waitForExit(60_000)).code).toBe(EXIT.peerGone);
+    expect(stale.stderr).toMatch(new RegExp(`attached to the registry of generation ${current}, not ${(current % 1000) + 1} \\(the server it waited for\\); re-attaching`));
+  } finally {
+    fs.writeFileSync(markFile, mark);
+  }
   // Not joined: slot 1 is still free for a client of this group.
-  const fresh = startProcess('fresh client', process.execPath, [BIN.client, ...clientEal(prefix, 3), '--', '-n', '1', '--stats-interval', '0.1'], { env: { [REATTACH_ENV]: '0' } });
+  const fresh = tsClient('client1', [...clientEal(prefix, 3), '--', '-n', '1', '--stats-interval', '0.1']);
   await forwarding(fresh, 60_000);
 
   server.kill('SIGINT');

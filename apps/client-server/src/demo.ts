@@ -14,7 +14,7 @@
  * leave its group, the demo starts a new server with the same --file-prefix
  * (which takes over the runtime directory and hugepage files the dead one
  * left) and the clients attach to it; its stats screen goes on. The next
- * server waits as a warm standby (standby.ts) from when the clients forward,
+ * server waits as a warm standby (server-standby.ts) from when the clients forward,
  * so a restart does not wait for Node to start.
  *
  * Lcore ids: the demo gives them itself, server 1 (or what the user's EAL
@@ -34,7 +34,7 @@ import { EXIT, HelpRequested, parseOptions, reportError } from '@mp/dpdk-core/cl
 import { durationSchema, parseServerArgs } from './args';
 import { Clients, bin } from './demo-clients';
 import { MAX_CLIENTS, STOP_SIGNALS } from './shared';
-import { STANDBY_ENV } from './standby';
+import { STANDBY_ENV } from './server-standby';
 
 const CPUS = os.availableParallelism();
 
@@ -105,7 +105,7 @@ export function clientLcores(serverEal: readonly string[], clients: number, cpus
   return ids;
 }
 
-/** An mp-server started as a warm standby (standby.ts): Node and the addon loaded, EAL not started until `go` on its stdin. */
+/** An mp-server started as a warm standby (server-standby.ts): Node and the addon loaded, EAL not started until `go` on its stdin. */
 function standbyServer(serverArgv: readonly string[]): ChildProcess {
   const p = spawn(process.execPath, [bin('mp-server'), ...serverArgv], { stdio: ['pipe', 'inherit', 'inherit'], env: { ...process.env, [STANDBY_ENV]: '1' } });
   // A standby killed meanwhile (Ctrl-C reaches it too) is replaced by a fresh process.

@@ -37,7 +37,7 @@ import { SERVER_USAGE, parseServerArgs, type ServerOptions } from './args';
 import { watchClients } from './client-repair';
 import { distributor, type Distributor } from './distribute';
 import { markReady } from './ready';
-import { STANDBY_ENV, untilGo } from './standby';
+import { STANDBY_ENV, untilGo } from './server-standby';
 import { ClientRegistry } from './registry';
 import {
   CLIENT_QUEUE_RINGSIZE,

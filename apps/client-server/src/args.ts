@@ -6,7 +6,7 @@
  * EAL, unit-tested on its own.
  */
 import { parseDpdkCommandLine, type DpdkCommandLine } from '@mp/dpdk-core/cli';
-import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics/options';
 import { z } from 'zod';
 import { DISTRIBUTIONS } from './distribute';
 import { MAX_CLIENTS, MAX_ETHPORTS } from './shared';
@@ -87,7 +87,11 @@ const clientSchema = z.object({
   ),
   statsInterval: statsInterval.default(0),
   statsFormat: statsFormat.default('json'),
+  standby: z.boolean().default(false),
   reattach: z.boolean().default(false),
+}).refine((o) => !(o.standby && o.reattach), {
+  path: ['reattach'],
+  message: 'a --standby client does not re-attach: drop --reattach (or --standby)',
 });
 
 export const SERVER_USAGE = `usage: mp-server [EAL options] -- -p PORTMASK -n NUM_CLIENTS [options]
@@ -107,6 +111,9 @@ export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondar
   -n, --client-id CLIENT_ID   which ring to read and which TX queue to use, 0-${MAX_CLIENTS - 1}
       --stats-interval SEC    print this client's counters every SEC seconds (default 0 = off)
       --stats-format FORMAT   json (default) or text
+      --standby               a warm standby: attach and prepare everything, then wait
+                              until client CLIENT_ID is gone and its slot repaired, and
+                              take over at once (needs the TS mp-server's registry)
       --reattach              when the server dies, wait for a new one with the same
                               --file-prefix and attach to it again (same pid to its parent)
   -h, --help                  this text`;
@@ -134,7 +141,7 @@ export function parseClientArgs(argv: readonly string[]): Parsed<ClientOptions> 
   return parseDpdkCommandLine(argv, {
     prog: 'mp-client',
     usage: CLIENT_USAGE,
-    options: { 'client-id': { type: 'string', short: 'n' }, ...STATS_OPTIONS, reattach: { type: 'boolean' } },
+    options: { 'client-id': { type: 'string', short: 'n' }, ...STATS_OPTIONS, standby: { type: 'boolean' }, reattach: { type: 'boolean' } },
     schema: clientSchema,
   });
 }

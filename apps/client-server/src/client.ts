@@ -27,12 +27,13 @@ import {
   type ParsedEalOption,
 } from '@mp/dpdk-core';
 import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli';
-import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing } from '@mp/mp-ring';
+import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing, type SharedStruct } from '@mp/mp-ring';
 import { CLIENT_USAGE, parseClientArgs, type ClientOptions } from './args';
 import { heapStats } from './heap';
 import { runReattaching } from './reattach';
 import { awaitTurn, checkGroup, onLauncherExit, reattachAfter, reportAttached } from './reattach-child';
-import { ClientRegistry, SLOT_STATE } from './registry';
+import { ClientRegistry } from './registry';
+import { standBy } from './standby';
 import {
   CLIENT_QUEUE_RINGSIZE,
   MAX_ETHPORTS,
@@ -92,7 +93,7 @@ function secondaryArgv(argv: readonly string[], eal: readonly ParsedEalOption[])
   return type === undefined ? ['--proc-type=secondary', ...argv] : [...argv];
 }
 
-class Client {
+export class Client {
   readonly done: Promise<number>;
   private resolveDone!: (code: number) => void;
   private stopping = false;
@@ -224,8 +225,25 @@ function openRegistry(): ClientRegistry | undefined {
   }
 }
 
-/** `expected`: under a --reattach launcher, the generation of the server this client waited for. */
-export async function startClient(argv: readonly string[], expected?: number): Promise<Client> {
+/**
+ * Everything a client does before it takes its registry slot: attached as a
+ * secondary, its ring, the pool and port_info looked up, its routes worked
+ * out. A standby (standby.ts) stops here until the slot is free.
+ */
+export interface AttachedClient {
+  opts: ClientOptions;
+  registry: ClientRegistry | undefined;
+  ring: PacketRing;
+  pool: Mempool;
+  portInfo: SharedStruct<typeof portInfoLayout>;
+  lcore: number;
+  outputs: number[];
+  route: Uint16Array;
+  /** Under a --reattach launcher: the generation of the server it waited for. */
+  expected: number | undefined;
+}
+
+export function attachClient(argv: readonly string[], expected?: number): AttachedClient {
   const parsed = parseClientArgs(argv);
   if (parsed.help) throw new HelpRequested(CLIENT_USAGE);
   const opts = parsed.options;
@@ -261,16 +279,22 @@ export async function startClient(argv: readonly string[], expected?: number): P
   const ids = [...portInfo.fields.id.subarray(0, portInfo.fields.num_ports)];
   const lcore = currentLcore();
   if (lcore === null) throw dpdkError('EINVAL', PROG, 'this process has no lcore id; start it with -l or --lcores');
+  const pairs = pairPorts(ids);
+  const outputs = [...new Set(pairs.values())];
+  const route = new Uint16Array(MAX_ETHPORTS).fill(DROP);
+  for (const [input, output] of pairs) route[input] = outputs.indexOf(output);
+  return { opts, registry, ring, pool, portInfo, lcore, outputs, route, expected };
+}
+
+/** Takes the client's registry slot, creates its named vector and starts forwarding. */
+export async function runClient(a: AttachedClient): Promise<Client> {
+  const { opts, registry, ring, pool, portInfo, lcore, outputs, route, expected } = a;
   const member = registry ? { registry, slot: await registry.join(opts.clientId, lcore) } : undefined;
   if (!member) process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
   if (member && expected !== undefined) reportAttached(member.registry.generation);
   const txStats = portInfo.fields.tx_stats[opts.clientId] as { tx: BigUint64Array; tx_drop: BigUint64Array };
   // The vector counts into port_info's words: tx_stats[id].tx[port] and .tx_drop[port], by index over the whole zone.
   const word = (field: 'tx' | 'tx_drop', port: number): number => offsetOf(portInfoLayout, ['tx_stats', opts.clientId, field, port]) / 8;
-  const pairs = pairPorts(ids);
-  const outputs = [...new Set(pairs.values())];
-  const route = new Uint16Array(MAX_ETHPORTS).fill(DROP);
-  for (const [input, output] of pairs) route[input] = outputs.indexOf(output);
   let vector: PacketVector;
   try {
     vector = createPacketVector({
@@ -305,7 +329,14 @@ export async function main(argv: readonly string[]): Promise<number> {
     const after = reattachAfter();
     const expected = after === undefined ? undefined : await awaitTurn(prefix, after);
     if (expected === null) return EXIT.ok;
-    client = await startClient(argv, expected);
+    const attached = attachClient(argv, expected);
+    if (attached.opts.standby) {
+      const outcome = await standBy(attached, runClient);
+      if (typeof outcome === 'number') return outcome;
+      client = outcome;
+    } else {
+      client = await runClient(attached);
+    }
   } catch (e) {
     // Under a launcher, a server that died while this client attached is the launcher's to wait out.
     if (reattachAfter() !== undefined && !primaryProcessAlive(prefix)) {

@@ -129,11 +129,18 @@ describe('client command line', () => {
   it("takes the C sample's -n and the long form", () => {
     const r = parseClientArgs(['--proc-type=secondary', '--', '-n', '3']);
     if (r.help) throw new Error('help');
-    expect(r.options).toMatchObject({ clientId: 3, statsInterval: 0 });
+    expect(r.options).toMatchObject({ clientId: 3, statsInterval: 0, standby: false });
     expect(r.ealArgs).toEqual(['--proc-type=secondary']);
     const l = parseClientArgs(['--', '--client-id=15']);
     if (l.help) throw new Error('help');
     expect(l.options.clientId).toBe(15);
+  });
+
+  it('takes --standby, which takes no value', () => {
+    const r = parseClientArgs(['--', '-n', '2', '--standby']);
+    if (r.help) throw new Error('help');
+    expect(r.options).toMatchObject({ clientId: 2, standby: true });
+    expect(() => parseClientArgs(['--', '-n', '2', '--standby=yes'])).toThrow(/--standby takes no value/);
   });
 
   it.each([

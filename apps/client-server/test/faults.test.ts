@@ -8,7 +8,7 @@ import path from 'node:path';
 import { assertCleanTeardown, compileDpdkC, removeLeftovers, requireHugepages, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { EXIT } from '@mp/dpdk-core/cli';
 import { registryZone } from '../src/registry';
-import { BIN, buildC, clientEal, forwarding, serverEal, sleep, tsClient, tsServer } from './helpers';
+import { BIN, buildC, clientEal, forwarding, poolAudit, serverEal, sleep, tsClient, tsServer } from './helpers';
 
 beforeAll(() => requireHugepages());
 
@@ -24,13 +24,6 @@ function startServer(prefix: string): Fixture {
 
 function startClient(prefix: string, id: number, lcore: number): Fixture {
   return tsClient(`client${id}`, [...clientEal(prefix, lcore), '--', '-n', String(id), '--stats-interval', '0.1']);
-}
-
-/** The server's one-owner audit of its pool at shutdown, once every client has stopped. */
-function poolAudit(server: Fixture): { size: number; twice: number; lost: number } {
-  const m = server.stdoutLines.map((l) => /^pool audit: (\d+) buffers, (\d+) listed twice, (\d+) lost with killed clients$/.exec(l)).find((x) => x);
-  if (!m) throw new Error(`no pool audit line:\n${server.describe()}`);
-  return { size: Number(m[1]), twice: Number(m[2]), lost: Number(m[3]) };
 }
 
 it('survives 30 SIGKILLs of a client under traffic: each restart forwards again, the server never stops', async () => {

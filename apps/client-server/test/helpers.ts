@@ -113,3 +113,10 @@ export async function forwarding(client: Fixture, timeoutMs = 15_000): Promise<v
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The server's one-owner audit of its pool at shutdown, once every client has stopped. */
+export function poolAudit(server: Fixture): { size: number; twice: number; lost: number } {
+  const m = server.stdoutLines.map((l) => /^pool audit: (\d+) buffers, (\d+) listed twice, (\d+) lost with killed clients$/.exec(l)).find((x) => x);
+  if (!m) throw new Error(`no pool audit line:\n${server.describe()}`);
+  return { size: Number(m[1]), twice: Number(m[2]), lost: Number(m[3]) };
+}

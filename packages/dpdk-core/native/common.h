@@ -98,6 +98,9 @@ struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* wh
 // Throws (ENODEV / EINVAL / E_PORT_STOPPED) unless this process can receive
 // (rx) or transmit on port/queue now.
 void RequireQueueReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, const char* op);
+// After rte_eal_init: the primary publishes which ports it has started (a
+// memzone), a secondary finds what its primary publishes (M8).
+void AttachStartedPorts();
 
 // Called by cleanup(): invalidates all handles, frees created memzones.
 void ReleaseAllMemzones(Napi::Env env);

@@ -62,6 +62,7 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
               "rte_eal_init failed; DPDK's log above says why (check -l/--lcores, -m, hugepages and --file-prefix)");
   }
   data.ealInitialised = true;
+  AttachStartedPorts();
   return Napi::Number::New(env, ret);
 }
 

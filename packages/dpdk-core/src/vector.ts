@@ -16,6 +16,7 @@ import { z } from 'zod';
 import { dpdkError } from './errors';
 import { portIdSchema } from './ethdev';
 import { fastResult } from './fastcall';
+import { raiseInliningBudget } from './jit';
 import { memzoneNameSchema } from './memzone';
 import { validate } from './validate';
 import { native, type NativePacketVector, type NativeVectorOutput } from './native';
@@ -378,6 +379,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
  */
 export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   const o = validate(packetVectorOptionsSchema, opts, 'createPacketVector', 'options');
+  raiseInliningBudget();
   const input = 'ring' in o.input ? { ring: Ring.nativeOf(o.input.ring as Ring) } : o.input;
   const outputs: NativeVectorOutput[] = o.outputs.map((out) =>
     'ring' in out

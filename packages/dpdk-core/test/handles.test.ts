@@ -84,7 +84,7 @@ test('a JS exception while DPDK walks its memzones leaves the memzone lock free 
   expect(r).toEqual({
     walk: { kind: 'Error', message: 'a setter on Array.prototype' },
     reserve: 'no error',
-    zones: ['walk_a', 'walk_b'],
+    zones: ['mpcore_started_ports', 'walk_a', 'walk_b'],
   });
 });
 

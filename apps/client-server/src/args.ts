@@ -88,6 +88,10 @@ const clientSchema = z.object({
   statsInterval: statsInterval.default(0),
   statsFormat: statsFormat.default('json'),
   standby: z.boolean().default(false),
+  reattach: z.boolean().default(false),
+}).refine((o) => !(o.standby && o.reattach), {
+  path: ['reattach'],
+  message: 'a --standby client does not re-attach: drop --reattach (or --standby)',
 });
 
 export const SERVER_USAGE = `usage: mp-server [EAL options] -- -p PORTMASK -n NUM_CLIENTS [options]
@@ -110,6 +114,8 @@ export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondar
       --standby               a warm standby: attach and prepare everything, then wait
                               until client CLIENT_ID is gone and its slot repaired, and
                               take over at once (needs the TS mp-server's registry)
+      --reattach              when the server dies, wait for a new one with the same
+                              --file-prefix and attach to it again (same pid to its parent)
   -h, --help                  this text`;
 
 export type ServerOptions = Omit<z.output<typeof serverSchema>, 'portmask'> & { portIds: number[] };
@@ -135,7 +141,7 @@ export function parseClientArgs(argv: readonly string[]): Parsed<ClientOptions> 
   return parseDpdkCommandLine(argv, {
     prog: 'mp-client',
     usage: CLIENT_USAGE,
-    options: { 'client-id': { type: 'string', short: 'n' }, ...STATS_OPTIONS, standby: { type: 'boolean' } },
+    options: { 'client-id': { type: 'string', short: 'n' }, ...STATS_OPTIONS, standby: { type: 'boolean' }, reattach: { type: 'boolean' } },
     schema: clientSchema,
   });
 }

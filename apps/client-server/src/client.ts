@@ -5,7 +5,8 @@
  * counting tx/tx_drop in its port_info slot. Beyond the C sample: it checks
  * its id and lcore against the other clients, stops when the server asks,
  * exits cleanly on SIGINT/SIGTERM, and notices within a second that the
- * server has died.
+ * server has died; with --reattach it then attaches to the next server
+ * (reattach.ts).
  */
 import {
   DROP,
@@ -29,6 +30,8 @@ import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli'
 import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing, type SharedStruct } from '@mp/mp-ring';
 import { CLIENT_USAGE, parseClientArgs, type ClientOptions } from './args';
 import { heapStats } from './heap';
+import { runReattaching } from './reattach';
+import { awaitTurn, checkGroup, onLauncherExit, reattachAfter, reportAttached } from './reattach-child';
 import { ClientRegistry } from './registry';
 import { standBy } from './standby';
 import {
@@ -70,6 +73,8 @@ export function toPairedPort(vec: PacketVector, route: Uint16Array): void {
 }
 /** How often the client checks that the server (primary) is alive: well within the 1 s promise. */
 const PRIMARY_CHECK_MS = 200;
+/** The same under a --reattach launcher, where the check starts the way back: the next group waits. */
+const REATTACH_CHECK_MS = 50;
 
 const PROG = 'mp-client';
 
@@ -106,6 +111,8 @@ export class Client {
     private readonly lcore: number,
     /** This client's tx_stats in port_info, where its vector counts per port id. */
     private readonly txStats: { tx: BigUint64Array; tx_drop: BigUint64Array },
+    /** Run by a --reattach launcher, which starts it again for the next server. */
+    private readonly launched: boolean,
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -116,7 +123,7 @@ export class Client {
     this.timers.push(
       setInterval(() => {
         if (!primaryProcessAlive()) this.serverGone();
-      }, PRIMARY_CHECK_MS),
+      }, this.launched ? REATTACH_CHECK_MS : PRIMARY_CHECK_MS),
     );
     if (this.opts.statsInterval > 0) {
       heapStats();
@@ -202,7 +209,8 @@ export class Client {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     abandon();
-    process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; restart it, then restart the clients\n`);
+    const next = this.launched ? 're-attaching once a new one runs' : 'restart it, then restart the clients (or run them with --reattach)';
+    process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; ${next}\n`);
     this.resolveDone(EXIT.peerGone);
   }
 }
@@ -231,9 +239,11 @@ export interface AttachedClient {
   lcore: number;
   outputs: number[];
   route: Uint16Array;
+  /** Under a --reattach launcher: the generation of the server it waited for. */
+  expected: number | undefined;
 }
 
-export function attachClient(argv: readonly string[]): AttachedClient {
+export function attachClient(argv: readonly string[], expected?: number): AttachedClient {
   const parsed = parseClientArgs(argv);
   if (parsed.help) throw new HelpRequested(CLIENT_USAGE);
   const opts = parsed.options;
@@ -247,6 +257,7 @@ export function attachClient(argv: readonly string[]): AttachedClient {
     throw dpdkError('ENOENT', PROG, 'this client became a primary (no server was running); start mp-server first');
   }
   if (portCount() === 0) throw dpdkError('ENODEV', PROG, 'No Ethernet ports - bye (the server has no ports?)');
+  if (expected !== undefined) checkGroup(expected);
   const registry = openRegistry();
   let ring: PacketRing;
   try {
@@ -272,14 +283,15 @@ export function attachClient(argv: readonly string[]): AttachedClient {
   const outputs = [...new Set(pairs.values())];
   const route = new Uint16Array(MAX_ETHPORTS).fill(DROP);
   for (const [input, output] of pairs) route[input] = outputs.indexOf(output);
-  return { opts, registry, ring, pool, portInfo, lcore, outputs, route };
+  return { opts, registry, ring, pool, portInfo, lcore, outputs, route, expected };
 }
 
 /** Takes the client's registry slot, creates its named vector and starts forwarding. */
 export async function runClient(a: AttachedClient): Promise<Client> {
-  const { opts, registry, ring, pool, portInfo, lcore, outputs, route } = a;
+  const { opts, registry, ring, pool, portInfo, lcore, outputs, route, expected } = a;
   const member = registry ? { registry, slot: await registry.join(opts.clientId, lcore) } : undefined;
   if (!member) process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
+  if (member && expected !== undefined) reportAttached(member.registry.generation);
   const txStats = portInfo.fields.tx_stats[opts.clientId] as { tx: BigUint64Array; tx_drop: BigUint64Array };
   // The vector counts into port_info's words: tx_stats[id].tx[port] and .tx_drop[port], by index over the whole zone.
   const word = (field: 'tx' | 'tx_drop', port: number): number => offsetOf(portInfoLayout, ['tx_stats', opts.clientId, field, port]) / 8;
@@ -301,7 +313,7 @@ export async function runClient(a: AttachedClient): Promise<Client> {
     member?.registry.release(opts.clientId, member.slot);
     throw e;
   }
-  const client = new Client(opts, ring, pool, vector, route, member, lcore, txStats);
+  const client = new Client(opts, ring, pool, vector, route, member, lcore, txStats, expected !== undefined);
   process.stdout.write(`\nClient process ${opts.clientId} handling packets (pid ${process.pid}, lcore ${lcore})\n[Press Ctrl-C to quit ...]\n`);
   client.start();
   return client;
@@ -309,8 +321,15 @@ export async function runClient(a: AttachedClient): Promise<Client> {
 
 export async function main(argv: readonly string[]): Promise<number> {
   let client: Client;
+  let prefix = 'rte';
   try {
-    const attached = attachClient(argv);
+    const parsed = parseClientArgs(argv);
+    prefix = (parsed.help ? undefined : parsed.eal.find((o) => o.name === '--file-prefix')?.value) ?? prefix;
+    if (!parsed.help && parsed.options.reattach) return await runReattaching(argv, prefix, parsed.options.clientId);
+    const after = reattachAfter();
+    const expected = after === undefined ? undefined : await awaitTurn(prefix, after);
+    if (expected === null) return EXIT.ok;
+    const attached = attachClient(argv, expected);
     if (attached.opts.standby) {
       const outcome = await standBy(attached, runClient);
       if (typeof outcome === 'number') return outcome;
@@ -319,9 +338,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       client = await runClient(attached);
     }
   } catch (e) {
+    // Under a launcher, a server that died while this client attached is the launcher's to wait out.
+    if (reattachAfter() !== undefined && !primaryProcessAlive(prefix)) {
+      abandon();
+      return EXIT.peerGone;
+    }
     return reportError(PROG, e);
   }
   const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
   for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  if (reattachAfter() !== undefined) onLauncherExit(() => client.stop('its --reattach launcher exited'));
   return client.done;
 }

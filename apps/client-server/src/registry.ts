@@ -17,6 +17,7 @@
  * a repair. One marked `running` (or `repairing`) has an lcore no live
  * process shares, which the repair may touch.
  */
+import { randomInt } from 'node:crypto';
 import { dpdkError } from '@mp/dpdk-core';
 import { OwnedSlot, createZone, declareZone, openZone, ownerWords, t, type Ownership, type SharedZone } from '@mp/mp-ring';
 import { MAX_CLIENTS } from './shared';
@@ -35,9 +36,15 @@ export const SLOT_STATE = {
 export const registryZone = declareZone({
   kind: 'client-server registry',
   magic: 0x5354504d, // "MPTS"
-  version: 3,
+  version: 4,
   fields: t.struct({
     serverPid: t.u32,
+    /**
+     * Random and nonzero, written once by the server that creates the zone:
+     * a client re-attaching after a primary restart checks that it differs
+     * from the group it left (reattach.ts), so it never joins stale state.
+     */
+    generation: t.u32,
     numClients: t.u32,
     numPorts: t.u32,
     /** Nonzero: the server asks its clients to stop. */
@@ -74,6 +81,7 @@ export class ClientRegistry {
       slots: MAX_CLIENTS,
       init: (z) => {
         z.fields.serverPid = server.pid;
+        z.fields.generation = randomInt(1, 2 ** 32 - 1);
         z.fields.serverLcore = server.lcore === null ? 0 : server.lcore + 1;
         z.fields.numClients = server.clients;
         z.fields.numPorts = server.ports;
@@ -85,6 +93,11 @@ export class ClientRegistry {
   /** A client: the server's registry ('E_LAYOUT' if it is another version's, 'ENOENT' without one). */
   static open(name: string): ClientRegistry {
     return new ClientRegistry(openZone(name, registryZone));
+  }
+
+  /** The group's generation: another one each time a server creates the registry. */
+  get generation(): number {
+    return this.zone.fields.generation;
   }
 
   get numClients(): number {

@@ -37,7 +37,9 @@ import type { HolderWatch } from '@mp/recovery';
 import { SERVER_USAGE, parseServerArgs, type ServerOptions } from './args';
 import { watchClients } from './client-repair';
 import { distributor, type Distributor } from './distribute';
+import { markReady } from './ready';
 import { ClientRegistry } from './registry';
+import { STANDBY_ENV, untilGo } from './server-standby';
 import {
   CLIENT_QUEUE_RINGSIZE,
   MAX_CLIENTS,
@@ -378,6 +380,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   });
   if (metrics) process.stdout.write(`Serving Prometheus metrics at ${metrics.url}\n`);
   const server = new Server(opts, portInfo, registry, pool, ports, rings, vector, distributor(opts.distribute, opts.clients), metrics);
+  markReady(registry.generation);
   process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
   server.start();
   return server;
@@ -385,6 +388,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
 
 /** The bin's entry: exit codes and messages by @mp/dpdk-core/cli's convention. */
 export async function main(argv: readonly string[]): Promise<number> {
+  if (process.env[STANDBY_ENV] === '1' && !(await untilGo())) return 0;
   let server: ServerHandle;
   try {
     server = await startServer(argv);

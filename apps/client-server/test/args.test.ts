@@ -143,6 +143,13 @@ describe('client command line', () => {
     expect(() => parseClientArgs(['--', '-n', '2', '--standby=yes'])).toThrow(/--standby takes no value/);
   });
 
+  it('takes --reattach, but not beside --standby', () => {
+    const r = parseClientArgs(['--', '-n', '1', '--reattach']);
+    if (r.help) throw new Error('help');
+    expect(r.options).toMatchObject({ clientId: 1, reattach: true, standby: false });
+    expect(() => parseClientArgs(['--', '-n', '1', '--reattach', '--standby'])).toThrow(/a --standby client does not re-attach: drop --reattach/);
+  });
+
   it.each([
     [['-n', '16'], /client ids are 0-15/],
     [['-n', '300'], /client ids are 0-15/],

@@ -1,10 +1,11 @@
 /**
  * dpdk-mp status against real groups: the main job (TS server and two
- * clients with leased lcores), the C client_server_mp pair, and prefixes
+ * clients on the demo's lcore ids), the C client_server_mp pair, and prefixes
  * with no primary. Attaching must not disturb the group: it keeps
  * forwarding, and at shutdown the server finds no secondary left behind.
  */
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { assertCleanTeardown, leftovers, requireHugepages, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { dpdkMp, primary } from './helpers';
@@ -44,21 +45,22 @@ async function status(prefix: string): Promise<GroupStatus> {
   return JSON.parse(r.stdout) as GroupStatus;
 }
 
-it('shows the main job: its server, both clients with their leased lcores, ports moving, rings, the pool and memzones; the group goes on undisturbed', async () => {
+it("shows the main job: its server, both clients with the demo's lcore ids, ports moving, rings, the pool and memzones; the group goes on undisturbed", async () => {
   const demo = startProcess('demo', process.execPath, [DEMO, '--duration', '120']);
   const prefix = `mp-demo-${demo.pid}`;
   try {
     await secondaries(prefix, 2);
     const s = await status(prefix);
-    expect(s.primary).toMatchObject({ pid: demo.pid, role: 'primary', alive: true, lcores: [1], lcoresFrom: 'argv' });
+    // The demo runs no EAL: the primary is its server, a child of its own.
+    const server = s.primary?.pid ?? 0;
+    const stat = fs.readFileSync(`/proc/${server}/stat`, 'utf8');
+    expect(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])).toBe(demo.pid);
+    expect(s.primary).toMatchObject({ role: 'primary', alive: true, lcores: [1], lcoresFrom: 'argv' });
     const clients = s.secondaries.map((c) => c.pid).sort();
     expect(clients).toHaveLength(2);
-    // Each client runs as the lcore id it leased, none shares one, and lcore 0 stays free for DPDK's tools.
-    expect(s.leases.map((l) => l.ownerPid).sort()).toEqual(clients);
-    for (const l of s.leases) {
-      expect(l).toMatchObject({ allocator: 'mp_lcore_alloc', alive: true });
-      expect(s.secondaries.find((c) => c.pid === l.ownerPid)?.lcores).toEqual([l.id]);
-    }
+    // The demo gives the clients lcore ids 2 and 3 (no leases), none shares one, and lcore 0 stays free for DPDK's tools.
+    expect(s.secondaries.map((c) => c.lcores).sort()).toEqual([[2], [3]]);
+    expect(s.leases).toEqual([]);
     expect(s.lcores.every((l) => l.pids.length === 1 && l.id !== 0)).toBe(true);
     expect(s.ports.map((p) => p.name)).toEqual(['net_null0', 'net_null1']);
     for (const p of s.ports) {
@@ -73,13 +75,12 @@ it('shows the main job: its server, both clients with their leased lcores, ports
     const pool = s.pools.find((p) => p.name === 'MProc_pktmbuf_pool');
     expect(pool).toMatchObject({ size: 7936, cacheSize: 512, ops: 'ring_mp_mc' });
     expect((pool?.available ?? 0) + (pool?.inUse ?? 0)).toBe(7936);
-    expect(s.memzones.map((m) => m.name)).toEqual(expect.arrayContaining(['MProc_port_info', 'MProc_ts_control', 'mp_lcore_alloc']));
+    expect(s.memzones.map((m) => m.name)).toEqual(expect.arrayContaining(['MProc_port_info', 'MProc_ts_control']));
 
     const text = await dpdkMp(['status', '--file-prefix', prefix, '--interval', '300']);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^  ${demo.pid} +primary \\(alive\\) +1 +node demo\\.js --duration 120$`, 'm'));
+    expect(text.stdout).toMatch(new RegExp(`^  ${server} +primary \\(alive\\) +1 +node mp-server --lcores=1@0 `, 'm'));
     for (const pid of clients) expect(text.stdout).toMatch(new RegExp(`^  ${pid} +secondary +\\d+ +node mp-client --lcores=`, 'm'));
-    expect(text.stdout).toMatch(/^  mp_lcore_alloc +\d+ +pid \d+ alive/m);
     expect(text.stdout).toMatch(/^  MProc_pktmbuf_pool +7936 /m);
 
     // Still both clients, and only them: dpdk-mp left nothing attached.

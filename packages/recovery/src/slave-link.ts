@@ -7,7 +7,8 @@
  * until the supervisor promotes it.
  */
 import { z } from 'zod';
-import { dpdkError, validate } from '@mp/dpdk-core';
+import { abandon, dpdkError, primaryProcessAlive, validate } from '@mp/dpdk-core';
+import { EXIT } from '@mp/dpdk-core/cli';
 import { startStampOf, type ViewOf } from '@mp/mp-ring';
 import { COMMAND, ControlZone, SLAVE_STATE, type CounterLayout } from './control-zone';
 
@@ -83,7 +84,9 @@ export class SlaveLink<C extends CounterLayout = CounterLayout> {
    * Attaches with what the Supervisor put in the environment (call after
    * initEal). With `exitWithParent` (default) the process exits when the
    * supervisor dies (its stdin pipe closes), the role PR_SET_PDEATHSIG played
-   * in l2fwd_fork; that needs the event loop to run now and then.
+   * in l2fwd_fork; that needs the event loop to run now and then. It exits
+   * with EXIT.peerGone, and when the primary died too (mp-l2fwd's master is
+   * both) it touches nothing shared on the way out (abandon).
    */
   static fromEnv<C extends CounterLayout = CounterLayout>(
     env: NodeJS.ProcessEnv = process.env,
@@ -114,8 +117,8 @@ export class SlaveLink<C extends CounterLayout = CounterLayout> {
     zone.setState(slot, link.standbyRole ? SLAVE_STATE.standby : SLAVE_STATE.running);
     if (opts.exitWithParent ?? true) {
       link.wakeOnStdin = true;
-      process.stdin.on('end', () => process.exit(70));
-      process.stdin.on('error', () => process.exit(70));
+      process.stdin.on('end', supervisorGone);
+      process.stdin.on('error', supervisorGone);
       process.stdin.resume();
     }
     return link;
@@ -243,4 +246,10 @@ export class SlaveLink<C extends CounterLayout = CounterLayout> {
  */
 export function attachSlave<C extends CounterLayout = CounterLayout>(opts?: { exitWithParent?: boolean; counters?: C }): SlaveLink<C> {
   return SlaveLink.fromEnv(process.env, opts);
+}
+
+/** The supervisor died; if it was the primary, its memory and locks may be gone with it: leave without touching them. */
+function supervisorGone(): never {
+  if (!primaryProcessAlive()) abandon();
+  process.exit(EXIT.peerGone);
 }

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "activity.h"
 #include "common.h"
 #include "vector.h"
 
@@ -62,6 +63,10 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
               "rte_eal_init failed; DPDK's log above says why (check -l/--lcores, -m, hugepages and --file-prefix)");
   }
   data.ealInitialised = true;
+  // The lcore's pool activity record is this process's before any pool call
+  // it makes: a kill before its first journaled call then finds its own idle
+  // record, not the last owner's (repairMempool trusts only its own).
+  ClaimActivity(rte_lcore_id());
   return Napi::Number::New(env, ret);
 }
 
@@ -249,6 +254,8 @@ int CleanupEal(AddonData& data) {
   FreeCreatedRings(data);
   FreePacketPlane(data);
   FreeCreatedMemzones(data);
+  // Every pool call of this process is over: nothing on its lcores to repair.
+  ReleaseActivity();
   data.ealCleanedUp = true;
   int ret = rte_eal_cleanup();
   if (primary) {

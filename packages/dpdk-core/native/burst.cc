@@ -4,7 +4,7 @@
 #include <limits>
 #include <string>
 
-#include "activity.h"
+#include "journaled.h"
 #include "fastcall.h"
 
 namespace dpdk_core {

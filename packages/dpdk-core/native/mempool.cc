@@ -10,7 +10,7 @@
 #include <memory>
 #include <string>
 
-#include "activity.h"
+#include "journaled.h"
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"

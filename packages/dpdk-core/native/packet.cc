@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string>
 
-#include "activity.h"
+#include "journaled.h"
 #include "burst.h"
 
 namespace dpdk_core {

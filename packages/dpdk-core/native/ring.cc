@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "activity.h"
+#include "journaled.h"
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"

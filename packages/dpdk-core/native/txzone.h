@@ -13,7 +13,7 @@
 #include <cstring>
 #include <string>
 
-#include "activity.h"
+#include "journaled.h"
 #include "common.h"
 #include "owner.h"
 

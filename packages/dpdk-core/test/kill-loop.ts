@@ -58,6 +58,15 @@ function random(): number {
 
 const LCORES = [5, 7];
 
+/** Every thread's native stack of process `pid` (gdb), for a report on a hang. */
+function stacks(pid: number): string {
+  try {
+    return `--- pid ${pid} ---\n${execFileSync('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 12'], { encoding: 'utf8', timeout: 60_000, stdio: ['ignore', 'pipe', 'ignore'] })}`;
+  } catch (e) {
+    return `--- pid ${pid}: no stacks (${(e as Error).message.split('\n')[0]}) ---\n`;
+  }
+}
+
 interface Totals {
   kills: number;
   lostByRepair: number;
@@ -107,8 +116,17 @@ async function main(): Promise<void> {
       cur.v.kill('SIGKILL');
       await cur.v.waitForExit(60_000);
       t.kills++;
-      const before = await g.primary.request(`activity ${cur.lcore}`, 'ACTIVITY');
-      const s = await g.settle(cur.lcore, pid, cur.name);
+      let before: unknown;
+      let s: Awaited<ReturnType<JournalGroup['settle']>>;
+      try {
+        before = await g.primary.request(`activity ${cur.lcore}`, 'ACTIVITY');
+        s = await g.settle(cur.lcore, pid, cur.name);
+      } catch (e) {
+        // A group that stops answering: where each of its processes stands.
+        process.stdout.write(`kill ${i} (${cur.activity}): ${(e as Error).message.split('\n')[0]}\n`);
+        for (const f of [g.primary, g.traffic, next.v]) process.stdout.write(stacks(f.pid));
+        throw e;
+      }
       t.retries += s.retries;
       t.judged += s.repair.judged ? 1 : 0;
       t.completed += s.repair.completed;

@@ -1,80 +1,15 @@
 /**
  * Command lines of mp-server and mp-client: DPDK's `[EAL options] -- [app
- * options]`, the C sample's short options plus long ones. Everything the C
- * sample leaves unchecked is an error here, raised before EAL starts. Pure:
- * no EAL, unit-tested on its own.
+ * options]`, the C sample's short options plus long ones, parsed and checked
+ * by @mp/dpdk-core/cli (util.parseArgs, then these zod schemas) before EAL
+ * starts. Everything the C sample leaves unchecked is an error here. Pure: no
+ * EAL, unit-tested on its own.
  */
-import { DpdkError, parseEalArgs, splitArgv, type ParsedEalOption } from '@mp/dpdk-core';
+import { parseDpdkCommandLine, type DpdkCommandLine } from '@mp/dpdk-core/cli';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
 import { z } from 'zod';
 import { DISTRIBUTIONS } from './distribute';
-import { EXIT, MAX_CLIENTS, MAX_ETHPORTS } from './shared';
-
-/** -h/--help: not an error; the message is the usage text, printed on stdout with exit code 0. */
-export class HelpRequested extends Error {
-  override readonly name = 'HelpRequested';
-}
-
-/** A bad command line: the message says what was wrong and how to fix it. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-  readonly code = 'EINVAL';
-  readonly exitCode = EXIT.usage;
-}
-
-interface OptionSpec {
-  key: string;
-  short?: string;
-  long: string;
-  /** Takes a value (`-p 3`, `-p3`, `--portmask 3`, `--portmask=3`); otherwise a flag. */
-  value: boolean;
-}
-
-/**
- * getopt_long-like scan of the app arguments into raw strings; the schemas
- * below then give them types and ranges.
- */
-function scan(args: readonly string[], specs: readonly OptionSpec[], usage: string): Record<string, string | true> {
-  const out: Record<string, string | true> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] as string;
-    let spec: OptionSpec | undefined;
-    let inline: string | undefined;
-    if (arg.startsWith('--')) {
-      const eq = arg.indexOf('=');
-      const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq);
-      inline = eq < 0 ? undefined : arg.slice(eq + 1);
-      spec = specs.find((s) => s.long === name);
-    } else if (/^-[A-Za-z]/.test(arg)) {
-      spec = specs.find((s) => s.short === arg[1]);
-      inline = arg.length > 2 ? arg.slice(2) : undefined;
-    } else {
-      throw new UsageError(`unexpected argument '${arg}'\n${usage}`);
-    }
-    if (spec === undefined) throw new UsageError(`unknown option '${arg}'\n${usage}`);
-    const shown = spec.short !== undefined ? `-${spec.short}/--${spec.long}` : `--${spec.long}`;
-    if (spec.key in out) throw new UsageError(`option ${shown} given twice`);
-    if (!spec.value) {
-      if (inline !== undefined) throw new UsageError(`option ${shown} takes no value (got '${arg}')`);
-      out[spec.key] = true;
-      continue;
-    }
-    let value = inline;
-    if (value === undefined) {
-      value = args[i + 1];
-      i++;
-    }
-    if (value === undefined || value === '') throw new UsageError(`option ${shown} needs a value\n${usage}`);
-    out[spec.key] = value;
-  }
-  return out;
-}
-
-function firstIssue(error: z.ZodError, names: Record<string, string>): string {
-  const issue = error.issues[0];
-  const key = issue?.path[0];
-  const where = typeof key === 'string' ? `${names[key] ?? key}: ` : '';
-  return `${where}${issue?.message ?? 'invalid value'}`;
-}
+import { MAX_CLIENTS, MAX_ETHPORTS } from './shared';
 
 const statsInterval = z
   .string()
@@ -136,6 +71,11 @@ const serverSchema = z.object({
   distribute: z
     .enum(DISTRIBUTIONS, { error: "use 'rr' (round robin, as the C server does) or 'flow' (every flow on one client)" })
     .default('rr'),
+  metricsPort: metricsPortSchema.optional(),
+  metricsHost: metricsHostSchema.optional(),
+}).refine((o) => o.metricsHost === undefined || o.metricsPort !== undefined, {
+  path: ['metricsHost'],
+  message: 'serves metrics only with --metrics-port; add --metrics-port N',
 });
 
 const clientSchema = z.object({
@@ -158,6 +98,8 @@ export const SERVER_USAGE = `usage: mp-server [EAL options] -- -p PORTMASK -n NU
       --distribute rr|flow    rr: packets to the clients in turn (default, as the C server);
                               flow: each flow (IPv4 addresses, protocol, TCP/UDP ports;
                               other frames by MAC pair) always to the same client
+      --metrics-port PORT     serve Prometheus metrics at http://HOST:PORT/metrics
+      --metrics-host HOST     address to serve them on (default ${DEFAULT_METRICS_HOST})
   -h, --help                  this text`;
 
 export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondary -- -n CLIENT_ID [options]
@@ -169,74 +111,27 @@ export const CLIENT_USAGE = `usage: mp-client [EAL options] --proc-type=secondar
 export type ServerOptions = Omit<z.output<typeof serverSchema>, 'portmask'> & { portIds: number[] };
 export type ClientOptions = z.output<typeof clientSchema>;
 
-/** `ealArgs` as given; `eal` the same, parsed (and checked) by dpdk-core's parseEalArgs. */
-export type Parsed<T> = { help: true } | { help: false; ealArgs: string[]; eal: ParsedEalOption[]; options: T };
+export type Parsed<T> = DpdkCommandLine<T>;
 
-/** A bad EAL option is a bad command line like any other (exit code 2), and is caught before EAL starts. */
-function checkEalArgs(ealArgs: readonly string[], usage: string): ParsedEalOption[] {
-  try {
-    return parseEalArgs(ealArgs);
-  } catch (e) {
-    if (e instanceof DpdkError && e.code === 'EINVAL') throw new UsageError(`${e.message}\n${usage}`);
-    throw e;
-  }
-}
-
-const SERVER_SPECS: OptionSpec[] = [
-  { key: 'portmask', short: 'p', long: 'portmask', value: true },
-  { key: 'clients', short: 'n', long: 'clients', value: true },
-  { key: 'statsInterval', long: 'stats-interval', value: true },
-  { key: 'statsFormat', long: 'stats-format', value: true },
-  { key: 'duration', long: 'duration', value: true },
-  { key: 'distribute', long: 'distribute', value: true },
-  { key: 'help', short: 'h', long: 'help', value: false },
-];
-
-const CLIENT_SPECS: OptionSpec[] = [
-  { key: 'clientId', short: 'n', long: 'client-id', value: true },
-  { key: 'statsInterval', long: 'stats-interval', value: true },
-  { key: 'statsFormat', long: 'stats-format', value: true },
-  { key: 'help', short: 'h', long: 'help', value: false },
-];
-
-const NAMES: Record<string, string> = {
-  portmask: '-p/--portmask',
-  clients: '-n/--clients',
-  clientId: '-n/--client-id',
-  statsInterval: '--stats-interval',
-  statsFormat: '--stats-format',
-  duration: '--duration',
-  distribute: '--distribute',
-};
-
-function parse<T extends z.ZodTypeAny>(
-  argv: readonly string[],
-  specs: OptionSpec[],
-  schema: T,
-  required: string[],
-  usage: string,
-): Parsed<z.output<T>> {
-  const { ealArgs, appArgs } = splitArgv(argv);
-  if (!argv.includes('--') && argv.length > 0) {
-    throw new UsageError(`application options go after '--' (DPDK's [EAL options] -- [app options])\n${usage}`);
-  }
-  const raw = scan(appArgs, specs, usage);
-  if (raw['help'] === true) return { help: true };
-  for (const key of required) {
-    if (!(key in raw)) throw new UsageError(`${NAMES[key]} is required\n${usage}`);
-  }
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) throw new UsageError(firstIssue(parsed.error, NAMES));
-  return { help: false, ealArgs, eal: checkEalArgs(ealArgs, usage), options: parsed.data };
-}
+const STATS_OPTIONS = { 'stats-interval': { type: 'string' }, 'stats-format': { type: 'string' } } as const;
 
 export function parseServerArgs(argv: readonly string[]): Parsed<ServerOptions> {
-  const r = parse(argv, SERVER_SPECS, serverSchema, ['portmask', 'clients'], SERVER_USAGE);
+  const r = parseDpdkCommandLine(argv, {
+    prog: 'mp-server',
+    usage: SERVER_USAGE,
+    options: { portmask: { type: 'string', short: 'p' }, clients: { type: 'string', short: 'n' }, ...STATS_OPTIONS, duration: { type: 'string' }, distribute: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } },
+    schema: serverSchema,
+  });
   if (r.help) return r;
   const { portmask: portIds, ...rest } = r.options;
   return { ...r, options: { ...rest, portIds } };
 }
 
 export function parseClientArgs(argv: readonly string[]): Parsed<ClientOptions> {
-  return parse(argv, CLIENT_SPECS, clientSchema, ['clientId'], CLIENT_USAGE);
+  return parseDpdkCommandLine(argv, {
+    prog: 'mp-client',
+    usage: CLIENT_USAGE,
+    options: { 'client-id': { type: 'string', short: 'n' }, ...STATS_OPTIONS },
+    schema: clientSchema,
+  });
 }

@@ -9,14 +9,14 @@
  */
 import {
   DROP,
-  DpdkError,
   abandon,
   cleanup,
   createPacketVector,
   currentLcore,
+  dpdkError,
+  hasCode,
   initEalFromArgv,
   monotonicMs,
-  lookupMemzone,
   lookupMempool,
   portCount,
   primaryProcessAlive,
@@ -25,20 +25,17 @@ import {
   type PacketVector,
   type ParsedEalOption,
 } from '@mp/dpdk-core';
-import { lookupRing, lookupStruct, type PacketRing } from '@mp/mp-ring';
-import { CLIENT_USAGE, HelpRequested, UsageError, parseClientArgs, type ClientOptions } from './args';
-import { Control, SLOT_STATE } from './control';
-import { SetupError, reportStartError } from './errors';
+import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli';
+import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing } from '@mp/mp-ring';
+import { CLIENT_USAGE, parseClientArgs, type ClientOptions } from './args';
 import { heapStats } from './heap';
+import { ClientRegistry, SLOT_STATE } from './registry';
 import {
   CLIENT_QUEUE_RINGSIZE,
-  EXIT,
-  MAX_CLIENTS,
   MAX_ETHPORTS,
-  MZ_CONTROL,
   MZ_PORT_INFO,
+  MZ_REGISTRY,
   PKTMBUF_POOL_NAME,
-  PORT_INFO,
   STOP_SIGNALS,
   TX_BUFFER_SIZE,
   clientRingName,
@@ -72,8 +69,8 @@ export function toPairedPort(vec: PacketVector, route: Uint16Array): void {
 }
 /** How often the client checks that the server (primary) is alive: well within the 1 s promise. */
 const PRIMARY_CHECK_MS = 200;
-/** How long a restarted client waits for the server to repair what its dead predecessor left. */
-const REPAIR_WAIT_MS = 5000;
+
+const PROG = 'mp-client';
 
 /**
  * Clients are secondaries: `--proc-type=secondary` is added when missing, and
@@ -82,10 +79,10 @@ const REPAIR_WAIT_MS = 5000;
  */
 function secondaryArgv(argv: readonly string[], eal: readonly ParsedEalOption[]): string[] {
   const type = eal.find((o) => o.name === '--proc-type')?.value;
-  if (type === 'primary') throw new UsageError('a client is a secondary process; use --proc-type=secondary (or auto)');
+  if (type === 'primary') throw new UsageError(PROG, 'a client is a secondary process; use --proc-type=secondary (or auto)');
   const prefix = eal.find((o) => o.name === '--file-prefix')?.value ?? 'rte';
   if (!primaryProcessAlive(prefix)) {
-    throw new SetupError(`no server is running with --file-prefix=${prefix}; start mp-server first (with the same --file-prefix)`);
+    throw dpdkError('ENOENT', PROG, `no server is running with --file-prefix=${prefix}; start mp-server first (with the same --file-prefix)`);
   }
   return type === undefined ? ['--proc-type=secondary', ...argv] : [...argv];
 }
@@ -103,9 +100,11 @@ class Client {
     private readonly pool: Mempool,
     private readonly vector: PacketVector,
     private readonly route: Uint16Array,
-    private readonly control: Control | undefined,
+    /** Its slot in the server's registry; undefined under a server that keeps none (a C mp_server). */
+    private readonly member: { registry: ClientRegistry; slot: Ownership } | undefined,
     private readonly lcore: number,
-    private readonly counters: BigUint64Array,
+    /** This client's tx_stats in port_info, where its vector counts per port id. */
+    private readonly txStats: { tx: BigUint64Array; tx_drop: BigUint64Array },
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -137,7 +136,7 @@ class Client {
    */
   private pump(): void {
     if (this.stopping) return;
-    if (this.control?.stopRequested) {
+    if (this.member?.registry.stopRequested) {
       this.stop('the server asked its clients to stop');
       return;
     }
@@ -162,8 +161,8 @@ class Client {
     let tx = 0n;
     let drop = 0n;
     for (let p = 0; p < MAX_ETHPORTS; p++) {
-      tx += this.counters[p] as bigint;
-      drop += this.counters[MAX_ETHPORTS + p] as bigint;
+      tx += this.txStats.tx[p] as bigint;
+      drop += this.txStats.tx_drop[p] as bigint;
     }
     const s = { client: this.opts.clientId, tx: Number(tx), txDrop: Number(drop), queued: this.ring.count() };
     process.stdout.write(
@@ -187,7 +186,7 @@ class Client {
     this.vector.flush();
     this.vector.close();
     this.pool.flushCache(this.lcore);
-    this.control?.release(this.opts.clientId, process.pid);
+    this.member?.registry.release(this.opts.clientId, this.member.slot);
     cleanup();
     this.resolveDone(0);
   }
@@ -203,55 +202,18 @@ class Client {
     for (const t of this.timers) clearInterval(t);
     abandon();
     process.stderr.write(`mp-client ${this.opts.clientId}: the server (primary process) has exited; restart it, then restart the clients\n`);
-    this.resolveDone(EXIT.serverGone);
+    this.resolveDone(EXIT.peerGone);
   }
 }
 
-/**
- * Joins the registry in the control memzone (control.ts). A slot held by a
- * live process means the id is taken; one held by a dead process is freed by
- * the server (after repairing what that process left), so wait for that. The
- * same goes for the lcore id: mempool caches are per lcore, and two processes
- * on one lcore (another client, or the server) corrupt them.
- */
-async function claimSlot(control: Control, clientId: number, lcore: number): Promise<void> {
-  if (control.serverLcore === lcore) {
-    throw new SetupError(
-      `lcore ${lcore} is the server's lcore, and per-lcore pool caches are not thread safe: give this client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
-    );
+/** The server's registry, or undefined under a server that keeps none (a C mp_server). */
+function openRegistry(): ClientRegistry | undefined {
+  try {
+    return ClientRegistry.open(MZ_REGISTRY);
+  } catch (e) {
+    if (hasCode(e, 'ENOENT')) return undefined;
+    throw e;
   }
-  const deadline = Date.now() + REPAIR_WAIT_MS;
-  const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 10));
-  for (;;) {
-    const holder = control.claim(clientId, process.pid, lcore);
-    if (holder === 0) break;
-    // A live holder still joining or already leaving is waited for.
-    if (control.holderAlive(clientId) && control.state(clientId) === SLOT_STATE.running) {
-      throw new SetupError(`client id ${clientId} is already in use by pid ${holder}; give each client its own -n`);
-    }
-    if (Date.now() > deadline) {
-      throw new SetupError(
-        control.holderAlive(clientId)
-          ? `client id ${clientId} is held by pid ${holder}, which has been joining or leaving for ${REPAIR_WAIT_MS} ms; is it stopped?`
-          : `client id ${clientId} is still held by dead pid ${holder}: the server did not release it within ${REPAIR_WAIT_MS} ms`,
-      );
-    }
-    await pause();
-  }
-  for (;;) {
-    const users = control.lcoreUsers(clientId, lcore);
-    if (users.length === 0) break;
-    const live = users.filter((c) => control.holderAlive(c));
-    if (live.length > 0 || Date.now() > deadline) {
-      control.release(clientId, process.pid);
-      const c = (live[0] ?? users[0]) as number;
-      throw new SetupError(
-        `lcore ${lcore} is already used by client ${c} (pid ${control.pid(c)}); give each client its own lcore id (e.g. --lcores=${lcore + 1}@<cpu>)`,
-      );
-    }
-    await pause();
-  }
-  control.setState(clientId, SLOT_STATE.running);
 }
 
 export async function startClient(argv: readonly string[]): Promise<Client> {
@@ -262,43 +224,38 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
   try {
     initEalFromArgv(fullArgv);
   } catch (e) {
-    throw new SetupError(`cannot attach to the server: ${(e as Error).message}`);
+    throw dpdkError(hasCode(e) ? e.code : 'EINVAL', PROG, `cannot attach to the server: ${(e as Error).message}`);
   }
   if (processType() !== 'secondary') {
-    throw new SetupError('this client became a primary (no server was running); start mp-server first');
+    throw dpdkError('ENOENT', PROG, 'this client became a primary (no server was running); start mp-server first');
   }
-  if (portCount() === 0) throw new SetupError('No Ethernet ports - bye (the server has no ports?)');
-  let control: Control | undefined;
-  try {
-    const c = new Control(lookupMemzone(MZ_CONTROL));
-    if (c.valid) control = c;
-  } catch (e) {
-    if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
-  }
+  if (portCount() === 0) throw dpdkError('ENODEV', PROG, 'No Ethernet ports - bye (the server has no ports?)');
+  const registry = openRegistry();
   let ring: PacketRing;
   try {
     ring = lookupRing(clientRingName(opts.clientId));
   } catch (e) {
-    if (e instanceof DpdkError && e.code === 'ENOENT') {
-      const n = control?.numClients;
-      throw new SetupError(
-        n !== undefined
-          ? `client id ${opts.clientId} is out of range: the server runs ${n} client${n === 1 ? '' : 's'} (ids 0-${n - 1})`
-          : `Cannot get RX ring ${clientRingName(opts.clientId)} - is the server running with more than ${opts.clientId} clients?`,
-      );
-    }
-    throw e;
+    if (!hasCode(e, 'ENOENT')) throw e;
+    const n = registry?.numClients;
+    throw dpdkError(
+      'ENOENT',
+      PROG,
+      n !== undefined
+        ? `client id ${opts.clientId} is out of range: the server runs ${n} client${n === 1 ? '' : 's'} (ids 0-${n - 1})`
+        : `Cannot get RX ring ${clientRingName(opts.clientId)} - is the server running with more than ${opts.clientId} clients?`,
+    );
   }
   const pool = lookupMempool(PKTMBUF_POOL_NAME);
   // 'ESCHEMA' if the server's struct port_info is not this one.
   const portInfo = lookupStruct(MZ_PORT_INFO, portInfoLayout);
   const ids = [...portInfo.fields.id.subarray(0, portInfo.fields.num_ports)];
   const lcore = currentLcore();
-  if (lcore === null) throw new SetupError('this process has no lcore id; start it with -l or --lcores');
-  if (control) await claimSlot(control, opts.clientId, lcore);
-  else process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
-  // tx[32] then tx_drop[32]: this client's tx_stats slot, where its vector counts per port id.
-  const counters = new BigUint64Array(portInfo.memzone.view(), PORT_INFO.tx(opts.clientId, 0), 2 * MAX_ETHPORTS);
+  if (lcore === null) throw dpdkError('EINVAL', PROG, 'this process has no lcore id; start it with -l or --lcores');
+  const member = registry ? { registry, slot: await registry.join(opts.clientId, lcore) } : undefined;
+  if (!member) process.stderr.write('mp-client: the server keeps no client registry (a C mp_server?); dead-client repair is off\n');
+  const txStats = portInfo.fields.tx_stats[opts.clientId] as { tx: BigUint64Array; tx_drop: BigUint64Array };
+  // The vector counts into port_info's words: tx_stats[id].tx[port] and .tx_drop[port], by index over the whole zone.
+  const word = (field: 'tx' | 'tx_drop', port: number): number => offsetOf(portInfoLayout, ['tx_stats', opts.clientId, field, port]) / 8;
   const pairs = pairPorts(ids);
   const outputs = [...new Set(pairs.values())];
   const route = new Uint16Array(MAX_ETHPORTS).fill(DROP);
@@ -311,13 +268,17 @@ export async function startClient(argv: readonly string[]): Promise<Client> {
       input: { ring },
       outputs: outputs.map((port) => ({ port, queue: opts.clientId, buffer: { size: TX_BUFFER_SIZE, name: clientTxBufferName(opts.clientId, port) } })),
       name: clientVectorName(opts.clientId),
-      counters: { array: counters, sent: outputs, dropped: outputs.map((port) => MAX_ETHPORTS + port) },
+      counters: {
+        array: new BigUint64Array(portInfo.memzone.view()),
+        sent: outputs.map((port) => word('tx', port)),
+        dropped: outputs.map((port) => word('tx_drop', port)),
+      },
     });
   } catch (e) {
-    control?.release(opts.clientId, process.pid);
+    member?.registry.release(opts.clientId, member.slot);
     throw e;
   }
-  const client = new Client(opts, ring, pool, vector, route, control, lcore, counters);
+  const client = new Client(opts, ring, pool, vector, route, member, lcore, txStats);
   process.stdout.write(`\nClient process ${opts.clientId} handling packets (pid ${process.pid}, lcore ${lcore})\n[Press Ctrl-C to quit ...]\n`);
   client.start();
   return client;
@@ -328,7 +289,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     client = await startClient(argv);
   } catch (e) {
-    return reportStartError('mp-client', e);
+    return reportError(PROG, e);
   }
   const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
   for (const sig of STOP_SIGNALS) process.on(sig, onSignal);

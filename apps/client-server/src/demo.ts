@@ -3,7 +3,7 @@
  * net_null ports (each is an endless traffic source and sink), two clients
  * started for it, and the live stats table, until Ctrl-C or --duration.
  *
- *   start [--duration SEC] [--clients N]                 virtual ports
+ *   start [--duration SEC] [--clients N] [--metrics-port PORT [--metrics-host HOST]]   virtual ports
  *   start [EAL options] -- [server options]              real NICs or other devices
  *
  * The server runs in this process; each client is its own process, attached
@@ -17,10 +17,10 @@ import path from 'node:path';
 import { ealState } from '@mp/dpdk-core';
 import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { z } from 'zod';
-import { HelpRequested, UsageError, durationSchema, parseServerArgs } from './args';
-import { reportStartError } from './errors';
+import { EXIT, HelpRequested, parseOptions, reportError } from '@mp/dpdk-core/cli';
+import { durationSchema, parseServerArgs } from './args';
 import { startServer, type ServerHandle } from './server';
-import { EXIT, MAX_CLIENTS } from './shared';
+import { MAX_CLIENTS } from './shared';
 
 /**
  * CPUs this process may use, read before EAL pins the main thread to the
@@ -33,33 +33,24 @@ const CPUS = os.availableParallelism();
 const SERVER_LCORE = 1;
 const TOOLS_LCORE = 0;
 
-const DEMO_USAGE = `usage: start [--duration SEC] [--clients N]
+const DEMO_USAGE = `usage: start [--duration SEC] [--clients N] [--metrics-port PORT [--metrics-host HOST]]
        start [EAL options] -- -p PORTMASK -n NUM_CLIENTS [server options]`;
 
 const demoSchema = z
   .object({
     duration: durationSchema.optional(),
     clients: z.coerce.number().int().min(1).max(MAX_CLIENTS, `at most ${MAX_CLIENTS} clients`).default(2),
+    // Handed to the server as they are; its parser checks them.
+    metricsPort: z.string().optional(),
+    metricsHost: z.string().optional(),
   })
   .strict();
 
 /** The server's argv: the user's own `[EAL] -- [app]`, or the virtual-port default. */
 export function demoServerArgv(argv: readonly string[], pid = process.pid): { serverArgv: string[]; duration?: number } {
   if (argv.includes('--')) return { serverArgv: [...argv] };
-  const raw: Record<string, string> = {};
-  for (let i = 0; i < argv.length; i++) {
-    const m = /^--(duration|clients)(?:=(.*))?$/.exec(argv[i] as string);
-    if (!m) throw new UsageError(`unknown argument '${argv[i]}'\n${DEMO_USAGE}`);
-    const value = m[2] ?? argv[++i];
-    if (value === undefined) throw new UsageError(`--${m[1]} needs a value`);
-    raw[m[1] as string] = value;
-  }
-  const parsed = demoSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`--${String(issue?.path[0])}: ${issue?.message}`);
-  }
-  const o = parsed.data;
+  const o = parseOptions(argv, { prog: 'start', usage: DEMO_USAGE, options: { duration: { type: 'string' }, clients: { type: 'string' }, 'metrics-port': { type: 'string' }, 'metrics-host': { type: 'string' } }, schema: demoSchema });
+  if (o === 'help') throw new HelpRequested(DEMO_USAGE);
   // lcore id 1 on CPU 0: DPDK's own tools (dpdk-dumpcap, dpdk-proc-info) always run as lcore 0, and
   // dpdk-dumpcap frees into the capture pool that the server's capture callbacks allocate from.
   const serverArgv = [
@@ -76,6 +67,8 @@ export function demoServerArgv(argv: readonly string[], pid = process.pid): { se
     '3',
     '-n',
     String(o.clients),
+    ...(o.metricsPort === undefined ? [] : ['--metrics-port', o.metricsPort]),
+    ...(o.metricsHost === undefined ? [] : ['--metrics-host', o.metricsHost]),
   ];
   return o.duration !== undefined ? { serverArgv, duration: o.duration } : { serverArgv };
 }
@@ -144,7 +137,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     parsed = p;
     server = await startServer(demo.serverArgv);
   } catch (e) {
-    return reportStartError('start', e);
+    return reportError('start', e);
   }
   let clients: ClientProcesses;
   try {
@@ -157,7 +150,7 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     // The server's forwarding loop would keep this process alive for ever: stop it (and any client started) first.
     server.stop('the clients could not be started');
     await server.done;
-    return reportStartError('start', e);
+    return reportError('start', e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
   process.on('SIGINT', onSignal);

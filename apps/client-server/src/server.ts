@@ -10,54 +10,53 @@
 import {
   auditMempool,
   cleanup,
+  createPacketRing,
   createPacketVector,
   createPktmbufPool,
   currentLcore,
-  DpdkError,
+  dpdkError,
   enableCapture,
+  hasCode,
   initEalFromArgv,
   monotonicMs,
   liveSecondaries,
   openPort,
+  ownerAlive,
   ports as listPorts,
   processType,
-  reclaimPacketVector,
-  reclaimTxBuffer,
   registerTelemetry,
-  repairMempool,
-  reserveMemzone,
   type Mempool,
   type PacketVector,
   type Port,
   type TelemetryCommand,
 } from '@mp/dpdk-core';
-import { createRing, createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
-import { HelpRequested, SERVER_USAGE, UsageError, parseServerArgs, type ServerOptions } from './args';
-import { SetupError, reportStartError } from './errors';
-import { ownerAlive } from '@mp/lcore-alloc';
-import { CONTROL, Control, SLOT_STATE } from './control';
+import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli';
+import { createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
+import type { HolderWatch } from '@mp/recovery';
+import { SERVER_USAGE, parseServerArgs, type ServerOptions } from './args';
+import { watchClients } from './client-repair';
 import { distributor, type Distributor } from './distribute';
+import { ClientRegistry } from './registry';
 import {
   CLIENT_QUEUE_RINGSIZE,
-  EXIT,
   MAX_CLIENTS,
   MBUF_CACHE_SIZE,
-  MZ_CONTROL,
   MZ_PORT_INFO,
+  MZ_REGISTRY,
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
   serverVectorCapacity,
   STOP_SIGNALS,
-  TX_BUFFER_SIZE,
   clientRingName,
-  clientTxBufferName,
-  clientVectorName,
   poolSize,
   portInfoLayout,
   queuePlan,
 } from './shared';
 import { heapStats } from './heap';
+import { serveServerMetrics } from './metrics';
+import { StatsRates } from './rates';
 import { readStats, renderJson, renderText, type StatsSnapshot } from './stats';
+import type { MetricsEndpoint } from '@mp/metrics';
 
 /** The packet loop's clock, bound here: through the package's exports it would be a getter call each time. */
 const now = monotonicMs;
@@ -76,14 +75,6 @@ const WATCH_MS = 50;
 const TELEMETRY_MS = 250;
 /** How long the server waits for clients to stop before it shuts down anyway. */
 const STOP_WAIT_MS = 5000;
-/**
- * The most buffers a client puts into its lcore's pool cache at once, which
- * bounds what a kill can leave half stored there (repairMempool's maxPut):
- * its drivers free what one TX burst carried (TX_BUFFER_SIZE single-segment
- * packets, one by one or in one bulk put), and a TX buffer it takes over is
- * emptied in one bulk free of at most that many.
- */
-const CLIENT_MAX_PUT = TX_BUFFER_SIZE;
 
 export interface ServerHandle {
   /** Resolves with the exit code once the server has shut down. */
@@ -101,24 +92,25 @@ class Server implements ServerHandle {
   private timers: NodeJS.Timeout[] = [];
   private readonly log: (line: string) => void;
   private telemetry: { clients: TelemetryCommand; ports: TelemetryCommand } | undefined;
-  /** Dead clients whose pool repair said 'unrepairable' (reported once, retried on every look). */
-  private readonly waitingRepairs = new Set<number>();
+  private readonly watch: HolderWatch;
   /**
    * Every TS client seen registered, by pid: one that has released its slot
    * (on a Ctrl-C it gets SIGINT too) may still be detaching, and shutdown
    * waits for it instead of taking it for a secondary it cannot ask to stop.
    */
   private readonly seen = new Map<number, { c: number; stamp: number | null }>();
+  private readonly rates = new StatsRates();
 
   constructor(
     private readonly opts: ServerOptions,
     private readonly portInfo: SharedStruct<typeof portInfoLayout>,
-    private readonly control: Control,
+    private readonly registry: ClientRegistry,
     private readonly pool: Mempool,
     private readonly ports: Port[],
     private readonly rings: PacketRing[],
     private readonly vector: PacketVector,
     private readonly distribute: Distributor,
+    private readonly metrics: MetricsEndpoint | undefined,
   ) {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
@@ -126,6 +118,7 @@ class Server implements ServerHandle {
     for (const p of ports) this.macs.set(p.id, p.mac);
     this.portInfoView = new DataView(portInfo.memzone.view());
     this.log = (line) => process.stdout.write(`${line}\n`);
+    this.watch = watchClients(registry, pool, opts.portIds, this.log);
   }
 
   start(): void {
@@ -135,7 +128,7 @@ class Server implements ServerHandle {
     };
     this.publishTelemetry();
     this.timers.push(setInterval(() => this.publishTelemetry(), TELEMETRY_MS));
-    this.timers.push(setInterval(() => this.watchClients(), WATCH_MS));
+    this.timers.push(setInterval(() => void this.watchClients(), WATCH_MS));
     if (this.opts.statsInterval > 0) {
       heapStats();
       this.timers.push(setInterval(() => this.printStats(), this.opts.statsInterval * 1000));
@@ -179,19 +172,15 @@ class Server implements ServerHandle {
   /** What `dpdk-telemetry.py` shows for /mp/clients and /mp/ports; also the server-side counters in the control memzone. */
   private publishTelemetry(): void {
     const s = this.snapshot();
-    for (const c of s.clients) {
-      const base = CONTROL.slot(c.id);
-      this.control.mz.store64(base + CONTROL.slotRx, BigInt(c.rx));
-      this.control.mz.store64(base + CONTROL.slotRxDrop, BigInt(c.rxDrop));
-    }
+    for (const c of s.clients) this.registry.publish(c.id, c.rx, c.rxDrop);
     this.telemetry?.clients.publish({
       clients: s.clients.length,
       rx: s.clients.map((c) => c.rx),
       rx_drop: s.clients.map((c) => c.rxDrop),
       tx: s.clients.map((c) => c.tx),
       tx_drop: s.clients.map((c) => c.txDrop),
-      pid: s.clients.map((c) => this.control.pid(c.id)),
-      repairs: s.clients.map((c) => this.control.repairs(c.id)),
+      pid: s.clients.map((c) => this.registry.holding(c.id).pid),
+      repairs: s.clients.map((c) => this.registry.repairs(c.id)),
     });
     this.telemetry?.ports.publish({
       ports: s.ports.length,
@@ -204,88 +193,32 @@ class Server implements ServerHandle {
   }
 
   private printStats(): void {
-    const s = this.snapshot();
+    const stats = new Map(this.ports.map((p) => [p.id, p.stats()]));
+    const s = this.rates.rate(this.snapshot(), stats, now());
     if (this.opts.statsFormat === 'json') {
-      const device = this.ports.map((p) => {
-        const st = p.stats();
-        return { id: p.id, imissed: st.imissed, ierrors: st.ierrors, rxNoMbuf: st.rxNoMbuf, oerrors: st.oerrors };
-      });
+      const device = [...stats].map(([id, st]) => ({ id, imissed: st.imissed, ierrors: st.ierrors, rxNoMbuf: st.rxNoMbuf, oerrors: st.oerrors }));
       const queued = this.rings.map((r) => r.count());
       process.stdout.write(
         renderJson(s, { time: Date.now(), device, poolSize: this.pool.size, poolAvailable: this.pool.availableCount(), queued, ...heapStats() }),
       );
     } else {
-      process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true }));
+      const pool = { name: this.pool.name, size: this.pool.size, available: this.pool.availableCount(), inUse: this.pool.inUseCount() };
+      const rings = this.rings.map((r) => ({ name: r.name, count: r.count(), capacity: r.capacity }));
+      process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true, occupancy: { pool, rings } }));
     }
   }
 
   /**
-   * A client killed in the middle of returning buffers leaves the pool's ring
-   * half written and its lcore's cache full: repair both before the slot (and
-   * so that lcore id) can be used again. A slot whose dead holder was still
-   * joining or already leaving never touched the pool: it is only freed. A
-   * repair that cannot prove a stuck ring is the dead client's leaves the
-   * slot as it is, to try again on the next look.
+   * Remembers every client seen registered, then lets the watch repair what
+   * dead ones left half done (client-repair.ts) before their slot (and so
+   * their lcore id) can be used again.
    */
-  private watchClients(): void {
+  private async watchClients(): Promise<void> {
     for (let c = 0; c < MAX_CLIENTS; c++) {
-      const pid = this.control.pid(c);
-      if (pid !== 0) this.seen.set(pid, { c, stamp: this.control.stamp(c) });
-      if (pid === 0 || this.control.holderAlive(c)) continue;
-      if (this.control.state(c) === SLOT_STATE.free) {
-        this.control.clearDead(c, pid, false);
-        this.log(`client ${c} (pid ${pid}) died while joining or leaving; its slot is free again`);
-        continue;
-      }
-      this.control.setState(c, SLOT_STATE.repairing);
-      const lcore = this.control.lcore(c) as number;
-      try {
-        // The pool first: freeing into a ring the client left half written would spin.
-        const r = repairMempool(this.pool, { lcore, maxPut: CLIENT_MAX_PUT });
-        if (r.outcome === 'unrepairable' || r.consumer === 'unrepairable') {
-          if (!this.waitingRepairs.has(c)) {
-            this.waitingRepairs.add(c);
-            process.stderr.write(
-              `mp-server: client ${c} (pid ${pid}, lcore ${lcore}) died while the pool's ring was stuck and the stuck part is not provably its own; retrying (a live process may be descheduled there)\n`,
-            );
-          }
-          continue;
-        }
-        this.waitingRepairs.delete(c);
-        const f = this.reclaimClient(c);
-        this.log(
-          `client ${c} (pid ${pid}, lcore ${lcore}) died; pool repair: ${r.outcome} (${r.objects} cached objects, ${r.discarded} discarded); ${f.reclaimed} packets reclaimed from its TX buffers, ${f.requeued} put back in its ring`,
-        );
-      } catch (e) {
-        process.stderr.write(`mp-server: client ${c} (pid ${pid}, lcore ${lcore}) died and the pool could not be repaired: ${(e as Error).message}\n`);
-      }
-      this.control.clearDead(c, pid, true);
+      const held = this.registry.holding(c);
+      if (held.pid !== 0) this.seen.set(held.pid, { c, stamp: this.registry.owner(c).stampOf(held.generation) });
     }
-  }
-
-  /**
-   * Settles what a dead TS client was in the middle of: packets its vector
-   * had taken from its ring but not handed on go back to the ring (in order,
-   * for the next client with this id), and what its TX buffers held goes
-   * back to the pool. A C client, or one that stopped cleanly, leaves neither.
-   */
-  private reclaimClient(clientId: number): { reclaimed: number; requeued: number } {
-    const absent = (e: unknown): boolean => e instanceof DpdkError && e.code === 'ENOENT';
-    let requeued = 0;
-    try {
-      requeued = reclaimPacketVector(clientVectorName(clientId)).requeued;
-    } catch (e) {
-      if (!absent(e)) throw e;
-    }
-    let reclaimed = 0;
-    for (const port of this.opts.portIds) {
-      try {
-        reclaimed += reclaimTxBuffer(clientTxBufferName(clientId, port), { freeZone: true });
-      } catch (e) {
-        if (!absent(e)) throw e;
-      }
-    }
-    return { reclaimed, requeued };
+    await this.watch.check();
   }
 
   stop(reason: string): void {
@@ -303,12 +236,15 @@ class Server implements ServerHandle {
 
   /** Clients first (they transmit on our ports and hold our buffers), then ports, rings, pool, memory. */
   private async shutdown(): Promise<number> {
+    // First: a scrape reads the ports and the pool this shutdown frees.
+    await this.metrics?.close();
     for (let c = 0; c < MAX_CLIENTS; c++) {
-      if (this.control.holderAlive(c)) this.seen.set(this.control.pid(c), { c, stamp: this.control.stamp(c) });
+      const held = this.registry.holding(c);
+      if (this.registry.holderAlive(c)) this.seen.set(held.pid, { c, stamp: this.registry.owner(c).stampOf(held.generation) });
     }
     const running = (a: { pid: number; stamp: number | null }): boolean => ownerAlive(a.pid, a.stamp);
     const attached = [...this.seen].map(([pid, a]) => ({ pid, ...a })).filter(running);
-    this.control.requestStop();
+    this.registry.requestStop();
     const deadline = Date.now() + STOP_WAIT_MS;
     while (attached.some(running) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -327,7 +263,7 @@ class Server implements ServerHandle {
         `mp-server: secondaries still attached that cannot be asked to stop (C clients or DPDK tools): pid ${others.join(', ')}; they may fail once the ports close\n`,
       );
     }
-    this.watchClients();
+    await this.watchClients();
     if (this.opts.statsInterval > 0) this.printStats();
     this.vector.close();
     for (const p of this.ports) p.close();
@@ -338,13 +274,15 @@ class Server implements ServerHandle {
     const audit = auditMempool(this.pool);
     this.log(`pool audit: ${audit.size} buffers, ${audit.duplicates} listed twice, ${audit.lost} lost with killed clients`);
     if (audit.lost === 0) this.pool.free();
-    this.control.mz.free();
+    this.registry.free();
     this.portInfo.free();
     cleanup();
     this.log('server stopped');
     return stuck.length > 0 ? EXIT.failure : 0;
   }
 }
+
+const PROG = 'mp-server';
 
 /** Everything init.c does, in its order, after the app args were checked. */
 export async function startServer(argv: readonly string[]): Promise<ServerHandle> {
@@ -353,28 +291,29 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   const opts = parsed.options;
   const procType = parsed.eal.find((o) => o.name === '--proc-type')?.value;
   if (procType === 'secondary') {
-    throw new UsageError('the server is the primary process; drop --proc-type=secondary (clients are the secondaries)');
+    throw new UsageError(PROG, 'the server is the primary process; drop --proc-type=secondary (clients are the secondaries)');
   }
   try {
     initEalFromArgv(argv);
   } catch (e) {
-    throw new SetupError(`cannot initialise EAL: ${(e as Error).message}`);
+    throw dpdkError(hasCode(e) ? e.code : 'EINVAL', PROG, `cannot initialise EAL: ${(e as Error).message}`);
   }
   if (processType() !== 'primary') {
-    throw new SetupError('another primary already runs with this --file-prefix; the server must be the primary (use another --file-prefix)');
+    throw dpdkError('EEXIST', PROG, 'another primary already runs with this --file-prefix; the server must be the primary (use another --file-prefix)');
   }
   const available = listPorts().map((p) => p.id);
   const missing = opts.portIds.filter((id) => !available.includes(id));
   if (missing.length > 0) {
-    throw new SetupError(
+    throw dpdkError(
+      'ENODEV',
+      PROG,
       `the port mask selects port${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist (ports: ${available.join(', ') || 'none'}); add devices (--vdev, -a) or fix -p`,
     );
   }
   const portInfo = createStruct(MZ_PORT_INFO, portInfoLayout);
   portInfo.fields.num_ports = opts.portIds.length;
   portInfo.fields.id.set(opts.portIds);
-  const control = new Control(reserveMemzone(MZ_CONTROL, { length: CONTROL.size }));
-  control.init(process.pid, currentLcore(), opts.clients, opts.portIds.length);
+  const registry = ClientRegistry.create(MZ_REGISTRY, { pid: process.pid, lcore: currentLcore(), clients: opts.clients, ports: opts.portIds.length });
 
   const size = poolSize(opts.portIds.length, opts.clients);
   process.stdout.write(`Creating mbuf pool '${PKTMBUF_POOL_NAME}' [${size} mbufs] ...\n`);
@@ -391,7 +330,9 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
       port.setPromiscuous(true);
       port.start();
     } catch (e) {
-      throw new SetupError(
+      throw dpdkError(
+        hasCode(e) ? e.code : 'EINVAL',
+        PROG,
         `port ${id} (${port.name}) refused the server's queue plan, ${plan.rxQueues} RX queue and ${plan.txQueues} TX queue${plan.txQueues > 1 ? 's' : ''} (one per client): ${(e as Error).message}. ` +
           "Some drivers need as many RX as TX queues (net_tap does): use fewer clients or another device; DPDK's log above has the driver's reason",
       );
@@ -405,7 +346,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   }
   const rings: PacketRing[] = [];
   for (let c = 0; c < opts.clients; c++) {
-    rings.push(createRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
+    rings.push(createPacketRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
   }
   // Round robin hands each client its share of a vector whole or not at all,
   // as the C server does with each burst; by flow a share is whatever the
@@ -419,19 +360,29 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   });
   // dpdk-dumpcap / dpdk-pdump can now attach and capture what the server receives.
   enableCapture();
-  const server = new Server(opts, portInfo, control, pool, ports, rings, vector, distributor(opts.distribute, opts.clients));
+  const metrics = await serveServerMetrics(opts, {
+    ports,
+    pool,
+    rings,
+    portInfo: new DataView(portInfo.memzone.view()),
+    enqueued: vector.sent,
+    dropped: vector.dropped,
+    repairs: (c) => registry.repairs(c),
+  });
+  if (metrics) process.stdout.write(`Serving Prometheus metrics at ${metrics.url}\n`);
+  const server = new Server(opts, portInfo, registry, pool, ports, rings, vector, distributor(opts.distribute, opts.clients), metrics);
   process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
   server.start();
   return server;
 }
 
-/** The bin's entry: exit codes from shared.ts EXIT, messages on stderr. */
+/** The bin's entry: exit codes and messages by @mp/dpdk-core/cli's convention. */
 export async function main(argv: readonly string[]): Promise<number> {
   let server: ServerHandle;
   try {
     server = await startServer(argv);
   } catch (e) {
-    return reportStartError('mp-server', e);
+    return reportError(PROG, e);
   }
   const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
   for (const sig of STOP_SIGNALS) process.on(sig, onSignal);

@@ -4,7 +4,7 @@
  * identical so that C and TypeScript processes attach to each other. Pure: no
  * EAL here.
  */
-import { CACHE_LINE, t } from '@mp/mp-ring';
+import { CACHE_LINE, offsetOf, t } from '@mp/mp-ring';
 
 /** Slots in `port_info.tx_stats[]` (common.h MAX_CLIENTS). */
 export const MAX_CLIENTS = 16;
@@ -13,8 +13,8 @@ export const MAX_ETHPORTS = 32;
 
 export const PKTMBUF_POOL_NAME = 'MProc_pktmbuf_pool';
 export const MZ_PORT_INFO = 'MProc_port_info';
-/** Ours, not the C sample's: lifecycle and client registry (see control.ts). */
-export const MZ_CONTROL = 'MProc_ts_control';
+/** Ours, not the C sample's: the client registry (registry.ts). */
+export const MZ_REGISTRY = 'MProc_ts_control';
 
 /** MP_CLIENT_RXQ_NAME "MProc_Client_%u_RX". */
 export function clientRingName(clientId: number): string {
@@ -99,35 +99,18 @@ export const portInfoLayout = t.struct({
   tx_stats: t.array(txStats, MAX_CLIENTS),
 });
 
-const txOffset = portInfoLayout.offsets.tx_stats;
-const rxOffset = portInfoLayout.offsets.rx_stats + rxStats.offsets.rx;
-
 /** Byte offsets into port_info, from the layout, for code that reads raw bytes (stats, the observer). */
 export const PORT_INFO = {
   size: portInfoLayout.size,
   numPorts: portInfoLayout.offsets.num_ports,
-  id: (index: number): number => portInfoLayout.offsets.id + 2 * index,
-  rx: (portIndex: number): number => rxOffset + 8 * portIndex,
-  txStats: txOffset,
+  id: (index: number): number => offsetOf(portInfoLayout, ['id', index]),
+  rx: (portIndex: number): number => offsetOf(portInfoLayout, ['rx_stats', 'rx', portIndex]),
+  txStats: portInfoLayout.offsets.tx_stats,
   txStatsSize: txStats.size,
-  tx: (client: number, portId: number): number => txOffset + txStats.size * client + txStats.offsets.tx + 8 * portId,
-  txDrop: (client: number, portId: number): number => txOffset + txStats.size * client + txStats.offsets.tx_drop + 8 * portId,
+  tx: (client: number, portId: number): number => offsetOf(portInfoLayout, ['tx_stats', client, 'tx', portId]),
+  txDrop: (client: number, portId: number): number => offsetOf(portInfoLayout, ['tx_stats', client, 'tx_drop', portId]),
 } as const;
 
-/**
- * Exit codes, the same for server and client (all within 1..127 so a shell
- * tells them from signals).
- */
 /** What stops mp-server and mp-client cleanly: Ctrl-C, kill, and a closed terminal (SIGHUP would kill without cleanup). */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-export const EXIT = {
-  /** A runtime failure (DPDK refused something after start). */
-  failure: 1,
-  /** Bad command line: an option, a value, a combination. */
-  usage: 2,
-  /** The command line is fine but the environment is not: no server, id in use, missing port. */
-  setup: 3,
-  /** The server (primary) died while this client ran. */
-  serverGone: 4,
-} as const;

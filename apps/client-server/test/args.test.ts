@@ -1,5 +1,5 @@
-import { parseClientArgs, parseServerArgs, UsageError } from '../src/args';
-import { EXIT } from '../src/shared';
+import { EXIT, UsageError } from '@mp/dpdk-core/cli';
+import { parseClientArgs, parseServerArgs } from '../src/args';
 
 const eal = ['-l', '0,1', '--no-pci', '--file-prefix=X', '--vdev=net_null0', '--vdev=net_null1'];
 
@@ -40,6 +40,34 @@ describe('server command line', () => {
     const s = parseServerArgs(['--', '-p3', '-n1']);
     if (s.help) throw new Error('help');
     expect(s.options.portIds).toEqual([0, 1]);
+  });
+
+  it('takes --metrics-port and --metrics-host; the host defaults to the loopback (applied where it listens)', () => {
+    const r = parseServerArgs(['--', '-p', '3', '-n', '2', '--metrics-port', '9464', '--metrics-host=0.0.0.0']);
+    if (r.help) throw new Error('help');
+    expect(r.options).toMatchObject({ metricsPort: 9464, metricsHost: '0.0.0.0' });
+    const d = parseServerArgs(['--', '-p', '3', '-n', '2', '--metrics-port=9464']);
+    if (d.help) throw new Error('help');
+    expect(d.options).toMatchObject({ metricsPort: 9464 });
+    expect(d.options.metricsHost).toBeUndefined();
+  });
+
+  it.each([
+    ['0', /--metrics-port: the metrics port is 1-65535 \(0 would pick a random port nobody could scrape\); e\.g\. --metrics-port 9464/],
+    ['65536', /--metrics-port: the metrics port is 1-65535; e\.g\. --metrics-port 9464/],
+    ['http', /--metrics-port: the metrics port is a TCP port number, e\.g\. --metrics-port 9464/],
+    ['-1', /--metrics-port/],
+  ])('refuses --metrics-port %s with the reason', (port, message) => {
+    const e = serverError(['-p', '3', '-n', '2', '--metrics-port', port]);
+    expect(e.exitCode).toBe(EXIT.usage);
+    expect(e.message).toMatch(message);
+  });
+
+  it('refuses a bad --metrics-host, and one without --metrics-port', () => {
+    expect(serverError(['-p', '3', '-n', '2', '--metrics-port', '9464', '--metrics-host', 'a b']).message).toMatch(
+      /--metrics-host: the metrics host is an address or host name of this machine \(default 127\.0\.0\.1/,
+    );
+    expect(serverError(['-p', '3', '-n', '2', '--metrics-host', '127.0.0.1']).message.split('\n')[0]).toBe('mp-server: --metrics-host: serves metrics only with --metrics-port; add --metrics-port N');
   });
 
   it('answers --help without validating anything else', () => {

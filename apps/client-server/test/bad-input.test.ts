@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { assertCleanTeardown, leftovers, requireHugepages, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { EXIT } from '../src/shared';
+import { EXIT } from '@mp/dpdk-core/cli';
 import { clientEal, forwarding, serverEal, tsClient, tsServer } from './helpers';
 
 const NULL_PORTS = ['net_null0', 'net_null1'];
@@ -64,11 +64,11 @@ const cases: Case[] = [
   badServer('server -n 0', ['-p', '3', '-n', '0'], EXIT.usage, /at least 1 client/),
   badServer('server odd number of ports', ['-p', '1', '-n', '2'], EXIT.usage, /even number of ports/),
   badServer('server empty port mask', ['-p', '0', '-n', '2'], EXIT.usage, /port mask is empty/),
-  badServer('server unknown port bits', ['-p', 'c', '-n', '2'], EXIT.setup, /ports 2, 3, which do not exist \(ports: 0, 1\)/),
+  badServer('server unknown port bits', ['-p', 'c', '-n', '2'], EXIT.environment, /ports 2, 3, which do not exist \(ports: 0, 1\)/),
   badServer(
     'server: net_tap with 2 clients (it needs as many RX as TX queues)',
     ['-p', '3', '-n', '2'],
-    EXIT.setup,
+    EXIT.environment,
     /port 0 \(net_tap0\) refused the server's queue plan, 1 RX queue and 2 TX queues/,
     [`net_tap0,iface=cstap${process.pid % 10000}a`, `net_tap1,iface=cstap${process.pid % 10000}b`],
   ),
@@ -78,13 +78,13 @@ const cases: Case[] = [
   {
     what: 'second server on the same prefix',
     start: () => tsServer('second server', [...serverEal(prefix, NULL_PORTS), '--', '-p', '3', '-n', '2']),
-    code: EXIT.setup,
+    code: EXIT.environment,
     message: /cannot initialise EAL|another primary/,
   },
   badClient('client -n 16', clientEal(prefix, 5), ['-n', '16'], EXIT.usage, /client ids are 0-15/),
-  badClient('client id out of range', clientEal(prefix, 5), ['-n', '5'], EXIT.setup, /client id 5 is out of range: the server runs 2 clients \(ids 0-1\)/),
-  badClient('client id in use', clientEal(prefix, 5), ['-n', '0'], EXIT.setup, /client id 0 is already in use by pid \d+/),
-  badClient('client before the server', clientEal(noServer, 5), ['-n', '0'], EXIT.setup, /no server is running with --file-prefix=/),
+  badClient('client id out of range', clientEal(prefix, 5), ['-n', '5'], EXIT.environment, /client id 5 is out of range: the server runs 2 clients \(ids 0-1\)/),
+  badClient('client id in use', clientEal(prefix, 5), ['-n', '0'], EXIT.environment, /client id 0 is already in use by pid \d+/),
+  badClient('client before the server', clientEal(noServer, 5), ['-n', '0'], EXIT.environment, /no server is running with --file-prefix=/),
   badClient('client as a primary', [...clientEal(prefix, 5).filter((a) => !a.startsWith('--proc-type')), '--proc-type=primary'], ['-n', '1'], EXIT.usage, /a client is a secondary process/),
   badClient('client without -n', clientEal(prefix, 5), [], EXIT.usage, /-n\/--client-id is required/),
 ];

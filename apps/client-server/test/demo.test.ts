@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, leftovers, requireHugepages, startProcess } from '@mp/test-kit';
-import { UsageError } from '../src/args';
+import { UsageError } from '@mp/dpdk-core/cli';
 import { demoServerArgv } from '../src/demo';
 
 const DEMO = path.join(__dirname, '..', 'dist', 'demo.js');
@@ -20,6 +20,10 @@ describe('demo command line', () => {
     expect(serverArgv).toEqual(expect.arrayContaining(['--file-prefix=mp-demo-42', '--vdev=net_null0', '--vdev=net_null1', '-p', '3', '-n', '2']));
     expect(duration).toBeUndefined();
     expect(demoServerArgv(['--duration', '5', '--clients=3'], 1)).toMatchObject({ duration: 5, serverArgv: expect.arrayContaining(['-n', '3']) });
+  });
+
+  it('hands --metrics-port and --metrics-host to the server, which checks them', () => {
+    expect(demoServerArgv(['--metrics-port', '9464', '--metrics-host=::1'], 1).serverArgv.slice(-4)).toEqual(['--metrics-port', '9464', '--metrics-host', '::1']);
   });
 
   it('passes EAL arguments through as they are', () => {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, compileDpdkC, leftovers, removeLeftovers, requireHugepages, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { EXIT } from '../src/shared';
+import { EXIT } from '@mp/dpdk-core/cli';
 import { clientEal, forwarding, serverEal, tsClient, tsServer } from './helpers';
 
 beforeAll(() => requireHugepages());
@@ -28,7 +28,7 @@ it('a client whose server died exits with its code without touching shared memor
   expect((await holder.waitForExit()).signal).toBe('SIGKILL');
   server.kill('SIGKILL');
   await server.waitForExit();
-  expect(await client.waitForExit(10_000)).toEqual({ code: EXIT.serverGone, signal: null });
+  expect(await client.waitForExit(10_000)).toEqual({ code: EXIT.peerGone, signal: null });
   removeLeftovers(prefix);
 });
 

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, compileDpdkC, removeLeftovers, requireHugepages, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { EXIT } from '../src/shared';
+import { EXIT } from '@mp/dpdk-core/cli';
+import { registryZone } from '../src/registry';
 import { BIN, buildC, clientEal, forwarding, serverEal, sleep, tsClient, tsServer } from './helpers';
 
 beforeAll(() => requireHugepages());
@@ -78,7 +79,8 @@ it('repairs the pool after a client died half way through a cache flush, before 
   await server.waitForLine(/Finished Process Init/);
   const steady = startClient(prefix, 0, 2);
   await forwarding(steady);
-  const jammer = startProcess('jammer', jammerBin, [...clientEal(prefix, 3), '--', '1']);
+  const at = (field: 'owner' | 'lcore' | 'state'): string => String(registryZone.slotOffset(1) + registryZone.slot.offsets[field]);
+  const jammer = startProcess('jammer', jammerBin, [...clientEal(prefix, 3), '--', '1', at('owner'), at('lcore'), at('state')]);
   await jammer.waitForLine(/^jammer: cache 768 objects, ring head (\d+) tail (\d+); dying$/);
   expect((await jammer.waitForExit()).signal).toBe('SIGKILL');
 
@@ -105,7 +107,7 @@ it('a client refuses an lcore id a live client uses (per-lcore pool caches are n
   await forwarding(first);
   const clash = startClient(prefix, 1, 2);
   const status = await clash.waitForExit();
-  expect(status.code).toBe(EXIT.setup);
+  expect(status.code).toBe(EXIT.environment);
   expect(clash.stderrLines.join('\n')).toMatch(/lcore 2 is already used by client 0/);
   await forwarding(first);
   server.kill('SIGINT');
@@ -122,7 +124,7 @@ it('clients notice within a second that the server was killed and exit with the 
   await server.waitForExit();
   const killedAt = server.exitedAt;
   const statuses = await Promise.all(clients.map((c) => c.waitForExit(5000)));
-  expect(statuses.map((s) => s.code)).toEqual([EXIT.serverGone, EXIT.serverGone]);
+  expect(statuses.map((s) => s.code)).toEqual([EXIT.peerGone, EXIT.peerGone]);
   for (const c of clients) {
     expect(c.stderrLines.join('\n')).toMatch(/the server \(primary process\) has exited/);
     expect(c.exitedAt - killedAt).toBeLessThan(1000);

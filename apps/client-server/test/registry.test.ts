@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { EXIT } from '../src/shared';
+import { EXIT } from '@mp/dpdk-core/cli';
 import { clientEal, forwarding, serverEal, tsClient, tsServer } from './helpers';
 
 beforeAll(() => requireHugepages());
@@ -34,7 +34,7 @@ it("refuses a client on the server's lcore id, naming the fix (H2)", async () =>
   await server.waitForLine(/Finished Process Init/);
   // The server runs as lcore 0 (serverEal's -l 0), the default of any DPDK process.
   const clash = startClient(prefix, 0, 0);
-  expect((await clash.waitForExit()).code).toBe(EXIT.setup);
+  expect((await clash.waitForExit()).code).toBe(EXIT.environment);
   expect(clash.stderrLines.join('\n')).toMatch(/lcore 0 is the server's lcore.*give this client its own lcore id/);
   const ok = startClient(prefix, 0, 2);
   await forwarding(ok);

@@ -1,4 +1,5 @@
 import { PORT_INFO } from '../src/shared';
+import { StatsRates } from '../src/rates';
 import { readStats, renderJson, renderText } from '../src/stats';
 
 function portInfo(): DataView {
@@ -40,6 +41,35 @@ describe('stats', () => {
     expect(text).toContain("Port 2: '02:00:00:00:00:02'\tPort 5: '02:00:00:00:00:05'");
     expect(text).toContain('Port 5 - rx:        40\ttx:        70');
     expect(text).toContain('Client  1 - rx:        60, rx_drop:         5\n            tx:        25, tx_drop:         7');
+  });
+
+  it('rates each port and client from the previous snapshot; the first has none', () => {
+    const rates = new StatsRates();
+    const bytes = (n: number) => new Map([2, 5].map((id) => [id, { ibytes: n * 64, obytes: n * 32 }]));
+    expect(rates.rate(snap, bytes(0), 1000)).toEqual(snap);
+    const later = readStats(portInfo(), 2, [{ rx: 175, rxDrop: 10 }, { rx: 60, rxDrop: 5 }], macs);
+    const rated = rates.rate(later, bytes(1000), 3000);
+    expect(rated.ports[0]).toEqual({ ...later.ports[0], rates: { rxPps: 0, txPps: 0, txDropPps: 0, rxBps: 256000, txBps: 128000 } });
+    expect(rated.clients.map((c) => c.rates)).toEqual([
+      { rxPps: 50, rxDropPps: 5, txPps: 0, txDropPps: 0 },
+      { rxPps: 0, rxDropPps: 0, txPps: 0, txDropPps: 0 },
+    ]);
+  });
+
+  it("puts the rates beside the C sample's lines without changing them, and pool and rings under", () => {
+    const rated = {
+      ports: snap.ports.map((p) => ({ ...p, rates: { rxPps: 5160000, txPps: 141500, txDropPps: 0, rxBps: 2.642e9, txBps: 72.4e6 } })),
+      clients: snap.clients.map((c) => ({ ...c, rates: { rxPps: 2500000, rxDropPps: 10000, txPps: 2499000, txDropPps: 0 } })),
+    };
+    const occupancy = { pool: { name: 'MProc_pktmbuf_pool', size: 7936, available: 7792, inUse: 144 }, rings: [{ name: 'MProc_Client_0_RX', count: 12, capacity: 127 }] };
+    const text = renderText(rated, { clear: false, occupancy });
+    // What the demo and Ctrl-C tests read of the C lines matches them only.
+    expect([...text.matchAll(/tx: +(\d+), tx_drop/g)].map((m) => m[1])).toEqual(['75', '25']);
+    expect(text).toContain('Port 5 - rx:        40\ttx:        70\trx/s:   5160000\ttx/s:    141500\trx Mbit/s:    2642.0\ttx Mbit/s:      72.4\n');
+    expect(text).toContain(
+      'Client  1 - rx:        60, rx_drop:         5\n            tx:        25, tx_drop:         7\n          rx/s:   2500000, rx_drop/s:     10000, tx/s:   2499000, tx_drop/s:         0\n',
+    );
+    expect(text).toContain('POOL AND RINGS\n--------------\nMProc_pktmbuf_pool - in use:       144, available:      7792 of 7936\nMProc_Client_0_RX  - queued:        12 of 127\n');
   });
 
   it('renders one JSON object per line', () => {

@@ -5,19 +5,20 @@
  * cleanPrefix (@mp/dpdk-core) refuses a group that is alive.
  */
 import path from 'node:path';
-import { DpdkError, cleanPrefix, describePrefix, filePrefixSchema, listPrefixes } from '@mp/dpdk-core';
+import { cleanPrefix, describePrefix, dpdkError, filePrefixSchema, hasCode, listPrefixes } from '@mp/dpdk-core';
+import { EXIT } from '@mp/dpdk-core/cli';
 import { z } from 'zod';
-import { EXIT, EnvironmentError, type Command } from './cli';
+import type { Command } from './cli';
 import { bytes } from './table';
 
 const schema = z
   .object({
-    'file-prefix': filePrefixSchema.optional(),
-    'all-dead': z.boolean().default(false),
+    filePrefix: filePrefixSchema.optional(),
+    allDead: z.boolean().default(false),
     json: z.boolean().default(false),
   })
   .strict()
-  .refine((o) => (o['file-prefix'] !== undefined) !== o['all-dead'], 'give either --file-prefix P or --all-dead');
+  .refine((o) => (o.filePrefix !== undefined) !== o.allDead, 'give either --file-prefix P or --all-dead');
 
 type Options = z.output<typeof schema>;
 
@@ -35,9 +36,9 @@ function clean(prefix: string, keepLive: boolean): Outcome {
   try {
     return { prefix, removed: cleanPrefix(prefix), bytes: size };
   } catch (e) {
-    if (!(e instanceof DpdkError && e.code === 'EBUSY')) throw e;
+    if (!hasCode(e, 'EBUSY')) throw e;
     const why = e.message.replace(/^cleanPrefix: /, '');
-    if (!keepLive) throw new EnvironmentError(`refused: ${why}`);
+    if (!keepLive) throw dpdkError('EBUSY', 'dpdk-mp', `refused: ${why}`);
     return { prefix, removed: [], bytes: 0, kept: why };
   }
 }
@@ -57,7 +58,7 @@ export const command: Command<Options> = {
   options: { 'file-prefix': { type: 'string' }, 'all-dead': { type: 'boolean' }, json: { type: 'boolean' } },
   schema,
   async run(o) {
-    const prefix = o['file-prefix'];
+    const prefix = o.filePrefix;
     const outcomes = prefix !== undefined ? [clean(prefix, false)] : listPrefixes().map((p) => clean(p, true));
     if (o.json) process.stdout.write(`${JSON.stringify({ groups: outcomes }, null, 2)}\n`);
     else if (outcomes.length === 0) process.stdout.write('no DPDK process groups on this machine: nothing to clean\n');

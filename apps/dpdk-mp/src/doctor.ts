@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { hugepageMounts, hugepageSizes, runtimeBase, type HugepageSize } from '@mp/dpdk-core/machine';
 import { z } from 'zod';
-import { EXIT, type Command } from './cli';
+import { EXIT } from '@mp/dpdk-core/cli';
+import type { Command } from './cli';
 import { bytes } from './table';
 
 const schema = z.object({ json: z.boolean().default(false) }).strict();

@@ -10,7 +10,8 @@
 import os from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  DpdkError,
+  dpdkError,
+  hasCode,
   MAX_LCORE,
   cleanup,
   describePrefix,
@@ -31,12 +32,13 @@ import {
 } from '@mp/dpdk-core';
 import { findLcoreAllocators } from '@mp/lcore-alloc';
 import { z } from 'zod';
-import { EXIT, EnvironmentError, type Command } from './cli';
+import { EXIT } from '@mp/dpdk-core/cli';
+import type { Command } from './cli';
 import { bytes, rate, table } from './table';
 
 const schema = z
   .object({
-    'file-prefix': filePrefixSchema.optional(),
+    filePrefix: filePrefixSchema.optional(),
     json: z.boolean().default(false),
     interval: z.coerce.number({ error: 'give milliseconds, e.g. 1000' }).int('give whole milliseconds').min(100, 'at least 100 ms').max(60_000, 'at most 60000 ms').default(1000),
   })
@@ -119,7 +121,7 @@ function primaryEalArgs(prefix: string): string[] | undefined {
     const params = queryTelemetry(prefix, '/eal/params');
     return Array.isArray(params) ? params.map(String) : undefined;
   } catch (e) {
-    if (e instanceof DpdkError && (e.code === 'ENOENT' || e.code === 'ECONNREFUSED')) return undefined;
+    if (hasCode(e, 'ENOENT', 'ECONNREFUSED')) return undefined;
     throw e;
   }
 }
@@ -150,7 +152,7 @@ function portRates(before: PortStats, after: PortStats, seconds: number): Pick<P
 function freeLcore(procs: readonly ProcessInfo[]): number {
   const used = new Set(procs.flatMap((p) => p.lcores));
   for (let id = MAX_LCORE - 1; id >= 0; id--) if (!used.has(id)) return id;
-  throw new EnvironmentError('every lcore id (0-127) is used by this group; dpdk-mp has none left to attach with');
+  throw dpdkError('EBUSY', 'dpdk-mp', 'every lcore id (0-127) is used by this group; dpdk-mp has none left to attach with');
 }
 
 async function inspect(prefix: string, intervalMs: number): Promise<GroupStatus> {
@@ -158,7 +160,9 @@ async function inspect(prefix: string, intervalMs: number): Promise<GroupStatus>
   if (state.primaryPid === null) {
     const others = listPrefixes().filter((p) => p !== prefix && describePrefix(p).primaryPid !== null);
     const left = state.runtimeDir !== null || state.hugepageFiles.length > 0;
-    throw new EnvironmentError(
+    throw dpdkError(
+      'ESRCH',
+      'dpdk-mp',
       `no primary process runs with --file-prefix=${prefix}` +
         (left ? `; a dead one left files behind (remove them: dpdk-mp clean --file-prefix ${prefix})` : '') +
         (others.length > 0 ? `; running groups: ${others.join(', ')}` : '; no group is running (dpdk-mp status lists them)'),
@@ -176,7 +180,9 @@ async function inspect(prefix: string, intervalMs: number): Promise<GroupStatus>
       logLevel: 'error',
     });
   } catch (e) {
-    throw new EnvironmentError(
+    throw dpdkError(
+      hasCode(e) ? e.code : 'EINVAL',
+      'dpdk-mp',
       `cannot attach to --file-prefix=${prefix}: ${(e as Error).message}. ` +
         'A primary that is not a Node process should be started with --base-virtaddr=0x600000000000, where a Node secondary can map its memory',
     );
@@ -307,7 +313,7 @@ export const command: Command<Options> = {
   options: { 'file-prefix': { type: 'string' }, json: { type: 'boolean' }, interval: { type: 'string' } },
   schema,
   async run(o) {
-    const prefix = o['file-prefix'];
+    const prefix = o.filePrefix;
     if (prefix === undefined) return listAll(o.json);
     const s = await inspect(prefix, o.interval);
     process.stdout.write(o.json ? `${JSON.stringify(s, null, 2)}\n` : renderStatus(s));

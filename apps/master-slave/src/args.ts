@@ -1,11 +1,15 @@
 /**
- * mp-l2fwd's application arguments (after `--`), with l2fwd's rules:
- * `-p PORTMASK` (hexadecimal, non-zero, required), `-q N` ports per slave
- * (1..16, default 1), `-T SECONDS` stats period (0 disables, < 86400,
- * default 10), `-f|--float`, `--no-mac-updating`, `--json` (stats as JSON lines).
+ * mp-l2fwd's command line, `[EAL options] -- [app options]`, with l2fwd's
+ * rules: `-p PORTMASK` (hexadecimal, non-zero, required), `-q N` ports per
+ * slave (1..16, default 1), `-T SECONDS` stats period (0 disables, < 86400,
+ * default 10), `-f|--float`, `--no-mac-updating`, `--json` (stats as JSON
+ * lines), `--cold-restart`, `--metrics-port N` and `--metrics-host H`
+ * (Prometheus metrics). Parsed and checked by @mp/dpdk-core/cli before
+ * EAL starts.
  */
+import { HelpRequested, parseDpdkCommandLine, parseOptions, type CommandLine, type DpdkCommandLine } from '@mp/dpdk-core/cli';
 import { z } from 'zod';
-import { DpdkError } from '@mp/dpdk-core';
+import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
 
 export const appOptionsSchema = z
   .object({
@@ -17,17 +21,21 @@ export const appOptionsSchema = z
     portsPerSlave: z.coerce.number().int('-q takes an integer').min(1, '-q is at least 1').max(16, '-q is at most 16').default(1),
     statsPeriod: z.coerce.number().int('-T takes whole seconds').min(0, '-T is at least 0').max(86399, '-T must be below 86400').default(10),
     float: z.boolean().default(false),
-    macUpdating: z.boolean().default(true),
+    noMacUpdating: z.boolean().default(false),
     json: z.boolean().default(false),
     /** l2fwd_fork's recovery: restart the dead slave and its pair as new processes (no standby, no pause). */
     coldRestart: z.boolean().default(false),
+    metricsPort: metricsPortSchema.optional(),
+    metricsHost: metricsHostSchema.optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.metricsHost === undefined || o.metricsPort !== undefined, '--metrics-host goes with --metrics-port N, which turns the metrics on')
+  .transform(({ noMacUpdating, ...o }) => ({ ...o, macUpdating: !noMacUpdating }));
 
 export type AppOptions = z.output<typeof appOptionsSchema>;
 
 export const USAGE =
-  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart]\n' +
+  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart] [--metrics-port PORT [--metrics-host HOST]]\n' +
   '  -p PORTMASK        hexadecimal mask of the ports to use (e.g. 3 for ports 0 and 1)\n' +
   '  -q N               ports each slave receives from (1..16, default 1)\n' +
   '  -T PERIOD          stats every PERIOD seconds (0 disables, default 10)\n' +
@@ -35,33 +43,38 @@ export const USAGE =
   '  --no-mac-updating  forward without rewriting MAC addresses\n' +
   '  --json             print stats and events as JSON lines\n' +
   '  --cold-restart     on a crash restart the slave and its pair as new processes\n' +
-  '                     (default: promote the slave\'s warm standby, pause and resume its pair)';
+  "                     (default: promote the slave's warm standby, pause and resume its pair)\n" +
+  '  --metrics-port PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n' +
+  `  --metrics-host HOST  address to serve them on (default ${DEFAULT_METRICS_HOST})\n` +
+  '  -h, --help         this text';
 
-function usageError(message: string): DpdkError {
-  return new DpdkError('EINVAL', 22, 'mp-l2fwd', `${message}\n${USAGE}`);
+const L2FWD: CommandLine<AppOptions> = {
+  prog: 'mp-l2fwd',
+  usage: USAGE,
+  options: {
+    portmask: { type: 'string', short: 'p' },
+    'ports-per-slave': { type: 'string', short: 'q' },
+    'stats-period': { type: 'string', short: 'T' },
+    float: { type: 'boolean', short: 'f' },
+    'no-mac-updating': { type: 'boolean' },
+    json: { type: 'boolean' },
+    'cold-restart': { type: 'boolean' },
+    'metrics-port': { type: 'string' },
+    'metrics-host': { type: 'string' },
+  },
+  schema: appOptionsSchema,
+};
+
+/** Parses the application arguments; a UsageError (a DpdkError 'EINVAL') with the usage on bad input, HelpRequested for -h. */
+export function parseAppArgs(argv: readonly string[]): AppOptions {
+  const o = parseOptions(argv, L2FWD);
+  if (o === 'help') throw new HelpRequested(USAGE);
+  return o;
 }
 
-/** Parses the application arguments; throws a DpdkError('EINVAL') with the usage on bad input. */
-export function parseAppArgs(argv: readonly string[]): AppOptions {
-  const raw: Record<string, unknown> = {};
-  const valued: Record<string, string> = { '-p': 'portmask', '-q': 'portsPerSlave', '-T': 'statsPeriod' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const key = valued[a];
-    if (key !== undefined) {
-      const v = argv[i + 1];
-      if (v === undefined) throw usageError(`${a} needs a value`);
-      raw[key] = v;
-      i++;
-    } else if (a === '-f' || a === '--float') raw['float'] = true;
-    else if (a === '--no-mac-updating') raw['macUpdating'] = false;
-    else if (a === '--json') raw['json'] = true;
-    else if (a === '--cold-restart') raw['coldRestart'] = true;
-    else throw usageError(`unknown option '${a}'`);
-  }
-  const r = appOptionsSchema.safeParse(raw);
-  if (!r.success) throw usageError(r.error.issues[0]?.message ?? 'invalid arguments');
-  return r.data;
+/** The whole command line, EAL's options included, checked before EAL starts (slaves will attach as secondaries). */
+export function parseL2fwdCommandLine(argv: readonly string[]): DpdkCommandLine<AppOptions> {
+  return parseDpdkCommandLine(argv, L2FWD, { secondariesWillAttach: true });
 }
 
 /** l2fwd's pairing: consecutive enabled ports forward to each other; an odd last port to itself. */

@@ -5,7 +5,7 @@
  * a slave to watch recovery.
  */
 import { runMaster } from './master';
-import { STOP_SIGNALS } from './names';
+import { STOP_SIGNALS } from './shared';
 
 const argv = [
   '--file-prefix=mp_l2fwd_demo',

@@ -1,7 +1,9 @@
-/** mp-l2fwd entry point: `[EAL options] -- -p PORTMASK [...]`. */
-import { DpdkError } from '@mp/dpdk-core';
+/** mp-l2fwd entry point: `[EAL options] -- -p PORTMASK [...]`; errors and exit codes by @mp/dpdk-core/cli's convention. */
+import { EXIT, reportError } from '@mp/dpdk-core/cli';
 import { runMaster } from './master';
-import { STOP_SIGNALS } from './names';
+import { STOP_SIGNALS } from './shared';
+
+const PROG = 'mp-l2fwd';
 
 export async function main(argv: readonly string[]): Promise<void> {
   try {
@@ -11,17 +13,16 @@ export async function main(argv: readonly string[]): Promise<void> {
       if (signalled) return;
       signalled = true;
       void master.shutdown().then(
-        () => process.exit(0),
+        () => process.exit(EXIT.ok),
         (e: unknown) => {
-          process.stderr.write(`mp-l2fwd: shutdown failed: ${String(e)}\n`);
-          process.exit(1);
+          process.stderr.write(`${PROG}: shutdown failed: ${String(e)}\n`);
+          process.exit(EXIT.failure);
         },
       );
     };
     for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
   } catch (e) {
-    process.stderr.write(`${e instanceof DpdkError ? e.message : String(e instanceof Error ? e.stack : e)}\n`);
-    process.exit(e instanceof DpdkError && e.code === 'EINVAL' ? 2 : 1);
+    process.exit(reportError(PROG, e));
   }
 }
 

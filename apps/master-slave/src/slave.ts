@@ -7,10 +7,11 @@
  * RESUME. Started as a warm standby it attaches and waits, touching no pool
  * or queue, until the supervisor promotes it.
  */
-import { createPacketVector, currentLcore, initEalFromArgv, lookupMemzone, lookupMempool, monotonicMs, ports as portList } from '@mp/dpdk-core';
+import { MAX_PORTS, createPacketVector, currentLcore, initEalFromArgv, lookupMempool, monotonicMs, ports as portList } from '@mp/dpdk-core';
+import { openZone } from '@mp/mp-ring';
 import { attachSlave } from '@mp/recovery';
 import { l2fwdHandler, l2fwdRoutes } from './l2fwd';
-import { MAX_PORTS, STAT, STATS_ZONE, VECTOR_CAPACITY, slavePoolName, statIndex, txBufferName, vectorName, type SlaveConfig } from './names';
+import { STATS_ZONE, VECTOR_CAPACITY, slaveCounters, slavePoolName, statIndex, statsZone, txBufferName, vectorName, type SlaveConfig } from './shared';
 
 /** The packet loop's clock, bound here: through the package's exports it would be a getter call each time. */
 const now = monotonicMs;
@@ -27,7 +28,7 @@ const CLOCK_EVERY = 4;
 async function main(): Promise<void> {
   const { appArgs } = initEalFromArgv(process.argv.slice(2));
   const config = JSON.parse(appArgs[0] ?? '{}') as SlaveConfig;
-  const link = attachSlave();
+  const link = attachSlave({ counters: slaveCounters });
   await link.whenActive();
   const routes = l2fwdRoutes(config.routes, MAX_PORTS);
   const macOf = new Map(portList().map((p) => [p.id, p.mac]));
@@ -40,25 +41,25 @@ async function main(): Promise<void> {
     outputs: routes.outputs.map((port) => ({ port, queue: 0, buffer: { size: 32, name: txBufferName(config.unit, port) } })),
     name: vectorName(config.unit),
     counters: {
-      array: new BigUint64Array(lookupMemzone(STATS_ZONE).view()),
-      received: config.routes.map((r) => statIndex(r.rx, STAT.rx)),
-      sent: routes.outputs.map((p) => statIndex(p, STAT.tx)),
-      dropped: routes.outputs.map((p) => statIndex(p, STAT.dropped)),
+      array: new BigUint64Array(openZone(STATS_ZONE, statsZone).memzone.view()),
+      received: config.routes.map((r) => statIndex(r.rx, 'rx')),
+      sent: routes.outputs.map((p) => statIndex(p, 'tx')),
+      dropped: routes.outputs.map((p) => statIndex(p, 'dropped')),
     },
   });
   const counters = link.counters;
-  // The lcore id EAL gave this process, for the master to check (counter 15).
-  counters[15] = currentLcore() ?? -1;
+  // The lcore id EAL gave this process, for the master to check.
+  counters.ealLcore = currentLcore() ?? -1;
   let received = 0;
   let sent = 0;
-  // The supervisor reads and resets counters 0 and 1 (received, sent): they take the increments.
+  // The supervisor reads and resets the counters after a death: they take the increments.
   const publish = (): void => {
     let rx = 0;
     let tx = 0;
     for (let k = 0; k < vec.received.length; k++) rx += vec.received[k] as number;
     for (let k = 0; k < vec.sent.length; k++) tx += vec.sent[k] as number;
-    counters[0] = (counters[0] as number) + rx - received;
-    counters[1] = (counters[1] as number) + tx - sent;
+    counters.received += rx - received;
+    counters.sent += tx - sent;
     received = rx;
     sent = tx;
   };

@@ -41,6 +41,17 @@ test("l2fwd's rules: non-zero hexadecimal mask, 1 <= q <= 16, 0 <= T < 86400", (
   rejects(['-p'], /-p needs a value/);
 });
 
+test('--metrics-port and --metrics-host: checked with the reason and the usage', () => {
+  expect(parseAppArgs(['-p', '3', '--metrics-port', '9464'])).toMatchObject({ metricsPort: 9464 });
+  expect(parseAppArgs(['-p', '3', '--metrics-port', '9464', '--metrics-host', '::1'])).toMatchObject({ metricsPort: 9464, metricsHost: '::1' });
+  rejects(['-p', '3', '--metrics-port', '0'], /the metrics port is 1-65535 \(0 would pick a random port nobody could scrape\); e\.g\. --metrics-port 9464/);
+  rejects(['-p', '3', '--metrics-port', '65536'], /the metrics port is 1-65535; e\.g\. --metrics-port 9464/);
+  rejects(['-p', '3', '--metrics-port', 'x'], /the metrics port is a TCP port number, e\.g\. --metrics-port 9464/);
+  rejects(['-p', '3', '--metrics-port'], /--metrics-port needs a value/);
+  rejects(['-p', '3', '--metrics-port', '9464', '--metrics-host', 'a b'], /the metrics host is an address or host name of this machine \(default 127\.0\.0\.1\); e\.g\. --metrics-host 0\.0\.0\.0/);
+  rejects(['-p', '3', '--metrics-host', '127.0.0.1'], /--metrics-host goes with --metrics-port N, which turns the metrics on/);
+});
+
 test('ports pair 0<->1, 2<->3 over the enabled ports; an odd last port forwards to itself', () => {
   expect([...pairPorts([0, 1, 2, 3])]).toEqual([[0, 1], [1, 0], [2, 3], [3, 2]]);
   expect([...pairPorts([1, 4, 6])]).toEqual([[1, 4], [4, 1], [6, 6]]);

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { VECTOR_CAPACITY } from '../src/names';
+import { VECTOR_CAPACITY } from '../src/shared';
 
 const MAIN = path.join(__dirname, '..', 'dist', 'main.js');
 

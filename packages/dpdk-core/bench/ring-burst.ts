@@ -8,14 +8,6 @@ import { burstId } from '../dist/burst';
 import { fastArgs, fastResult } from '../dist/fastcall';
 import { native } from '../dist/native';
 
-declare module '../dist/native' {
-  interface NativeAddon {
-    calibrationEmptyCall(): void;
-    /** Through the frame (fastcall.ts): a burst id; returns its length. */
-    calibrationBurstCall(): void;
-  }
-}
-
 const { appArgs } = initEalFromArgv(process.argv.slice(2));
 const iterations = Number(appArgs[0]);
 const rounds = Number(appArgs[1]);

@@ -34,8 +34,8 @@ void ThrowDpdkCode(Napi::Env env, const std::string& op, const std::string& code
   if (data.errorFactory.IsEmpty()) {
     throw Napi::Error::New(env, op + ": " + message);
   }
-  int errnum = 0;
-  Napi::Value err = data.errorFactory.Call({Napi::String::New(env, code), Napi::Number::New(env, errnum),
+  // 0: the factory looks the errno up from the code.
+  Napi::Value err = data.errorFactory.Call({Napi::String::New(env, code), Napi::Number::New(env, 0),
                                            Napi::String::New(env, op), Napi::String::New(env, message)});
   throw Napi::Error(env, err);
 }

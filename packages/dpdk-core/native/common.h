@@ -63,8 +63,11 @@ AddonData& Data(Napi::Env env);
 // Symbolic name of an errno or rte_errno value ("ENOENT", "E_RTE_SECONDARY").
 std::string ErrnoName(int errnum);
 
-// Throws a DpdkError built by the TypeScript factory.
+// Throw a DpdkError built by the TypeScript factory (src/native.ts).
+// ThrowDpdk: from an errno or rte_errno value, which names the code.
 [[noreturn]] void ThrowDpdk(Napi::Env env, const std::string& op, int errnum, const std::string& message);
+// ThrowDpdkCode: from a code ("EINVAL", "E_CLOSED"); the factory gives it the
+// errno the code implies (src/errors.ts errnoOf), so one table serves both sides.
 [[noreturn]] void ThrowDpdkCode(Napi::Env env, const std::string& op, const std::string& code,
                                 const std::string& message);
 
@@ -96,6 +99,9 @@ struct rte_mempool* MempoolFrom(Napi::Env env, Napi::Value value, const char* wh
 // Throws (ENODEV / EINVAL / E_PORT_STOPPED) unless this process can receive
 // (rx) or transmit on port/queue now.
 void RequireQueueReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, const char* op);
+// After rte_eal_init: the primary publishes which ports it has started (a
+// memzone), a secondary finds what its primary publishes (M8).
+void AttachStartedPorts();
 
 // Called by cleanup(): invalidates all handles, frees created memzones.
 void ReleaseAllMemzones(Napi::Env env);

@@ -63,6 +63,7 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
               "rte_eal_init failed; DPDK's log above says why (check -l/--lcores, -m, hugepages and --file-prefix)");
   }
   data.ealInitialised = true;
+  AttachStartedPorts();
   // The lcore's pool activity record is this process's before any pool call
   // it makes: a kill before its first journaled call then finds its own idle
   // record, not the last owner's (repairMempool trusts only its own).

@@ -3,6 +3,7 @@
 // start/stop/close, promiscuous) belongs to the primary and is refused in a
 // secondary before DPDK is called; rx/tx bursts and stats work everywhere.
 #include <rte_ethdev.h>
+#include <rte_memzone.h>
 
 #include <algorithm>
 #include <string>
@@ -49,13 +50,35 @@ void RequirePrimary(Napi::Env env, const char* op, uint16_t port) {
 uint32_t g_startedPorts = 0;
 static_assert(RTE_MAX_ETHPORTS <= 32, "g_startedPorts is a 32-bit mask");
 
+// g_startedPorts as the primary publishes it to its secondaries. A
+// secondary's ethdev state (rte_eth_fp_ops, rte_eth_devices[].state) is its
+// own, filled at attach: it never learns that the primary stopped or closed
+// a port, and would call the driver on queues the primary has freed. The
+// primary clears a port's bit before it stops the port, so a secondary's
+// next call is refused instead. A call already past the check still races
+// with the stop; the apps ask their secondaries to stop before they stop
+// ports. Null in a secondary of a primary that publishes nothing (the C
+// samples): there the queue pointers are the only evidence available.
+constexpr char kStartedPortsZone[] = "mpcore_started_ports";
+uint32_t* g_sharedStartedPorts = nullptr;
+
+void PublishStartedPorts() {
+  if (g_sharedStartedPorts != nullptr) __atomic_store_n(g_sharedStartedPorts, g_startedPorts, __ATOMIC_RELEASE);
+}
+
+bool StoppedByPrimary(uint32_t port) {
+  return rte_eal_process_type() != RTE_PROC_PRIMARY && g_sharedStartedPorts != nullptr &&
+         (__atomic_load_n(g_sharedStartedPorts, __ATOMIC_ACQUIRE) & (1u << port)) == 0;
+}
+
 // A queue pointer is set only while the queue is set up; in a secondary (whose
-// fast-path table was filled at attach) it is the only evidence available.
+// fast-path table was filled at attach) it is the only evidence besides
+// what the primary publishes.
 inline bool QueueReady(uint32_t port, uint32_t queue, bool rx) {
   if (port >= RTE_MAX_ETHPORTS || queue >= RTE_MAX_QUEUES_PER_PORT) return false;
   if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
     if ((g_startedPorts & (1u << port)) == 0) return false;
-  } else if (!rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
+  } else if (!rte_eth_dev_is_valid_port(static_cast<uint16_t>(port)) || StoppedByPrimary(port)) {
     return false;
   }
   const rte_ethdev_qdata& q = rx ? rte_eth_fp_ops[port].rxq : rte_eth_fp_ops[port].txq;
@@ -248,6 +271,7 @@ Napi::Value PortStart(const Napi::CallbackInfo& info) {
         "cannot start port " + std::to_string(port) + " (configure it and set up every queue first)");
   Data(env).configuredPorts.insert(port);
   g_startedPorts |= 1u << port;
+  PublishStartedPorts();
   return env.Undefined();
 }
 
@@ -255,8 +279,9 @@ Napi::Value PortStop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t port = ArgPort(info, 0, "stop");
   RequirePrimary(env, "stop", port);
-  Check(env, rte_eth_dev_stop(port), "stop", "cannot stop port " + std::to_string(port));
   g_startedPorts &= ~(1u << port);
+  PublishStartedPorts();
+  Check(env, rte_eth_dev_stop(port), "stop", "cannot stop port " + std::to_string(port));
   return env.Undefined();
 }
 
@@ -265,8 +290,9 @@ Napi::Value PortClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t port = ArgPort(info, 0, "close");
   RequirePrimary(env, "close", port);
-  Check(env, rte_eth_dev_stop(port), "close", "cannot stop port " + std::to_string(port) + " before closing it");
   g_startedPorts &= ~(1u << port);
+  PublishStartedPorts();
+  Check(env, rte_eth_dev_stop(port), "close", "cannot stop port " + std::to_string(port) + " before closing it");
   Check(env, rte_eth_dev_close(port), "close", "cannot close port " + std::to_string(port));
   Data(env).configuredPorts.erase(port);
   return env.Undefined();
@@ -352,6 +378,11 @@ Napi::Value PortStatsReset(const Napi::CallbackInfo& info) {
                   std::string(dir) + " queue " + std::to_string(queue) + " is out of range: port " +
                       std::to_string(port) + " has " + std::to_string(have) + " " + dir + " queues");
   }
+  if (StoppedByPrimary(port)) {
+    ThrowDpdkCode(env, op, "E_PORT_STOPPED",
+                  "port " + std::to_string(port) + " is stopped: the primary process stopped or closed it; " +
+                      "stop using it, or wait until the primary starts it again");
+  }
   ThrowDpdkCode(env, op, "E_PORT_STOPPED",
                 "port " + std::to_string(port) + " " + dir + " queue " + std::to_string(queue) +
                     " is not ready: set the queue up and start the port (in the primary) first");
@@ -408,11 +439,23 @@ void RequireQueueReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, co
 void CloseConfiguredPorts(AddonData& data) {
   for (uint16_t port : data.configuredPorts) {
     if (!rte_eth_dev_is_valid_port(port)) continue;
-    rte_eth_dev_stop(port);
     g_startedPorts &= ~(1u << port);
+    PublishStartedPorts();
+    rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
   }
   data.configuredPorts.clear();
+}
+
+void AttachStartedPorts() {
+  if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
+    const rte_memzone* mz = rte_memzone_reserve(kStartedPortsZone, sizeof(uint32_t), SOCKET_ID_ANY, 0);
+    g_sharedStartedPorts = mz != nullptr ? static_cast<uint32_t*>(mz->addr) : nullptr;
+    PublishStartedPorts();
+  } else {
+    const rte_memzone* mz = rte_memzone_lookup(kStartedPortsZone);
+    g_sharedStartedPorts = mz != nullptr ? static_cast<uint32_t*>(mz->addr) : nullptr;
+  }
 }
 
 void InitEthdev(Napi::Env env, Napi::Object exports) {

@@ -1,7 +1,8 @@
 // Which process holds a named zone: pid plus the low 32 bits of its start
-// time in clock ticks (/proc/<pid>/stat field 22), the same stamp the
-// TypeScript side records (@mp/lcore-alloc's startStamp), so a pid reused by
-// a later process is not taken for the owner.
+// time in clock ticks (/proc/<pid>/stat field 22), the same stamp and the
+// same liveness rule (a zombie is dead) as the TypeScript side's
+// (src/proc.ts startStamp and ownerAlive, which @mp/mp-ring's owned slots
+// use), so a pid reused by a later process is not taken for the owner.
 #pragma once
 
 #include <cstdint>

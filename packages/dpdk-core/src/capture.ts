@@ -6,12 +6,6 @@
  */
 import { native } from './native';
 
-declare module './native' {
-  interface NativeAddon {
-    enableCapture(): boolean;
-  }
-}
-
 /**
  * rte_pdump_init, once per process (later calls return false). Primary only
  * ('E_RTE_SECONDARY'): in DPDK 22.11 the capture callbacks run in the

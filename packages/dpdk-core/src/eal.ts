@@ -6,13 +6,12 @@ import path from 'node:path';
 import { applyEalDefaults, buildEalArgs, parseEalArgs, splitArgv, type EalConfig } from './eal-args';
 import { dpdkError } from './errors';
 import { runtimeDirFor } from './machine';
-import { native, type EalState, type NativeLcore } from './native';
+import { native, type EalState, type Lcore, type MemoryStats } from './native';
 
 export { runtimeDirFor };
 
 export type ProcessType = 'primary' | 'secondary';
-export type Lcore = NativeLcore;
-export type { EalState };
+export type { EalState, Lcore, MemoryStats };
 
 let exitHookInstalled = false;
 
@@ -141,7 +140,6 @@ export function dpdkVersion(): string {
   return native.version.loadedString;
 }
 
-export type MemoryStats = ReturnType<typeof native.memoryStats>;
 
 /** Hugepage memory mapped by EAL and malloc-heap usage per socket. */
 export function memoryStats(): MemoryStats {

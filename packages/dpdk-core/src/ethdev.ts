@@ -10,11 +10,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { burstId, type NativeBurst } from './burst';
+import { burstId, type Burst } from './burst';
 import { dpdkError } from './errors';
 import { fastArgs, fastResult, frameNumber } from './fastcall';
 import type { Mempool } from './mempool';
-import { validate } from './memzone';
+import { validate } from './validate';
 import { native, type PortSummary } from './native';
 
 export type { PortSummary };
@@ -65,35 +65,6 @@ export interface PortConfigured {
   txFastFree: boolean;
 }
 
-declare module './native' {
-  interface NativeAddon {
-    portCount(): number;
-    portInfo(port: number): PortInfo;
-    portLink(port: number): LinkStatus;
-    portConfigure(
-      port: number,
-      rxQueues: number,
-      txQueues: number,
-      rxDesc: number,
-      txDesc: number,
-      rss: boolean,
-      txFastFree: boolean,
-    ): PortConfigured;
-    portRxQueueSetup(port: number, queue: number, desc: number, pool: Mempool, socket?: number): void;
-    portTxQueueSetup(port: number, queue: number, desc: number, socket?: number): void;
-    portStart(port: number): void;
-    portStop(port: number): void;
-    portClose(port: number): void;
-    portPromiscuous(port: number, enable?: boolean): boolean;
-    portStats(port: number): PortStats;
-    portXstats(port: number): Array<{ name: string; value: number }>;
-    portStatsReset(port: number): void;
-    /** Through the frame (fastcall.ts): port, queue, burst id. */
-    rxBurst(): void;
-    txBurst(): void;
-  }
-}
-
 export const portIdSchema = z
   .number()
   .int('a port id is an integer')
@@ -138,20 +109,20 @@ const nativeRx = native.rxBurst;
 const nativeTx = native.txBurst;
 
 /** rxBurst's and txBurst's frame: port, queue, burst id. */
-function framePortQueueBurst(port: number, queue: number, burst: NativeBurst): void {
+function framePortQueueBurst(port: number, queue: number, burst: Burst): void {
   fastArgs[0] = frameNumber(port, 'port');
   fastArgs[1] = frameNumber(queue, 'queue');
   fastArgs[2] = burstId(burst);
 }
 
 /** Appends up to burst room packets received on port/queue; returns how many. */
-export function rxBurst(port: number, queue: number, burst: NativeBurst): number {
+export function rxBurst(port: number, queue: number, burst: Burst): number {
   framePortQueueBurst(port, queue, burst);
   nativeRx();
   return fastResult[0] as number;
 }
 /** Sends from the front of the burst; returns how many went (they leave the burst, the rest stay in order). */
-export function txBurst(port: number, queue: number, burst: NativeBurst): number {
+export function txBurst(port: number, queue: number, burst: Burst): number {
   framePortQueueBurst(port, queue, burst);
   nativeTx();
   return fastResult[0] as number;
@@ -302,11 +273,11 @@ export class Port {
     native.portStatsReset(this.live('resetStats'));
   }
 
-  rx(queue: number, burst: NativeBurst): number {
+  rx(queue: number, burst: Burst): number {
     return rxBurst(this.id, queue, burst);
   }
 
-  tx(queue: number, burst: NativeBurst): number {
+  tx(queue: number, burst: Burst): number {
     return txBurst(this.id, queue, burst);
   }
 }

@@ -11,14 +11,6 @@
 import { markAsUntransferable } from 'node:worker_threads';
 import { native } from './native';
 
-declare module './native' {
-  interface NativeAddon {
-    fastFrame: ArrayBuffer;
-    /** Through the frame: CLOCK_MONOTONIC in ms into fastArgs[0]. */
-    monotonicMs(): void;
-  }
-}
-
 // The addon keeps raw pointers into the frame: transferring it
 // (structuredClone or postMessage with a transfer list) would move its memory
 // away under them. Marked, it is copied instead.

@@ -1,4 +1,5 @@
-export { DpdkError, dpdkError } from './errors';
+export { DpdkError, PROJECT_CODES, codeSource, dpdkError, errnoOf, hasCode, type CodeSource } from './errors';
+export { validate } from './validate';
 export {
   DEFAULT_BASE_VIRTADDR,
   EAL_OPTIONS,
@@ -40,7 +41,6 @@ export {
   lookupMemzone,
   memzoneNameSchema,
   reserveMemzone,
-  validate,
   walkMemzones,
   type Memzone,
   type ReserveOptions,
@@ -62,7 +62,6 @@ export {
   ringOptionsSchema,
   Ring,
   type BurstHandle,
-  type NativeRing,
   type RingOptions,
   type SyncMode,
 } from './ring';
@@ -86,7 +85,7 @@ export {
   type PortSummary,
   type QueueSetupOptions,
 } from './ethdev';
-export { BURST_CAPACITY_MAX, Burst, type NativeBurst } from './burst';
+export { BURST_CAPACITY_MAX, Burst } from './burst';
 export {
   MBUF_DEFAULT_BUF_SIZE,
   MBUF_HEADROOM,

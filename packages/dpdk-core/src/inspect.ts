@@ -32,13 +32,6 @@ export interface MempoolSummary {
   socket: number;
 }
 
-declare module './native' {
-  interface NativeAddon {
-    walkRings(): RingSummary[];
-    walkMempools(): MempoolSummary[];
-  }
-}
-
 /** Every ring of the group (the pools' own rings included), by name. */
 export function walkRings(): RingSummary[] {
   return native.walkRings().sort((a, b) => a.name.localeCompare(b.name));

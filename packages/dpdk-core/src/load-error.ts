@@ -3,7 +3,7 @@
  * Kept apart from the loader so that the install script can use it on an
  * addon that failed to load.
  */
-import { DpdkError } from './errors';
+import { dpdkError, type DpdkError } from './errors';
 
 /** Rebuilding against the DPDK that is installed: in an install, and in this repository. */
 const REBUILD =
@@ -17,9 +17,8 @@ const REBUILD =
 export function checkDpdkVersion(version: { built: string; loaded: string }): void {
   const release = (v: string): string => v.split('.').slice(0, 2).join('.');
   if (release(version.built) !== release(version.loaded)) {
-    throw new DpdkError(
+    throw dpdkError(
       'E_DPDK_VERSION',
-      0,
       'load',
       `@mp/dpdk-core was built against DPDK ${version.built} but DPDK ${version.loaded} is installed; rebuild the addon: ${REBUILD}`,
     );
@@ -32,16 +31,15 @@ export function addonLoadError(cause: unknown): DpdkError {
   const lib = /(librte_\w+)\.so\.(\d+)/.exec(message);
   if (lib) {
     const release = `${Number(lib[2]) - 1}.11`;
-    return new DpdkError(
+    return dpdkError(
       'E_DPDK_MISSING',
-      0,
       'load',
       `cannot load DPDK's ${lib[0]} (${message.replace(/^.*?\.so\.\d+: /, '')}): this @mp/dpdk-core addon needs DPDK ${release}'s runtime libraries. ` +
         `Install them (Debian 12: apt-get install dpdk), or rebuild the addon against the DPDK you have: ${REBUILD}`,
     );
   }
   if (/No native build was found/.test(message)) {
-    return new DpdkError('E_NO_ADDON', 0, 'load', `@mp/dpdk-core has no prebuilt addon for this platform and none was built: ${REBUILD}`);
+    return dpdkError('E_NO_ADDON', 'load', `@mp/dpdk-core has no prebuilt addon for this platform and none was built: ${REBUILD}`);
   }
-  return new DpdkError('E_ADDON_LOAD', 0, 'load', `cannot load the @mp/dpdk-core addon: ${message}`);
+  return dpdkError('E_ADDON_LOAD', 'load', `cannot load the @mp/dpdk-core addon: ${message}`);
 }

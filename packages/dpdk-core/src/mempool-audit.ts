@@ -6,9 +6,10 @@
  * lost buffers at most, and never freed one twice.
  */
 import { z } from 'zod';
-import { burstId, type NativeBurst } from './burst';
+import { burstId, type Burst } from './burst';
 import type { Mempool } from './mempool';
-import { memzoneNameSchema, validate } from './memzone';
+import { memzoneNameSchema } from './memzone';
+import { validate } from './validate';
 import { native } from './native';
 import { ringNameSchema } from './ring';
 
@@ -37,13 +38,7 @@ export interface AuditHolders {
   /** Named TX buffers (createTxBuffer's `name`, a packet vector output's `buffer.name`): the packets they list. */
   txBuffers?: readonly string[];
   /** Bursts of this process: the packets they hold. */
-  bursts?: readonly NativeBurst[];
-}
-
-declare module './native' {
-  interface NativeAddon {
-    auditMempool(pool: Mempool, rings: string[], txBuffers: string[], bursts: number[]): MempoolAudit;
-  }
+  bursts?: readonly Burst[];
 }
 
 const holdersSchema = z

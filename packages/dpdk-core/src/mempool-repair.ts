@@ -32,7 +32,7 @@
 import { z } from 'zod';
 import { MAX_LCORE } from './eal-args';
 import type { Mempool } from './mempool';
-import { validate } from './memzone';
+import { validate } from './validate';
 import { native } from './native';
 
 export interface MempoolRingState {
@@ -88,15 +88,6 @@ export interface RepairResult extends MempoolRingState {
    * process died between taking its reservation and recording it as sure).
    */
   judged: boolean;
-}
-
-declare module './native' {
-  interface NativeAddon {
-    mempoolRingState(pool: Mempool): MempoolRingState;
-    repairMempool(pool: Mempool, lcore: number, settleMs: number, maxPut: number, pid: number): RepairResult;
-    armPoolFailpoint(name: PoolFailpoint, skip: number): void;
-    poolActivity(lcore: number): PoolActivity | null;
-  }
 }
 
 /** RTE_PKTMBUF_FREE_PENDING_SZ: rte_pktmbuf_free(_bulk) puts at most this many objects at once. */

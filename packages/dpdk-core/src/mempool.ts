@@ -4,10 +4,11 @@
  * without a unique lcore id.
  */
 import { z } from 'zod';
-import { burstId, type NativeBurst } from './burst';
+import { burstId, type Burst } from './burst';
 import { fastArgs, fastResult, frameNumber } from './fastcall';
-import { ANY_SOCKET, validate } from './memzone';
-import { native } from './native';
+import { ANY_SOCKET } from './memzone';
+import { validate } from './validate';
+import { native, type NativeMempool, type NativeMempoolCache } from './native';
 
 /** RTE_MEMPOOL_NAMESIZE is 29 - sizeof("MP_") + 1 = 26 with the NUL. */
 export const MEMPOOL_NAME_MAX = 25;
@@ -27,9 +28,9 @@ export interface MempoolCache {
   readonly count: number;
   readonly closed: boolean;
   /** Appends n fresh packets to the burst through the cache: n or 0 (all or nothing). */
-  allocBulk(burst: NativeBurst, n: number): number;
+  allocBulk(burst: Burst, n: number): number;
   /** Frees every packet of the burst through the cache (it ends empty); returns how many. */
-  freeBurst(burst: NativeBurst): number;
+  freeBurst(burst: Burst): number;
   /** Returns every cached object to the pool. */
   flush(): void;
   /** Flushes and frees the cache. Idempotent. */
@@ -62,7 +63,7 @@ export interface Mempool {
    */
   flushCache(lcoreId: number): number;
   /** Appends n fresh packets to the burst (rte_pktmbuf_alloc_bulk): n or 0, all or nothing. */
-  allocBulk(burst: NativeBurst, n: number): number;
+  allocBulk(burst: Burst, n: number): number;
   /** A user-owned cache of `size` objects (see MempoolCache). */
   createCache(size: number, socket: number): MempoolCache;
   /**
@@ -72,31 +73,6 @@ export interface Mempool {
   free(): void;
   /** Drops this process's handle (and its user caches) without freeing the pool. Idempotent. */
   close(): void;
-}
-
-type NativeMempoolCache = Omit<MempoolCache, 'allocBulk' | 'freeBurst'> & {
-  /** Through the frame (fastcall.ts): allocBulk(burstId, n), freeBurst(burstId). */
-  fastPath(): { allocBulk(): void; freeBurst(): void };
-};
-
-type NativeMempool = Omit<Mempool, 'allocBulk' | 'createCache'> & {
-  /** Through the frame (fastcall.ts): allocBulk(burstId, n). */
-  fastPath(): { allocBulk(): void };
-  createCache(size: number, socket: number): NativeMempoolCache;
-};
-
-declare module './native' {
-  interface NativeAddon {
-    createPktmbufPool(
-      name: string,
-      size: number,
-      cacheSize: number,
-      dataRoomSize: number,
-      privSize: number,
-      socket: number,
-    ): NativeMempool;
-    lookupMempool(name: string): NativeMempool;
-  }
 }
 
 /** A user cache's handle: control through the native object, the packet path through functions bound to it. */
@@ -118,7 +94,7 @@ class MempoolCacheHandle implements MempoolCache {
   get closed(): boolean {
     return this.n.closed;
   }
-  allocBulk(burst: NativeBurst, n: number): number {
+  allocBulk(burst: Burst, n: number): number {
     const id = burstId(burst);
     const count = frameNumber(n, 'count');
     fastArgs[0] = id;
@@ -126,7 +102,7 @@ class MempoolCacheHandle implements MempoolCache {
     this.fast.allocBulk();
     return fastResult[0] as number;
   }
-  freeBurst(burst: NativeBurst): number {
+  freeBurst(burst: Burst): number {
     fastArgs[0] = burstId(burst);
     this.fast.freeBurst();
     return fastResult[0] as number;
@@ -151,7 +127,7 @@ function handle(n: NativeMempool): Mempool {
     const createCache = n.createCache;
     Object.defineProperties(n, {
       allocBulk: {
-        value: (burst: NativeBurst, count: number): number => {
+        value: (burst: Burst, count: number): number => {
           const id = burstId(burst);
           const n = frameNumber(count, 'count');
           fastArgs[0] = id;

@@ -3,7 +3,7 @@
  * others, with a zero-copy view and native atomics on 32/64-bit words.
  */
 import { z } from 'zod';
-import { native, type NativeMemzone } from './native';
+import { native, type Memzone } from './native';
 import { validate as check } from './validate';
 
 /** RTE_MEMZONE_NAMESIZE is 32 with the NUL. */
@@ -11,7 +11,7 @@ export const MEMZONE_NAME_MAX = 31;
 /** SOCKET_ID_ANY. */
 export const ANY_SOCKET = -1;
 
-export type Memzone = NativeMemzone;
+export type { Memzone };
 
 export const memzoneNameSchema = z
   .string()
@@ -35,7 +35,6 @@ const reserveSchema = z
 
 export type ReserveOptions = z.input<typeof reserveSchema>;
 
-export { check as validate };
 
 /** Reserves a zeroed memzone (usually in the primary). Only its creator frees it. */
 export function reserveMemzone(name: string, opts: ReserveOptions): Memzone {

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { dpdkError } from './errors';
-import { validate } from './memzone';
+import { validate } from './validate';
 
 /** RTE_ETHER_HDR_LEN: destination, source, EtherType. */
 export const ETHER_HDR_LEN = 14;

@@ -16,12 +16,6 @@ import { native } from './native';
 import { validate } from './validate';
 import { ownerAlive } from './proc';
 
-declare module './native' {
-  interface NativeAddon {
-    fileLocks(path: string): { exists: boolean; lockPid: number; flocked: boolean };
-  }
-}
-
 /** How long a runtime directory without a config file counts as a primary still starting. */
 const STARTING_MS = 10_000;
 

@@ -8,8 +8,9 @@ import { z } from 'zod';
 import { burstId } from './burst';
 import { dpdkError } from './errors';
 import { fastArgs, fastResult, frameNumber } from './fastcall';
-import { ANY_SOCKET, validate } from './memzone';
-import { native } from './native';
+import { ANY_SOCKET } from './memzone';
+import { validate } from './validate';
+import { native, type NativeRing, type NativeRingFastPath } from './native';
 
 /** RTE_RING_NAMESIZE is 32 - sizeof("RG_") + 1 = 29 with the NUL. */
 export const RING_NAME_MAX = 28;
@@ -41,47 +42,6 @@ export interface BurstHandle {
   readonly id: number;
   readonly length: number;
   readonly capacity: number;
-}
-
-/** The native ring handle: control-plane methods (see Ring for what they do). */
-export interface NativeRing {
-  readonly name: string;
-  readonly elementSize: number;
-  readonly packets: boolean;
-  readonly flags: number;
-  readonly created: boolean;
-  readonly closed: boolean;
-  readonly size: number;
-  readonly capacity: number;
-  readonly socket: number;
-  count(): number;
-  freeCount(): number;
-  reset(): number;
-  free(): void;
-  close(): void;
-  enqueueElems(bytes: Uint8Array, n: number, bulk: boolean): number;
-  dequeueElems(bytes: Uint8Array, n: number, bulk: boolean): number;
-  fastPath(): NativeRingFastPath;
-}
-
-/**
- * The packet-path functions of one ring, called through the frame
- * (fastcall.ts): enqueue*(burstId), dequeueBurst(burstId, max or Infinity),
- * dequeueBulk(burstId, n).
- */
-interface NativeRingFastPath {
-  enqueueBurst(): void;
-  enqueueBulk(): void;
-  dequeueBurst(): void;
-  dequeueBulk(): void;
-}
-
-declare module './native' {
-  interface NativeAddon {
-    ringCreate(name: string, count: number, socket: number, flags: number): NativeRing;
-    ringCreateElem(name: string, elemSize: number, count: number, socket: number, flags: number): NativeRing;
-    ringLookup(name: string, elemSize: number): NativeRing;
-  }
 }
 
 /**

@@ -10,18 +10,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { filePrefixSchema } from './eal-args';
 import { runtimeDirFor } from './machine';
-import { validate } from './memzone';
+import { validate } from './validate';
 import { native } from './native';
 
 export type TelemetryValue = number | bigint | string | number[] | string[];
-
-declare module './native' {
-  interface NativeAddon {
-    registerTelemetry(cmd: string, help: string): void;
-    publishTelemetry(cmd: string, keys: string[], values: TelemetryValue[]): void;
-    telemetryRequest(socketPath: string, command: string): string;
-  }
-}
 
 /** telemetry.c: a command starts with '/' and is shorter than MAX_CMD_LEN (56): at most 55 characters. */
 export const telemetryCommandSchema = z

@@ -7,11 +7,12 @@
  * give the packets it held back to their pools with reclaimTxBuffer.
  */
 import { z } from 'zod';
-import { BURST_CAPACITY_MAX, burstId, type NativeBurst } from './burst';
+import { BURST_CAPACITY_MAX, burstId, type Burst } from './burst';
 import { portIdSchema } from './ethdev';
 import { fastArgs, fastResult } from './fastcall';
-import { memzoneNameSchema, validate } from './memzone';
-import { native } from './native';
+import { memzoneNameSchema } from './memzone';
+import { validate } from './validate';
+import { native, type NativeTxBuffer } from './native';
 
 export interface TxBuffer {
   readonly port: number;
@@ -24,24 +25,12 @@ export interface TxBuffer {
   readonly dropped: number;
   readonly closed: boolean;
   /** Takes every packet of the burst (it ends empty); returns how many were sent during the call. */
-  buffer(burst: NativeBurst): number;
+  buffer(burst: Burst): number;
   /** Sends what is buffered; returns how many went (the rest count as dropped). */
   flush(): number;
   /** Frees waiting packets (counted as dropped) and the buffer. Idempotent. */
   free(): void;
   close(): void;
-}
-
-type NativeTxBuffer = Omit<TxBuffer, 'buffer' | 'flush'> & {
-  /** Through the frame (fastcall.ts): buffer(burstId), flush(). */
-  fastPath(): { buffer(): void; flush(): void };
-};
-
-declare module './native' {
-  interface NativeAddon {
-    TxBuffer: new (port: number, queue: number, size: number, name?: string) => NativeTxBuffer;
-    reclaimTxBuffer(name: string, freeZone: boolean): number;
-  }
 }
 
 /** The handle: control through the native object, the packet path through functions bound to the buffer. */
@@ -80,7 +69,7 @@ class TxBufferHandle implements TxBuffer {
   get closed(): boolean {
     return this.n.closed;
   }
-  buffer(burst: NativeBurst): number {
+  buffer(burst: Burst): number {
     fastArgs[0] = burstId(burst);
     this.fastBuffer();
     return fastResult[0] as number;

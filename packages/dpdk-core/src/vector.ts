@@ -16,8 +16,10 @@ import { z } from 'zod';
 import { dpdkError } from './errors';
 import { portIdSchema } from './ethdev';
 import { fastResult } from './fastcall';
-import { memzoneNameSchema, validate } from './memzone';
-import { native } from './native';
+import { raiseInliningBudget } from './jit';
+import { memzoneNameSchema } from './memzone';
+import { validate } from './validate';
+import { native, type NativePacketVector, type NativeVectorOutput } from './native';
 import type { Mempool } from './mempool';
 import { Ring } from './ring';
 
@@ -27,51 +29,6 @@ export const DROP = 0xffff;
 export const VECTOR_CAPACITY_MAX: number = native.maxVector;
 /** TX buffer size of a buffered output unless told (client_server_mp's and l2fwd's 32). */
 const DEFAULT_TX_BUFFER = 32;
-
-interface NativeLayout {
-  off: number;
-  len: number;
-  port: number;
-  dest: number;
-  received: number;
-  sent: number;
-  dropped: number;
-  discarded: number;
-  count: number;
-}
-
-interface NativePacketVector {
-  readonly meta: ArrayBuffer;
-  readonly layout: NativeLayout;
-  readonly settled: { requeued: number; freed: number };
-  readonly closed: boolean;
-  readonly buffered: number;
-  /** Through the frame (fastcall.ts): each returns a count in fastResult. */
-  fastPath(): { fill(): void; send(): void; flush(): void; free(): void };
-  why(index: number): string | undefined;
-  armFailpoint(name: string): void;
-  close(): void;
-}
-
-/** What the native constructor takes: the validated options, flattened. */
-type NativeOutput =
-  | { port: number; queue: number; bufferSize?: number; bufferName?: string }
-  | { ring: unknown; bulk: boolean };
-
-declare module './native' {
-  interface NativeAddon {
-    maxVector: number;
-    PacketVector: new (
-      capacity: number,
-      pool: Mempool,
-      input: { ports: Array<{ port: number; queue: number }>; burstSize: number } | { ring: unknown },
-      outputs: NativeOutput[],
-      name: string | undefined,
-      counters: { array: BigUint64Array<ArrayBufferLike>; received?: number[]; sent?: number[]; dropped?: number[] } | undefined,
-    ) => NativePacketVector;
-    reclaimPacketVector(name: string): ReclaimedVector;
-  }
-}
 
 /** What reclaimPacketVector gave back of a dead process's vector. */
 export interface ReclaimedVector {
@@ -422,8 +379,9 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
  */
 export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   const o = validate(packetVectorOptionsSchema, opts, 'createPacketVector', 'options');
+  raiseInliningBudget();
   const input = 'ring' in o.input ? { ring: Ring.nativeOf(o.input.ring as Ring) } : o.input;
-  const outputs: NativeOutput[] = o.outputs.map((out) =>
+  const outputs: NativeVectorOutput[] = o.outputs.map((out) =>
     'ring' in out
       ? { ring: Ring.nativeOf(out.ring as Ring), bulk: out.bulk }
       : out.buffer === undefined

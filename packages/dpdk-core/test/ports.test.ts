@@ -200,6 +200,27 @@ test('a secondary gets E_RTE_SECONDARY for device control, receives and sends on
   expect(leftovers(prefix)).toEqual([]);
 });
 
+test('a secondary learns that the primary stopped a port: its bursts and vector fills are refused (E_PORT_STOPPED) until the port is started again', async () => {
+  const prefix = uniquePrefix('portstop');
+  const primary = startFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0', '--vdev=net_null1']), '--', 'serve']);
+  await primary.waitForJson('READY');
+  const user = startFixture(FIXTURE, [...ealArgs(prefix, ['-l', '1', '--proc-type=secondary']), '--', 'secondary-beside-stop']);
+  expect(await user.waitForJson('ATTACHED')).toEqual({ rx: 'no error', tx: 'no error', fill: 'no error' });
+  await primary.request('stop-port 0', 'PORT_STOPPED');
+  const refused = await user.request<Record<string, { code: string; message: string }>>('try', 'TRIED');
+  for (const op of ['rx', 'tx', 'fill']) {
+    expect(refused[op]).toMatchObject({ code: 'E_PORT_STOPPED' });
+    expect(refused[op]?.message).toMatch(/port 0 is stopped: the primary process stopped or closed it/);
+  }
+  await primary.request('start-port 0', 'PORT_STARTED');
+  expect(await user.request('try', 'TRIED')).toEqual({ rx: 'no error', tx: 'no error', fill: 'no error' });
+  await user.request('exit', 'CLEANED');
+  expect((await user.waitForExit()).code).toBe(0);
+  await primary.request('exit', 'CLEANED');
+  expect((await primary.waitForExit()).code).toBe(0);
+  expect(leftovers(prefix)).toEqual([]);
+});
+
 test('bad input: each a DpdkError (or TypeError/RangeError from a Burst) with its code and a clear message; the process lives on', async () => {
   const prefix = uniquePrefix('portbad');
   const run = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0']), '--', 'bad-inputs']);

@@ -2,9 +2,10 @@
  * The lcore allocators of a group, found by their layout rather than by name:
  * a tool looking at a group does not know which names its apps chose.
  */
-import { DpdkError, walkMemzones } from '@mp/dpdk-core';
-import { LcoreAllocator, openLcoreAllocator } from './allocator';
-import { HEADER_BYTES } from './layout';
+import { hasCode, walkMemzones } from '@mp/dpdk-core';
+import type { LcoreAllocator } from './allocator';
+import { allocatorZone } from './allocator-zone';
+import { openLcoreAllocator } from './create';
 
 /**
  * Every memzone that is an initialised lcore allocator of this layout,
@@ -14,12 +15,12 @@ import { HEADER_BYTES } from './layout';
 export function findLcoreAllocators(): LcoreAllocator[] {
   const found: LcoreAllocator[] = [];
   for (const z of walkMemzones()) {
-    if (z.length < HEADER_BYTES) continue;
+    if (z.length < allocatorZone.bytes(1)) continue;
     try {
       found.push(openLcoreAllocator(z.name));
     } catch (e) {
       // Not an allocator (another layout), or one still being written.
-      if (!(e instanceof DpdkError && (e.code === 'E_LAYOUT' || e.code === 'EAGAIN'))) throw e;
+      if (!hasCode(e, 'E_LAYOUT', 'EAGAIN')) throw e;
     }
   }
   return found;

@@ -1,17 +1,7 @@
-export {
-  DEFAULT_ALLOCATOR_NAME,
-  Lease,
-  LcoreAllocator,
-  createLcoreAllocator,
-  openLcoreAllocator,
-  type AcquireOptions,
-  type AllocatorStats,
-  type CreateOptions,
-  type LeaseInfo,
-  type LeaseRef,
-} from './allocator';
+export { LcoreAllocator, type AcquireOptions, type AllocatorStats } from './allocator';
+export { DEFAULT_ALLOCATOR_NAME, createLcoreAllocator, openLcoreAllocator, type CreateOptions } from './create';
+export { Lease, type LeaseInfo, type LeaseRef } from './lease';
+export { allocatorZone } from './allocator-zone';
 export { findLcoreAllocators } from './find';
-export { CPU_SET_SIZE, cpuSetString, defaultLeaseIds, lcoreEalArgs, type CpuSet } from './eal-args';
-export * as layout from './layout';
-export { eligible, exhaustionMessage, formatIds, rankCandidates, type PickRequest, type SlotState } from './policy';
-export { ownerAlive, parseProcStat, readProcStat, startStamp, type ProcStat } from './proc';
+export { CPU_SET_SIZE, cpuSetString, defaultLeaseIds, lcoreEalArgs, type CpuSet } from './lease-args';
+export { eligible, exhaustionMessage, formatIds, rankCandidates, type PickRequest, type SlotState } from './lease-policy';

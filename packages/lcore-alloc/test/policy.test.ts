@@ -2,21 +2,25 @@
  * The pure parts, without EAL: candidate order, the exhaustion message,
  * EAL argument building, the default id set, the layout and /proc parsing.
  */
-import { DpdkError, MAX_LCORE } from '@mp/dpdk-core';
-import {
-  cpuSetString,
-  defaultLeaseIds,
-  eligible,
-  exhaustionMessage,
-  formatIds,
-  layout,
-  lcoreEalArgs,
-  ownerAlive,
-  parseProcStat,
-  rankCandidates,
-  readProcStat,
-  type SlotState,
-} from '../src';
+import { DpdkError, MAX_LCORE, ownerAlive, parseProcStat, readProcStat } from '@mp/dpdk-core';
+import { nextGeneration, packOwnerWord, unpackOwnerWord, type Type } from '@mp/mp-ring';
+import { allocatorZone, cpuSetString, defaultLeaseIds, eligible, exhaustionMessage, formatIds, lcoreEalArgs, rankCandidates, type SlotState } from '../src';
+
+/** The allocator's layout as the tests below look at it: the lease word (an owned slot's word), field offsets, sizes. */
+const layout = {
+  packLeaseWord: packOwnerWord,
+  unpackLeaseWord: (w: bigint) => {
+    const o = unpackOwnerWord(w);
+    return { generation: o.generation, ownerPid: o.pid };
+  },
+  nextGeneration,
+  SLOT: allocatorZone.slot.offsets,
+  SLOT_BYTES: allocatorZone.slotStride,
+  HEADER: allocatorZone.fields.offsets,
+  HEADER_BYTES: allocatorZone.slotsOffset,
+  zoneBytes: allocatorZone.bytes,
+  layoutHash: () => allocatorZone.hash,
+};
 
 function slot(index: number, over: Partial<SlotState> = {}): SlotState {
   return { index, id: 100 + index, socket: -1, role: '', free: true, lastClaim: 0, ...over };
@@ -168,7 +172,7 @@ describe('layout', () => {
   test('fields fit their slot and header, aligned for the native atomics', () => {
     const slotFields = Object.entries(layout.SLOT);
     for (const [name, off] of slotFields) {
-      const size = ['leaseWord', 'ownerStamp', 'sinceMs'].includes(name) ? 8 : 4;
+      const size = (allocatorZone.slot.fields[name as keyof typeof allocatorZone.slot.fields] as Type).align;
       expect({ name, aligned: off % size === 0, inside: off + size <= layout.SLOT_BYTES }).toEqual({ name, aligned: true, inside: true });
     }
     expect(new Set(slotFields.map(([, o]) => o)).size).toBe(slotFields.length);

@@ -1,22 +1,14 @@
-export {
-  MessageRing,
-  createMessageRing,
-  createRing,
-  lookupRing,
-  messageSize,
-  schemaZoneName,
-  type PacketRing,
-  type RingOptions,
-  type SyncMode,
-} from './ring';
+/**
+ * @mp/mp-ring, the shared-memory layer: typed C-layout structs, declared zones
+ * checked by one header, owned slots, rings of packets and of typed messages.
+ */
+export { MessageRing, createMessageRing, lookupRing, messageSize, schemaZoneName, type PacketRing, type RingOptions, type SyncMode } from './message-ring';
 export {
   CACHE_LINE,
-  decode,
   describeLayout,
-  encode,
   layoutHash,
+  offsetOf,
   t,
-  viewOf,
   type AlignedType,
   type ArrayType,
   type Fields,
@@ -26,14 +18,18 @@ export {
   type Type,
   type ValueOf,
   type ViewOf,
-} from './layout';
-export { createStruct, lookupStruct, type SharedStruct } from './struct';
+} from './struct-layout';
+export { decode, encode, viewOf } from './struct-view';
+export { createStruct, lookupStruct, type SharedStruct } from './shared-struct';
+export { SharedZone, ZONE_HEADER, checkZone, createZone, declareZone, openZone, type ZoneDeclaration, type ZoneLayout } from './zone';
+export { OwnedSlot, nextGeneration, ownerWords, packOwnerWord, startStampOf, unpackOwnerWord, type Ownership } from './owned-slot';
 export { limits } from './limits';
 export {
   Burst,
   DpdkError,
   MEMPOOL_NAME_MAX,
   createMempoolCache,
+  createPacketRing,
   createPktmbufPool,
   lookupMempool,
   type Mempool,

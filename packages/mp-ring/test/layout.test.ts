@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { codeOf } from '@mp/test-kit';
 import { decode, encode, layoutHash, t, viewOf, type StructType } from '../src';
-import { tryEncode } from '../src/layout';
+import { tryEncode } from '../src/struct-view';
 
 const COMMON_H = '/usr/share/dpdk/examples/multi_process/client_server_mp/shared/common.h';
 

@@ -1,7 +1,23 @@
-export { Supervisor, type ExitEvent, type ExitReason, type GroupInfo, type Lease, type LcoreLeaser, type SlaveInfo, type SlaveSpecInput, type SupervisorEvents, type SupervisorOptionsInput } from './supervisor';
-export { SlaveLink, SLAVE_ENV, attachSlave, type SlaveCommand } from './slave';
-export { decideRestart, recentCrashes, restartPolicySchema, type RestartDecision, type RestartPolicy, type RestartPolicyInput } from './policy';
+export { Supervisor } from './supervisor';
+export type { ExitEvent, ExitReason, GroupInfo, SlaveInfo, SlaveSpecInput, SlaveStatus, SupervisorEvents, SupervisorOptionsInput } from './supervisor-spec';
+export { SupervisedProcess, type CommandOutcome, type ProcessExit } from './supervised-process';
+export { SlaveLink, SLAVE_ENV, attachSlave, type SlaveCommand } from './slave-link';
+export { decideRestart, recentCrashes, restartPolicySchema, type RestartDecision, type RestartPolicy, type RestartPolicyInput } from './restart-policy';
 export { checkGraph, dependentsClosure, startWaves, stopWaves, type DependencyNode } from './deps';
-export { customResource, drainRing, packetVectors, poolAudit, poolCache, txBuffers, type PoolLike, type ReclaimContext, type ReclaimResult, type Resource, type RingLike } from './resources';
-export { ControlZone, type SlaveState } from './control-zone';
-export { COUNTER_COUNT } from './layout';
+export {
+  customResource,
+  drainRing,
+  packetVectors,
+  poolAudit,
+  poolCache,
+  reclaimAll,
+  txBuffers,
+  type PoolLike,
+  type ReclaimContext,
+  type ReclaimReport,
+  type ReclaimResult,
+  type Resource,
+  type RingLike,
+} from './resources';
+export { HolderWatch, type Holder, type HolderEvent } from './holder-watch';
+export { ControlZone, controlZoneLayout, type CounterLayout, type SlaveState } from './control-zone';

@@ -1,14 +1,14 @@
 /**
- * What a slave holds, and how to get it back after the slave is gone. A
- * Resource is reclaimed by the supervisor once the slave's process has
- * exited (crashed, hung and killed, or stopped), before its lcore lease is
- * released, in the order the slave declared them.
+ * What a process holds, and how to get it back after the process is gone: the
+ * resource kinds both apps declare, and the one way a list of them is
+ * reclaimed (reclaimAll), by the Supervisor for its slaves and by
+ * watchHolders for processes that attached by themselves.
  */
-import { DpdkError, reclaimPacketVector, reclaimTxBuffer, repairMempool, type Mempool } from '@mp/dpdk-core';
+import { dpdkError, hasCode, reclaimPacketVector, reclaimTxBuffer, repairMempool, type Mempool } from '@mp/dpdk-core';
 
 export interface ReclaimContext {
-  /** The slave's name. */
-  readonly slave: string;
+  /** The dead process's name ('slave0', 'client 3'). */
+  readonly name: string;
   /** The lcore id the dead process ran as (pinned or leased). */
   readonly lcore: number;
   /**
@@ -51,7 +51,7 @@ export interface RingLike {
   reset(): number;
 }
 
-/** How long poolCache keeps trying while a stuck reservation is not provably the dead slave's. */
+/** How long poolCache keeps trying by default while a stuck reservation is not provably the dead process's. */
 const POOL_REPAIR_RETRY_MS = 1000;
 
 /**
@@ -62,28 +62,32 @@ const POOL_REPAIR_RETRY_MS = 1000;
  * ring or in use. What it cannot prove was stored is discarded (lost, and
  * counted by `poolAudit`). A stuck reservation that is not provably the dead
  * slave's (a live process may be descheduled in it) is retried for a second,
- * then reported as an error. Skipped (and reported) while a live process runs
- * as that lcore id: the cache is not thread safe and belongs to that process
- * then. `opts` are repairMempool's; `maxPut` applies to killed processes
- * (one that exited by itself gets its whole cache back).
+ * for `retryMs` (default a second), then reported as an error with code
+ * 'EBUSY' (reclaim again later). Skipped (and reported) while a live process
+ * runs as that lcore id: the cache is not thread safe and belongs to that
+ * process then. `settleMs` and `maxPut` are repairMempool's; `maxPut` applies
+ * to killed processes (one that exited by itself gets its whole cache back).
  */
-export function poolCache(pool: Mempool, opts: { settleMs?: number; maxPut?: number } = {}): Resource {
+export function poolCache(pool: Mempool, opts: { settleMs?: number; maxPut?: number; retryMs?: number } = {}): Resource {
+  const { retryMs = POOL_REPAIR_RETRY_MS, ...repair } = opts;
   return {
     label: `pool-cache ${pool.name}`,
     async reclaim(ctx): Promise<ReclaimResult> {
       if (ctx.lcoreInUse(ctx.lcore)) {
         return { detail: { skipped: `lcore ${ctx.lcore} is in use by a live process`, cached: pool.cacheCount(ctx.lcore) } };
       }
-      const deadline = Date.now() + POOL_REPAIR_RETRY_MS;
+      const deadline = Date.now() + retryMs;
       for (;;) {
         // A process that exited by itself completed every put it made.
-        const r = repairMempool(pool, { lcore: ctx.lcore, ...opts, ...(ctx.killed ? {} : { maxPut: 0 }) });
+        const r = repairMempool(pool, { lcore: ctx.lcore, ...repair, ...(ctx.killed ? {} : { maxPut: 0 }) });
         if (r.outcome !== 'unrepairable' && r.consumer !== 'unrepairable') {
           const { outcome, objects, returned, discarded, consumer, republished } = r;
           return { detail: { outcome, objects, returned, discarded, consumer, republished } };
         }
-        if (Date.now() > deadline) {
-          throw new Error(
+        if (Date.now() >= deadline) {
+          throw dpdkError(
+            'EBUSY',
+            'poolCache',
             `pool ${pool.name}: its ring has a stuck ${r.outcome === 'unrepairable' ? 'enqueue' : 'dequeue'} that is not provably lcore ${ctx.lcore}'s; left as it is`,
           );
         }
@@ -125,7 +129,7 @@ export function txBuffers(names: readonly string[]): Resource {
         try {
           freed += reclaimTxBuffer(name, { freeZone: true });
         } catch (e) {
-          if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
+          if (!hasCode(e, 'ENOENT')) throw e;
           absent++;
         }
       }
@@ -154,7 +158,7 @@ export function packetVectors(names: readonly string[]): Resource {
           freed += r.freed;
           requeued += r.requeued;
         } catch (e) {
-          if (!(e instanceof DpdkError && e.code === 'ENOENT')) throw e;
+          if (!hasCode(e, 'ENOENT')) throw e;
           absent++;
         }
       }
@@ -188,4 +192,34 @@ export function poolAudit(pool: PoolLike, expectedInUse: () => number): Resource
 /** Anything else: a function run at reclaim time. */
 export function customResource(label: string, reclaim: Resource['reclaim']): Resource {
   return { label, reclaim };
+}
+
+/** What reclaiming a process's resource list came to. */
+export interface ReclaimReport {
+  /** Each resource reclaimed, in order. */
+  results: Array<{ label: string } & ReclaimResult>;
+  /** The resource that failed, if one did; those after it were not reclaimed. */
+  failed: { label: string; error: Error } | null;
+  /** Packet buffers the resources could not account for. */
+  unaccountedBuffers: number;
+}
+
+/**
+ * Reclaims `resources` in their declared order. The first that fails stops
+ * the reclaim: what comes after may depend on it (packets must not be freed
+ * into a pool whose ring is still jammed).
+ */
+export async function reclaimAll(resources: readonly Resource[], ctx: ReclaimContext): Promise<ReclaimReport> {
+  const report: ReclaimReport = { results: [], failed: null, unaccountedBuffers: 0 };
+  for (const res of resources) {
+    try {
+      const r = (await res.reclaim(ctx)) ?? {};
+      report.unaccountedBuffers += r.unaccountedBuffers ?? 0;
+      report.results.push({ label: res.label, ...r });
+    } catch (e) {
+      report.failed = { label: res.label, error: e instanceof Error ? e : new Error(String(e)) };
+      break;
+    }
+  }
+  return report;
 }

@@ -1,27 +1,25 @@
 /**
- * Rings shared between processes: rings of packet buffers (moved a Burst at a
- * time) and rings of fixed-size typed messages whose layout is checked when
- * another process looks them up.
+ * Rings of fixed-size typed messages (rte_ring_*_elem) whose layout is
+ * checked when another process looks them up, and lookupRing, which finds
+ * packet rings and message rings alike.
  */
 import {
   createElementRing,
-  createPacketRing,
+  hasCode,
   lookupElementRing,
-  lookupMemzone,
   lookupPacketRing,
-  reserveMemzone,
   ringModes,
   ringNameSchema,
   validate,
-  DpdkError,
   dpdkError,
-  type Memzone,
   type Ring,
   type RingOptions,
   type SyncMode,
 } from '@mp/dpdk-core';
 import { z } from 'zod';
-import { decode, describeLayout, encode, layoutHash, t, tryEncode, viewOf, type StructType, type ValueOf } from './layout';
+import { describeLayout, layoutHash, t, type StructType, type ValueOf } from './struct-layout';
+import { decode, encode, tryEncode } from './struct-view';
+import { createZone, declareZone, openZone, type SharedZone } from './zone';
 
 export type { RingOptions, SyncMode };
 
@@ -31,62 +29,40 @@ export type { RingOptions, SyncMode };
  */
 export type PacketRing = Omit<Ring, 'enqueueElems' | 'dequeueElems'>;
 
-/** Creates a ring of packet buffers: `{ size, producer, consumer, exactSize?, socket? }`. */
-export function createRing(name: string, opts: RingOptions): PacketRing {
-  return createPacketRing(name, opts);
-}
-
 /** Where a message ring's schema lives: a memzone named after the ring (28 + 3 <= 31 characters). */
 export function schemaZoneName(ringName: string): string {
   return `MR_${ringName}`;
 }
 
 const DESCRIPTION_MAX = 1024;
-const MAGIC = 0x4d524731; // "MRG1"
 
-/** The schema record a message ring's creator leaves for the processes that look it up. */
-const schemaRecord = t.struct({
-  magic: t.u32,
-  elementSize: t.u32,
-  hash: t.array(t.u8, 32),
-  descriptionLength: t.u32,
-  description: t.array(t.u8, DESCRIPTION_MAX),
+/** The schema a message ring's creator leaves for the processes that look it up. */
+const schemaZone = declareZone({
+  kind: 'message ring schema',
+  magic: 0x4d524731, // "MRG1"
+  version: 2,
+  fields: t.struct({
+    elementSize: t.u32,
+    hash: t.u32,
+    descriptionLength: t.u32,
+    description: t.array(t.u8, DESCRIPTION_MAX),
+  }),
 });
 
-interface StoredSchema {
-  elementSize: number;
-  hash: string;
-  description: string;
+type SchemaZone = SharedZone<typeof schemaZone.fields, null>;
+
+const latin1 = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+
+function storedDescription(zone: SchemaZone): string {
+  const f = zone.fields;
+  return latin1(f.description.subarray(0, Math.min(f.descriptionLength, DESCRIPTION_MAX)));
 }
 
-function readSchema(mz: Memzone): StoredSchema | undefined {
-  if (mz.length < schemaRecord.size) return undefined;
-  const rec = viewOf(schemaRecord, mz.view());
-  if (rec.magic !== MAGIC) return undefined;
-  const text = (bytes: Uint8Array): string => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
-  return {
-    elementSize: rec.elementSize,
-    hash: text(rec.hash),
-    description: text(rec.description.subarray(0, Math.min(rec.descriptionLength, DESCRIPTION_MAX))),
-  };
-}
-
-function writeSchema(mz: Memzone, elementSize: number, hash: string, description: string): void {
-  const rec = viewOf(schemaRecord, mz.view());
-  rec.elementSize = elementSize;
-  rec.hash.set(Buffer.from(hash, 'latin1'));
-  const desc = Buffer.from(description.slice(0, DESCRIPTION_MAX), 'latin1');
-  rec.description.set(desc);
-  rec.descriptionLength = desc.length;
-  // Written last: a reader that sees the magic sees the whole record.
-  mz.store32(schemaRecord.offsets.magic, MAGIC);
-}
-
-function lookupSchemaZone(ringName: string): Memzone | undefined {
+function lookupSchemaZone(ringName: string): SchemaZone | undefined {
   try {
-    return lookupMemzone(schemaZoneName(ringName));
+    return openZone(schemaZoneName(ringName), schemaZone);
   } catch (e) {
-    if (e instanceof DpdkError && e.code === 'ENOENT') return undefined;
+    if (hasCode(e, 'ENOENT')) return undefined;
     throw e;
   }
 }
@@ -106,7 +82,7 @@ export class MessageRing<S extends StructType> {
     readonly schema: S,
     /** The underlying element ring. */
     readonly ring: Ring,
-    private readonly schemaZone: Memzone,
+    private readonly schemaZone: SchemaZone,
   ) {
     this.elementSize = ring.elementSize;
     this.scratch = new Uint8Array(this.elementSize * 32);
@@ -186,13 +162,13 @@ export class MessageRing<S extends StructType> {
   /** Creator only: frees the ring and its schema record. Idempotent. */
   free(): void {
     this.ring.free();
-    this.schemaZone.free();
+    this.schemaZone.memzone.free();
   }
 
   /** Drops this process's handles; the ring stays. Idempotent. */
   close(): void {
     this.ring.close();
-    this.schemaZone.close();
+    this.schemaZone.memzone.close();
   }
 }
 
@@ -207,15 +183,23 @@ const maxSchema = z.number().int().min(1).max(1024);
 export function createMessageRing<S extends StructType>(name: string, schema: S, opts: RingOptions): MessageRing<S> {
   const n = validate(ringNameSchema, name, 'createMessageRing', 'ring name');
   const size = messageSize(schema);
-  const zone = reserveMemzone(schemaZoneName(n), { length: schemaRecord.size });
-  let ring: Ring;
+  const description = Buffer.from(describeLayout(schema).slice(0, DESCRIPTION_MAX), 'latin1');
+  // The ring first: a zone for a ring that could not be created would be left behind.
+  const ring = createElementRing(n, size, opts);
+  let zone: SchemaZone;
   try {
-    ring = createElementRing(n, size, opts);
+    zone = createZone(schemaZoneName(n), schemaZone, {
+      init: (z) => {
+        z.fields.elementSize = size;
+        z.fields.hash = layoutHash(schema);
+        z.fields.description.set(description);
+        z.fields.descriptionLength = description.length;
+      },
+    });
   } catch (e) {
-    zone.free();
+    ring.free();
     throw e;
   }
-  writeSchema(zone, size, layoutHash(schema), describeLayout(schema));
   return new MessageRing(schema, ring, zone);
 }
 
@@ -229,30 +213,28 @@ export function lookupRing<S extends StructType>(name: string, schema: S): Messa
 export function lookupRing<S extends StructType>(name: string, schema?: S): PacketRing | MessageRing<S> {
   const n = validate(ringNameSchema, name, 'lookupRing', 'ring name');
   const zone = lookupSchemaZone(n);
-  const stored = zone ? readSchema(zone) : undefined;
   if (schema === undefined) {
-    if (stored) {
+    if (zone) {
       throw dpdkError(
         'ESCHEMA',
         'lookupRing',
-        `ring '${n}' is a message ring of ${stored.description}, not a packet ring; look it up with its schema`,
+        `ring '${n}' is a message ring of ${storedDescription(zone)}, not a packet ring; look it up with its schema`,
       );
     }
     return lookupPacketRing(n);
   }
-  if (!zone || !stored) {
+  if (!zone) {
     // Tell "no ring at all" apart from "a ring without a schema".
     lookupPacketRing(n);
     throw dpdkError('ESCHEMA', 'lookupRing', `ring '${n}' is a packet ring, not a message ring; look it up without a schema`);
   }
-  const hash = layoutHash(schema);
-  if (stored.hash !== hash) {
+  if (zone.fields.hash !== layoutHash(schema)) {
     throw dpdkError(
       'ESCHEMA',
       'lookupRing',
-      `ring '${n}' holds messages of ${stored.description} but this process expects ${describeLayout(schema)}; ` +
+      `ring '${n}' holds messages of ${storedDescription(zone)} but this process expects ${describeLayout(schema)}; ` +
         'both sides must declare the same schema',
     );
   }
-  return new MessageRing(schema, lookupElementRing(n, stored.elementSize), zone);
+  return new MessageRing(schema, lookupElementRing(n, zone.fields.elementSize), zone);
 }

@@ -1,9 +1,12 @@
 /**
- * Typed memzone structs: a C layout declared once (see layout.ts) laid over a
- * memzone, read and written in place by every process that maps it.
+ * C structs in memzones: a C layout declared once (struct-layout.ts) laid over
+ * a memzone, read and written in place by every process that maps it, C or
+ * TypeScript. A C struct has no room for the header of a declared zone
+ * (zone.ts), so a lookup checks the one thing C gives: the zone's length.
  */
 import { dpdkError, lookupMemzone, reserveMemzone, validate, memzoneNameSchema, type Memzone } from '@mp/dpdk-core';
-import { CACHE_LINE, viewOf, type StructType, type ViewOf } from './layout';
+import { CACHE_LINE, type StructType, type ViewOf } from './struct-layout';
+import { viewOf } from './struct-view';
 
 export interface SharedStruct<T extends StructType> {
   readonly name: string;

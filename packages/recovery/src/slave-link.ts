@@ -8,8 +8,8 @@
  */
 import { z } from 'zod';
 import { dpdkError, validate } from '@mp/dpdk-core';
-import { ControlZone } from './control-zone';
-import { COMMAND, COUNTER_COUNT, SLAVE_STATE, SLOT, slotOffset } from './layout';
+import { startStampOf, type ViewOf } from '@mp/mp-ring';
+import { COMMAND, ControlZone, SLAVE_STATE, type CounterLayout } from './control-zone';
 
 /** Environment variables the Supervisor sets for each slave. */
 export const SLAVE_ENV = {
@@ -47,38 +47,36 @@ const COMMAND_NAMES: Record<number, SlaveCommand> = {
  */
 const PAUSED_POLL_MS = 1;
 
-export class SlaveLink {
+export class SlaveLink<C extends CounterLayout = CounterLayout> {
   private readonly words: Uint32Array;
   private readonly hb: number;
   private readonly cmd: number;
   private readonly cmdSeq: number;
   private readonly ackSeq: number;
-  private readonly stateIx: number;
   private readonly ackAt: Float64Array;
-  /** The slave's counters (single writer: this process); the supervisor reads and resets them. */
-  readonly counters: Float64Array;
+  /** The slave's counters as declared (single writer: this process); the supervisor reads and resets them. */
+  readonly counters: ViewOf<C>;
   private standbyRole: boolean;
   /** The supervisor writes a byte to our stdin with every command: idle waits sleep until it (or the next beat). */
   private wakeOnStdin = false;
   private idleBeatMs = 50;
 
   private constructor(
-    private readonly zone: ControlZone,
+    private readonly zone: ControlZone<C>,
     readonly slot: number,
     readonly name: string,
     readonly generation: number,
     standby: boolean,
   ) {
     this.standbyRole = standby;
-    const base = slotOffset(slot);
+    const at = zone.wordOffsets(slot);
     this.words = new Uint32Array(zone.memzone.view());
-    this.hb = (base + SLOT.heartbeat) / 4;
-    this.cmd = (base + SLOT.command) / 4;
-    this.cmdSeq = (base + SLOT.commandSeq) / 4;
-    this.ackSeq = (base + SLOT.ackSeq) / 4;
-    this.stateIx = (base + SLOT.state) / 4;
-    this.ackAt = new Float64Array(zone.memzone.view(), base + SLOT.ackAt, 1);
-    this.counters = new Float64Array(zone.memzone.view(), base + SLOT.counters, COUNTER_COUNT);
+    this.hb = at.heartbeat / 4;
+    this.cmd = at.command / 4;
+    this.cmdSeq = at.commandSeq / 4;
+    this.ackSeq = at.ackSeq / 4;
+    this.ackAt = new Float64Array(zone.memzone.view(), at.ackAt, 1);
+    this.counters = zone.counterView(slot);
   }
 
   /**
@@ -87,28 +85,33 @@ export class SlaveLink {
    * supervisor dies (its stdin pipe closes), the role PR_SET_PDEATHSIG played
    * in l2fwd_fork; that needs the event loop to run now and then.
    */
-  static fromEnv(env: NodeJS.ProcessEnv = process.env, opts: { exitWithParent?: boolean } = {}): SlaveLink {
+  static fromEnv<C extends CounterLayout = CounterLayout>(
+    env: NodeJS.ProcessEnv = process.env,
+    opts: { exitWithParent?: boolean; counters?: C } = {},
+  ): SlaveLink<C> {
     const missing = Object.values(SLAVE_ENV).filter((k) => env[k] === undefined);
     if (missing.length > 0) {
       throw dpdkError('ENOENT', 'attachSlave', `${missing.join(', ')} not set: this process must be started by a @mp/recovery Supervisor`);
     }
     const e = validate(envSchema, env, 'attachSlave', 'supervisor environment');
-    const zone = ControlZone.attach(e[SLAVE_ENV.zone]);
+    const zone = ControlZone.attach(e[SLAVE_ENV.zone], opts.counters ?? null);
     const slot = e[SLAVE_ENV.slot];
     if (slot >= zone.slotCount) {
       throw dpdkError('EINVAL', 'attachSlave', `slot ${slot} is outside the control zone's ${zone.slotCount} slots`);
     }
     const generation = e[SLAVE_ENV.generation];
-    if (zone.generation(slot) !== generation) {
+    // Adopt the slot the supervisor took for this process: it fails if the supervisor has taken it again since.
+    const owner = zone.owner(slot);
+    if (!owner.transition(generation, zone.supervisorPid, process.pid, startStampOf(process.pid, 'attachSlave'))) {
       throw dpdkError(
         'ESRCH',
         'attachSlave',
-        `slot ${slot} now belongs to generation ${zone.generation(slot)}, not ${generation}: the supervisor replaced this process`,
+        `slot ${slot} now belongs to generation ${owner.read().generation}, not ${generation}: the supervisor replaced this process`,
       );
     }
     const link = new SlaveLink(zone, slot, e[SLAVE_ENV.name], generation, e[SLAVE_ENV.role] === 'standby');
     link.idleBeatMs = e[SLAVE_ENV.idleBeatMs];
-    link.announce();
+    zone.setState(slot, link.standbyRole ? SLAVE_STATE.standby : SLAVE_STATE.running);
     if (opts.exitWithParent ?? true) {
       link.wakeOnStdin = true;
       process.stdin.on('end', () => process.exit(70));
@@ -116,14 +119,6 @@ export class SlaveLink {
       process.stdin.resume();
     }
     return link;
-  }
-
-  private announce(): void {
-    const mz = this.zone.memzone;
-    const base = slotOffset(this.slot);
-    mz.store32(base + SLOT.pid, process.pid);
-    mz.store32(base + SLOT.attachedGen, this.generation);
-    mz.store32(base + SLOT.state, this.standbyRole ? SLAVE_STATE.standby : SLAVE_STATE.running);
   }
 
   /** True while this process is a warm standby that was not promoted yet. */
@@ -226,24 +221,26 @@ export class SlaveLink {
   /** Acknowledges the pending command; after a STOP the slave should clean up and exit. */
   ack(): void {
     const mz = this.zone.memzone;
-    const base = slotOffset(this.slot);
     const cmd = this.words[this.cmd];
-    if (cmd === COMMAND.stop) mz.store32(base + SLOT.state, SLAVE_STATE.stopping);
-    else if (cmd === COMMAND.pause) mz.store32(base + SLOT.state, SLAVE_STATE.paused);
-    else if (cmd === COMMAND.resume || cmd === COMMAND.promote) mz.store32(base + SLOT.state, SLAVE_STATE.running);
+    if (cmd === COMMAND.stop) this.zone.setState(this.slot, SLAVE_STATE.stopping);
+    else if (cmd === COMMAND.pause) this.zone.setState(this.slot, SLAVE_STATE.paused);
+    else if (cmd === COMMAND.resume || cmd === COMMAND.promote) this.zone.setState(this.slot, SLAVE_STATE.running);
     // Before the ackSeq store (a native call, so not reordered past it): the
     // supervisor reads the time once it sees the sequence.
     this.ackAt[0] = Date.now();
-    mz.store32(base + SLOT.ackSeq, mz.load32(base + SLOT.commandSeq));
+    mz.store32(this.ackSeq * 4, mz.load32(this.cmdSeq * 4));
   }
 
   /** Marks a clean exit; call right before exiting. */
   exiting(): void {
-    this.zone.memzone.store32(slotOffset(this.slot) + SLOT.state, SLAVE_STATE.exited);
+    this.zone.setState(this.slot, SLAVE_STATE.exited);
   }
 }
 
-/** Attaches to the supervisor from the environment: `const link = attachSlave()` after initEal. */
-export function attachSlave(opts?: { exitWithParent?: boolean }): SlaveLink {
+/**
+ * Attaches to the supervisor from the environment: `const link = attachSlave({ counters })`
+ * after initEal, with the same counter layout the Supervisor was given.
+ */
+export function attachSlave<C extends CounterLayout = CounterLayout>(opts?: { exitWithParent?: boolean; counters?: C }): SlaveLink<C> {
   return SlaveLink.fromEnv(process.env, opts);
 }

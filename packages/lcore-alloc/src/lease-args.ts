@@ -4,7 +4,7 @@
  */
 import { MAX_LCORE, dpdkError, validate } from '@mp/dpdk-core';
 import { z } from 'zod';
-import { rangeList } from './policy';
+import { rangeList } from './lease-policy';
 
 /** CPU_SETSIZE: the largest CPU number a cpu_set_t holds, plus one. */
 export const CPU_SET_SIZE = 1024;

@@ -2,6 +2,8 @@
  * Names and layouts shared by the master and its slaves (the role DPDK's
  * shared/common.h plays in the C samples).
  */
+import { MAX_PORTS } from '@mp/dpdk-core';
+import { declareZone, offsetOf, t } from '@mp/mp-ring';
 
 /** One packet pool per slave: a slave killed mid-put can only ever jam its own pool. */
 export function slavePoolName(unit: number): string {
@@ -31,10 +33,9 @@ export const VECTOR_CAPACITY = 256;
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 export const STATS_ZONE = 'ms_port_stats';
-export const CONTROL_ZONE = 'ms_recovery_ctl';
+export const SUPERVISOR_ZONE = 'ms_recovery_ctl';
 export const LCORE_ZONE = 'ms_lcore_alloc';
 
-export const MAX_PORTS = 32;
 /**
  * Per port: received, sent, dropped; u64 words a single slave's packet
  * vector adds to as it moves the packets (so a killed slave's counts stop
@@ -43,14 +44,24 @@ export const MAX_PORTS = 32;
  * processes on different cores, and counters sharing a line would bounce it
  * between them on every vector.
  */
-export const STAT = { rx: 0, tx: 1, dropped: 2 } as const;
-export const STAT_FIELDS = 3;
-const CACHE_LINE_WORDS = 8;
-export const STATS_BYTES = MAX_PORTS * STAT_FIELDS * CACHE_LINE_WORDS * 8;
+const portCounters = t.struct({ rx: t.cacheAligned(t.u64), tx: t.cacheAligned(t.u64), dropped: t.cacheAligned(t.u64) });
 
-export function statIndex(port: number, field: number): number {
-  return (port * STAT_FIELDS + field) * CACHE_LINE_WORDS;
+export const statsZone = declareZone({
+  kind: 'mp-l2fwd port statistics',
+  magic: 0x4d534c32, // "MSL2"
+  version: 1,
+  fields: t.struct({ ports: t.array(portCounters, MAX_PORTS) }),
+});
+
+export type PortCounter = keyof typeof portCounters.fields;
+
+/** Where port `port`'s `counter` is among the zone's u64 words: the index a packet vector counts into. */
+export function statIndex(port: number, counter: PortCounter): number {
+  return (statsZone.fieldsOffset + offsetOf(statsZone.fields, ['ports', port, counter])) / 8;
 }
+
+/** A slave's own counters, in its control-zone slot: what it received and sent, and the lcore id EAL gave it. */
+export const slaveCounters = t.struct({ received: t.f64, sent: t.f64, ealLcore: t.f64 });
 
 /** What the master passes to each slave (one JSON argument). */
 export interface SlaveConfig {

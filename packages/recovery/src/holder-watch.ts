@@ -1,0 +1,94 @@
+/**
+ * Processes that attach by themselves rather than being started by a
+ * Supervisor, and hold an owned slot of a shared zone while they run (as
+ * client-server's clients do in its registry). A holder found dead by the
+ * owned slot's liveness check gets its resources reclaimed the way the
+ * Supervisor reclaims a slave's (reclaimAll), then its slot is freed, so its
+ * lcore id and slot can be used again.
+ */
+import { hasCode } from '@mp/dpdk-core';
+import type { OwnedSlot, Ownership } from '@mp/mp-ring';
+import { reclaimAll, type ReclaimReport, type Resource } from './resources';
+
+export interface Holder {
+  /** For events: 'client 3'. */
+  readonly name: string;
+  readonly owner: OwnedSlot;
+  /** The lcore id the holder recorded, null while it has not. */
+  lcore(): number | null;
+  /** Whether the holder had begun using what `resources` reclaims; one that had not (joining, leaving) is only freed. */
+  active(): boolean;
+  /** Called as its reclaim starts, e.g. to mark the slot. */
+  reclaiming(): void;
+  readonly resources: readonly Resource[];
+  /** Frees the slot of a dead holding; `reclaimed` when its resources were reclaimed first. */
+  free(dead: Ownership, reclaimed: boolean): void;
+}
+
+export type HolderEvent =
+  | { type: 'freed'; name: string; pid: number }
+  | { type: 'reclaimed'; name: string; pid: number; lcore: number; results: ReclaimReport['results'] }
+  /** A resource answered 'EBUSY' (a repair that must wait): tried again on every check, told once. */
+  | { type: 'waiting'; name: string; pid: number; lcore: number; error: Error }
+  /** A resource failed: the slot is freed anyway, with what was reclaimed before it. */
+  | { type: 'failed'; name: string; pid: number; lcore: number; error: Error; results: ReclaimReport['results'] };
+
+export class HolderWatch {
+  private running: Promise<void> | null = null;
+  /** Deaths already reported as waiting, by name and pid. */
+  private readonly waiting = new Set<string>();
+
+  constructor(
+    private readonly holders: readonly Holder[],
+    private readonly opts: { ownLcores?: readonly number[]; onEvent: (e: HolderEvent) => void },
+  ) {}
+
+  /** Looks at every holder once; a check already under way is joined, not repeated. */
+  check(): Promise<void> {
+    this.running ??= this.checkAll().finally(() => {
+      this.running = null;
+    });
+    return this.running;
+  }
+
+  private async checkAll(): Promise<void> {
+    for (const h of this.holders) {
+      const held = h.owner.read();
+      if (held.pid === 0 || h.owner.holderAlive(held)) continue;
+      await this.settle(h, held);
+    }
+  }
+
+  /** Whether a live process (this one's own, or a live holder) runs as lcore `id`: its pool cache is not ours to touch. */
+  private lcoreInUse(id: number, except: Holder): boolean {
+    if (this.opts.ownLcores?.includes(id)) return true;
+    return this.holders.some((h) => h !== except && h.lcore() === id && h.owner.holderAlive());
+  }
+
+  private async settle(h: Holder, dead: Ownership): Promise<void> {
+    if (!h.active()) {
+      h.free(dead, false);
+      this.opts.onEvent({ type: 'freed', name: h.name, pid: dead.pid });
+      return;
+    }
+    h.reclaiming();
+    const lcore = h.lcore() ?? -1;
+    // It died without releasing its slot: as cautious as after a kill.
+    const report = await reclaimAll(h.resources, { name: h.name, lcore, killed: true, lcoreInUse: (id) => this.lcoreInUse(id, h) });
+    const key = `${h.name}/${dead.pid}`;
+    if (report.failed && hasCode(report.failed.error, 'EBUSY')) {
+      if (!this.waiting.has(key)) {
+        this.waiting.add(key);
+        this.opts.onEvent({ type: 'waiting', name: h.name, pid: dead.pid, lcore, error: report.failed.error });
+      }
+      return;
+    }
+    this.waiting.delete(key);
+    h.free(dead, true);
+    if (report.failed) {
+      this.opts.onEvent({ type: 'failed', name: h.name, pid: dead.pid, lcore, error: report.failed.error, results: report.results });
+    } else {
+      this.opts.onEvent({ type: 'reclaimed', name: h.name, pid: dead.pid, lcore, results: report.results });
+    }
+  }
+}

@@ -112,12 +112,14 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with
     (t, r) => t + ((r.resources as Array<{ label: string; detail: { discarded?: number } }>).find((x) => x.label.startsWith('pool-cache '))?.detail.discarded ?? 0),
     0,
   );
-  // Packets the reclaim gave back to the pool: from the dead slave's TX buffer and its vector.
+  // Packets the reclaim gave back to the pool: from the dead slave's TX buffer
+  // and its vector, and those the pool repair freed for it (a free or TX burst
+  // its journal shows under way, the packets not yet reached).
   const reclaimed = reclaims.reduce(
     (t, r) =>
       t +
       (r.resources as Array<{ label: string; detail: { freed?: number } }>)
-        .filter((x) => x.label.startsWith('tx-buffers ') || x.label.startsWith('packet-vectors '))
+        .filter((x) => ['tx-buffers ', 'packet-vectors ', 'pool-cache '].some((kind) => x.label.startsWith(kind)))
         .reduce((sum, x) => sum + (x.detail.freed ?? 0), 0),
     0,
   );
@@ -130,9 +132,12 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with
   const total = done.total as { rx: number; tx: number; dropped: number };
   expect(total.tx).toBeGreaterThan(0);
   // Received but counted neither sent nor dropped: the lost buffers, those
-  // reclaimed from TX buffers and vectors, plus at most one burst per kill
-  // that went out after the kill cut the count short.
-  expect(total.rx - total.tx - total.dropped).toBeLessThanOrEqual(lost + reclaimed + kills * 32);
+  // reclaimed, plus what went out in a send the kill cut short: a send counts
+  // its packets as sent when it returns, and through a TX buffer of 32 it
+  // flushes as it goes, so up to a vector's worth may have left uncounted.
+  // (The pool repair no longer discards a put's worth of cached buffers per
+  // kill, whose count in `lost` used to cover this.)
+  expect(total.rx - total.tx - total.dropped).toBeLessThanOrEqual(lost + reclaimed + kills * VECTOR_CAPACITY);
 });
 
 test('--cold-restart: a SIGSTOPped slave is detected as hung, killed and replaced; its pair is stopped and restarted with it', async () => {

@@ -128,6 +128,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitMempool(env, exports);
   InitTxBuffer(env, exports);
   InitVector(env, exports);
+  InitActivity(env, exports);
   InitMempoolRepair(env, exports);
   InitMempoolAudit(env, exports);
   InitTelemetry(env, exports);

@@ -4,6 +4,7 @@
 #include <limits>
 #include <string>
 
+#include "journaled.h"
 #include "fastcall.h"
 
 namespace dpdk_core {
@@ -74,7 +75,7 @@ void Burst::Consume(uint32_t n) {
 }
 
 void Burst::FreeAll() {
-  if (count_ > 0) rte_pktmbuf_free_bulk(pkts_.data(), count_);
+  JournaledFree(pkts_.data(), count_, false);
   count_ = 0;
 }
 
@@ -94,7 +95,7 @@ Napi::Value Burst::FreeFrom(const Napi::CallbackInfo& info) {
   if (from >= count_) return Napi::Number::New(info.Env(), 0);
   RequireEal(info.Env(), "burst.freeFrom");
   uint32_t n = count_ - from;
-  rte_pktmbuf_free_bulk(pkts_.data() + from, n);
+  JournaledFree(pkts_.data() + from, n, false);
   count_ = from;
   return Napi::Number::New(info.Env(), n);
 }

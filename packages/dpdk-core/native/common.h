@@ -86,6 +86,7 @@ void InitRing(Napi::Env env, Napi::Object exports);
 void InitMempool(Napi::Env env, Napi::Object exports);
 void InitTxBuffer(Napi::Env env, Napi::Object exports);
 void InitVector(Napi::Env env, Napi::Object exports);
+void InitActivity(Napi::Env env, Napi::Object exports);
 void InitMempoolRepair(Napi::Env env, Napi::Object exports);
 void InitMempoolAudit(Napi::Env env, Napi::Object exports);
 void InitTelemetry(Napi::Env env, Napi::Object exports);

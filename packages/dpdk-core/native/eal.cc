@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "activity.h"
 #include "common.h"
 #include "vector.h"
 
@@ -63,6 +64,10 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
   }
   data.ealInitialised = true;
   AttachStartedPorts();
+  // The lcore's pool activity record is this process's before any pool call
+  // it makes: a kill before its first journaled call then finds its own idle
+  // record, not the last owner's (repairMempool trusts only its own).
+  ClaimActivity(rte_lcore_id());
   return Napi::Number::New(env, ret);
 }
 
@@ -250,6 +255,8 @@ int CleanupEal(AddonData& data) {
   FreeCreatedRings(data);
   FreePacketPlane(data);
   FreeCreatedMemzones(data);
+  // Every pool call of this process is over: nothing on its lcores to repair.
+  ReleaseActivity();
   data.ealCleanedUp = true;
   int ret = rte_eal_cleanup();
   if (primary) {

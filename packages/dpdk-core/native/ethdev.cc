@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "journaled.h"
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"
@@ -408,16 +409,24 @@ inline BurstCall ResolveBurstCall(napi_env env, AddonData& data, const double* a
 uint32_t RxBurst(napi_env env, AddonData& data, const double* args) {
   const BurstCall c = ResolveBurstCall(env, data, args, true, "rxBurst");
   uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(c.burst->room(), UINT16_MAX));
+  // The queue's pool is not known here: a kill inside is repaired by the proofs.
+  PoolActivity* a = ActivityHere();
+  RecordOpaque(a, nullptr);
   uint16_t n = rte_eth_rx_burst(c.port, c.queue, c.burst->pkts() + c.burst->count(), want);
   c.burst->SetCount(c.burst->count() + n);
+  ActivityIdle(a);
   return n;
 }
 
 uint32_t TxBurst(napi_env env, AddonData& data, const double* args) {
   const BurstCall c = ResolveBurstCall(env, data, args, false, "txBurst");
   uint16_t count = static_cast<uint16_t>(std::min<uint32_t>(c.burst->count(), UINT16_MAX));
+  // What the device refuses stays in the burst (so not JournaledTx, which frees it).
+  PoolActivity* a = ActivityHere();
+  RecordOpaque(a, nullptr);
   uint16_t n = rte_eth_tx_burst(c.port, c.queue, c.burst->pkts(), count);
   c.burst->Consume(n);
+  ActivityIdle(a);
   return n;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "journaled.h"
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"
@@ -37,9 +38,14 @@ uint32_t OpPoolAllocBulk(napi_env env, PoolState& s, const double* args) {
   s.Live(env, "allocBulk", false);
   uint32_t n = 0;
   Burst* burst = BurstWithRoom(env, s, args, "allocBulk", &n);
-  if (rte_pktmbuf_alloc_bulk(s.mp, burst->pkts() + burst->count(), n) != 0) return 0;
-  burst->SetCount(burst->count() + n);
-  return n;
+  // Journaled: all or nothing, so never fewer than n from the cache.
+  PoolActivity* a = ActivityHere();
+  const uint32_t got = JournaledGets(a, s.mp, n, Guard{}, static_cast<uint32_t>(RxGet::kIntoBurst), 0, [&](uint32_t k) {
+    return k == n && rte_pktmbuf_alloc_bulk(s.mp, burst->pkts() + burst->count(), n) == 0 ? n : 0;
+  });
+  burst->SetCount(burst->count() + got);
+  ActivityIdle(a);
+  return got;
 }
 
 // All-or-nothing, like rte_pktmbuf_alloc_bulk: returns n or 0. Objects taken
@@ -49,7 +55,12 @@ uint32_t OpCacheAllocBulk(napi_env env, PoolState& s, const double* args) {
   uint32_t n = 0;
   Burst* burst = BurstWithRoom(env, s, args, "cache.allocBulk", &n);
   rte_mbuf** dst = burst->pkts() + burst->count();
-  if (rte_mempool_generic_get(s.mp, reinterpret_cast<void**>(dst), n, s.cache) < 0) return 0;
+  // A user cache's refill from the ring is DPDK's: not journaled.
+  PoolActivity* a = ActivityHere();
+  RecordOpaque(a, s.mp);
+  const bool got = rte_mempool_generic_get(s.mp, reinterpret_cast<void**>(dst), n, s.cache) == 0;
+  ActivityIdle(a);
+  if (!got) return 0;
   for (uint32_t i = 0; i < n; i++) rte_pktmbuf_reset(dst[i]);
   burst->SetCount(burst->count() + n);
   return n;
@@ -64,6 +75,10 @@ uint32_t OpCacheFreeBurst(napi_env env, PoolState& s, const double* args) {
   rte_mbuf** pkts = burst->pkts();
   const uint32_t n = burst->count();
   uint32_t kept = 0;
+  // Packets of other pools go through their default caches, a full user
+  // cache flushes to the ring: DPDK's, not journaled.
+  PoolActivity* a = ActivityHere();
+  RecordOpaque(a, nullptr);
   for (uint32_t i = 0; i < n; i++) {
     rte_mbuf* m = pkts[i];
     if (m->pool != s.mp || m->nb_segs != 1) {
@@ -74,6 +89,7 @@ uint32_t OpCacheFreeBurst(napi_env env, PoolState& s, const double* args) {
     if (m != nullptr) pkts[kept++] = m;
   }
   if (kept > 0) rte_mempool_generic_put(s.mp, reinterpret_cast<void* const*>(pkts), kept, s.cache);
+  ActivityIdle(a);
   burst->SetCount(0);
   return n;
 }
@@ -131,7 +147,10 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
   // Returns the cached objects to the pool and frees the cache.
   void Destroy() {
     if (cache_ == nullptr) return;
+    PoolActivity* a = ActivityHere();
+    RecordOpaque(a, mp_);
     rte_mempool_cache_flush(cache_, mp_);
+    ActivityIdle(a);
     rte_mempool_cache_free(cache_);
     cache_ = nullptr;
     mp_ = nullptr;
@@ -162,7 +181,11 @@ class MempoolCache : public Napi::ObjectWrap<MempoolCache> {
   }
 
   Napi::Value Flush(const Napi::CallbackInfo& info) {
-    rte_mempool_cache_flush(Live("cache.flush"), mp_);
+    rte_mempool_cache* cache = Live("cache.flush");
+    PoolActivity* a = ActivityHere();
+    RecordOpaque(a, mp_);
+    rte_mempool_cache_flush(cache, mp_);
+    ActivityIdle(a);
     return info.Env().Undefined();
   }
 
@@ -330,9 +353,20 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
   // while flushing its own cache leaves nothing a repair would return twice.
   Napi::Value FlushCache(const Napi::CallbackInfo& info) {
     rte_mempool* mp = Live("flushCache");
-    rte_mempool_cache* cache = rte_mempool_default_cache(mp, ArgLcore(info, "flushCache"));
+    const uint32_t lcore = ArgLcore(info, "flushCache");
+    rte_mempool_cache* cache = rte_mempool_default_cache(mp, lcore);
     uint32_t flushed = cache == nullptr ? 0 : cache->len;
-    if (cache != nullptr) EmptyCache(mp, cache, flushed);
+    if (cache == nullptr || flushed == 0) return Napi::Number::New(info.Env(), 0);
+    // This process's own cache: a journaled transfer. Another lcore's: its
+    // objects leave that cache before they reach the ring, and a kill in
+    // between loses them (and leaves a stuck enqueue the proofs cannot pin).
+    PoolActivity* a = ActivityHere();
+    if (a != nullptr && lcore == rte_lcore_id() && ExactCache(mp, lcore) == cache && OwnFlush(a, mp, cache)) {
+      return Napi::Number::New(info.Env(), flushed);
+    }
+    RecordOpaque(a, mp);
+    EmptyCache(mp, cache, flushed);
+    ActivityIdle(a);
     return Napi::Number::New(info.Env(), flushed);
   }
 

@@ -4,21 +4,27 @@
 //
 // DPDK 22.11's cached put (rte_mempool_do_generic_put, inlined into every
 // driver) raises cache->len before it stores the objects, and its flush
-// enqueues objs[0 .. len) before it resets len. So a dead lcore's cache is
-// not what its length says:
-// - killed inside a put of n objects: the last n slots below len still hold
-//   pointers from an earlier fill, which went to the ring (or to a get) and
-//   may be anybody's now;
-// - killed after a flush's enqueue: every object below len is in the ring
-//   already (len > flushthresh - n then), or, after len = n, the first n are;
-// - killed inside a flush's enqueue: the ring's producer head is ahead of its
-//   tail for ever, and every later producer spins.
-// A cache refill (rte_mempool_do_generic_get) empties the cache, then
-// dequeues size + remaining objects from the ring into it: killed inside
-// that dequeue, the consumer head stays ahead of the tail and every later
-// consumer spins.
+// enqueues objs[0 .. len) before it resets len; its get lowers len before it
+// copies the objects out, and a refill dequeues size + remaining objects
+// into the cache before it sets len. So a dead lcore's cache is not what
+// its length says, and a ring transfer it was making may be half done.
 //
-// What the repair proves before it returns anything:
+// With the dead process's activity record (activity.h) the repair is exact:
+// - a ring transfer of its own (OwnFlush, OwnRefill) is finished or found
+//   never to have happened, from the position recorded before its
+//   reservation; only when the process died between taking the reservation
+//   and recording it as sure does the ring alone decide, as before: a tail
+//   that stays at that position for settleMs is taken for the dead one's;
+// - the pool call it was in is replayed from the cache's length when the
+//   call started (no flush or refill happens inside a journaled call): the
+//   puts it had started are completed with the objects it was storing, the
+//   objects it had not reached are freed for it, the objects a get had taken
+//   but not published go back; what it cannot follow (a driver that does not
+//   free in order, packets in memory of the dead process alone) is reported
+//   lost, with the reason;
+// - between calls, the whole cache goes back.
+// Without a usable record (a process of other code, or a call the journal
+// cannot replay), what the repair proves goes back:
 // - a stuck producer reservation is the dead lcore's only if its slots start
 //   with the cache's first objects (its enqueue copies them in order); then
 //   the rest of the cache is published into it and the tail moves on. A live
@@ -33,14 +39,20 @@
 //   cache is empty, the reservation is a refill's size and the cache starts
 //   with its first slots; its objects, which no producer can overwrite until
 //   the tail moves, are put back in the pool and the tail moves on.
-// Everything returned must also be distinct objects of the pool that the
-// ring and the other lcores' caches do not list at that moment.
+// Everything returned or freed must also be distinct objects of the pool
+// that the ring and the other lcores' caches do not list at that moment.
 //
 // It must run before any process uses that lcore id again (a new owner
-// would flush the same pointers a second time), and for a consumer-side
-// repair while no other process is taking from the pool.
+// would flush the same pointers a second time), before the dead process's
+// named vectors and TX buffers are reclaimed (they refuse with EAGAIN while
+// its record names them), and for a consumer-side repair while no other
+// process is taking from the pool.
+//
+// This file: the entry point and the repair by proof; repair_record.cc: the
+// repair with the record.
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_memory.h>
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
@@ -48,45 +60,27 @@
 #include <string>
 #include <vector>
 
+#include "activity.h"
 #include "common.h"
 #include "pool_objects.h"
+#include "repair.h"
 
 namespace dpdk_core {
-
+namespace repair {
 namespace {
 
 // How long a repair waits for a ring whose tail keeps moving with the head
 // ahead to settle, before it gives up for now.
 constexpr uint64_t kBusyMs = 1000;
 
-Napi::Object RingState(Napi::Env env, const rte_mempool* mp) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("backend", rte_mempool_get_ops(mp->ops_index)->name);
-  const rte_ring* r = PoolRing(mp);
-  if (r == nullptr) return o;
-  o.Set("size", r->size);
-  o.Set("prodHead", r->prod.head);
-  o.Set("prodTail", r->prod.tail);
-  o.Set("consHead", r->cons.head);
-  o.Set("consTail", r->cons.tail);
-  return o;
-}
+uint64_t Cycles(uint64_t ms) { return rte_get_timer_hz() * ms / 1000; }
 
-uint32_t ArgLcoreId(const Napi::CallbackInfo& info, size_t i) {
-  uint32_t lcore = ArgU32(info, i, "lcore");
-  if (lcore >= RTE_MAX_LCORE) {
-    throw Napi::RangeError::New(info.Env(), "lcore must be below " + std::to_string(RTE_MAX_LCORE));
-  }
-  return lcore;
-}
-
-enum class Settled { kIdle, kStuck, kBusy };
+}  // namespace
 
 // Whether one side of the ring has a reservation nobody will finish: its
 // tail stays put for settleMs with the head ahead (live processes move it
 // within microseconds). head/tail: the stuck reservation's bounds.
 Settled Settle(const rte_ring_headtail& ht, uint32_t settleMs, uint32_t* head, uint32_t* tail) {
-  const uint64_t hz = rte_get_timer_hz();
   const uint64_t start = rte_get_timer_cycles();
   uint64_t since = start;
   *tail = __atomic_load_n(&ht.tail, __ATOMIC_ACQUIRE);
@@ -98,10 +92,33 @@ Settled Settle(const rte_ring_headtail& ht, uint32_t settleMs, uint32_t* head, u
     if (now != *tail) {
       *tail = now;
       since = t;
-    } else if (t - since > hz * settleMs / 1000) {
+    } else if (t - since > Cycles(settleMs)) {
       return Settled::kStuck;
     }
-    if (t - start > hz * kBusyMs / 1000) return Settled::kBusy;
+    if (t - start > Cycles(kBusyMs)) return Settled::kBusy;
+    rte_pause();
+  }
+}
+
+// Waits for one side's tail to reach `pos` (earlier reservations finish):
+// kPassed once it is beyond (the reservation at pos was published), kAt
+// once it has stayed at pos for `settleMs` (0: at once), kBusy if neither
+// happens within kBusyMs.
+AtPos WaitForTail(const rte_ring_headtail& ht, uint32_t pos, uint32_t settleMs) {
+  const uint64_t start = rte_get_timer_cycles();
+  uint64_t since = 0;
+  for (;;) {
+    const uint32_t tail = __atomic_load_n(&ht.tail, __ATOMIC_ACQUIRE);
+    const int32_t ahead = static_cast<int32_t>(tail - pos);
+    const uint64_t t = rte_get_timer_cycles();
+    if (ahead > 0) return AtPos::kPassed;
+    if (ahead == 0) {
+      if (since == 0) since = t;
+      if (t - since >= Cycles(settleMs)) return AtPos::kAt;
+    } else {
+      since = 0;
+    }
+    if (t - start > Cycles(kBusyMs)) return AtPos::kBusy;
     rte_pause();
   }
 }
@@ -148,7 +165,38 @@ bool ListedNowhereElse(rte_mempool* mp, rte_ring* r, void* const* objs, uint32_t
   return true;
 }
 
-enum class Outcome { kClean, kReturned, kPublished, kRepublished, kUnrepairable };
+}  // namespace repair
+
+namespace {
+
+using repair::CopiedPrefix;
+using repair::ListedNowhereElse;
+using repair::Outcome;
+using repair::Repair;
+using repair::Settle;
+using repair::Settled;
+
+Napi::Object RingState(Napi::Env env, const rte_mempool* mp) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("backend", rte_mempool_get_ops(mp->ops_index)->name);
+  const rte_ring* r = PoolRing(mp);
+  if (r == nullptr) return o;
+  o.Set("size", r->size);
+  o.Set("prodHead", r->prod.head);
+  o.Set("prodTail", r->prod.tail);
+  o.Set("consHead", r->cons.head);
+  o.Set("consTail", r->cons.tail);
+  return o;
+}
+
+uint32_t ArgLcoreId(const Napi::CallbackInfo& info, size_t i) {
+  uint32_t lcore = ArgU32(info, i, "lcore");
+  if (lcore >= RTE_MAX_LCORE) {
+    throw Napi::RangeError::New(info.Env(), "lcore must be below " + std::to_string(RTE_MAX_LCORE));
+  }
+  return lcore;
+}
+
 
 const char* Name(Outcome o) {
   switch (o) {
@@ -165,15 +213,10 @@ const char* Name(Outcome o) {
   }
 }
 
-struct Repair {
-  Outcome puts = Outcome::kClean;
-  uint32_t returned = 0;
-  uint32_t discarded = 0;
-  Outcome refill = Outcome::kClean;
-  uint32_t republished = 0;
-};
+// ---------------------------------------------------------------------------
+// Without a usable activity record (see the file comment).
 
-// The producer side and the dead lcore's cache (see the file comment).
+// The producer side and the dead lcore's cache.
 void RepairPuts(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32_t lcore, uint32_t settleMs,
                 uint32_t maxPut, Repair* out) {
   const uint32_t len = cache == nullptr ? 0 : cache->len;
@@ -181,13 +224,13 @@ void RepairPuts(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32_t
   uint32_t tail = 0;
   const Settled prod = r == nullptr ? Settled::kIdle : Settle(r->prod, settleMs, &head, &tail);
   if (prod == Settled::kBusy) {
-    out->puts = Outcome::kUnrepairable;
+    out->Unrepairable("the pool's ring never settled (a reservation half done under traffic): try again");
     return;
   }
   if (prod == Settled::kStuck) {
     const uint32_t copied = len == 0 || head - tail < len ? 0 : CopiedPrefix(r, tail, cache->objs, len);
     if (copied == 0 || !ListedNowhereElse(mp, r, cache->objs + copied, len - copied, lcore, 0, 0)) {
-      out->puts = Outcome::kUnrepairable;
+      out->Unrepairable("the pool's ring has a stuck enqueue that is not provably this lcore's: try again");
       return;
     }
     void** slots = RingSlots(r);
@@ -205,9 +248,11 @@ void RepairPuts(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32_t
   out->puts = Outcome::kReturned;
   out->returned = keep;
   out->discarded = len - keep;
+  out->Lose(len - keep, "cached objects not provably stored (maxPut " + std::to_string(maxPut) +
+                            "): lost, unless a flush had put them in the ring already");
 }
 
-// The consumer side: a refill the dead lcore left half done.
+// The consumer side: a refill the dead lcore left half done inside DPDK.
 void RepairRefill(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32_t lcore, uint32_t lenAtDeath,
                   uint32_t settleMs, Repair* out) {
   uint32_t head = 0;
@@ -220,6 +265,7 @@ void RepairRefill(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32
   // Repairing it means enqueueing, which would wait behind a stuck producer.
   if (!refill || out->puts == Outcome::kUnrepairable) {
     out->refill = Outcome::kUnrepairable;
+    out->reasons.push_back("the pool's ring has a stuck dequeue that is not provably this lcore's: try again");
     return;
   }
   void** slots = RingSlots(r);
@@ -227,6 +273,7 @@ void RepairRefill(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32
   for (uint32_t j = 0; j < n; j++) objs[j] = slots[(tail + j) & r->mask];
   if (!ListedNowhereElse(mp, r, objs.data(), n, lcore, tail, head)) {
     out->refill = Outcome::kUnrepairable;
+    out->reasons.push_back("the objects of a stuck dequeue are listed elsewhere too: left alone");
     return;
   }
   // Copied out before the tail lets producers overwrite the slots.
@@ -236,44 +283,85 @@ void RepairRefill(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32
   out->republished = n;
 }
 
+void RepairByProof(rte_mempool* mp, rte_ring* r, rte_mempool_cache* cache, uint32_t lcore, uint32_t settleMs,
+                   uint32_t maxPut, Repair* out) {
+  const uint32_t len = cache == nullptr ? 0 : cache->len;
+  RepairPuts(mp, r, cache, lcore, settleMs, maxPut, out);
+  if (r != nullptr) RepairRefill(mp, r, cache, lcore, len, settleMs, out);
+}
+
 // (pool) => { backend, size?, prodHead?, prodTail?, consHead?, consTail? }
 Napi::Value MempoolRingState(const Napi::CallbackInfo& info) {
   rte_mempool* mp = MempoolFrom(info.Env(), info[0], "pool");
   return RingState(info.Env(), mp);
 }
 
-// (pool, deadLcore, settleMs, maxPut) => { ...ring state before, outcome,
-//   objects, returned, discarded, consumer, republished }
+// (pool, deadLcore, settleMs, maxPut, pid) => { ...ring state before,
+//   outcome, objects, returned, discarded, consumer, republished, activity,
+//   completed, freed, enqueued, lost, reasons, judged }
 //   outcome (producer side and the cache):
 //     'clean'        the cache was empty and no flush was stuck
-//     'returned'     the cache's provably stored objects went back to the pool
+//     'returned'     the cache's stored objects went back to the pool
 //     'published'    its stuck flush was completed with the cache's objects
 //     'unrepairable' a stuck producer reservation that is not provably the
 //                    dead lcore's, or a ring too busy to tell: nothing changed
 //   consumer: 'clean', 'republished' (a stuck refill's objects went back to
 //     the pool) or 'unrepairable'
+//   activity: what the dead process's record said ('none': no usable record)
 Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const char* op = "repairMempool";
   rte_mempool* mp = MempoolFrom(env, info[0], "pool");
   const uint32_t lcore = ArgLcoreId(info, 1);
   const uint32_t settleMs = ArgU32(info, 2, "settleMs");
   const uint32_t maxPut = ArgU32(info, 3, "maxPut");
+  const uint32_t pid = ArgU32(info, 4, "pid");
   Napi::Object result = RingState(env, mp);
   rte_ring* r = PoolRing(mp);
   if (r != nullptr && r->prod.sync_type != RTE_RING_SYNC_MT && r->prod.sync_type != RTE_RING_SYNC_ST) {
-    ThrowDpdkCode(env, "repairMempool", "ENOTSUP", "the pool's ring uses RTS/HTS sync, which this repair does not read");
+    ThrowDpdkCode(env, op, "ENOTSUP", "the pool's ring uses RTS/HTS sync, which this repair does not read");
+  }
+  PoolActivity* a = FindActivity(lcore);
+  const ZoneOwner owner = a == nullptr ? ZoneOwner{0, 0} : a->owner;
+  if (owner.pid != 0 && OwnerAlive(owner) && (pid == 0 || static_cast<uint32_t>(owner.pid) == pid)) {
+    ThrowDpdkCode(env, op, "EBUSY",
+                  "lcore " + std::to_string(lcore) + " is in use by live process " + std::to_string(owner.pid) +
+                      " (its pool activity record); repair the lcore of a process that is gone");
   }
   rte_mempool_cache* cache = rte_mempool_default_cache(mp, lcore);
   const uint32_t len = cache == nullptr ? 0 : cache->len;
   Repair repair;
-  RepairPuts(mp, r, cache, lcore, settleMs, maxPut, &repair);
-  if (r != nullptr) RepairRefill(mp, r, cache, lcore, len, settleMs, &repair);
+  // A record is the dead process's if it names it (or, without a pid, names
+  // a process that is gone: the last one to run as this lcore id).
+  const bool usable = owner.pid != 0 && (pid == 0 || static_cast<uint32_t>(owner.pid) == pid);
+  if (!usable || !repair::RepairByRecord(*a, mp, r, cache, lcore, settleMs, &repair)) {
+    if (!usable) {
+      repair.reasons.push_back(a == nullptr || owner.pid == 0
+                                   ? "no pool activity record for lcore " + std::to_string(lcore) + ": repaired by the rule of maxPut"
+                                   : "the pool activity record of lcore " + std::to_string(lcore) + " is pid " +
+                                         std::to_string(owner.pid) + "'s, not pid " + std::to_string(pid) +
+                                         "'s: repaired by the rule of maxPut");
+    }
+    RepairByProof(mp, r, cache, lcore, settleMs, maxPut, &repair);
+    if (usable && repair.puts != Outcome::kUnrepairable && repair.refill != Outcome::kUnrepairable && a->pool == mp) {
+      PublishPair(&a->op, kActIdle, 0);
+    }
+  }
   result.Set("outcome", Name(repair.puts));
   result.Set("objects", len);
   result.Set("returned", repair.returned);
   result.Set("discarded", repair.discarded);
   result.Set("consumer", Name(repair.refill));
   result.Set("republished", repair.republished);
+  result.Set("activity", repair.activity);
+  result.Set("completed", repair.completed);
+  result.Set("freed", repair.freed);
+  result.Set("enqueued", repair.enqueued);
+  result.Set("lost", repair.lost);
+  Napi::Array reasons = Napi::Array::New(env, repair.reasons.size());
+  for (uint32_t i = 0; i < repair.reasons.size(); i++) reasons.Set(i, repair.reasons[i]);
+  result.Set("reasons", reasons);
+  result.Set("judged", repair.judged);
   return result;
 }
 

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "journaled.h"
 #include "burst.h"
 
 namespace dpdk_core {
@@ -156,12 +157,18 @@ Napi::Value Burst::AllocPackets(const Napi::CallbackInfo& info) {
     lens[i] = static_cast<uint16_t>(f.ByteLength());
   }
   rte_mbuf** dst = pkts_.data() + count_;
-  if (n == 0 || rte_pktmbuf_alloc_bulk(mp, dst, n) != 0) return Napi::Number::New(env, 0);
+  if (n == 0) return Napi::Number::New(env, 0);
+  PoolActivity* a = ActivityHere();
+  const uint32_t got = JournaledGets(a, mp, n, Guard{}, static_cast<uint32_t>(RxGet::kIntoBurst), 0, [&](uint32_t k) {
+    return k == n && rte_pktmbuf_alloc_bulk(mp, dst, n) == 0 ? n : 0;
+  });
+  ActivityIdle(a);
+  if (got == 0) return Napi::Number::New(env, 0);
   for (uint32_t i = 0; i < n; i++) {
     char* p = rte_pktmbuf_append(dst[i], lens[i]);
     if (p == nullptr) {
       // A buffer with less room than its pool says (a pool set up by other code).
-      rte_pktmbuf_free_bulk(dst, n);
+      JournaledFree(dst, n, false);
       throw Napi::RangeError::New(env, "allocPackets: frame " + std::to_string(i) + " does not fit in a buffer of pool '" +
                                            std::string(mp->name) + "'");
     }

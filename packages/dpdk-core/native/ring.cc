@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "journaled.h"
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"
@@ -37,7 +38,7 @@ uint32_t DrainPackets(rte_ring* r) {
   unsigned n;
   uint32_t drained = 0;
   while ((n = rte_ring_dequeue_burst(r, batch, 64, nullptr)) > 0) {
-    rte_pktmbuf_free_bulk(reinterpret_cast<rte_mbuf**>(batch), n);
+    JournaledFree(reinterpret_cast<rte_mbuf**>(batch), n, false);
     drained += n;
   }
   return drained;

@@ -56,6 +56,9 @@ uint32_t OpFlush(napi_env env, TxState& s, const double*) {
   return TxFlush(s.port, s.queue, buf);
 }
 
+// What the device refused is counted here; TxFlush has freed it.
+void CountUnsent(rte_mbuf**, uint16_t unsent, void* dropped) { *static_cast<uint64_t*>(dropped) += unsent; }
+
 }  // namespace
 
 class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
@@ -99,7 +102,7 @@ class TxBuffer : public Napi::ObjectWrap<TxBuffer> {
     const std::string name = info.Length() > 3 && info[3].IsString() ? ArgString(info, 3, "name") : "";
     held_ = HoldTxBuffer(env, "createTxBuffer", name, size, socket, &st_->dropped);
     rte_eth_tx_buffer_init(held_.buf, static_cast<uint16_t>(size));
-    rte_eth_tx_buffer_set_err_callback(held_.buf, rte_eth_tx_buffer_count_callback, &st_->dropped);
+    rte_eth_tx_buffer_set_err_callback(held_.buf, CountUnsent, &st_->dropped);
     st_->data = &Data(env);
     st_->buf = held_.buf;
     st_->port = port_ = static_cast<uint16_t>(port);

@@ -18,8 +18,7 @@ bool IsTxZone(const rte_memzone* mz) {
 uint16_t TxDiscard(rte_eth_dev_tx_buffer* buf) {
   const uint16_t n = TxLength(buf);
   if (n == 0) return 0;
-  __atomic_store_n(&buf->length, static_cast<uint16_t>(0), __ATOMIC_RELEASE);
-  rte_pktmbuf_free_bulk(buf->pkts, n);
+  JournaledFree(buf->pkts, n, true, Guard{&buf->length, 0, 16}, [buf] { TxClearLength(buf); });
   return n;
 }
 
@@ -38,6 +37,9 @@ void TakeOver(Napi::Env env, const char* op, const rte_memzone* mz, const std::s
                   kind + " '" + name + "' is held by live process " + OwnerText(seen) +
                       "; stop that process first, or use another name");
   }
+  // A pool call the dead owner was making on these packets is settled by
+  // repairMempool first: both would give them back otherwise.
+  if (seen.pid != self.pid) RequireSettled(env, op, seen, mz->addr, mz->len, kind + " '" + name + "'");
   if (!ClaimOwner(&h->owner, &seen)) {
     ThrowDpdkCode(env, op, "EBUSY",
                   kind + " '" + name + "' was taken by " + OwnerText(seen) + " at the same moment; try again once it is free");

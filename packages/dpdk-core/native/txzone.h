@@ -13,6 +13,7 @@
 #include <cstring>
 #include <string>
 
+#include "journaled.h"
 #include "common.h"
 #include "owner.h"
 
@@ -45,15 +46,25 @@ bool IsTxZone(const rte_memzone* mz);
 // the pointer is stored before length covers it, and flush clears length
 // before the device takes the packets (rte_eth_tx_buffer_flush clears it
 // after, so a kill in between would leave packets the device owns listed
-// and reclaim would free them twice). A kill mid-flush loses those packets
-// instead, which a pool audit reports.
+// and reclaim would free them twice). The burst and the free of what the
+// device refuses are journaled (activity.h): from the moment length is
+// cleared, repairMempool finishes what a kill interrupts.
 inline uint16_t TxLength(const rte_eth_dev_tx_buffer* buf) { return __atomic_load_n(&buf->length, __ATOMIC_ACQUIRE); }
 
+inline void TxClearLength(rte_eth_dev_tx_buffer* buf) {
+  __atomic_store_n(&buf->length, static_cast<uint16_t>(0), __ATOMIC_RELEASE);
+  __atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+// Sends what buf holds; what the device refuses is freed here and counted
+// by the buffer's error callback (which only counts). Returns how many went.
 inline uint16_t TxFlush(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf) {
   const uint16_t n = buf->length;
   if (n == 0) return 0;
-  __atomic_store_n(&buf->length, static_cast<uint16_t>(0), __ATOMIC_RELEASE);
-  const uint16_t sent = rte_eth_tx_burst(port, queue, buf->pkts, n);
+  // The buffer lives in DPDK's memory (a named zone or its heap), which
+  // every process of the group can read.
+  const uint16_t sent = JournaledTx(port, queue, buf->pkts, n, true, false, Guard{&buf->length, 0, 16},
+                                    [buf] { TxClearLength(buf); });
   if (sent != n) buf->error_callback(&buf->pkts[sent], static_cast<uint16_t>(n - sent), buf->error_userdata);
   return sent;
 }
@@ -64,6 +75,10 @@ inline uint16_t TxFlush(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* bu
 // count, vector.h). Returns how many went out.
 inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* buf, rte_mbuf* const* pkts,
                           uint32_t n, uint32_t* counted = nullptr) {
+  // A counted hand-over comes from a journaled vector's zone: between the
+  // count and the length store the packets are in neither holder, and the
+  // journal says so (repairMempool frees them).
+  PoolActivity* a = counted != nullptr && n > 0 ? ActivityHere() : nullptr;
   uint32_t sent = 0;
   while (n > 0) {
     const uint16_t len = buf->length;
@@ -73,16 +88,23 @@ inline uint32_t TxPutBulk(uint16_t port, uint16_t queue, rte_eth_dev_tx_buffer* 
     }
     const uint32_t take = std::min<uint32_t>(n, static_cast<uint32_t>(buf->size - len));
     if (counted != nullptr) {
+      if (a != nullptr) {
+        RecordHandOver(a, const_cast<rte_mbuf**>(pkts), take, Guard{counted, *counted + take}, &buf->length,
+                       static_cast<uint16_t>(len + take));
+      }
       __atomic_store_n(counted, *counted + take, __ATOMIC_RELEASE);
       // Release keeps earlier stores before it; this keeps the chunk's stores after it.
       __atomic_signal_fence(__ATOMIC_SEQ_CST);
+      FailpointAt(PoolFailpoint::kHandCounted);
     }
     std::memcpy(&buf->pkts[len], pkts, take * sizeof(rte_mbuf*));
     __atomic_store_n(&buf->length, static_cast<uint16_t>(len + take), __ATOMIC_RELEASE);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     pkts += take;
     n -= take;
     if (len + take == buf->size) sent += TxFlush(port, queue, buf);
   }
+  ActivityIdle(a);
   return sent;
 }
 

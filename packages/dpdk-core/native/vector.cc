@@ -46,10 +46,10 @@ inline void Count(uint32_t* counted, uint32_t n) {
   if (counted != nullptr) Publish(counted, *counted + n);
 }
 
-void OnUnsent(rte_mbuf** unsent, uint16_t count, void* userdata) {
+// What the device refused is counted here; TxFlush has freed it.
+void OnUnsent(rte_mbuf**, uint16_t count, void* userdata) {
   auto* out = static_cast<Output*>(userdata);
   out->owner->AddDropped(out->index, count);
-  rte_pktmbuf_free_bulk(unsent, count);
 }
 
 }  // namespace
@@ -106,10 +106,14 @@ void FillFromPorts(napi_env env, VectorState& s, const char* op) {
   const uint32_t nsources = static_cast<uint32_t>(s.sources.size());
   uint32_t k = s.cursor;
   uint32_t empty = 0;
+  PoolActivity* activity = ActivityHere();
   while (s.count < s.capacity && empty < nsources) {
     const RxSource& src = s.sources[k];
     const uint16_t want = static_cast<uint16_t>(std::min<uint32_t>(s.burstSize, s.capacity - s.count));
-    const uint16_t got = rte_eth_rx_burst(src.port, src.queue, s.pkts + s.count, want);
+    // Journaled: until the count below says so, a kill leaves the burst's
+    // packets to repairMempool (they go back to the pool).
+    const Guard published = s.journal != nullptr ? Guard{&s.journal->count, s.count} : Guard{};
+    const uint16_t got = JournaledRx(activity, s.pool->mp, src.port, src.queue, s.pkts + s.count, want, published);
     if (got > 0) {
       // The port each packet was read from, whether or not its driver
       // stamped mbuf->port (net_ring does not).
@@ -123,6 +127,7 @@ void FillFromPorts(napi_env env, VectorState& s, const char* op) {
     }
     if (++k == nsources) k = 0;
   }
+  ActivityIdle(activity);
   s.cursor = k;
 }
 
@@ -181,9 +186,11 @@ uint32_t OpFill(napi_env env, VectorState& s, const double*) {
 // `counted`, each chunk is counted there before it leaves the vector.
 // Returns how many went on (buffered, sent or enqueued).
 uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* counted) {
+  // A journaled vector's packets are in its zone: shared memory.
+  const bool shared = counted != nullptr;
+  const Guard handed = counted != nullptr ? Guard{counted, *counted + k} : Guard{};
   if (out == s.outputs.size()) {
-    Count(counted, k);
-    rte_pktmbuf_free_bulk(p, k);
+    JournaledFree(p, k, shared, handed, [&] { Count(counted, k); });
     *s.discarded += k;
     return 0;
   }
@@ -194,29 +201,16 @@ uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* 
       return k;
     }
     case OutputKind::kDirect: {
-      Count(counted, k);
-      uint32_t sent = 0;
-      while (sent < k) {
-        const uint16_t t = rte_eth_tx_burst(o.port, o.queue, p + sent, static_cast<uint16_t>(std::min<uint32_t>(k - sent, UINT16_MAX)));
-        if (t == 0) break;
-        sent += t;
-      }
-      if (sent < k) {
-        rte_pktmbuf_free_bulk(p + sent, k - sent);
-        s.AddDropped(out, k - sent);
-      }
+      // Sent until the device takes no more; the rest is freed.
+      const uint32_t sent = JournaledTx(o.port, o.queue, p, static_cast<uint16_t>(k), shared, true, handed, [&] { Count(counted, k); });
+      if (sent < k) s.AddDropped(out, k - sent);
       s.AddSent(out, sent);
       return sent;
     }
     case OutputKind::kRing: {
-      Count(counted, k);
-      rte_ring* r = o.ring->r;
-      const uint32_t in = o.bulk ? rte_ring_enqueue_bulk(r, reinterpret_cast<void* const*>(p), k, nullptr)
-                                 : rte_ring_enqueue_burst(r, reinterpret_cast<void* const*>(p), k, nullptr);
-      if (in < k) {
-        rte_pktmbuf_free_bulk(p + in, k - in);
-        s.AddDropped(out, k - in);
-      }
+      // What the ring refuses is freed.
+      const uint32_t in = JournaledEnqueue(o.ring->r, p, k, o.bulk, shared, handed, [&] { Count(counted, k); });
+      if (in < k) s.AddDropped(out, k - in);
       s.AddSent(out, in);
       return in;
     }
@@ -336,12 +330,14 @@ uint32_t OpFlush(napi_env env, VectorState& s, const double*) {
 uint32_t Release(VectorState& s) {
   const uint32_t n = s.count;
   if (n == 0) return 0;
-  const bool backToRing = s.peeked != nullptr;
-  // The journal says empty before the packets are freed: a kill in between
-  // loses them rather than leaving them listed for a second free.
-  Settle(s, 0);
-  if (backToRing) return n;
-  rte_pktmbuf_free_bulk(s.pkts, n);
+  if (s.peeked != nullptr) {
+    Settle(s, 0);
+    return n;
+  }
+  // The journal says empty before the packets are freed, and the free is
+  // journaled from then on.
+  const Guard emptied = s.journal != nullptr ? Guard{&s.journal->count, 0} : Guard{};
+  JournaledFree(s.pkts, n, s.journal != nullptr, emptied, [&] { Settle(s, 0); });
   *s.discarded += n;
   return n;
 }
@@ -396,7 +392,9 @@ std::pair<uint32_t, uint32_t> SettleZone(const rte_memzone* mz) {
       }
     }
   } else if (count > done) {
-    rte_pktmbuf_free_bulk(ZonePackets(mz) + done, count - done);
+    // Emptied before the free, which is journaled from then on: a reclaim
+    // killed in between never frees them twice.
+    JournaledFree(ZonePackets(mz) + done, count - done, true, Guard{&j->count, 0}, [j] { Publish(&j->count, 0); });
     freed = count - done;
   }
   Publish(&j->count, 0);

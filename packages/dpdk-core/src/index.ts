@@ -114,10 +114,15 @@ export {
 } from './vector';
 export {
   MBUF_FREE_BATCH,
+  armPoolFailpoint,
   mempoolRingState,
+  poolActivity,
   repairMempool,
   type MempoolRingState,
+  type PoolActivity,
+  type PoolFailpoint,
   type RefillOutcome,
+  type RepairActivity,
   type RepairOutcome,
   type RepairResult,
 } from './mempool-repair';

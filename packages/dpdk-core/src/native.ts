@@ -17,7 +17,7 @@ import type { MempoolSummary, RingSummary } from './inspect';
 import { addonLoadError, checkDpdkVersion } from './load-error';
 import type { Mempool, MempoolCache } from './mempool';
 import type { MempoolAudit } from './mempool-audit';
-import type { MempoolRingState, RepairResult } from './mempool-repair';
+import type { MempoolRingState, PoolActivity, PoolFailpoint, RepairResult } from './mempool-repair';
 import type { TelemetryValue } from './telemetry';
 import type { TxBuffer } from './txbuffer';
 import type { ReclaimedVector } from './vector';
@@ -289,7 +289,11 @@ export interface Binding {
 
   // native/mempool_repair.cc
   mempoolRingState(pool: Mempool): MempoolRingState;
-  repairMempool(pool: Mempool, lcore: number, settleMs: number, maxPut: number): RepairResult;
+  repairMempool(pool: Mempool, lcore: number, settleMs: number, maxPut: number, pid: number): RepairResult;
+
+  // native/activity.cc
+  armPoolFailpoint(name: PoolFailpoint, skip: number): void;
+  poolActivity(lcore: number): PoolActivity | null;
 
   // native/mempool_audit.cc
   auditMempool(pool: Mempool, rings: string[], txBuffers: string[], bursts: number[]): MempoolAudit;

@@ -81,8 +81,10 @@ export function poolCache(pool: Mempool, opts: { settleMs?: number; maxPut?: num
         // A process that exited by itself completed every put it made.
         const r = repairMempool(pool, { lcore: ctx.lcore, ...repair, ...(ctx.killed ? {} : { maxPut: 0 }) });
         if (r.outcome !== 'unrepairable' && r.consumer !== 'unrepairable') {
-          const { outcome, objects, returned, discarded, consumer, republished } = r;
-          return { detail: { outcome, objects, returned, discarded, consumer, republished } };
+          const { outcome, objects, returned, discarded, consumer, republished, activity, completed, freed, lost } = r;
+          // What the repair could not give back is said, with its reasons, never dropped.
+          const reasons = r.reasons.length > 0 ? { reasons: r.reasons.join('; ') } : {};
+          return { detail: { outcome, objects, returned, discarded, consumer, republished, activity, completed, freed, lost, ...reasons } };
         }
         if (Date.now() >= deadline) {
           throw dpdkError(

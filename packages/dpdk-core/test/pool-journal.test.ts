@@ -1,0 +1,164 @@
+/**
+ * The pool activity journal (native/activity.h) and the exact repair it
+ * makes possible (native/mempool_repair.cc), in real processes: a secondary
+ * loops one pool activity on net_null ports while another forwards beside
+ * it, and dies at a failpoint of the journaled code or by SIGKILL at a
+ * random moment (inside DPDK's calls most of the time); the primary repairs
+ * its lcore, reclaims its named vector and TX buffer, and the one-owner
+ * audit must find every buffer exactly once: 0 lost, 0 listed twice; at the
+ * end the pool is full again and every buffer can be allocated.
+ */
+import { assertCleanTeardown, requireHugepages } from '@mp/test-kit';
+import { ACTIVITIES, JournalGroup, type Activity, type Settled } from './fixtures/journal-group';
+
+beforeAll(() => requireHugepages());
+
+afterAll(async () => {
+  await assertCleanTeardown();
+});
+
+const SIZE = 8191;
+const LCORE = 5;
+const clean = { duplicates: 0, lost: 0, foreign: 0, settled: true };
+
+/** A victim killed by its failpoint, then settled. */
+async function diesAt(g: JournalGroup, name: string, activity: Activity, failpoint: string, skip: number): Promise<Settled> {
+  const v = g.victim(LCORE, name, activity, failpoint, skip);
+  const { pid } = await v.waitForJson<{ pid: number }>('RUNNING', 60_000);
+  expect(await v.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGKILL' });
+  return g.settle(LCORE, pid, name);
+}
+
+function expectExact(s: Settled): void {
+  expect(s.repair).toMatchObject({ lost: 0, discarded: 0, reasons: [] });
+  expect(s.repair.outcome).not.toBe('unrepairable');
+  expect(s.repair.consumer).not.toBe('unrepairable');
+  expect(s.audit).toMatchObject(clean);
+}
+
+/**
+ * A group for one describe block: started before its tests, and at the end
+ * its pool must be full again with every buffer allocatable at once.
+ */
+function groupFor(tag: string): () => JournalGroup {
+  let g: JournalGroup | undefined;
+  beforeAll(async () => {
+    g = await JournalGroup.start(tag, SIZE);
+  }, 120_000);
+  afterAll(async () => {
+    if (g === undefined) return;
+    const end = await g.finish();
+    expect(end.audit).toMatchObject({ ...clean, size: SIZE, available: SIZE });
+    expect(end.exhausted).toEqual({ got: SIZE, availableAfter: 0, available: SIZE });
+    await g.exit();
+  }, 120_000);
+  return () => {
+    if (g === undefined) throw new Error(`the ${tag} group did not start`);
+    return g;
+  };
+}
+
+describe('a victim killed at each failpoint of the journaled pool calls', () => {
+  const group = groupFor('jfail');
+
+  // [activity, failpoint, what the repair must have done]
+  const cases: Array<[Activity, string, Partial<Settled['repair']>]> = [
+    ['rx', 'get-recorded', { activity: 'get' }],
+    ['rx', 'get-partial', { activity: 'get' }],
+    ['rx', 'get-done', { activity: 'get' }],
+    ['rx', 'refill-reserving', { activity: 'refill' }],
+    ['rx', 'refill-cas', { activity: 'refill', judged: true, consumer: 'republished' }],
+    ['rx', 'refill-copied', { activity: 'refill', consumer: 'republished' }],
+    ['rx', 'refill-published', { activity: 'refill' }],
+    ['rx', 'flush-reserving', { activity: 'flush' }],
+    ['rx', 'flush-cas', { activity: 'flush', judged: true, outcome: 'published' }],
+    ['rx', 'flush-copied', { activity: 'flush', outcome: 'published' }],
+    ['rx', 'flush-emptied', { activity: 'flush', outcome: 'published' }],
+    ['rx', 'flush-published', { activity: 'flush' }],
+    ['rx', 'put-started', { activity: 'put' }],
+    ['rx', 'put-partial', { activity: 'put' }],
+    ['drop', 'put-recorded', { activity: 'put', freed: 0 }],
+    ['drop', 'put-started', { activity: 'put' }],
+    ['drop', 'put-partial', { activity: 'put' }],
+    ['drop', 'put-done', { activity: 'put' }],
+    ['tx', 'put-recorded', { activity: 'put', freed: 0 }],
+    ['tx', 'put-started', { activity: 'put', freed: 32 }],
+    ['tx', 'put-partial', { activity: 'put' }],
+    ['tx', 'put-done', { activity: 'put' }],
+    ['tx', 'hand-counted', { activity: 'hand-over', freed: 32 }],
+    ['mix', 'hand-counted', { activity: 'hand-over' }],
+    ['direct', 'put-started', { activity: 'put' }],
+    ['direct', 'put-partial', { activity: 'put' }],
+    ['ring', 'put-started', { activity: 'put' }],
+    ['ring', 'put-partial', { activity: 'put' }],
+    ['ring', 'enqueue-cas', { activity: 'put', judged: true }],
+    ['ring', 'enqueue-copied', { activity: 'put' }],
+  ];
+  test.each(cases)('%s, killed at %s: nothing lost, nothing twice', async (activity, failpoint, expected) => {
+    const s = await diesAt(group(), `f${activity}${failpoint.replace('-', '')}`.slice(0, 24), activity, failpoint, 7);
+    expectExact(s);
+    expect(s.repair).toMatchObject(expected);
+    if (failpoint === 'put-partial') expect(s.repair.completed).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe('victims killed at random moments under traffic', () => {
+  const group = groupFor('jrand');
+
+  test('50 SIGKILLs, each activity in turn: every repair exact, every audit clean', async () => {
+    const seen = { judged: 0, completed: 0, freed: 0, retries: 0 };
+    for (let kill = 0; kill < 50; kill++) {
+      const activity = ACTIVITIES[kill % ACTIVITIES.length] as Activity;
+      const name = `r${kill}`;
+      const g = group();
+      const v = g.victim(LCORE, name, activity);
+      const { pid } = await v.waitForJson<{ pid: number }>('RUNNING', 60_000);
+      await new Promise((r) => setTimeout(r, Math.random() * 40));
+      v.kill('SIGKILL');
+      expect(await v.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGKILL' });
+      const s = await g.settle(LCORE, pid, name);
+      expect({ kill, activity, repair: s.repair, audit: s.audit }).toMatchObject({
+        repair: { lost: 0, reasons: [] },
+        audit: clean,
+      });
+      seen.judged += s.repair.judged ? 1 : 0;
+      seen.completed += s.repair.completed;
+      seen.freed += s.repair.freed;
+      seen.retries += s.retries;
+    }
+    // The kills landed inside DPDK's calls: puts half done, packets not reached yet.
+    expect(seen.completed + seen.freed).toBeGreaterThan(0);
+  }, 900_000);
+});
+
+describe('the order and the owner the journal enforces', () => {
+  const group = groupFor('jorder');
+
+  test("a dead victim's TX buffer is reclaimed only after the repair (EAGAIN before), and then exactly", async () => {
+    const g = group();
+    const v = g.victim(LCORE, 'order', 'tx', 'put-started', 3);
+    const { pid } = await v.waitForJson<{ pid: number }>('RUNNING', 60_000);
+    await v.waitForExit(60_000);
+    // The journal says the dead flush was on one of its TX buffers' packets.
+    const early = await g.primary.request<Settled['reclaimed']>('reclaim order', 'RECLAIMED');
+    expect(early.txBuffers).toContainEqual({ error: expect.objectContaining({ code: 'EAGAIN' }) });
+    const s = await g.settle(LCORE, pid, 'order');
+    expectExact(s);
+    expect(s.repair).toMatchObject({ activity: 'put', freed: 32 });
+    expect(s.reclaimed.txBuffers).not.toContainEqual({ error: expect.anything() });
+  }, 120_000);
+
+  test("a live process's lcore is not repaired (EBUSY); a record of another pid is not used", async () => {
+    const g = group();
+    const v = g.victim(LCORE, 'live', 'mix', undefined, 0, true);
+    const { pid } = await v.waitForJson<{ pid: number }>('WAITING', 60_000);
+    v.send('go');
+    await v.waitForJson('RUNNING', 60_000);
+    expect(await g.primary.request(`repair ${LCORE}`, 'REPAIR')).toMatchObject({ error: { code: 'EBUSY' } });
+    v.kill('SIGKILL');
+    await v.waitForExit(60_000);
+    expectExact(await g.settle(LCORE, pid, 'live'));
+    // Told about another process, the repair does not take this record for its journal.
+    expect(await g.primary.request(`repair ${LCORE} ${pid + 1000000}`, 'REPAIR')).toMatchObject({ activity: 'none', objects: 0 });
+  }, 120_000);
+});

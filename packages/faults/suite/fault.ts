@@ -27,30 +27,6 @@ export interface FaultRow {
   notes: string[];
 }
 
-/** Faults documented in RELIABILITY.md as not yet recoverable, with the reason; the test expects every other fault recovered. */
-export const NOT_YET_RECOVERABLE: Record<string, string> = {
-  'primary SIGKILL':
-    'secondaries cannot re-attach to a restarted primary yet (issue 13, "Re-attach after a primary restart"); the row shows what a run does today',
-};
-
-/**
- * Faults whose kills still lose buffers, documented in RELIABILITY.md: a
- * dead process's lcore cache cannot be proven consistent, so the repair
- * discards it (issue 13, C1: lose, never free twice) until the
- * pool-operation journal ("Zero leaks") lands. For these the suite checks
- * that every leaked buffer is one a repair reported discarding or one TX
- * burst per kill, never a silent loss.
- */
-export const NOT_YET_LEAK_FREE: Record<string, string> = {
-  'client SIGKILL at random moments': 'the repair discards the dead client\'s lcore cache (C1) until the pool-operation journal lands',
-  'client killed at failpoint kill-after-fill': 'as above',
-  'client killed at failpoint send-kill-after-chunk': 'as above',
-  'slave SIGKILL at random moments': 'the repair discards the dead slave\'s lcore cache (C1) until the pool-operation journal lands',
-  'slave killed at failpoint kill-after-fill': 'as above',
-  'slave killed at failpoint send-kill-after-chunk': 'as above',
-  'slave SIGSTOP+SIGCONT at random moments': 'a stop that outlasts the heartbeat is a hang: the slave is killed, as above',
-};
-
 export interface Budget {
   /** Injections of each repeated fault (random-moment kills and stops). */
   rounds: number;

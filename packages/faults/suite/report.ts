@@ -1,7 +1,7 @@
 /** The table of a run, on the terminal and in RELIABILITY.md. */
 import fs from 'node:fs';
 import os from 'node:os';
-import { NOT_YET_LEAK_FREE, NOT_YET_RECOVERABLE, type FaultRow } from './fault';
+import type { FaultRow } from './fault';
 
 const cell = (v: number | null): string => (v === null ? '–' : String(v));
 
@@ -37,24 +37,20 @@ export function cpuModel(): string {
   return `${m?.[1]?.trim() ?? 'unknown CPU'}, ${os.cpus().length} CPUs`;
 }
 
-/** Where a row fails what the suite promises: nothing leaked or freed twice, no unclear error, recovered unless documented. */
+/** Where a row fails what the suite promises: recovered, nothing leaked or freed twice, no unclear error, no loss beyond what was in flight. */
 export function problems(r: FaultRow): string[] {
   const p: string[] = [];
   if (r.injected === 0) p.push('never injected');
-  // Kills still lose what a repair discards (documented); never more than that and a TX burst per kill.
-  const excused = NOT_YET_LEAK_FREE[r.fault] === undefined ? 0 : (r.discarded ?? 0) + (r.inFlight ?? 0);
-  if ((r.leaked ?? 0) > excused) p.push(`${r.leaked} buffers leaked${excused > 0 ? `, more than the ${excused} discarded or in flight` : ''}`);
+  if ((r.leaked ?? 0) !== 0) p.push(`${r.leaked} buffers leaked${(r.discarded ?? 0) > 0 ? ` (${r.discarded} discarded by the pool repairs)` : ''}`);
   if ((r.freedTwice ?? 0) !== 0) p.push(`${r.freedTwice} freed twice`);
   if (r.unclear !== 0) p.push(`${r.unclear} unclear errors`);
   if (r.lost !== null && r.inFlight !== null && r.lost > r.inFlight) p.push(`${r.lost} packets lost, more than the ${r.inFlight} in flight`);
-  if (r.recovered < r.injected && NOT_YET_RECOVERABLE[r.fault] === undefined) p.push(`recovered ${r.recovered} of ${r.injected}`);
+  if (r.recovered < r.injected) p.push(`recovered ${r.recovered} of ${r.injected}`);
   return p;
 }
 
 export function reliabilityMarkdown(rows: readonly FaultRow[], command: string, startedAt: Date, seconds: number): string {
   const notes = rows.map((r) => `- **${r.app}, ${r.fault}**: ${r.notes.join('; ') || '–'}${problems(r).length > 0 ? ` **Failing: ${problems(r).join(', ')}.**` : ''}`);
-  const known = Object.entries(NOT_YET_RECOVERABLE).map(([fault, why]) => `- **${fault}**: ${why}.`);
-  const leaky = Object.entries(NOT_YET_LEAK_FREE).map(([fault, why]) => `- **${fault}**: ${why}.`);
   return `# Reliability
 
 What the fault-injection suite measured on this repository: both apps run
@@ -82,23 +78,9 @@ hold between its input and the wire (its packet vector and its TX buffers);
 *freed twice*: the one-owner audit of each pool at shutdown (\`auditMempool\`:
 every buffer in the pool's ring or a cache exactly once), after the slaves
 or clients stopped, and in brackets the buffers the pool repairs said they
-discarded; must be 0 (but see below). *unclear errors*: a refusal with no message
+discarded; must be 0. *unclear errors*: a refusal with no message
 of the program's own, a stack trace, a crash, a signal, exit code 1 or a
 message that names no fix; must be 0.
-
-## Not yet recoverable
-
-${known.join('\n')}
-
-## Not yet leak-free
-
-These faults still leak what the pool repair discards from a dead
-process's lcore cache (its cached pointers cannot be proven stored, and a
-buffer returned twice would have two owners); the suite accepts a leak in
-them only up to the buffers the repairs reported discarding plus what was
-in flight, so every leaked buffer is reported with its reason:
-
-${leaky.join('\n')}
 
 ## What each fault did in this run
 

@@ -7,9 +7,10 @@
  *    endless source and sink): C pair, TS pair and both mixed pairs.
  * 2. How the cost grows: 1, 2 and 4 clients (floating over the machine's
  *    CPUs) by 2 and 4 net_null ports, TS pair against C pair in each cell.
- * 3. `--distribute flow` against `rr`: TS pair, 2 clients, two net_pcap
- *    ports replaying 1024 UDP flows from memory (infinite_rx), so the flow
- *    hash sees real headers.
+ * 3. `--distribute flow` against `rr`: TS pair, 2 clients, two net_null
+ *    ports whose pool buffers each hold one of 1024 UDP flows (a prefill
+ *    secondary writes them before the clients start), so the flow hash sees
+ *    real headers.
  * 4. The flow handler alone: src/distribute.ts's flow hash over 512-packet
  *    vectors from net_null (flow-hash.ts) against the same handler in C over
  *    the same vectors (flow-hash.c), ns per packet.
@@ -23,7 +24,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { removeLeftovers, udpFlowFrames, writePcap } from '@mp/test-kit';
+import { removeLeftovers } from '@mp/test-kit';
+import { FLOWS } from './flows';
 
 const APP = path.join(__dirname, '..');
 const TSX = require.resolve('tsx');
@@ -52,6 +54,8 @@ interface Cell {
   clients: number;
   /** --lcores of client i. */
   clientLcores: (i: number) => string;
+  /** Fill the server's pool with flows (bench/flows.ts) before the clients start. */
+  flows?: boolean;
 }
 
 const name = (c: Config): string =>
@@ -130,6 +134,9 @@ async function run(cell: Cell, config: Config): Promise<Sample> {
   try {
     await waitOutput(server, new RegExp(`Port ${cell.ports.length - 1} (init \\.\\.\\. done|Link up)`), 30_000);
     await new Promise((r) => setTimeout(r, 500));
+    if (cell.flows === true) {
+      execFileSync(process.execPath, ['--import', TSX, path.join(__dirname, 'prefill.ts'), ...common, '--proc-type=secondary', '--lcores=9@0'], { stdio: 'ignore' });
+    }
     for (let i = 0; i < cell.clients; i++) {
       const client = launch(config.client, 'client', [...common, '--proc-type=secondary', cell.clientLcores(i), '--', '-n', String(i)]);
       clients.push(client);
@@ -212,21 +219,14 @@ async function scaleBench(): Promise<void> {
 }
 
 async function flowBench(): Promise<void> {
-  const pcap = path.join(os.tmpdir(), `mp-bench-flows-${process.pid}.pcap`);
-  writePcap(pcap, udpFlowFrames(1024, 4));
-  try {
-    const ports = [0, 1].map((i) => `--vdev=net_pcap${i},rx_pcap=${pcap},infinite_rx=1`);
-    console.log('\n[flow] TS pair, 2 clients (CPU 1 and floating), 2 net_pcap ports replaying 1024 UDP flows; target: flow costs at most 10% against rr');
-    const configs: Config[] = [
-      { ...TS_PAIR, distribute: 'rr' },
-      { ...TS_PAIR, distribute: 'flow' },
-    ];
-    const [rr, flow] = await alternate({ ports, clients: 2, clientLcores: floatingClient }, configs, name);
-    const r = ratios(flow as Sample[], rr as Sample[]);
-    console.log(`  flow/rr per round ${r.map((x) => x.toFixed(2)).join(' ')}  median ${median(r).toFixed(2)}x (cost ${((1 - median(r)) * 100).toFixed(1)} %)`);
-  } finally {
-    fs.rmSync(pcap, { force: true });
-  }
+  console.log(`\n[flow] TS pair, 2 clients (CPU 1 and floating), 2 x net_null handing out ${FLOWS} UDP flows (every pool buffer written once); target: flow costs at most 10% against rr`);
+  const configs: Config[] = [
+    { ...TS_PAIR, distribute: 'rr' },
+    { ...TS_PAIR, distribute: 'flow' },
+  ];
+  const [rr, flow] = await alternate({ ports: nullPorts(2), clients: 2, clientLcores: floatingClient, flows: true }, configs, name);
+  const r = ratios(flow as Sample[], rr as Sample[]);
+  console.log(`  flow/rr per round ${r.map((x) => x.toFixed(2)).join(' ')}  median ${median(r).toFixed(2)}x (cost ${((1 - median(r)) * 100).toFixed(1)} %)`);
 }
 
 /** One run of a side of the handler micro-benchmark: its ns per packet. */

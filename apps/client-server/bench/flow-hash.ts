@@ -7,9 +7,9 @@
  *   flow-hash.ts [EAL args with one net_null vdev] -- VECTORS ROUNDS
  */
 import { performance } from 'node:perf_hooks';
-import { Burst, cleanup, createPacketVector, createPktmbufPool, initEalFromArgv, openPort } from '@mp/dpdk-core';
-import { udpFlowFrames } from '@mp/test-kit';
+import { cleanup, createPacketVector, createPktmbufPool, initEalFromArgv, openPort } from '@mp/dpdk-core';
 import { byFlow } from '../dist/distribute';
+import { fillPoolWithFlows } from './flows';
 
 const VECTOR = 512;
 const CLIENTS = 4;
@@ -22,15 +22,7 @@ port.configure({ rxQueues: 1, txQueues: 1, rss: false });
 port.setupRxQueue(0, pool);
 port.setupTxQueue(0);
 port.start();
-// Every buffer of the pool gets a flow's headers once; net_null hands them out as they are.
-const frames = udpFlowFrames(1024, 1).map((f) => new Uint8Array(f));
-const held: Burst[] = [];
-for (let k = 0; ; k++) {
-  const b = new Burst(1);
-  if (b.allocPackets(pool, [frames[k % frames.length] as Uint8Array]) === 0) break;
-  held.push(b);
-}
-for (const b of held) b.free();
+fillPoolWithFlows(pool);
 const vec = createPacketVector({ pool, capacity: VECTOR, input: { ports: [{ port: 0 }] }, outputs: [{ port: 0 }] });
 const distribute = byFlow(CLIENTS);
 let best = Infinity;

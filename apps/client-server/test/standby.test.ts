@@ -28,6 +28,7 @@ afterAll(async () => {
   await assertCleanTeardown();
 });
 
+// Generous: with its own two hogs beside a suite that may have two more, each standby's start takes seconds.
 it(`one of two standbys takes over a SIGKILLed client under traffic, ${TAKEOVERS} times, the other waits on; nothing lost beyond what the repairs report`, async () => {
   const prefix = uniquePrefix('cs-standby');
   const server = tsServer('server', [...serverEal(prefix, ['net_null0', 'net_null1']), '--', '-p', '3', '-n', '2', '--stats-interval', '0.1', '--stats-format', 'json']);
@@ -80,4 +81,4 @@ it(`one of two standbys takes over a SIGKILLed client under traffic, ${TAKEOVERS
   const audit = poolAudit(server);
   expect(audit.twice).toBe(0);
   expect(audit.lost).toBeLessThanOrEqual(discarded + TAKEOVERS * 32);
-});
+}, 300_000);

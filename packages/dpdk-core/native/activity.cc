@@ -148,6 +148,12 @@ PoolActivity* ClaimActivitySlow(unsigned lcore) {
   }
   PoolActivity* a = &z->records[lcore];
   const ZoneOwner before = a->owner;
+  // A live process holds this lcore id (a warm standby attaches on the id of
+  // the client it will replace, and makes no pool call until that one is
+  // dead and repaired): its record is its own. Resetting it would erase
+  // the journal of a call it may be inside; no record is taken now, and the
+  // next pool call asks again.
+  if (before.pid != 0 && before.pid != SelfOwner().pid && OwnerAlive(before)) return nullptr;
   if (before.pid != 0 && (OpOf(a->op) != kActIdle || XferOf(a->xfer) != kXferNone) && !OwnerAlive(before)) {
     fprintf(stderr,
             "dpdk-core: lcore %u was used by pid %d, which died inside a pool call and was not repaired (repairMempool) "

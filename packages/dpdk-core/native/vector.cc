@@ -275,7 +275,7 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
   }
   uint32_t handed = 0;
   uint32_t* counted = s.journal != nullptr ? &s.journal->done : nullptr;
-  if (counted != nullptr || !s.hasBulkRing) {
+  if (counted != nullptr || !s.groupShares) {
     // In order, run by run: a journal counts a prefix of the vector, and a TX
     // buffer takes a run as well as a share.
     for (uint32_t i = 0; i < n;) {
@@ -287,8 +287,9 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
       if (s.failpoint == Failpoint::kSendKillAfterChunk && counted != nullptr) raise(SIGKILL);
     }
   } else {
-    // A ring's share goes in whole or not at all (client_server_mp's
-    // enqueue_bulk per client): group the shares first, in order.
+    // A bulk ring's share goes in whole or not at all (client_server_mp's
+    // enqueue_bulk per client), any ring's in one enqueue: group the shares
+    // first, each in arrival order.
     std::fill(s.shares.begin(), s.shares.end(), 0);
     for (uint32_t i = 0; i < n; i++) s.shares[dest[i] == kDropDestination ? nout : dest[i]]++;
     uint32_t at = 0;
@@ -528,7 +529,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
         out.kind = OutputKind::kRing;
         out.ring = PacketRingSlotFrom(env, ring, "outputs[].ring");
         out.bulk = o.Get("bulk").ToBoolean();
-        s.hasBulkRing = s.hasBulkRing || out.bulk;
+        s.groupShares = true;
       } else {
         out.kind = o.Get("bufferSize").IsNumber() ? OutputKind::kBuffered : OutputKind::kDirect;
         const uint32_t port = o.Get("port").As<Napi::Number>().Uint32Value();

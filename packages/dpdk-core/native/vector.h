@@ -109,7 +109,12 @@ struct VectorState {
   std::shared_ptr<RingSlot> inRing;
   rte_ring* peeked = nullptr;       // the ring of a pending batch
   std::vector<Output> outputs;
-  bool hasBulkRing = false;
+  // Any output is a ring: send() groups each output's share and hands it on
+  // in one call. A bulk ring needs its share whole; any ring is fed one
+  // enqueue per share instead of one per run (by flow, runs are a packet or
+  // two long, and each small enqueue made the consumer see its ring a
+  // packet or two at a time).
+  bool groupShares = false;
   // Counters the caller shares (often a memzone view other processes read).
   CounterArray* counters = nullptr;
   std::vector<int32_t> receivedAt, sentAt, droppedAt;

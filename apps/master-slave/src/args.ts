@@ -3,7 +3,7 @@
  * rules: `-p PORTMASK` (hexadecimal, non-zero, required), `-q N` ports per
  * slave (1..16, default 1), `-T SECONDS` stats period (0 disables, < 86400,
  * default 10), `-f|--float`, `--no-mac-updating`, `--json` (stats as JSON
- * lines), `--cold-restart`, `--metrics-port N` and `--metrics-host H`
+ * lines), `--cold-restart`, `--ack-timeout MS`, `--metrics-port N` and `--metrics-host H`
  * (Prometheus metrics). Parsed and checked by @mp/dpdk-core/cli before
  * EAL starts.
  */
@@ -25,6 +25,8 @@ export const appOptionsSchema = z
     json: z.boolean().default(false),
     /** l2fwd_fork's recovery: restart the dead slave and its pair as new processes (no standby, no pause). */
     coldRestart: z.boolean().default(false),
+    /** How long a slave asked to pause or stop has to ACK before it is killed; 100 ms is l2fwd_fork's promise on an idle machine. */
+    ackTimeout: z.coerce.number().int('--ack-timeout takes whole milliseconds').min(1, '--ack-timeout is at least 1 ms').max(60_000, '--ack-timeout is at most 60000 ms').default(100),
     metricsPort: metricsPortSchema.optional(),
     metricsHost: metricsHostSchema.optional(),
   })
@@ -35,7 +37,7 @@ export const appOptionsSchema = z
 export type AppOptions = z.output<typeof appOptionsSchema>;
 
 export const USAGE =
-  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart] [--metrics-port PORT [--metrics-host HOST]]\n' +
+  'usage: mp-l2fwd [EAL options] -- -p PORTMASK [-q PORTS_PER_SLAVE] [-T STATS_PERIOD] [-f|--float] [--no-mac-updating] [--json] [--cold-restart] [--ack-timeout MS] [--metrics-port PORT [--metrics-host HOST]]\n' +
   '  -p PORTMASK        hexadecimal mask of the ports to use (e.g. 3 for ports 0 and 1)\n' +
   '  -q N               ports each slave receives from (1..16, default 1)\n' +
   '  -T PERIOD          stats every PERIOD seconds (0 disables, default 10)\n' +
@@ -44,6 +46,7 @@ export const USAGE =
   '  --json             print stats and events as JSON lines\n' +
   '  --cold-restart     on a crash restart the slave and its pair as new processes\n' +
   "                     (default: promote the slave's warm standby, pause and resume its pair)\n" +
+  '  --ack-timeout MS   a slave asked to pause or stop is killed after MS without an ACK (default 100)\n' +
   '  --metrics-port PORT  serve Prometheus metrics at http://HOST:PORT/metrics\n' +
   `  --metrics-host HOST  address to serve them on (default ${DEFAULT_METRICS_HOST})\n` +
   '  -h, --help         this text';
@@ -59,6 +62,7 @@ const L2FWD: CommandLine<AppOptions> = {
     'no-mac-updating': { type: 'boolean' },
     json: { type: 'boolean' },
     'cold-restart': { type: 'boolean' },
+    'ack-timeout': { type: 'string' },
     'metrics-port': { type: 'string' },
     'metrics-host': { type: 'string' },
   },

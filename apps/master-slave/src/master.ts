@@ -165,7 +165,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       ealArgs: inheritedEalArgs(ealArgs),
       ownLcores: [plan.main],
       heartbeatTimeoutMs: 1000,
-      ackTimeoutMs: 100,
+      ackTimeoutMs: opts.ackTimeout,
       restart: { initialDelayMs: 0, maxRestarts: 100, windowMs: 60_000 },
       counters: slaveCounters,
       ...(allocator ? { allocator } : {}),

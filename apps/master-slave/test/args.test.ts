@@ -15,8 +15,8 @@ function rejects(argv: string[], msg: RegExp): void {
 }
 
 test('l2fwd defaults and every option', () => {
-  expect(parseAppArgs(['-p', '3'])).toEqual({ portmask: 3, portsPerSlave: 1, statsPeriod: 10, float: false, macUpdating: true, json: false, coldRestart: false });
-  expect(parseAppArgs(['-p', '0xf0', '-q', '16', '-T', '0', '-f', '--no-mac-updating', '--json', '--cold-restart'])).toEqual({
+  expect(parseAppArgs(['-p', '3'])).toEqual({ portmask: 3, portsPerSlave: 1, statsPeriod: 10, float: false, macUpdating: true, json: false, coldRestart: false, ackTimeout: 100 });
+  expect(parseAppArgs(['-p', '0xf0', '-q', '16', '-T', '0', '-f', '--no-mac-updating', '--json', '--cold-restart', '--ack-timeout', '2000'])).toEqual({
     portmask: 0xf0,
     portsPerSlave: 16,
     statsPeriod: 0,
@@ -24,7 +24,9 @@ test('l2fwd defaults and every option', () => {
     macUpdating: false,
     json: true,
     coldRestart: true,
+    ackTimeout: 2000,
   });
+  expect(() => parseAppArgs(['-p', '3', '--ack-timeout', '0'])).toThrow(/--ack-timeout is at least 1 ms/);
   expect(parseAppArgs(['--float', '-p', 'ffffffff', '-T', '86399']).portmask).toBe(0xffffffff);
 });
 

@@ -5,7 +5,7 @@
  * master's JSON events, then stops it in order and reads its counters and
  * the one-owner audit of every pool.
  */
-import fs from 'node:fs';
+import { ownerAlive } from '@mp/dpdk-core';
 import { removeLeftovers } from '@mp/test-kit';
 import { between, row, sleep, until, type Budget, type Fault, type FaultRow } from './fault';
 import { malformedPcap } from './frames';
@@ -47,18 +47,8 @@ async function forwardingGroup(g: MsGroup, r: FaultRow): Promise<Ev | undefined>
   return undefined;
 }
 
-/**
- * Runs (a zombie does not: a killed master's slaves are orphans, and their
- * exit shows as a zombie until whoever inherited them reaps it).
- */
-const alive = (pid: number): boolean => {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-};
+/** Runs: a killed master's slaves are orphans, and one that exited shows as a zombie until whoever inherited it reaps it. */
+const alive = (pid: number): boolean => ownerAlive(pid, null);
 
 /** Slaves killed `rounds` times (by `kill`, alternating slave0 and slave1); each death must end in a recovery and traffic through the dead slave's port. */
 function slaveKills(name: string, kill: (pid: number, budget: Budget) => Promise<void>): Fault {

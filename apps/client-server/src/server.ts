@@ -101,7 +101,7 @@ class Server implements ServerHandle {
    * (on a Ctrl-C it gets SIGINT too) may still be detaching, and shutdown
    * waits for it instead of taking it for a secondary it cannot ask to stop.
    */
-  private readonly seen = new Map<number, { c: number; stamp: number | null }>();
+  private readonly seen = new Map<number, { c: number; generation: number; stamp: number | null }>();
   private readonly rates = new StatsRates();
 
   constructor(
@@ -216,12 +216,18 @@ class Server implements ServerHandle {
    * dead ones left half done (client-repair.ts) before their slot (and so
    * their lcore id) can be used again.
    */
-  private async watchClients(): Promise<void> {
+  private watchClients(): Promise<void> {
     for (let c = 0; c < MAX_CLIENTS; c++) {
-      const held = this.registry.holding(c);
-      if (held.pid !== 0) this.seen.set(held.pid, { c, stamp: this.registry.owner(c).stampOf(held.generation) });
+      // Read without allocating (this runs every WATCH_MS beside the loop); a
+      // new holding is read in full until its start stamp is recorded.
+      const owner = this.registry.owner(c);
+      const pid = owner.holderPid();
+      const known = pid === 0 ? undefined : this.seen.get(pid);
+      if (pid === 0 || (known?.generation === owner.generation() && known.stamp !== null)) continue;
+      const held = owner.read();
+      if (held.pid !== 0) this.seen.set(held.pid, { c, generation: held.generation, stamp: owner.stampOf(held.generation) });
     }
-    await this.watch.check();
+    return this.watch.check();
   }
 
   stop(reason: string): void {
@@ -243,7 +249,7 @@ class Server implements ServerHandle {
     await this.metrics?.close();
     for (let c = 0; c < MAX_CLIENTS; c++) {
       const held = this.registry.holding(c);
-      if (this.registry.holderAlive(c)) this.seen.set(held.pid, { c, stamp: this.registry.owner(c).stampOf(held.generation) });
+      if (this.registry.holderAlive(c)) this.seen.set(held.pid, { c, generation: held.generation, stamp: this.registry.owner(c).stampOf(held.generation) });
     }
     const running = (a: { pid: number; stamp: number | null }): boolean => ownerAlive(a.pid, a.stamp);
     const clients = [...this.seen].map(([pid, a]) => ({ pid, stamp: a.stamp, who: `${a.c} (pid ${pid})` })).filter(running);

@@ -54,6 +54,21 @@ export function ownerAlive(pid: number, recordedStamp: number | null): boolean {
   return recordedStamp === null || startStamp(stat.startTicks) === recordedStamp;
 }
 
+/**
+ * Whether a process with this pid exists (kill(pid, 0)): a zombie or a reused
+ * pid counts, so this is not ownerAlive; but it reads no file and allocates
+ * nothing, for a look every few milliseconds between ownerAlive's full checks.
+ */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: it exists, under a user we may not signal.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** A process's command line (empty when it has gone or /proc hides it). */
 export function processArgv(pid: number): string[] {
   try {

@@ -82,6 +82,20 @@ export class OwnedSlot {
     return unpackOwnerWord(this.memzone.load64(this.at));
   }
 
+  /**
+   * The holder's pid (0: free) and the generation, each read as the 32-bit
+   * half of the owner word it is (little-endian, as on every CPU this binding
+   * builds for): no BigInt, so a watch can look every few milliseconds
+   * without making garbage. Two loads, not one snapshot; decisions use read().
+   */
+  holderPid(): number {
+    return this.memzone.load32(this.at);
+  }
+
+  generation(): number {
+    return this.memzone.load32(this.at + 4);
+  }
+
   /** The start stamp recorded for generation `g`, null while it is not (yet) recorded. */
   stampOf(g: number): number | null {
     const s = this.memzone.load64(this.at + ownerWords.offsets.stamp);

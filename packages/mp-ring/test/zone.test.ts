@@ -23,8 +23,9 @@ test('declared zones are checked by their header; owned slots are held once and 
     fields: 7,
     slots: 4,
     codes: { otherLayout: 'E_LAYOUT', halfWritten: 'EAGAIN', foreign: 'E_LAYOUT', tooManySlots: 'EINVAL' },
-    slot: { claimed: 1, second: null, alive: true, released: true, staleRelease: false, freeAgain: 0 },
-    dead: { takenByDead: true, alive: false, reclaimed: { generation: 1, pid: 4194304 }, free: 0 },
-    reusedPid: { alive: false, reclaimed: true },
+    slot: { claimed: 1, second: null, alive: true, halvesMatch: true, released: true, staleRelease: false, freeAgain: 0 },
+    dead: { takenByDead: true, pid: 4194304, pidExists: false, alive: false, reclaimed: { generation: 1, pid: 4194304 }, free: 0 },
+    // Its pid exists (it is ours) but its start stamp is not: only the full check tells.
+    reusedPid: { pidExists: true, alive: false, reclaimed: true },
   });
 });

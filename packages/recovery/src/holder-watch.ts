@@ -6,7 +6,7 @@
  * Supervisor reclaims a slave's (reclaimAll), then its slot is freed, so its
  * lcore id and slot can be used again.
  */
-import { hasCode } from '@mp/dpdk-core';
+import { hasCode, pidExists } from '@mp/dpdk-core';
 import type { OwnedSlot, Ownership } from '@mp/mp-ring';
 import { reclaimAll, type ReclaimReport, type Resource } from './resources';
 
@@ -33,8 +33,20 @@ export type HolderEvent =
   /** A resource failed: the slot is freed anyway, with what was reclaimed before it. */
   | { type: 'failed'; name: string; pid: number; lcore: number; error: Error; results: ReclaimReport['results'] };
 
+/**
+ * The full liveness check (start time, zombie state: /proc) runs on one look
+ * in FULL_CHECK_EVERY; the looks between only ask whether each holder's pid
+ * exists, which allocates nothing. A watch looks every few milliseconds
+ * beside a forwarding loop, and /proc reads on every look were that process's
+ * only garbage (its scavenges). A death is still seen on the next look; only
+ * a pid left a zombie or reused waits for the next full check.
+ */
+const FULL_CHECK_EVERY = 10;
+const NOTHING_TO_DO: Promise<void> = Promise.resolve();
+
 export class HolderWatch {
   private running: Promise<void> | null = null;
+  private looks = 0;
   /** Deaths already reported as waiting, by name and pid. */
   private readonly waiting = new Set<string>();
 
@@ -45,10 +57,19 @@ export class HolderWatch {
 
   /** Looks at every holder once; a check already under way is joined, not repeated. */
   check(): Promise<void> {
+    if (this.running === null && ++this.looks % FULL_CHECK_EVERY !== 0 && this.everyPidExists()) return NOTHING_TO_DO;
     this.running ??= this.checkAll().finally(() => {
       this.running = null;
     });
     return this.running;
+  }
+
+  private everyPidExists(): boolean {
+    for (const h of this.holders) {
+      const pid = h.owner.holderPid();
+      if (pid !== 0 && !pidExists(pid)) return false;
+    }
+    return true;
   }
 
   private async checkAll(): Promise<void> {

@@ -148,7 +148,7 @@ std::pair<uint32_t, uint32_t> SettleZone(const rte_memzone* mz);
 // reclaimPacketVector(name): for a named vector whose process is gone.
 Napi::Value ReclaimPacketVector(const Napi::CallbackInfo& info);
 
-// Reclaiming a dead process's named vector; exported as reclaimPacketVector.
+// Exports PacketVector, reclaimPacketVector and maxVector.
 void InitVector(Napi::Env env, Napi::Object exports);
 
 // cleanup(): the packets every vector holds go back (to their ring or pool),

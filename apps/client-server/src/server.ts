@@ -19,11 +19,8 @@ import {
   hasCode,
   initEalFromArgv,
   monotonicMs,
-  liveSecondaries,
   openPort,
-  ownerAlive,
   ports as listPorts,
-  processArgv,
   processType,
   registerTelemetry,
   type Mempool,
@@ -35,6 +32,7 @@ import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli'
 import { createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
 import type { HolderWatch } from '@mp/recovery';
 import { SERVER_USAGE, parseServerArgs, type ServerOptions } from './args';
+import { AttachedClients } from './attached-clients';
 import { watchClients } from './client-repair';
 import { distributor, type Distributor } from './distribute';
 import { markReady } from './ready';
@@ -42,7 +40,6 @@ import { ClientRegistry } from './registry';
 import { STANDBY_ENV, untilGo } from './server-standby';
 import {
   CLIENT_QUEUE_RINGSIZE,
-  MAX_CLIENTS,
   MBUF_CACHE_SIZE,
   MZ_PORT_INFO,
   MZ_REGISTRY,
@@ -76,8 +73,6 @@ const VECTORS_PER_CLOCK = 16;
 const WATCH_MS = 10;
 /** How often the telemetry snapshots are refreshed. */
 const TELEMETRY_MS = 250;
-/** How long the server waits for clients to stop before it shuts down anyway. */
-const STOP_WAIT_MS = 5000;
 
 export interface ServerHandle {
   /** Resolves with the exit code once the server has shut down. */
@@ -96,12 +91,7 @@ class Server implements ServerHandle {
   private readonly log: (line: string) => void;
   private telemetry: { clients: TelemetryCommand; ports: TelemetryCommand } | undefined;
   private readonly watch: HolderWatch;
-  /**
-   * Every TS client seen registered, by pid: one that has released its slot
-   * (on a Ctrl-C it gets SIGINT too) may still be detaching, and shutdown
-   * waits for it instead of taking it for a secondary it cannot ask to stop.
-   */
-  private readonly seen = new Map<number, { c: number; generation: number; stamp: number | null }>();
+  private readonly attached: AttachedClients;
   private readonly rates = new StatsRates();
 
   constructor(
@@ -122,6 +112,7 @@ class Server implements ServerHandle {
     this.portInfoView = new DataView(portInfo.memzone.view());
     this.log = (line) => process.stdout.write(`${line}\n`);
     this.watch = watchClients(registry, pool, opts.portIds, this.log);
+    this.attached = new AttachedClients(registry);
   }
 
   start(): void {
@@ -217,16 +208,7 @@ class Server implements ServerHandle {
    * their lcore id) can be used again.
    */
   private watchClients(): Promise<void> {
-    for (let c = 0; c < MAX_CLIENTS; c++) {
-      // Read without allocating (this runs every WATCH_MS beside the loop); a
-      // new holding is read in full until its start stamp is recorded.
-      const owner = this.registry.owner(c);
-      const pid = owner.holderPid();
-      const known = pid === 0 ? undefined : this.seen.get(pid);
-      if (pid === 0 || (known?.generation === owner.generation() && known.stamp !== null)) continue;
-      const held = owner.read();
-      if (held.pid !== 0) this.seen.set(held.pid, { c, generation: held.generation, stamp: owner.stampOf(held.generation) });
-    }
+    this.attached.remember();
     return this.watch.check();
   }
 
@@ -247,37 +229,9 @@ class Server implements ServerHandle {
   private async shutdown(): Promise<number> {
     // First: a scrape reads the ports and the pool this shutdown frees.
     await this.metrics?.close();
-    for (let c = 0; c < MAX_CLIENTS; c++) {
-      const held = this.registry.holding(c);
-      if (this.registry.holderAlive(c)) this.seen.set(held.pid, { c, generation: held.generation, stamp: this.registry.owner(c).stampOf(held.generation) });
-    }
-    const running = (a: { pid: number; stamp: number | null }): boolean => ownerAlive(a.pid, a.stamp);
-    const clients = [...this.seen].map(([pid, a]) => ({ pid, stamp: a.stamp, who: `${a.c} (pid ${pid})` })).filter(running);
-    // Standbys (mp-client --standby) hold no slot; they see the stop request
-    // within a millisecond and detach: waited for like the clients.
-    const standbys = liveSecondaries(clients.map((a) => a.pid))
-      .filter((pid) => processArgv(pid).includes('--standby'))
-      .map((pid) => ({ pid, stamp: null, who: `standby (pid ${pid})` }));
-    const attached = [...clients, ...standbys];
-    this.registry.requestStop();
-    const deadline = Date.now() + STOP_WAIT_MS;
-    while (attached.some(running) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const stuck = attached.filter(running);
+    const allStopped = await this.attached.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    if (stuck.length > 0) {
-      process.stderr.write(
-        `mp-server: clients ${stuck.map((s) => s.who).join(', ')} did not stop within ${STOP_WAIT_MS} ms; shutting down anyway\n`,
-      );
-    }
-    const others = liveSecondaries(attached.map((a) => a.pid));
-    if (others.length > 0) {
-      process.stderr.write(
-        `mp-server: secondaries still attached that cannot be asked to stop (C clients or DPDK tools): pid ${others.join(', ')}; they may fail once the ports close\n`,
-      );
-    }
     await this.watchClients();
     if (this.opts.statsInterval > 0) this.printStats();
     this.vector.close();
@@ -293,7 +247,7 @@ class Server implements ServerHandle {
     this.portInfo.free();
     cleanup();
     this.log('server stopped');
-    return stuck.length > 0 ? EXIT.failure : 0;
+    return allStopped ? 0 : EXIT.failure;
   }
 }
 

@@ -34,6 +34,17 @@ Burst* Burst::FromId(napi_env env, const AddonData& data, double id) {
   return data.bursts[static_cast<uint32_t>(id)];
 }
 
+Burst* Burst::FromIdWithRoom(napi_env env, const AddonData& data, const double* args, const char* op, uint32_t* n) {
+  Burst* burst = FromId(env, data, args[0]);
+  *n = FastU32(env, args[1], "count");
+  if (*n > burst->room()) {
+    ThrowDpdkCode(Napi::Env(env), op, "ENOSPC",
+                  "cannot add " + std::to_string(*n) + " packets to a burst with room for " +
+                      std::to_string(burst->room()) + "; free or send some first");
+  }
+  return burst;
+}
+
 Burst::Burst(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Burst>(info) {
   uint32_t capacity = ArgU32(info, 0, "capacity");
   if (capacity == 0 || capacity > kMaxCapacity) {

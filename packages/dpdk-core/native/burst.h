@@ -25,6 +25,9 @@ class Burst : public Napi::ObjectWrap<Burst> {
   static Napi::Function Define(Napi::Env env);
   // The live Burst whose id is `value` (see fastcall.h); a TypeError otherwise.
   static Burst* FromId(napi_env env, const AddonData& data, double id);
+  // The same for args[0], with room for args[1] packets (stored in *n); a
+  // DpdkError ENOSPC naming op otherwise.
+  static Burst* FromIdWithRoom(napi_env env, const AddonData& data, const double* args, const char* op, uint32_t* n);
 
   explicit Burst(const Napi::CallbackInfo& info);
   ~Burst() override;

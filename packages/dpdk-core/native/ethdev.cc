@@ -1,9 +1,9 @@
 // Ethernet ports (ethdev), addressed by port id as DPDK does: a port id is the
 // handle every process shares. Device control (configure, queue setup,
 // start/stop/close, promiscuous) belongs to the primary and is refused in a
-// secondary before DPDK is called; rx/tx bursts and stats work everywhere.
+// secondary before DPDK is called; rx/tx bursts and stats work everywhere,
+// on queues that are ready (started_ports.cc).
 #include <rte_ethdev.h>
-#include <rte_memzone.h>
 
 #include <algorithm>
 #include <string>
@@ -13,16 +13,10 @@
 #include "burst.h"
 #include "common.h"
 #include "fastcall.h"
+#include "started_ports.h"
 
 namespace dpdk_core {
 namespace {
-
-std::string PortIds() {
-  std::string ids;
-  uint16_t p;
-  RTE_ETH_FOREACH_DEV(p) { ids += (ids.empty() ? "" : ",") + std::to_string(p); }
-  return ids.empty() ? "none" : ids;
-}
 
 uint16_t ArgPort(const Napi::CallbackInfo& info, size_t i, const char* op) {
   RequireEal(info.Env(), op);
@@ -42,47 +36,6 @@ void RequirePrimary(Napi::Env env, const char* op, uint16_t port) {
                       " is for the primary process, which owns the device; a secondary may only rx/tx on the queues "
                       "the primary set up and read stats");
   }
-}
-
-// Ports this process started. The primary is the only process that starts
-// ports, so there this is the truth; a stopped port's fast-path entry points at
-// a dummy that logs a stack dump on every call, so the primary never calls it.
-uint32_t g_startedPorts = 0;
-static_assert(RTE_MAX_ETHPORTS <= 32, "g_startedPorts is a 32-bit mask");
-
-// g_startedPorts as the primary publishes it to its secondaries. A
-// secondary's ethdev state (rte_eth_fp_ops, rte_eth_devices[].state) is its
-// own, filled at attach: it never learns that the primary stopped or closed
-// a port, and would call the driver on queues the primary has freed. The
-// primary clears a port's bit before it stops the port, so a secondary's
-// next call is refused instead. A call already past the check still races
-// with the stop; the apps ask their secondaries to stop before they stop
-// ports. Null in a secondary of a primary that publishes nothing (the C
-// samples): there the queue pointers are the only evidence available.
-constexpr char kStartedPortsZone[] = "mpcore_started_ports";
-uint32_t* g_sharedStartedPorts = nullptr;
-
-void PublishStartedPorts() {
-  if (g_sharedStartedPorts != nullptr) __atomic_store_n(g_sharedStartedPorts, g_startedPorts, __ATOMIC_RELEASE);
-}
-
-bool StoppedByPrimary(uint32_t port) {
-  return rte_eal_process_type() != RTE_PROC_PRIMARY && g_sharedStartedPorts != nullptr &&
-         (__atomic_load_n(g_sharedStartedPorts, __ATOMIC_ACQUIRE) & (1u << port)) == 0;
-}
-
-// A queue pointer is set only while the queue is set up; in a secondary (whose
-// fast-path table was filled at attach) it is the only evidence besides
-// what the primary publishes.
-inline bool QueueReady(uint32_t port, uint32_t queue, bool rx) {
-  if (port >= RTE_MAX_ETHPORTS || queue >= RTE_MAX_QUEUES_PER_PORT) return false;
-  if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
-    if ((g_startedPorts & (1u << port)) == 0) return false;
-  } else if (!rte_eth_dev_is_valid_port(static_cast<uint16_t>(port)) || StoppedByPrimary(port)) {
-    return false;
-  }
-  const rte_ethdev_qdata& q = rx ? rte_eth_fp_ops[port].rxq : rte_eth_fp_ops[port].txq;
-  return q.data != nullptr && q.data[queue] != nullptr;
 }
 
 rte_eth_dev_info DevInfo(Napi::Env env, uint16_t port, const char* op) {
@@ -270,8 +223,7 @@ Napi::Value PortStart(const Napi::CallbackInfo& info) {
   Check(env, rte_eth_dev_start(port), "start",
         "cannot start port " + std::to_string(port) + " (configure it and set up every queue first)");
   Data(env).configuredPorts.insert(port);
-  g_startedPorts |= 1u << port;
-  PublishStartedPorts();
+  SetPortStarted(port, true);
   return env.Undefined();
 }
 
@@ -279,8 +231,7 @@ Napi::Value PortStop(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t port = ArgPort(info, 0, "stop");
   RequirePrimary(env, "stop", port);
-  g_startedPorts &= ~(1u << port);
-  PublishStartedPorts();
+  SetPortStarted(port, false);
   Check(env, rte_eth_dev_stop(port), "stop", "cannot stop port " + std::to_string(port));
   return env.Undefined();
 }
@@ -290,8 +241,7 @@ Napi::Value PortClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t port = ArgPort(info, 0, "close");
   RequirePrimary(env, "close", port);
-  g_startedPorts &= ~(1u << port);
-  PublishStartedPorts();
+  SetPortStarted(port, false);
   Check(env, rte_eth_dev_stop(port), "close", "cannot stop port " + std::to_string(port) + " before closing it");
   Check(env, rte_eth_dev_close(port), "close", "cannot close port " + std::to_string(port));
   Data(env).configuredPorts.erase(port);
@@ -364,30 +314,6 @@ Napi::Value PortStatsReset(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// Off the fast path: why a queue cannot be used right now.
-[[noreturn]] void ThrowQueueNotReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, const char* op) {
-  const char* dir = rx ? "rx" : "tx";
-  if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
-    ThrowDpdkCode(env, op, "ENODEV", "port " + std::to_string(port) + " does not exist (ports: " + PortIds() + ")");
-  }
-  rte_eth_dev_info di;
-  uint16_t have = 0;
-  if (rte_eth_dev_info_get(static_cast<uint16_t>(port), &di) == 0) have = rx ? di.nb_rx_queues : di.nb_tx_queues;
-  if (queue >= have) {
-    ThrowDpdkCode(env, op, "EINVAL",
-                  std::string(dir) + " queue " + std::to_string(queue) + " is out of range: port " +
-                      std::to_string(port) + " has " + std::to_string(have) + " " + dir + " queues");
-  }
-  if (StoppedByPrimary(port)) {
-    ThrowDpdkCode(env, op, "E_PORT_STOPPED",
-                  "port " + std::to_string(port) + " is stopped: the primary process stopped or closed it; " +
-                      "stop using it, or wait until the primary starts it again");
-  }
-  ThrowDpdkCode(env, op, "E_PORT_STOPPED",
-                "port " + std::to_string(port) + " " + dir + " queue " + std::to_string(queue) +
-                    " is not ready: set the queue up and start the port (in the primary) first");
-}
-
 // What rxBurst(port, queue, burstId) / txBurst(port, queue, burstId)
 // (fastcall.h) act on. Port and queue are checked against what is set up and
 // started before the driver sees them; the checks read DPDK's tables, not JS.
@@ -402,7 +328,7 @@ inline BurstCall ResolveBurstCall(napi_env env, AddonData& data, const double* a
   uint32_t port = FastU32(env, args[0], "port");
   uint32_t queue = FastU32(env, args[1], "queue");
   Burst* burst = Burst::FromId(env, data, args[2]);
-  if (!QueueReady(port, queue, rx)) ThrowQueueNotReady(Napi::Env(env), port, queue, rx, op);
+  RequireQueueReady(Napi::Env(env), port, queue, rx, op);
   return {static_cast<uint16_t>(port), static_cast<uint16_t>(queue), burst};
 }
 
@@ -432,30 +358,14 @@ uint32_t TxBurst(napi_env env, AddonData& data, const double* args) {
 
 }  // namespace
 
-void RequireQueueReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, const char* op) {
-  if (!QueueReady(port, queue, rx)) ThrowQueueNotReady(env, port, queue, rx, op);
-}
-
 void CloseConfiguredPorts(AddonData& data) {
   for (uint16_t port : data.configuredPorts) {
     if (!rte_eth_dev_is_valid_port(port)) continue;
-    g_startedPorts &= ~(1u << port);
-    PublishStartedPorts();
+    SetPortStarted(port, false);
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
   }
   data.configuredPorts.clear();
-}
-
-void AttachStartedPorts() {
-  if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
-    const rte_memzone* mz = rte_memzone_reserve(kStartedPortsZone, sizeof(uint32_t), SOCKET_ID_ANY, 0);
-    g_sharedStartedPorts = mz != nullptr ? static_cast<uint32_t*>(mz->addr) : nullptr;
-    PublishStartedPorts();
-  } else {
-    const rte_memzone* mz = rte_memzone_lookup(kStartedPortsZone);
-    g_sharedStartedPorts = mz != nullptr ? static_cast<uint32_t*>(mz->addr) : nullptr;
-  }
 }
 
 void InitEthdev(Napi::Env env, Napi::Object exports) {

@@ -2,7 +2,7 @@
 // and moves a whole Burst per call; an element ring holds fixed-size elements
 // copied from/to a caller's Uint8Array. One wrapper per rte_ring in this
 // process, tracked in AddonData so cleanup can free what this process created
-// and invalidate every handle.
+// and invalidate every handle. Looking a ring up is in ring_find.cc.
 #include <rte_errno.h>
 #include <rte_memzone.h>
 #include <rte_ring.h>
@@ -28,8 +28,6 @@ constexpr uint32_t kKnownFlags = RING_F_SP_ENQ | RING_F_SC_DEQ | RING_F_EXACT_SZ
                                  RING_F_MC_RTS_DEQ | RING_F_MP_HTS_ENQ | RING_F_MC_HTS_DEQ;
 // rte_ring_create stores pointers: 8-byte elements.
 constexpr uint32_t kPointerSize = sizeof(void*);
-// rte_ring_create_elem allows up to this element size (it checks the total).
-constexpr uint32_t kMaxElemSize = 1u << 16;
 
 // Packets still queued in a packet ring go back to their pools rather than
 // leak with the ring. Returns how many.
@@ -58,34 +56,6 @@ void FreeRing(rte_ring* r, bool packets) {
   if (packets) DrainPackets(r);
   rte_ring_free(r);
 }
-
-uint32_t Ceil64(uint64_t n) { return static_cast<uint32_t>((n + 63) & ~uint64_t{63}); }
-
-// DPDK 22.11's struct rte_ring does not record its element size. A ring made
-// by rte_ring_create(_elem) lives in a memzone of exactly
-// ceil64(sizeof(rte_ring) + size * esize) bytes, so the memzone's length
-// bounds esize: this returns the range [lo, hi] of multiples of 4 that give
-// that length. For size >= 16 the range is a single value.
-bool ElemSizeRange(const rte_ring* r, uint32_t* lo, uint32_t* hi) {
-  if (r->memzone == nullptr || r->size == 0) return false;
-  uint64_t len = r->memzone->len;
-  *lo = 0;
-  *hi = 0;
-  for (uint32_t e = 4; e <= kMaxElemSize; e += 4) {
-    uint64_t want = Ceil64(sizeof(rte_ring) + static_cast<uint64_t>(r->size) * e);
-    if (want == len) {
-      if (*lo == 0) *lo = e;
-      *hi = e;
-    } else if (want > len) {
-      break;
-    }
-  }
-  return *lo != 0;
-}
-
-}  // namespace
-
-namespace {
 
 uint32_t OpEnqueueBurst(napi_env env, RingSlot& s, const double* args) {
   rte_ring* r = s.Live(env, "enqueueBurst");
@@ -399,29 +369,6 @@ Napi::Value Lookup(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
-
-rte_ring* FindRing(Napi::Env env, const char* op, const std::string& name, uint32_t want, bool packets) {
-  rte_ring* r = rte_ring_lookup(name.c_str());
-  if (r == nullptr) {
-    ThrowDpdk(env, op, ENOENT,
-              "no ring named '" + name +
-                  "'; is the primary running with the same --file-prefix, and has it created the ring?");
-  }
-  uint32_t lo = 0;
-  uint32_t hi = 0;
-  if (!ElemSizeRange(r, &lo, &hi)) {
-    ThrowDpdkCode(env, op, "EINVAL",
-                  "ring '" + name + "' was not made by rte_ring_create(_elem); its element size is unknown");
-  }
-  if (want < lo || want > hi || want % 4 != 0) {
-    std::string holds = lo == hi ? std::to_string(lo) + "-byte" : std::to_string(lo) + ".." + std::to_string(hi) + "-byte";
-    ThrowDpdkCode(env, op, "EINVAL",
-                  "ring '" + name + "' holds " + holds + " elements, not " +
-                      (packets ? std::string("packet pointers (8 bytes)") : std::to_string(want) + "-byte elements") +
-                      "; look it up with the element layout it was created with");
-  }
-  return r;
-}
 
 std::shared_ptr<RingSlot> LiveRingSlot(AddonData& data, const rte_ring* r) {
   Ring* ring = data.rings.Find(r);

@@ -43,8 +43,12 @@ struct RingSlot {
   }
 };
 
+// rte_ring_create_elem allows up to this element size (it checks the total).
+constexpr uint32_t kMaxElemSize = 1u << 16;
+
 // The ring called `name`, checked to hold `want`-byte elements (8 and
-// packets: packet pointers); ENOENT / EINVAL (naming op) otherwise.
+// packets: packet pointers); ENOENT / EINVAL (naming op) otherwise
+// (ring_find.cc).
 rte_ring* FindRing(Napi::Env env, const char* op, const std::string& name, uint32_t want, bool packets);
 
 // The slot of the ring's open handle in this process, or null if none.

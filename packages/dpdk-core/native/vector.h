@@ -24,6 +24,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common.h"
@@ -131,7 +132,23 @@ struct VectorState {
   void AddDropped(uint32_t out, uint32_t n);
 };
 
-// Reclaiming a dead process's named vector; exported as reclaimPacketVector.
+// The packet path (vector_path.cc): fill, send, flush and free, bound to a
+// vector's state by its fastPath() (fastcall.h).
+uint32_t OpFill(napi_env env, VectorState& s, const double*);
+uint32_t OpSend(napi_env env, VectorState& s, const double*);
+uint32_t OpFlush(napi_env env, VectorState& s, const double*);
+uint32_t OpFree(napi_env env, VectorState& s, const double*);
+// Empties and frees the TX buffers and zones; the vector is closed after.
+void CloseVector(VectorState& s);
+
+// A dead owner's named vector (vector_reclaim.cc): what it held goes back.
+// Returns {requeued (back in the ring), freed (back to the pool)}; the caller
+// holds the zone.
+std::pair<uint32_t, uint32_t> SettleZone(const rte_memzone* mz);
+// reclaimPacketVector(name): for a named vector whose process is gone.
+Napi::Value ReclaimPacketVector(const Napi::CallbackInfo& info);
+
+// Exports PacketVector, reclaimPacketVector and maxVector.
 void InitVector(Napi::Env env, Napi::Object exports);
 
 // cleanup(): the packets every vector holds go back (to their ring or pool),

@@ -147,6 +147,7 @@ export interface NativeRingFastPath {
 
 // ---- native/mempool.cc ---------------------------------------------------
 
+/** Made by a pool's createCache(); the class is in native/mempool_cache.cc. */
 export type NativeMempoolCache = Omit<MempoolCache, 'allocBulk' | 'freeBurst'> & {
   /** Through the frame: allocBulk(burstId, n), freeBurst(burstId). */
   fastPath(): { allocBulk(): void; freeBurst(): void };
@@ -186,7 +187,7 @@ export interface NativePacketVector {
   readonly settled: { requeued: number; freed: number };
   readonly closed: boolean;
   readonly buffered: number;
-  /** Through the frame: each returns a count in fastResult. */
+  /** Through the frame: each returns a count in fastResult (native/vector_path.cc). */
   fastPath(): { fill(): void; send(): void; flush(): void; free(): void };
   why(index: number): string | undefined;
   armFailpoint(name: string): void;

@@ -84,7 +84,7 @@ test('a JS exception while DPDK walks its memzones leaves the memzone lock free 
   expect(r).toEqual({
     walk: { kind: 'Error', message: 'a setter on Array.prototype' },
     reserve: 'no error',
-    // Zones made as EAL starts: the pool activity journal (activity.h) and the started ports (ethdev.cc).
+    // Zones made as EAL starts: the pool activity journal (activity.h) and the started ports (started_ports.cc).
     zones: ['mp_pool_activity', 'mpcore_started_ports', 'walk_a', 'walk_b'],
   });
 });

@@ -168,6 +168,10 @@ const masterKill: Fault = {
   },
 };
 
+/** The master's exit events, for a note: which slave, why, and how. */
+const exitsNote = (exits: Ev[]): string =>
+  exits.length === 0 ? 'no slave died' : `slave exits: ${exits.map((e) => `${e.name} ${e.reason} (${e.signal ?? e.code})`).join(', ')}`;
+
 const poolExhaustion: Fault = {
   app: APP,
   name: 'pool exhaustion (a secondary takes every free buffer)',
@@ -194,8 +198,12 @@ const poolExhaustion: Fault = {
     const n = g.count(is('stats'));
     const before = await g.event(is('stats'), n + 1, 10_000);
     const moved = await g.event((e) => e.event === 'stats' && txOf(e, 1) > txOf(before, 1), 1, 20_000);
-    if (held.ok && moved && g.count(is('exit')) === 0) r.recovered = r.injected;
-    r.notes.push(`${held.summary} (${pool}); traffic out of port 1 ${moved ? 'resumed' : 'did not resume'}; ${g.count(is('exit'))} slave exits`);
+    const exits = g.events().filter(is('exit'));
+    if (held.ok && moved && exits.length === 0) r.recovered = r.injected;
+    r.notes.push(
+      `${held.summary} (${pool}); traffic out of port 1 ${moved ? 'resumed' : 'did not resume'}; ` +
+        exitsNote(exits),
+    );
     return settle(r, g, await g.stop(), 0);
   },
 };
@@ -220,7 +228,7 @@ const malformedFrames: Fault = {
     if (running) r.recovered = r.injected;
     r.notes.push(
       `${pcap.frames} crafted frames per port (${pcap.kinds}); received ${total?.rx ?? '?'}, sent ${total?.tx ?? '?'}, dropped ${total?.dropped ?? '?'}; ` +
-        `${exits.length === 0 ? 'no slave died' : `slave exits: ${exits.map((e) => `${e.name} ${e.reason} (${e.signal ?? e.code})`).join(', ')}`}`,
+        exitsNote(exits),
     );
     r.inFlight = 0;
     return r;

@@ -7,10 +7,15 @@
  *    endless source and sink): C pair, TS pair and both mixed pairs.
  * 2. How the cost grows: 1, 2 and 4 clients (floating over the machine's
  *    CPUs) by 2 and 4 net_null ports, TS pair against C pair in each cell.
- * 3. `--distribute flow` against `rr`: TS pair, 2 clients, two net_null
- *    ports whose pool buffers each hold one of 1024 UDP flows (a prefill
- *    secondary writes them before the clients start), so the flow hash sees
- *    real headers.
+ * 3. `--distribute flow` against `rr`: TS pair, 2 clients, two net_pcap
+ *    ports replaying a pcap of 1024 UDP flows forever (`infinite_rx`: each
+ *    RX copies the next frame into the buffer, as a NIC writes what arrives)
+ *    and dropping what they send into /dev/null, so the flow hash sees real
+ *    headers that do not depend on which buffers the pool hands out.
+ *    (Not net_null with flows written into the pool: net_null writes no
+ *    bytes, so a frame's flow is its buffer's, and the server's drops make
+ *    the buffers it reads again the ones bound for the client whose ring is
+ *    full: see flowPorts.)
  * 4. The flow handler alone: src/distribute.ts's flow hash over 512-packet
  *    vectors from net_null (flow-hash.ts) against the same handler in C over
  *    the same vectors (flow-hash.c), ns per packet.
@@ -24,7 +29,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { removeLeftovers } from '@mp/test-kit';
+import { removeLeftovers, udpFlowFrames, writePcap } from '@mp/test-kit';
 import { FLOWS } from './flows';
 
 const APP = path.join(__dirname, '..');
@@ -54,8 +59,8 @@ interface Cell {
   clients: number;
   /** --lcores of client i. */
   clientLcores: (i: number) => string;
-  /** Fill the server's pool with flows (bench/flows.ts) before the clients start. */
-  flows?: boolean;
+  /** Working directory of every process of the run (where relative paths in `ports` point). */
+  cwd?: string;
 }
 
 const name = (c: Config): string =>
@@ -64,12 +69,40 @@ const nullPorts = (n: number): string[] => Array.from({ length: n }, (_, i) => `
 const pinnedClient = (i: number): string => `--lcores=${i + 1}@1`;
 const floatingClient = (i: number): string => `--lcores=${i + 1}@(0-${os.cpus().length - 1})`;
 
-function launch(lang: Lang, role: 'server' | 'client', args: string[]): ChildProcess {
+/** The pcap of FLOWS UDP flows that flowPorts replays, by its name in `dir`. */
+const FLOW_PCAP = 'flows';
+/**
+ * `n` net_pcap ports, each replaying `dir`/FLOW_PCAP forever on its RX queue
+ * and dropping what each of `txQueues` TX queues sends into /dev/null (one
+ * per client: TX queue = client id). The file is named relative to the
+ * run's working directory (`Cell.cwd`) because net_pcap keeps only the
+ * first 63 characters of its arguments for secondaries (ETH_PCAP_ARG_MAXLEN),
+ * which re-open the files from them.
+ *
+ * Why not net_null with flows written into the pool's buffers: net_null
+ * writes no bytes, so a frame's flow is fixed by the buffer it lands in.
+ * What the server drops (a full ring) goes back on top of its lcore's pool
+ * cache and is read again first, while what a ring took leaves. The buffers
+ * the server keeps reading so become those whose flows hash to the client
+ * whose ring is full: measured, 69-86 % of 128-packet vectors went whole to
+ * one client, >= 99 % of packets to a ring with <= 1 free slot while the
+ * other ring had >= 64 free, and the clients forwarded ~1 % of rr.
+ */
+function flowPorts(n: number, txQueues: number, dir: string): string[] {
+  writePcap(path.join(dir, FLOW_PCAP), udpFlowFrames(FLOWS, 1).map((f) => new Uint8Array(f)));
+  return Array.from({ length: n }, (_, i) => {
+    const args = `rx_pcap=${FLOW_PCAP},${'tx_pcap=/dev/null,'.repeat(txQueues)}infinite_rx=1`;
+    if (args.length > 63) throw new Error(`net_pcap keeps 63 characters of its arguments for secondaries; '${args}' has ${args.length}`);
+    return `--vdev=net_pcap${i},${args}`;
+  });
+}
+
+function launch(lang: Lang, role: 'server' | 'client', args: string[], cwd?: string): ChildProcess {
   const [cmd, argv] =
     lang === 'c'
       ? ['stdbuf', ['-oL', path.join(APP, '.build', role === 'server' ? 'mp_server' : 'mp_client'), ...args]]
       : [process.execPath, [path.join(APP, 'bin', role === 'server' ? 'mp-server' : 'mp-client'), ...args]];
-  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
 }
 
 function waitOutput(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<void> {
@@ -106,6 +139,8 @@ interface Sample {
   pps: number;
   /** Packets the server received per second (forwarded + dropped because a client's ring was full): how far ahead of the clients the server runs. */
   rxPps: number;
+  /** Forwarded packets per second of each client: a share that is not fair shows here. */
+  clientPps: number[];
 }
 
 let runs = 0;
@@ -129,16 +164,13 @@ async function run(cell: Cell, config: Config): Promise<Sample> {
     String(cell.clients),
     ...(config.server === 'ts' ? ['--stats-interval', '0'] : []),
     ...(config.distribute === undefined ? [] : ['--distribute', config.distribute]),
-  ]);
+  ], cell.cwd);
   const clients: ChildProcess[] = [];
   try {
     await waitOutput(server, new RegExp(`Port ${cell.ports.length - 1} (init \\.\\.\\. done|Link up)`), 30_000);
     await new Promise((r) => setTimeout(r, 500));
-    if (cell.flows === true) {
-      execFileSync(process.execPath, ['--import', TSX, path.join(__dirname, 'prefill.ts'), ...common, '--proc-type=secondary', '--lcores=9@0'], { stdio: 'ignore' });
-    }
     for (let i = 0; i < cell.clients; i++) {
-      const client = launch(config.client, 'client', [...common, '--proc-type=secondary', cell.clientLcores(i), '--', '-n', String(i)]);
+      const client = launch(config.client, 'client', [...common, '--proc-type=secondary', cell.clientLcores(i), '--', '-n', String(i)], cell.cwd);
       clients.push(client);
       await waitOutput(client, new RegExp(`Client process ${i} handling packets`), 30_000);
     }
@@ -146,15 +178,15 @@ async function run(cell: Cell, config: Config): Promise<Sample> {
     const observer = spawn(
       process.execPath,
       ['--import', TSX, path.join(__dirname, 'observe.ts'), ...common, '--proc-type=secondary', '--lcores=9@0', '--', String(SECONDS)],
-      { stdio: ['ignore', 'pipe', 'inherit'] },
+      { stdio: ['ignore', 'pipe', 'inherit'], cwd: cell.cwd },
     );
     let out = '';
     observer.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     await new Promise((r) => observer.on('exit', r));
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (line === undefined) throw new Error(`observer printed nothing: ${out}`);
-    const o = JSON.parse(line) as { txPps: number; rxPps: number };
-    return { pps: o.txPps, rxPps: o.rxPps };
+    const o = JSON.parse(line) as { txPps: number; rxPps: number; clientTxPps: number[] };
+    return { pps: o.txPps, rxPps: o.rxPps, clientPps: o.clientTxPps.slice(0, cell.clients) };
   } finally {
     for (const c of clients) await stop(c, 'SIGKILL');
     await stop(server, 'SIGINT');
@@ -179,7 +211,8 @@ async function alternate(cell: Cell, configs: Config[], label: (c: Config) => st
     for (const i of order) {
       const s = await run(cell, configs[i] as Config);
       samples[i]?.push(s);
-      console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (server rx ${mpps(s.rxPps)})`);
+      const each = s.clientPps.length > 1 ? `, clients ${s.clientPps.map((p) => (p / 1e6).toFixed(3)).join(' / ')}` : '';
+      console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (server rx ${mpps(s.rxPps)}${each})`);
     }
   }
   return samples;
@@ -219,14 +252,22 @@ async function scaleBench(): Promise<void> {
 }
 
 async function flowBench(): Promise<void> {
-  console.log(`\n[flow] TS pair, 2 clients (CPU 1 and floating), 2 x net_null handing out ${FLOWS} UDP flows (every pool buffer written once); target: flow costs at most 10% against rr`);
+  const clients = 2;
+  console.log(
+    `\n[flow] TS pair, ${clients} clients floating over CPUs 0-${os.cpus().length - 1}, 2 x net_pcap replaying ${FLOWS} UDP flows (infinite_rx, TX to /dev/null); target: flow costs at most 10% against rr`,
+  );
   const configs: Config[] = [
     { ...TS_PAIR, distribute: 'rr' },
     { ...TS_PAIR, distribute: 'flow' },
   ];
-  const [rr, flow] = await alternate({ ports: nullPorts(2), clients: 2, clientLcores: floatingClient, flows: true }, configs, name);
-  const r = ratios(flow as Sample[], rr as Sample[]);
-  console.log(`  flow/rr per round ${r.map((x) => x.toFixed(2)).join(' ')}  median ${median(r).toFixed(2)}x (cost ${((1 - median(r)) * 100).toFixed(1)} %)`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-bench-flows-'));
+  try {
+    const [rr, flow] = await alternate({ ports: flowPorts(2, clients, dir), clients, clientLcores: floatingClient, cwd: dir }, configs, name);
+    const r = ratios(flow as Sample[], rr as Sample[]);
+    console.log(`  flow/rr per round ${r.map((x) => x.toFixed(2)).join(' ')}  median ${median(r).toFixed(2)}x (cost ${((1 - median(r)) * 100).toFixed(1)} %)`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** One run of a side of the handler micro-benchmark: its ns per packet. */

@@ -1,8 +1,11 @@
 /**
  * net_null hands out its pool's buffers as they are (it writes no packet
  * bytes), so a pool whose every buffer once held a UDP/IPv4 flow's headers
- * makes net_null an endless source of real flows: what the flow benchmarks
- * give `--distribute flow` to parse.
+ * makes net_null an endless source of real flows: what the flow-hash
+ * micro-benchmark gives `--distribute flow` to parse. Such a frame's flow is
+ * its buffer's, though, so it suits only a loop that drops nothing: where a
+ * full ring's share is dropped, the dropped buffers are read again first
+ * and the flows stop being a fair sample (bench.ts's flowPorts says how).
  */
 import { Burst, type Mempool } from '@mp/dpdk-core';
 import { udpFlowFrames } from '@mp/test-kit';

@@ -9,12 +9,16 @@
 import { initEalFromArgv, lookupMemzone } from '@mp/dpdk-core';
 import { MAX_CLIENTS, MAX_ETHPORTS, MZ_PORT_INFO, PORT_INFO } from '../src/shared';
 
-function read(view: DataView): { tx: number; rx: number; time: number } {
-  let tx = 0;
+function read(view: DataView): { tx: number; rx: number; perClient: number[]; time: number } {
   let rx = 0;
-  for (let c = 0; c < MAX_CLIENTS; c++) for (let p = 0; p < MAX_ETHPORTS; p++) tx += Number(view.getBigUint64(PORT_INFO.tx(c, p), true));
+  const perClient: number[] = [];
+  for (let c = 0; c < MAX_CLIENTS; c++) {
+    let t = 0;
+    for (let p = 0; p < MAX_ETHPORTS; p++) t += Number(view.getBigUint64(PORT_INFO.tx(c, p), true));
+    perClient.push(t);
+  }
   for (let p = 0; p < MAX_ETHPORTS; p++) rx += Number(view.getBigUint64(PORT_INFO.rx(p), true));
-  return { tx, rx, time: performance.now() };
+  return { tx: perClient.reduce((a, b) => a + b, 0), rx, perClient, time: performance.now() };
 }
 
 const { appArgs } = initEalFromArgv(process.argv.slice(2));
@@ -24,5 +28,6 @@ const start = read(view);
 setTimeout(() => {
   const end = read(view);
   const dt = (end.time - start.time) / 1000;
-  process.stdout.write(`${JSON.stringify({ seconds: dt, txPps: (end.tx - start.tx) / dt, rxPps: (end.rx - start.rx) / dt })}\n`);
+  const clientTxPps = end.perClient.map((t, c) => (t - (start.perClient[c] as number)) / dt);
+  process.stdout.write(`${JSON.stringify({ seconds: dt, txPps: (end.tx - start.tx) / dt, rxPps: (end.rx - start.rx) / dt, clientTxPps })}\n`);
 }, seconds * 1000);

@@ -19,7 +19,7 @@
  * 4. The flow handler alone: src/distribute.ts's flow hash over 512-packet
  *    vectors from net_null (flow-hash.ts) against the same handler in C over
  *    the same vectors (flow-hash.c), ns per packet.
- * 5. Allocation: the TS pair forwarding for 10 s; heap in use and garbage
+ * 5. Allocation: the TS pair forwarding for 60 s after its first 10; heap in use and garbage
  *    collections of server and client from their JSON stats lines, printed
  *    every 10 s (so the printing itself barely counts).
  *
@@ -323,11 +323,15 @@ function statsLines(child: ChildProcess): HeapLine[] {
 }
 
 async function heapBench(): Promise<void> {
-  const window = 10;
-  console.log(`\n[heap] TS pair forwarding on 2 x net_null; heap and GCs from the JSON stats printed 10 s and 20 s after each started`);
+  // Stats every 10 s; the window is from the first line to the seventh, 60 s
+  // of a settled process (young space grown: a 10 s window can miss a
+  // scavenge that comes every 20 s).
+  const interval = 10;
+  const lastLine = 7;
+  console.log(`\n[heap] TS pair forwarding on 2 x net_null; heap and GCs from the JSON stats printed ${interval} s and ${lastLine * interval} s after each started`);
   const prefix = `mp-bench-${process.pid}-heap`;
   const common = [`--file-prefix=${prefix}`, '--no-pci', '--log-level=warning'];
-  const stats = ['--stats-interval', String(window), '--stats-format', 'json'];
+  const stats = ['--stats-interval', String(interval), '--stats-format', 'json'];
   const server = launch('ts', 'server', [...common, '-l', '0', '-m', '256', ...nullPorts(2), '--', '-p', '3', '-n', '1', ...stats]);
   const serverStats = statsLines(server);
   let client: ChildProcess | undefined;
@@ -336,13 +340,12 @@ async function heapBench(): Promise<void> {
     client = launch('ts', 'client', [...common, '--proc-type=secondary', pinnedClient(0), '--', '-n', '0', ...stats]);
     const clientStats = statsLines(client);
     await waitOutput(client, /Client process 0 handling packets/, 30_000);
-    // Lines at 10 s and 20 s after each process started: the window is the second.
-    await new Promise((r) => setTimeout(r, (2 * window + 1.5) * 1000));
+    await new Promise((r) => setTimeout(r, (lastLine * interval + 1.5) * 1000));
     for (const [who, lines] of [
       ['client', clientStats],
       ['server', serverStats],
     ] as const) {
-      const [start, end] = lines;
+      const [start, end] = [lines[0], lines[lastLine - 1]];
       if (start === undefined || end === undefined) throw new Error(`${who} printed too few stats lines`);
       console.log(
         `  ${who}: heap used ${(start.heapUsed / 1e6).toFixed(2)} MB -> ${(end.heapUsed / 1e6).toFixed(2)} MB; in the window ${end.scavenges - start.scavenges} scavenges, ${end.majorGcs - start.majorGcs} major collections (memory reducer)`,

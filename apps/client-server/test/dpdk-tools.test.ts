@@ -79,8 +79,8 @@ it('dpdk-telemetry.py and dpdk-proc-info read the running server; it keeps forwa
   await Promise.all(clients.map((c) => c.waitForLine(/handling packets/)));
   const before = await statsUntil(server, (s) => s.clients.every((c) => c.tx > 0));
 
-  // Telemetry snapshots are refreshed every 250 ms: wait so the one served was taken after `before`.
-  await sleep(600);
+  // Telemetry snapshots are refreshed every second: wait so the one served was taken after `before`.
+  await sleep(2100);
   const replies = await telemetryPy(prefix, ['/', '/mp/clients', '/mp/ports']);
   const after = await nextStats(server);
   expect(replies['/']).toEqual(expect.arrayContaining(['/mp/clients', '/mp/ports']));

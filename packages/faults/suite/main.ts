@@ -72,6 +72,18 @@ function parse(argv: string[]): z.infer<typeof optionsSchema> {
   return r.data;
 }
 
+/**
+ * The report's "## Long runs" part, kept as it is when the report is written
+ * again: long runs of a few faults (e.g. 1000 kills) take an hour, and a
+ * run of the whole suite should not erase their tables.
+ */
+const LONG_RUNS = '\n## Long runs\n';
+function longRunsOf(report: string): string {
+  const text = fs.existsSync(report) ? fs.readFileSync(report, 'utf8') : '';
+  const at = text.indexOf(LONG_RUNS);
+  return at < 0 ? '' : text.slice(at);
+}
+
 async function main(argv: string[]): Promise<number> {
   let opts: z.infer<typeof optionsSchema>;
   try {
@@ -120,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
   for (const r of rows) for (const n of r.notes) process.stdout.write(`  ${r.app}, ${r.fault}: ${n}\n`);
   if (leftBehind !== '') process.stdout.write(`LEFT BEHIND: ${leftBehind}\n`);
   if (opts.report !== 'none') {
-    fs.writeFileSync(opts.report, reliabilityMarkdown(rows, command, startedAt, seconds));
+    fs.writeFileSync(opts.report, reliabilityMarkdown(rows, command, startedAt, seconds) + longRunsOf(opts.report));
     process.stdout.write(`wrote ${path.relative(process.cwd(), opts.report) || opts.report}\n`);
   }
   if (opts.json) process.stdout.write(`FAULTS ${JSON.stringify({ rows, leftBehind })}\n`);

@@ -205,7 +205,9 @@ class Server implements ServerHandle {
         renderJson(s, { time: Date.now(), device, poolSize: this.pool.size, poolAvailable: this.pool.availableCount(), queued, ...heapStats() }),
       );
     } else {
-      const pool = { name: this.pool.name, size: this.pool.size, available: this.pool.availableCount(), inUse: this.pool.inUseCount() };
+      // In use from the same read as available: two reads while clients run need not add up to the size.
+      const available = this.pool.availableCount();
+      const pool = { name: this.pool.name, size: this.pool.size, available, inUse: this.pool.size - available };
       const rings = this.rings.map((r) => ({ name: r.name, count: r.count(), capacity: r.capacity }));
       process.stdout.write(renderText(s, { clear: process.stdout.isTTY === true, occupancy: { pool, rings } }));
     }

@@ -6,6 +6,7 @@
 #include <rte_eal.h>
 #include <rte_telemetry.h>
 
+#include <cerrno>
 #include <map>
 #include <mutex>
 #include <string>
@@ -22,11 +23,14 @@ using Value = std::variant<uint64_t, int64_t, std::string, std::vector<uint64_t>
 using Snapshot = std::vector<std::pair<std::string, Value>>;
 
 // Shared with the telemetry thread; commands live until the process exits
-// (DPDK 22.11 cannot unregister a command).
-std::mutex snapshotsMutex;
-std::map<std::string, Snapshot> snapshots;
+// (DPDK 22.11 cannot unregister a command). Allocated and never destroyed:
+// rte_eal_cleanup does not stop DPDK's telemetry threads in 22.11, so one may
+// still run Serve while exit handlers run, and static objects would be
+// destroyed under it.
+std::mutex& snapshotsMutex = *new std::mutex();
+std::map<std::string, Snapshot>& snapshots = *new std::map<std::string, Snapshot>();
 
-int Serve(const char* cmd, const char*, rte_tel_data* d) {
+int ServeSnapshot(const char* cmd, rte_tel_data* d) {
   std::lock_guard<std::mutex> lock(snapshotsMutex);
   auto it = snapshots.find(cmd);
   rte_tel_data_start_dict(d);
@@ -53,6 +57,15 @@ int Serve(const char* cmd, const char*, rte_tel_data* d) {
     }
   }
   return 0;
+}
+
+// DPDK's telemetry thread calls this from C: no C++ exception may leave it.
+int Serve(const char* cmd, const char*, rte_tel_data* d) {
+  try {
+    return ServeSnapshot(cmd, d);
+  } catch (...) {
+    return -ENOMEM;
+  }
 }
 
 // (cmd, help): the command answers with an empty dict until the first publish.

@@ -186,14 +186,10 @@ Napi::Value ReclaimTxBuffer(const Napi::CallbackInfo& info) {
                   "no tx buffer '" + name + "' (no memzone of that name): its owner never created it, or it was freed");
   }
   AddonData& data = Data(env);
-  if (freeZone && data.memzones.Find(mz) != nullptr) {
-    ThrowDpdkCode(env, op, "EBUSY",
-                  "memzone '" + name + "' has an open memzone handle in this process; close it before freeing the zone");
-  }
   if (!IsTxZone(mz)) {
     ThrowDpdkCode(env, op, "EINVAL", "memzone '" + name + "' is not a tx buffer made by createTxBuffer({ name }); nothing was freed");
   }
-  ClaimDeadZone(env, op, mz, kTxZoneMagic, "tx buffer", name);
+  ClaimDeadZone(env, op, mz, kTxZoneMagic, "tx buffer", name, freeZone);
   const uint16_t n = TxDiscard(ZoneBuffer(mz));
   if (freeZone) {
     ReleaseNamedZone(data, mz);

@@ -94,13 +94,17 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
 }
 
 void ClaimDeadZone(Napi::Env env, const char* op, const rte_memzone* mz, uint64_t magic, const std::string& kind,
-                   const std::string& name) {
+                   const std::string& name, bool freeing) {
   AddonData& data = Data(env);
   if (mz->len < sizeof(ZoneHeader) || __atomic_load_n(&HeaderOf(mz)->magic, __ATOMIC_ACQUIRE) != magic) {
     ThrowDpdkCode(env, op, "EINVAL", "memzone '" + name + "' is not a " + kind + "; nothing was changed");
   }
   if (data.heldZones.count(mz) != 0) {
     ThrowDpdkCode(env, op, "EBUSY", kind + " '" + name + "' is held by a live handle of this process; free() it instead");
+  }
+  if (freeing && data.memzones.Find(mz) != nullptr) {
+    ThrowDpdkCode(env, op, "EBUSY",
+                  "memzone '" + name + "' has an open memzone handle in this process; close it before freeing the zone");
   }
   TakeOver(env, op, mz, kind, name);
   data.heldZones.insert(mz);

@@ -132,11 +132,12 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
 void ReleaseNamedZone(AddonData& data, const rte_memzone* mz);
 
 // For reclaiming a dead owner's zone from another process: throws unless the
-// zone carries `magic`, is not held by this process and its owner is gone,
-// then makes this process its owner until ReleaseNamedZone (or
-// DisownNamedZone, to leave it for a later holder).
+// zone carries `magic`, is not held by this process, has no Memzone handle
+// here when the reclaim will free it (`freeing`: its views would map freed
+// memory), and its owner is gone; then makes this process its owner until
+// ReleaseNamedZone (or DisownNamedZone, to leave it for a later holder).
 void ClaimDeadZone(Napi::Env env, const char* op, const rte_memzone* mz, uint64_t magic, const std::string& kind,
-                   const std::string& name);
+                   const std::string& name, bool freeing);
 void DisownNamedZone(const rte_memzone* mz);
 
 // A buffer this process holds: in its named zone, or plain (zone null).

@@ -58,7 +58,7 @@ Napi::Value ReclaimPacketVector(const Napi::CallbackInfo& info) {
       static_cast<const VectorJournal*>(mz->addr)->capacity > (mz->len - kVectorZoneHeader) / sizeof(rte_mbuf*)) {
     ThrowDpdkCode(env, op, "EINVAL", "memzone '" + name + "' is not a packet vector's; nothing was changed");
   }
-  ClaimDeadZone(env, op, mz, kVectorZoneMagic, "packet vector", name);
+  ClaimDeadZone(env, op, mz, kVectorZoneMagic, "packet vector", name, true);
   auto [requeued, freed] = SettleZone(mz);
   ReleaseNamedZone(Data(env), mz);
   Napi::Object out = Napi::Object::New(env);

@@ -89,6 +89,7 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
     await killedInSend('vx_a', 'txb_vx_a');
     // The 15 it had not handed on go back to the ring, in order; the 5 in the TX buffer are the buffer's to free.
     expect(await primary.request('reclaim-vector vx_a', 'RECLAIMED_VECTOR')).toEqual({
+      withHandle: 'EBUSY',
       requeued: 15,
       freed: 0,
       queued: 15,
@@ -126,6 +127,7 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
   test('a named vector reading a port, killed right after a fill: reclaim, or a process taking the name over, frees exactly what it held', async () => {
     await killedAfterFill('vx_c');
     expect(await primary.request('reclaim-vector vx_c', 'RECLAIMED_VECTOR')).toEqual({
+      withHandle: 'EBUSY',
       requeued: 0,
       freed: 40,
       queued: 0,

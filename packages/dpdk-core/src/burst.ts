@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { validate } from './validate';
 import { fastArgs, fastResult, frameNumber } from './fastcall';
+import type { Mempool } from './mempool';
 import { native } from './native';
 
 /** The largest burst capacity (Burst::kMaxCapacity). */
@@ -60,6 +61,17 @@ export class Burst extends BurstBaseClass {
     fastArgs[3] = n;
     burstMoveTo();
     return fastResult[0] as number;
+  }
+
+  /**
+   * The frames are read here, into an array of their own, before the addon
+   * resolves the pool: a getter or proxy among them runs now, not while C
+   * holds the pool's pointer (one that freed the pool made C allocate from
+   * freed memory).
+   */
+  override allocPackets(pool: Mempool, frames: readonly Uint8Array[] | Uint8Array, count?: number): number {
+    if (Array.isArray(frames)) return super.allocPackets(pool, Array.from(frames as readonly Uint8Array[]));
+    return super.allocPackets(pool, frames as Uint8Array, count as number);
   }
 }
 

@@ -32,6 +32,14 @@ test('allocPackets on a pool with no room past the headroom is a RangeError, not
   });
 });
 
+test('a frames array whose getter frees the pool gets E_CLOSED, not an allocation from freed memory (L4)', async () => {
+  expect(await run('frames-getter-frees-pool')).toEqual({
+    alloc: { code: 'E_CLOSED' },
+    held: 0,
+    poolClosed: true,
+  });
+});
+
 test('lookupMempool refuses a pool that is not of packet buffers (M6)', async () => {
   const prefix = uniquePrefix('handles');
   // At the base address TS processes use, so the secondary maps the memory where V8 left room.

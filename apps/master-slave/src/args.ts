@@ -11,22 +11,27 @@ import { HelpRequested, parseDpdkCommandLine, parseOptions, type CommandLine, ty
 import { z } from 'zod';
 import { DEFAULT_METRICS_HOST, metricsHostSchema, metricsPortSchema } from '@mp/metrics';
 
+/** A decimal number, as l2fwd reads -q and -T (strtol base 10): "0x10" is not 16. */
+const decimal = (option: string) => z.string().regex(/^-?\d+(\.\d+)?$/, `${option} takes a decimal number`).transform(Number);
+
 export const appOptionsSchema = z
   .object({
     portmask: z
       .string({ error: '-p PORTMASK is required (hexadecimal, e.g. -p 3)' })
-      .regex(/^(0x)?[0-9a-fA-F]{1,8}$/, '-p takes a hexadecimal port mask, e.g. 3 or 0x3')
+      .regex(/^(0[xX])?[0-9a-fA-F]{1,8}$/, '-p takes a hexadecimal port mask, e.g. 3 or 0x3')
       .transform((s) => parseInt(s, 16) >>> 0)
       .refine((m) => m !== 0, '-p must select at least one port (a non-zero mask)'),
-    portsPerSlave: z.coerce.number().int('-q takes an integer').min(1, '-q is at least 1').max(16, '-q is at most 16').default(1),
-    statsPeriod: z.coerce.number().int('-T takes whole seconds').min(0, '-T is at least 0').max(86399, '-T must be below 86400').default(10),
+    portsPerSlave: decimal('-q').pipe(z.number().int('-q takes an integer').min(1, '-q is at least 1').max(16, '-q is at most 16')).default(1),
+    statsPeriod: decimal('-T').pipe(z.number().int('-T takes whole seconds').min(0, '-T is at least 0').max(86399, '-T must be below 86400')).default(10),
     float: z.boolean().default(false),
     noMacUpdating: z.boolean().default(false),
     json: z.boolean().default(false),
     /** l2fwd_fork's recovery: restart the dead slave and its pair as new processes (no standby, no pause). */
     coldRestart: z.boolean().default(false),
     /** How long a slave asked to pause or stop has to ACK before it is killed; 100 ms is l2fwd_fork's promise on an idle machine. */
-    ackTimeout: z.coerce.number().int('--ack-timeout takes whole milliseconds').min(1, '--ack-timeout is at least 1 ms').max(60_000, '--ack-timeout is at most 60000 ms').default(100),
+    ackTimeout: decimal('--ack-timeout')
+      .pipe(z.number().int('--ack-timeout takes whole milliseconds').min(1, '--ack-timeout is at least 1 ms').max(60_000, '--ack-timeout is at most 60000 ms'))
+      .default(100),
     metricsPort: metricsPortSchema.optional(),
     metricsHost: metricsHostSchema.optional(),
   })

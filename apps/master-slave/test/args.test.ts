@@ -37,6 +37,10 @@ test("l2fwd's rules: non-zero hexadecimal mask, 1 <= q <= 16, 0 <= T < 86400", (
   rejects(['-p', '3', '-q', '0'], /-q is at least 1/);
   rejects(['-p', '3', '-q', '17'], /-q is at most 16/);
   rejects(['-p', '3', '-q', '1.5'], /-q takes an integer/);
+  // Decimal, as l2fwd's strtol(q, &end, 10); the mask is strtoul(p, &end, 16), which takes 0X too.
+  rejects(['-p', '3', '-q', '0x10'], /-q takes a decimal number/);
+  rejects(['-p', '3', '-T', '1e3'], /-T takes a decimal number/);
+  expect(parseAppArgs(['-p', '0X3']).portmask).toBe(3);
   rejects(['-p', '3', '-T', '86400'], /below 86400/);
   rejects(['-p', '3', '-T', '-1'], /at least 0/);
   rejects(['-p', '3', '-s', '1'], /unknown option '-s'/);

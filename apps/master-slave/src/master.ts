@@ -214,7 +214,10 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       }));
       const rated = rates.rate(statsSnapshot(stats, plan.enabled), device, slaves, monotonicMs());
       // In use from the same read as available: two reads while slaves run need not add up to the size.
-      const pools = units.map((u) => ({ name: u.pool.name, size: u.pool.size, available: u.pool.availableCount() })).map((p) => ({ ...p, inUse: p.size - p.available }));
+      const pools = units.map((u) => {
+        const available = u.pool.availableCount();
+        return { name: u.pool.name, size: u.pool.size, available, inUse: u.pool.size - available };
+      });
       out(opts.json ? JSON.stringify({ event: 'stats', ...rated.snap, slaves: rated.slaves, pools, leases: leasedIds(allocator) }) : renderStats(rated.snap, { slaves: rated.slaves, pools }));
     }, opts.statsPeriod * 1000);
   }

@@ -11,11 +11,8 @@
  *    ports replaying a pcap of 1024 UDP flows forever (`infinite_rx`: each
  *    RX copies the next frame into the buffer, as a NIC writes what arrives)
  *    and dropping what they send into /dev/null, so the flow hash sees real
- *    headers that do not depend on which buffers the pool hands out.
- *    (Not net_null with flows written into the pool: net_null writes no
- *    bytes, so a frame's flow is its buffer's, and the server's drops make
- *    the buffers it reads again the ones bound for the client whose ring is
- *    full: see flowPorts.)
+ *    headers that do not depend on which buffers the pool hands out (why
+ *    not net_null: flowPorts).
  * 4. The flow handler alone: src/distribute.ts's flow hash over 512-packet
  *    vectors from net_null (flow-hash.ts) against the same handler in C over
  *    the same vectors (flow-hash.c), ns per packet.

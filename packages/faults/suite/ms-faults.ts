@@ -181,7 +181,13 @@ const poolExhaustion: Fault = {
     const started = await forwardingGroup(g, r);
     if (!started) return settle(r, g, await g.stop(), 0);
     const pool = (started.pools as Array<{ name: string }>)[0]?.name ?? 'ms_pool_0';
-    const eal = [`--file-prefix=${g.prefix}`, '--no-pci', '--log-level=warning', '--lcores=127@1', '--proc-type=secondary'];
+    // The hog's lcore id must be one no slave or standby holds: the group
+    // floats its slaves over leased ids 1-127, and two processes on one id
+    // share that id's pool cache (the audit then lists buffers twice).
+    const leased = (g.events().filter((e) => Array.isArray(e.leases)).at(-1)?.leases as number[] | undefined) ?? [];
+    let hogLcore = 127;
+    while (leased.includes(hogLcore)) hogLcore--;
+    const eal = [`--file-prefix=${g.prefix}`, '--no-pci', '--log-level=warning', `--lcores=${hogLcore}@1`, '--proc-type=secondary'];
     const txOf = (e: Ev | undefined, port: number): number => (e?.ports as Array<{ port: number; tx: number }> | undefined)?.find((p) => p.port === port)?.tx ?? 0;
     const held = await hogPool(eal, pool, async () => {
       r.injected = 1;

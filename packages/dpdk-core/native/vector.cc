@@ -330,9 +330,14 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
 
   Napi::Value ArmFailpoint(const Napi::CallbackInfo& info) {
     const std::string which = ArgString(info, 0, "failpoint");
-    st_->failpoint = which == "send-kill-after-chunk" ? Failpoint::kSendKillAfterChunk
-                     : which == "kill-after-fill"     ? Failpoint::kKillAfterFill
-                                                      : Failpoint::kNone;
+    if (which == "send-kill-after-chunk") {
+      st_->failpoint = Failpoint::kSendKillAfterChunk;
+    } else if (which == "kill-after-fill") {
+      st_->failpoint = Failpoint::kKillAfterFill;
+    } else {
+      throw Napi::RangeError::New(info.Env(), "unknown packet vector failpoint '" + which +
+                                                  "'; use 'send-kill-after-chunk' or 'kill-after-fill'");
+    }
     return info.Env().Undefined();
   }
 

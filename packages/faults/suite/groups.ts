@@ -26,7 +26,13 @@ const appEnv = { NODE_OPTIONS: `--require ${path.join(__dirname, 'failpoints.cjs
 
 /** Makes process `pid` SIGKILL itself at `failpoint` of its packet vectors. */
 export function armFailpoint(pid: number, failpoint: 'kill-after-fill' | 'send-kill-after-chunk'): void {
-  fs.writeFileSync(path.join(armDir, String(pid)), failpoint);
+  // Written aside and renamed into place: failpoints.cjs polls for the file,
+  // and a poll between writeFileSync's truncate and its write read an empty
+  // name, armed nothing and stopped polling (a slave that never died, about
+  // one arming in 700 beside two CPU hogs).
+  const file = path.join(armDir, String(pid));
+  fs.writeFileSync(`${file}.tmp`, failpoint);
+  fs.renameSync(`${file}.tmp`, file);
 }
 
 export function node(label: string, bin: string, args: readonly string[]): Fixture {

@@ -75,7 +75,9 @@ export class SlaveRole {
 
   private watchHeartbeat(p: SupervisedProcess, now: number): void {
     const silentMs = p.silence(now);
-    if (silentMs <= this.host.opts.heartbeatTimeoutMs) return;
+    // Silence before the first beat is set-up time, bounded like a start.
+    const limit = p.beating ? this.host.opts.heartbeatTimeoutMs : this.host.opts.startTimeoutMs;
+    if (silentMs <= limit) return;
     this.host.emit('hang', { name: this.name, pid: p.pid, silentMs });
     if (p === this.standby) p.kill(p.endedBy ?? 'hung');
     else this.kill(p, 'hung');

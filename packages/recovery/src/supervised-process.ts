@@ -76,6 +76,8 @@ export class SupervisedProcess {
   private settleReady!: (ok: boolean) => void;
   private lastBeat = 0;
   private lastBeatAt = this.startedAt;
+  /** Whether it has bumped its heartbeat since it became ready (attached is not yet looping). */
+  private beaten = false;
   private exit: ProcessExit | null = null;
 
   constructor(
@@ -130,6 +132,7 @@ export class SupervisedProcess {
   markReady(now = Date.now()): void {
     this.lastBeat = this.zone.heartbeat(this.slot);
     this.lastBeatAt = now;
+    this.beaten = false;
     this.settleReady(true);
   }
 
@@ -139,7 +142,17 @@ export class SupervisedProcess {
     if (beat === this.lastBeat) return now - this.lastBeatAt;
     this.lastBeat = beat;
     this.lastBeatAt = now;
+    this.beaten = true;
     return 0;
+  }
+
+  /**
+   * Whether its heartbeat has moved since it became ready. Until it does, the
+   * process attached but is still setting up (loading code, creating its
+   * vectors), which on a busy CPU can outlast a heartbeat timeout.
+   */
+  get beating(): boolean {
+    return this.beaten;
   }
 
   /**

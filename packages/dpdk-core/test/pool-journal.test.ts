@@ -87,6 +87,8 @@ describe('a victim killed at each failpoint of the journaled pool calls', () => 
     ['tx', 'put-done', { activity: 'put' }],
     ['tx', 'hand-counted', { activity: 'hand-over', freed: 32 }],
     ['mix', 'hand-counted', { activity: 'hand-over' }],
+    ['txrun', 'put-started', { activity: 'put' }],
+    ['txrun', 'put-partial', { activity: 'put' }],
     ['direct', 'put-started', { activity: 'put' }],
     ['direct', 'put-partial', { activity: 'put' }],
     ['ring', 'put-started', { activity: 'put' }],

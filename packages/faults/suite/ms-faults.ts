@@ -9,7 +9,7 @@ import { ownerAlive } from '@mp/dpdk-core';
 import { removeLeftovers } from '@mp/test-kit';
 import { between, row, sleep, until, type Budget, type Fault, type FaultRow } from './fault';
 import { malformedPcap } from './frames';
-import { MsGroup, armFailpoint, is, type Ev, type MsEnd } from './groups';
+import { MsGroup, NULL_PORTS, armFailpoint, is, type Ev, type MsEnd } from './groups';
 import { hogPool } from './hog';
 import { judgeExit, scoreRefusal } from './judge';
 
@@ -172,22 +172,26 @@ const masterKill: Fault = {
 const exitsNote = (exits: Ev[]): string =>
   exits.length === 0 ? 'no slave died' : `slave exits: ${exits.map((e) => `${e.name} ${e.reason} (${e.signal ?? e.code})`).join(', ')}`;
 
+/** The pool hog's lcore id, kept out of the master's leases (see poolExhaustion). */
+const HOG_LCORE = 127;
+
 const poolExhaustion: Fault = {
   app: APP,
   name: 'pool exhaustion (a secondary takes every free buffer)',
   async run() {
     const r = row(APP, 'pool exhaustion (a secondary takes every free buffer)');
-    const g = new MsGroup('f-mspool');
+    // The hog's lcore id must be one no slave or standby holds, now or after
+    // a restart: two processes on one id share its pool cache (the audit
+    // then lists buffers twice) and its journal record. The master's lcore
+    // allocator never leases one of the master's own EAL lcores, so the
+    // master is given this id as a second EAL lcore (a worker thread that
+    // stays idle: its slaves float) and the hog runs as it, as a pinned
+    // secondary beside floating ones does.
+    const g = new MsGroup('f-mspool', { eal: [`--lcores=0@0,${HOG_LCORE}@1`, ...NULL_PORTS.map((v) => `--vdev=${v}`)] });
     const started = await forwardingGroup(g, r);
     if (!started) return settle(r, g, await g.stop(), 0);
     const pool = (started.pools as Array<{ name: string }>)[0]?.name ?? 'ms_pool_0';
-    // The hog's lcore id must be one no slave or standby holds: the group
-    // floats its slaves over leased ids 1-127, and two processes on one id
-    // share that id's pool cache (the audit then lists buffers twice).
-    const leased = (g.events().filter((e) => Array.isArray(e.leases)).at(-1)?.leases as number[] | undefined) ?? [];
-    let hogLcore = 127;
-    while (leased.includes(hogLcore)) hogLcore--;
-    const eal = [`--file-prefix=${g.prefix}`, '--no-pci', '--log-level=warning', `--lcores=${hogLcore}@1`, '--proc-type=secondary'];
+    const eal = [`--file-prefix=${g.prefix}`, '--no-pci', '--log-level=warning', `--lcores=${HOG_LCORE}@1`, '--proc-type=secondary'];
     const txOf = (e: Ev | undefined, port: number): number => (e?.ports as Array<{ port: number; tx: number }> | undefined)?.find((p) => p.port === port)?.tx ?? 0;
     const held = await hogPool(eal, pool, async () => {
       r.injected = 1;

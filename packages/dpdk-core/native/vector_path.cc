@@ -80,6 +80,11 @@ void FillFromRing(napi_env env, VectorState& s, const char* op) {
                   "this vector still holds a batch from ring '" + s.inRing->name + "'; send() or free() it before filling again");
   }
   if (s.inRing->peekedBy != nullptr) s.inRing->Idle(env, op);
+  // An empty ring is left as it is, as rte_ring_dequeue_burst leaves it:
+  // finishing an empty peek still stores the consumer's head and tail, and
+  // a consumer polling an empty ring that way takes that cache line from
+  // the producer on every poll, slowing each of its enqueues.
+  if (rte_ring_count(r) == 0) return;
   VectorJournal* j = s.journal;
   j->tail0 = __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
   j->count = 0;
@@ -257,7 +262,11 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
   // a search only when it found something.
   const uint16_t* __restrict dest = s.dest;
   uint32_t bad = 0;
-  for (uint32_t i = 0; i < n; i++) bad |= static_cast<uint32_t>(dest[i] >= nout) & static_cast<uint32_t>(dest[i] != kDropDestination);
+  uint32_t mixed = 0;  // nonzero when some packet goes elsewhere than the first
+  for (uint32_t i = 0; i < n; i++) {
+    bad |= static_cast<uint32_t>(dest[i] >= nout) & static_cast<uint32_t>(dest[i] != kDropDestination);
+    mixed |= static_cast<uint32_t>(dest[i] ^ dest[0]);
+  }
   if (bad != 0) {
     for (uint32_t i = 0; i < n; i++) {
       if (dest[i] >= nout && dest[i] != kDropDestination) BadDestination(env, i, dest[i], nout);
@@ -283,6 +292,11 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
       i = end;
       if (s.failpoint == Failpoint::kSendKillAfterChunk && counted != nullptr) raise(SIGKILL);
     }
+  } else if (mixed == 0) {
+    // One destination for the whole vector (one client, one port): it is
+    // its own share. Grouping would cost a counter update per packet, each
+    // waiting on the one before it in memory.
+    handed += Hand(s, dest[0] == kDropDestination ? nout : dest[0], s.pkts, n, nullptr);
   } else {
     // A bulk ring's share goes in whole or not at all (client_server_mp's
     // enqueue_bulk per client), any ring's in one enqueue: group the shares

@@ -152,6 +152,20 @@ describe('send()', () => {
     expect(r.fixed).toEqual({ handed: 4, bulkRing: [302], burstRing: [303] });
     expect(r.totals).toEqual({ received: [106], sent: [9, 19, 19, 27], dropped: [0, 0, 10, 2], discarded: 20, buffered: 0 });
   });
+
+  test('a vector going whole to one destination keeps the same rules: a bulk ring all or none, a burst ring what fits, DROP discarded', () => {
+    // Both rings hold 55 of 63 again: room for 8. Then a share that fits.
+    expect(r.oneDestination).toEqual({
+      bulkFull: { handed: 0, received: [118], sent: [9, 19, 19, 27], dropped: [0, 0, 22, 2], discarded: 20, buffered: 0 },
+      burstFull: { handed: 8, received: [130], sent: [9, 19, 19, 35], dropped: [0, 0, 22, 6], discarded: 20, buffered: 0 },
+      dropped: { handed: 0, received: [135], sent: [9, 19, 19, 35], dropped: [0, 0, 22, 6], discarded: 25, buffered: 0 },
+      bulkRing: range(3050, 5),
+      burstRing: [...range(4050, 5), ...range(700, 8)],
+      fits: { handed: 6, received: [141], sent: [9, 19, 25, 35], dropped: [0, 0, 22, 6], discarded: 25, buffered: 0 },
+      bulkAfter: range(900, 6),
+      inUse: 0,
+    });
+  });
 });
 
 test('counters mirrored into a memzone at the given indexes (-1: not mirrored); E_CLOSED once it is freed, free() still gives the packets back', async () => {

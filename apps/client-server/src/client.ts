@@ -35,10 +35,10 @@ import { awaitTurn, checkGroup, onLauncherExit, reattachAfter, reportAttached } 
 import { ClientRegistry } from './registry';
 import { standBy } from './standby';
 import {
-  CLIENT_QUEUE_RINGSIZE,
   MAX_ETHPORTS,
   MZ_PORT_INFO,
   MZ_REGISTRY,
+  PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
   STOP_SIGNALS,
   TX_BUFFER_SIZE,
@@ -299,7 +299,10 @@ export async function runClient(a: AttachedClient): Promise<Client> {
   try {
     vector = createPacketVector({
       pool,
-      capacity: CLIENT_QUEUE_RINGSIZE,
+      // client.c's read size: a batch stays listed in the ring until it is
+      // sent (the journaled peek), and a whole ring's batch left the server
+      // no room for its next share until then.
+      capacity: PACKET_READ_SIZE,
       input: { ring },
       outputs: outputs.map((port) => ({ port, queue: opts.clientId, buffer: { size: TX_BUFFER_SIZE, name: clientTxBufferName(opts.clientId, port) } })),
       name: clientVectorName(opts.clientId),

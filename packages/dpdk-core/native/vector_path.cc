@@ -294,8 +294,8 @@ uint32_t OpSend(napi_env env, VectorState& s, const double*) {
     }
   } else if (mixed == 0) {
     // One destination for the whole vector (one client, one port): it is
-    // its own share. Grouping would cost a counter update per packet, each
-    // waiting on the one before it in memory.
+    // its own share, handed on without the two passes over the vector
+    // (count, then scatter) that grouping takes.
     handed += Hand(s, dest[0] == kDropDestination ? nout : dest[0], s.pkts, n, nullptr);
   } else {
     // A bulk ring's share goes in whole or not at all (client_server_mp's

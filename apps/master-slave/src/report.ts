@@ -37,6 +37,9 @@ export function reportRecovery(r: ReportTarget): void {
     emit('exit', `${e.name} (pid ${e.pid}, lcore ${e.lcore}) ${e.reason}: ${e.signal ? `signal ${e.signal}` : `exit code ${e.code}`}`, { ...e });
   });
   supervisor.on('hang', (e) => emit('hang', `${e.name} (pid ${e.pid}) hung: no heartbeat for ${e.silentMs} ms, killing it`, { ...e }));
+  supervisor.on('starved', (e) =>
+    emit('starved', `${e.name} (pid ${e.pid}) gets no CPU: no heartbeat for ${e.silentMs} ms while runnable; not killed (the machine is crowded)`, { ...e }),
+  );
   supervisor.on('stop', (e) => emit('stop', `${e.mode === 'pause' ? 'paused' : 'stopped'} ${e.name} (pid ${e.pid}): ${e.outcome} in ${e.ackMs} ms`, { ...e }));
   supervisor.on('resume', (e) => emit('resume', `resumed ${e.name} (pid ${e.pid}): ${e.outcome} in ${e.ackMs} ms`, { ...e }));
   supervisor.on('standby-ready', (e) => {

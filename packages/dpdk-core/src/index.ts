@@ -140,4 +140,4 @@ export {
   type HugepageSize,
 } from './machine';
 export { cleanPrefix, describePrefix, liveSecondaries, type PrefixFile, type PrefixState } from './prefixes';
-export { ownerAlive, parseProcStat, pidExists, processArgv, readProcStat, startStamp, type ProcStat } from './proc';
+export { CLOCK_TICK_MS, ownerAlive, parseProcStat, pidExists, processArgv, readProcStat, startStamp, type ProcStat } from './proc';

@@ -11,7 +11,12 @@ export interface ProcStat {
   state: string;
   /** Field 22: start time in clock ticks since boot; fixed for the life of a pid. */
   startTicks: bigint;
+  /** Fields 14 and 15: CPU time used, user plus system, in clock ticks (CLOCK_TICK_MS each). */
+  cpuTicks: number;
 }
+
+/** /proc's clock tick (USER_HZ, 100 on Linux whatever the kernel's own HZ). */
+export const CLOCK_TICK_MS = 10;
 
 /**
  * Parses /proc/<pid>/stat. The command name (field 2) is in parentheses and
@@ -24,14 +29,19 @@ export function parseProcStat(text: string): ProcStat | null {
   const rest = text.slice(close + 1).trim().split(/\s+/);
   const state = rest[0];
   const start = rest[22 - 3];
-  if (state === undefined || start === undefined || !/^\d+$/.test(start)) return null;
-  return { state, startTicks: BigInt(start) };
+  const cpuTicks = Number(rest[14 - 3]) + Number(rest[15 - 3]);
+  if (state === undefined || start === undefined || !/^\d+$/.test(start) || !Number.isFinite(cpuTicks)) return null;
+  return { state, startTicks: BigInt(start), cpuTicks };
 }
 
-/** null when there is no such process (or /proc does not show it). */
-export function readProcStat(pid: number): ProcStat | null {
+/**
+ * null when there is no such process (or /proc does not show it). With
+ * `thread`, that thread's own state and CPU time (the main thread's is
+ * `thread` = pid); without, the process's (its CPU time summed over threads).
+ */
+export function readProcStat(pid: number, thread?: number): ProcStat | null {
   try {
-    return parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    return parseProcStat(fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8'));
   } catch {
     return null;
   }

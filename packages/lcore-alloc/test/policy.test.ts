@@ -188,11 +188,11 @@ describe('layout', () => {
 });
 
 describe('/proc owner checks', () => {
-  test('parses field 22 after a command name with spaces and parentheses', () => {
+  test('parses fields 3, 14-15 and 22 after a command name with spaces and parentheses', () => {
     const fields = Array.from({ length: 50 }, (_, i) => String(i + 3));
     fields[0] = 'S';
     const text = `1234 (we ird) (name) ${fields.join(' ')}\n`;
-    expect(parseProcStat(text)).toEqual({ state: 'S', startTicks: 22n });
+    expect(parseProcStat(text)).toEqual({ state: 'S', startTicks: 22n, cpuTicks: 14 + 15 });
     expect(parseProcStat('garbage')).toBeNull();
   });
 

@@ -122,6 +122,8 @@ export interface SupervisorEvents {
   'standby-exit': [{ name: string; pid: number; lcore: number; code: number | null; signal: NodeJS.Signals | null; reason: ExitReason; respawnInMs: number | null }];
   exit: [ExitEvent];
   hang: [{ name: string; pid: number; silentMs: number }];
+  /** Silent past the heartbeat timeout but runnable and given no CPU (a crowded machine): watched on, not killed. */
+  starved: [{ name: string; pid: number; silentMs: number }];
   /**
    * ackMs: for 'acked', from posting the command to the slave's ACK by the
    * slave's own timestamp (the slave's reaction, not the supervisor's polling

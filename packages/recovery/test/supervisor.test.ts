@@ -2,6 +2,7 @@
  * The Supervisor with real processes: a primary (fixtures/master.ts) that
  * supervises secondaries (fixtures/slave.ts) on their own lcores.
  */
+import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
 
@@ -84,6 +85,30 @@ test('a slave still setting up after it attached is not taken for hung: its hear
   const pid = (await waitEvent(master, is('ready', 's'))).pid as number;
   await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
   expect(events(master).filter((e) => e.type === 'hang' || e.type === 'exit')).toEqual([]);
+  await shutdown(master);
+});
+
+test('a slave left without CPU (runnable, its CPU time still) is watched on, not killed as hung', async () => {
+  const master = startMaster([{ name: 's', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
+  await master.waitForJson('STARTED');
+  const pid = (await waitEvent(master, is('ready', 's'))).pid as number;
+  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  // A real-time busy loop on the slave's CPU for 2 s: the slave stays
+  // runnable but runs only in the slice the kernel keeps back from real-time
+  // tasks (50 ms a second by default), its heartbeat silent far past the
+  // timeout (a crowded machine, made on purpose). The loop ends by itself;
+  // chrt refuses without CAP_SYS_NICE, and the exit code then fails the test.
+  const hog = spawn('chrt', ['--fifo', '1', 'taskset', '-c', '1', process.execPath, '-e', 'for (const end = Date.now() + 2000; Date.now() < end; );'], {
+    stdio: 'ignore',
+  });
+  try {
+    expect(await new Promise((r) => hog.on('exit', r))).toBe(0);
+  } finally {
+    hog.kill('SIGKILL');
+  }
+  expect(await waitEvent(master, is('starved', 's'))).toMatchObject({ pid });
+  expect(events(master).filter((e) => e.type === 'hang' || e.type === 'exit')).toEqual([]);
+  expect(alive(pid)).toBe(true);
   await shutdown(master);
 });
 

@@ -9,10 +9,10 @@ import type { SupervisedProcess, ExitReason } from './supervised-process';
 import { waitFor } from './supervised-process';
 import type { SlaveSpec, SlaveStatus, SupervisorEvents, SupervisorOptions } from './supervisor-spec';
 
-/** What a role needs from its supervisor. */
 /** The longest silence (in heartbeat timeouts) a starved process is given before it is killed anyway. */
 const STARVED_LIMITS = 10;
 
+/** What a role needs from its supervisor. */
 export interface RoleHost {
   readonly opts: SupervisorOptions;
   emit<E extends keyof SupervisorEvents>(event: E, ...args: SupervisorEvents[E]): boolean;
@@ -34,8 +34,6 @@ export class SlaveRole {
   restarts = 0;
   /** Set while a standby is being promoted (promote() reports readiness then). */
   private promoting = false;
-  /** A 'starved' event went out for the current silence. */
-  private starvedReported = false;
 
   constructor(
     readonly spec: SlaveSpec,
@@ -82,17 +80,11 @@ export class SlaveRole {
     const silentMs = p.silence(now);
     // Silence before the first beat is set-up time, bounded like a start.
     const limit = p.beating ? this.host.opts.heartbeatTimeoutMs : this.host.opts.startTimeoutMs;
-    if (silentMs <= limit) {
-      this.starvedReported = false;
-      return;
-    }
+    if (silentMs <= limit) return;
     // Runnable but left without CPU is not hung: watched on, up to
     // STARVED_LIMITS timeouts of silence, and reported once.
     const starved = silentMs <= limit * STARVED_LIMITS ? p.starved(now) : null;
-    if (starved === 'starved' && !this.starvedReported) {
-      this.starvedReported = true;
-      this.host.emit('starved', { name: this.name, pid: p.pid, silentMs });
-    }
+    if (starved === 'starved') this.host.emit('starved', { name: this.name, pid: p.pid, silentMs });
     if (starved !== null) return;
     this.host.emit('hang', { name: this.name, pid: p.pid, silentMs });
     if (p === this.standby) p.kill(p.endedBy ?? 'hung');

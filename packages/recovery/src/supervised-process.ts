@@ -82,8 +82,8 @@ export class SupervisedProcess {
   private lastBeatAt = this.startedAt;
   /** Whether it has bumped its heartbeat since it became ready (attached is not yet looping). */
   private beaten = false;
-  /** While silent and runnable: when its CPU time was last read (see starved()). */
-  private starving: { at: number; cpuTicks: number } | null = null;
+  /** While silent and runnable: when its CPU time was last read, and whether it was found starved (see starved()). */
+  private starving: { at: number; cpuTicks: number; found: boolean } | null = null;
   private exit: ProcessExit | null = null;
 
   constructor(
@@ -158,8 +158,9 @@ export class SupervisedProcess {
    * its main thread runnable (state R), and over a window of STARVE_WINDOW_MS
    * it ran less than a tenth of the time. A crowded machine can leave a
    * runnable process out that long (measured: 1.1 s beside 7 CPU hogs on
-   * 2 CPUs). 'watching' while a window is open, 'starved' when one closed
-   * so, null for a stopped, sleeping or spinning process.
+   * 2 CPUs). 'starved' the first time a window closes so in a silence,
+   * 'watching' otherwise while it is runnable, null for a stopped, sleeping
+   * or spinning process.
    */
   starved(now: number): 'watching' | 'starved' | null {
     const stat = readProcStat(this.pid, this.pid);
@@ -169,11 +170,12 @@ export class SupervisedProcess {
     }
     const seen = this.starving;
     if (seen !== null && now - seen.at < STARVE_WINDOW_MS) return 'watching';
-    this.starving = { at: now, cpuTicks: stat.cpuTicks };
-    if (seen === null) return 'watching';
-    if ((stat.cpuTicks - seen.cpuTicks) * CLOCK_TICK_MS < (now - seen.at) / 10) return 'starved';
-    this.starving = null;
-    return null;
+    if (seen !== null && (stat.cpuTicks - seen.cpuTicks) * CLOCK_TICK_MS >= (now - seen.at) / 10) {
+      this.starving = null;
+      return null;
+    }
+    this.starving = { at: now, cpuTicks: stat.cpuTicks, found: seen !== null };
+    return seen !== null && !seen.found ? 'starved' : 'watching';
   }
 
   /**

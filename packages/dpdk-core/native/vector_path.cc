@@ -104,6 +104,19 @@ void FillFromRing(napi_env env, VectorState& s, const char* op) {
   AddReceived(s, 0, n);
 }
 
+// Sends packets [p, p+k) on output `out`'s port and queue, journaled (with
+// `counted`, counted there before they leave the vector); `retry` while the
+// device takes some. What the device refuses is freed and counted as
+// dropped. Returns how many it took.
+uint32_t SendRun(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* counted, bool retry) {
+  const Output& o = s.outputs[out];
+  const Guard handed = counted != nullptr ? Guard{counted, *counted + k} : Guard{};
+  const uint32_t sent = JournaledTx(o.port, o.queue, p, static_cast<uint16_t>(k), counted != nullptr, retry, handed, [&] { Count(counted, k); });
+  if (sent < k) s.AddDropped(out, k - sent);
+  s.AddSent(out, sent);
+  return sent;
+}
+
 // Hands packets [p, p+k) to output `out` (outputs.size(): dropped); with
 // `counted`, each chunk is counted there before it leaves the vector.
 // Returns how many went on (buffered, sent or enqueued).
@@ -124,25 +137,13 @@ uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* 
       // the copy into the buffer and the hand-over that copy needs.
       rte_eth_dev_tx_buffer* buf = o.held.buf;
       uint32_t left = k;
-      while (left >= buf->size && buf->length == 0) {
-        const uint16_t size = buf->size;
-        const Guard chunk = counted != nullptr ? Guard{counted, *counted + size} : Guard{};
-        const uint16_t sent = JournaledTx(o.port, o.queue, p, size, shared, false, chunk, [&] { Count(counted, size); });
-        if (sent < size) s.AddDropped(out, size - sent);
-        s.AddSent(out, sent);
-        p += size;
-        left -= size;
-      }
+      for (; left >= buf->size && buf->length == 0; p += buf->size, left -= buf->size) SendRun(s, out, p, buf->size, counted, false);
       s.AddSent(out, TxPutBulk(o.port, o.queue, buf, p, left, counted));
       return k;
     }
-    case OutputKind::kDirect: {
+    case OutputKind::kDirect:
       // Sent until the device takes no more; the rest is freed.
-      const uint32_t sent = JournaledTx(o.port, o.queue, p, static_cast<uint16_t>(k), shared, true, handed, [&] { Count(counted, k); });
-      if (sent < k) s.AddDropped(out, k - sent);
-      s.AddSent(out, sent);
-      return sent;
-    }
+      return SendRun(s, out, p, k, counted, true);
     case OutputKind::kRing: {
       // What the ring refuses is freed.
       const uint32_t in = JournaledEnqueue(o.ring->r, p, k, o.bulk, shared, handed, [&] { Count(counted, k); });

@@ -31,6 +31,15 @@ import { FLOWS } from './flows';
 
 const APP = path.join(__dirname, '..');
 const TSX = require.resolve('tsx');
+/**
+ * tsx's in-thread require hook, for the timed TypeScript side: `--import tsx`
+ * loads through Node's ESM loader, which detaches ArrayBuffers (a transfer to
+ * its hooks thread, WebAssembly memory growing) and so turns off V8's
+ * "no ArrayBuffer was ever detached" shortcut for the whole process; every
+ * packet access then carries a detached check (see @mp/dpdk-core's README,
+ * Speed). The apps run compiled JavaScript, which keeps the shortcut.
+ */
+const TSX_CJS = require.resolve('tsx/cjs');
 
 function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
@@ -275,7 +284,7 @@ function handlerRun(side: 'C' | 'TS'): number {
   const out =
     side === 'C'
       ? execFileSync(path.join(APP, '.build', 'flow-hash'), eal, { encoding: 'utf8' })
-      : execFileSync(process.execPath, ['--import', TSX, path.join(__dirname, 'flow-hash.ts'), ...eal], { encoding: 'utf8' });
+      : execFileSync(process.execPath, ['--require', TSX_CJS, path.join(__dirname, 'flow-hash.ts'), ...eal], { encoding: 'utf8' });
   removeLeftovers(prefix);
   const line = /^RESULT (.*)$/m.exec(out)?.[1];
   if (line === undefined) throw new Error(`${side} flow-hash printed no result:\n${out}`);

@@ -33,11 +33,11 @@ const APP = path.join(__dirname, '..');
 const TSX = require.resolve('tsx');
 /**
  * tsx's in-thread require hook, for the timed TypeScript side: `--import tsx`
- * loads through Node's ESM loader, which detaches ArrayBuffers (a transfer to
- * its hooks thread, WebAssembly memory growing) and so turns off V8's
- * "no ArrayBuffer was ever detached" shortcut for the whole process; every
- * packet access then carries a detached check (see @mp/dpdk-core's README,
- * Speed). The apps run compiled JavaScript, which keeps the shortcut.
+ * starts tsx's ESM hooks, which detach an ArrayBuffer (WebAssembly memory
+ * growing) and so turn off V8's "no ArrayBuffer was ever detached" shortcut
+ * for the whole process; every packet access then carries a detached check
+ * (see @mp/dpdk-core's README, Speed). The apps run compiled JavaScript,
+ * which keeps the shortcut.
  */
 const TSX_CJS = require.resolve('tsx/cjs');
 

@@ -10,7 +10,7 @@ beforeAll(() => requireHugepages());
 
 test('examples/udp-flows.ts: 4 flows of 200 packets forwarded, 200 ARP frames dropped', () => {
   const root = path.join(__dirname, '..');
-  const run = spawnSync(process.execPath, ['--import', require.resolve('tsx'), path.join(root, 'examples', 'udp-flows.ts')], { cwd: root, encoding: 'utf8' });
+  const run = spawnSync(process.execPath, ['--require', require.resolve('tsx/cjs'), path.join(root, 'examples', 'udp-flows.ts')], { cwd: root, encoding: 'utf8' });
   expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr }).toEqual({ status: 0, stderr: '' });
   const out = run.stdout;
   expect(out.split('\n').filter((l) => l.includes('packets'))).toEqual([

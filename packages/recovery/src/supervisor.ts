@@ -116,7 +116,10 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     const lcoreArg = 'floating' in l ? `--lcores=${lcore}@(${l.cpus})` : `--lcores=${lcore}@${l.cpu ?? l.id}`;
     const proc = new SupervisedProcess(zone, {
       command: this.opts.command,
-      execArgv: this.opts.execArgv ?? (rt.spec.entry.endsWith('.ts') ? ['--import', require.resolve('tsx')] : []),
+      // tsx's in-thread require hook: its ESM hooks (--import tsx) would cost
+      // the slave V8's never-detached ArrayBuffer shortcut (@mp/dpdk-core's
+      // README, Speed).
+      execArgv: this.opts.execArgv ?? (rt.spec.entry.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : []),
       entry: rt.spec.entry,
       ealArgs: ['--proc-type=secondary', `--file-prefix=${this.opts.filePrefix}`, lcoreArg, ...this.opts.ealArgs, ...rt.spec.ealArgs],
       args: rt.spec.args,

@@ -334,9 +334,11 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
       st_->failpoint = Failpoint::kSendKillAfterChunk;
     } else if (which == "kill-after-fill") {
       st_->failpoint = Failpoint::kKillAfterFill;
+    } else if (which == "kill-in-peek") {
+      st_->failpoint = Failpoint::kKillInPeek;
     } else {
       throw Napi::RangeError::New(info.Env(), "unknown packet vector failpoint '" + which +
-                                                  "'; use 'send-kill-after-chunk' or 'kill-after-fill'");
+                                                  "'; use 'send-kill-after-chunk', 'kill-after-fill' or 'kill-in-peek'");
     }
     return info.Env().Undefined();
   }

@@ -63,7 +63,7 @@ inline rte_mbuf** ZonePackets(const rte_memzone* mz) {
 // Test-only fault injection, armed through the addon's internal
 // `armFailpoint` (never from the environment, so production processes cannot
 // trip it by accident).
-enum class Failpoint { kNone, kSendKillAfterChunk, kKillAfterFill };
+enum class Failpoint { kNone, kSendKillAfterChunk, kKillAfterFill, kKillInPeek };
 
 struct RxSource {
   uint16_t port;

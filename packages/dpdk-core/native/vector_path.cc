@@ -91,6 +91,7 @@ void FillFromRing(napi_env env, VectorState& s, const char* op) {
   j->done = 0;
   PublishWord(&j->active, 1);
   const uint32_t n = rte_ring_dequeue_burst_start(r, reinterpret_cast<void**>(s.pkts), s.capacity, nullptr);
+  if (s.failpoint == Failpoint::kKillInPeek && n > 0) raise(SIGKILL);
   PublishWord(&j->count, n);
   if (n == 0) {
     rte_ring_dequeue_finish(r, 0);

@@ -28,9 +28,12 @@ std::pair<uint32_t, uint32_t> SettleZone(const rte_memzone* mz) {
       if (r != nullptr && r->cons.sync_type == RTE_RING_SYNC_ST &&
           __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE) == j->tail0) {
         const uint32_t pos = j->tail0 + done;
+        // What goes back is what the peek took past the handed-on prefix,
+        // by the head: a process killed inside the peek moved the head
+        // before it published the batch's count.
+        requeued = std::min(r->cons.head - pos, j->capacity);
         r->cons.head = pos;
         __atomic_store_n(&r->cons.tail, pos, __ATOMIC_RELEASE);
-        requeued = count - done;
       }
     }
   } else if (count > done) {

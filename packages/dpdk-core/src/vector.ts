@@ -199,7 +199,7 @@ export interface PacketVector {
    */
   unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array };
   /** @internal test fault injection (see native/vector.h). */
-  armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill'): void;
+  armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill' | 'kill-in-peek'): void;
 }
 
 /**
@@ -354,7 +354,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
     unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array } {
       return { bytes, view, offsets: off };
     }
-    armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill'): void {
+    armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill' | 'kill-in-peek'): void {
       n.armFailpoint(name);
     }
   }

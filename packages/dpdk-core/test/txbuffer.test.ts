@@ -76,6 +76,11 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
     expect(result(run.stdout)).toEqual({ length: 0, dropped: 7, inUse: base, zoneAfterFree: 'ENOENT' });
   });
 
+  /** The primary's reclaimPacketVector(name): refused while it holds a handle on the zone, then what the dead owner held given back and the zone freed. */
+  async function expectReclaimed(name: string, gave: { requeued: number; freed: number; queued: number; inUse: number }): Promise<void> {
+    expect(await primary.request(`reclaim-vector ${name}`, 'RECLAIMED_VECTOR')).toEqual({ withHandle: 'EBUSY', ...gave, zone: 'ENOENT', again: 'ENOENT' });
+  }
+
   // A named vector killed after handing the first 5 of its batch of 20 to its named TX buffer.
   async function killedInSend(vector: string, buffer: string): Promise<void> {
     expect(await primary.request('fill 20', 'FILLED')).toEqual({ queued: 20, inUse: base + 20 });
@@ -88,15 +93,7 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
   test('a named vector killed in the middle of a send: reclaim puts exactly the rest back in the ring, in order; reclaimTxBuffer frees exactly the chunk', async () => {
     await killedInSend('vx_a', 'txb_vx_a');
     // The 15 it had not handed on go back to the ring, in order; the 5 in the TX buffer are the buffer's to free.
-    expect(await primary.request('reclaim-vector vx_a', 'RECLAIMED_VECTOR')).toEqual({
-      withHandle: 'EBUSY',
-      requeued: 15,
-      freed: 0,
-      queued: 15,
-      inUse: base + 20,
-      zone: 'ENOENT',
-      again: 'ENOENT',
-    });
+    await expectReclaimed('vx_a', { requeued: 15, freed: 0, queued: 15, inUse: base + 20 });
     expect(await primary.request('reclaim txb_vx_a', 'RECLAIMED')).toEqual({ freed: 5, inUse: base + 15, zoneGone: 'ENOENT' });
     expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(5, 15), inUse: base });
   });
@@ -116,6 +113,17 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
     expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(5, 15), inUse: base });
   });
 
+  test('a named vector killed inside its ring peek, before it counted the batch: reclaim puts the whole batch back and says so', async () => {
+    expect(await primary.request('fill 20', 'FILLED')).toEqual({ queued: 20, inUse: base + 20 });
+    const dying = startFixture(FIXTURE, secondary(['vector-die-in-peek', 'vx_g', 'txb_vx_g']));
+    await dying.waitForJson('FILLING');
+    expect(await dying.waitForExit()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(dying.stdout).not.toMatch(/SURVIVED/);
+    await expectReclaimed('vx_g', { requeued: 20, freed: 0, queued: 20, inUse: base + 20 });
+    expect(await primary.request('reclaim txb_vx_g', 'RECLAIMED')).toEqual({ freed: 0, inUse: base + 20, zoneGone: 'ENOENT' });
+    expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(0, 20), inUse: base });
+  });
+
   // A named vector reading port 0, killed right after a fill.
   async function killedAfterFill(vector: string): Promise<void> {
     const dying = startFixture(FIXTURE, secondary(['port-vector-die', vector]));
@@ -126,15 +134,7 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
 
   test('a named vector reading a port, killed right after a fill: reclaim, or a process taking the name over, frees exactly what it held', async () => {
     await killedAfterFill('vx_c');
-    expect(await primary.request('reclaim-vector vx_c', 'RECLAIMED_VECTOR')).toEqual({
-      withHandle: 'EBUSY',
-      requeued: 0,
-      freed: 40,
-      queued: 0,
-      inUse: base,
-      zone: 'ENOENT',
-      again: 'ENOENT',
-    });
+    await expectReclaimed('vx_c', { requeued: 0, freed: 40, queued: 0, inUse: base });
     await killedAfterFill('vx_d');
     const portAdopted = await runFixture(FIXTURE, secondary(['port-vector-adopt', 'vx_d']));
     expect({ code: portAdopted.code, stderr: portAdopted.code === 0 ? '' : portAdopted.stderr }).toEqual({ code: 0, stderr: '' });

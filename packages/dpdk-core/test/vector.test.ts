@@ -266,7 +266,7 @@ test('bad options and objects: EINVAL/ENODEV/EBUSY/ENOENT with a message that sa
     reclaimNotAVector: 'EINVAL',
     reclaimHeldHere: 'EBUSY',
     // Test-only, but a misspelt name must not arm nothing in silence (the fault suite lost a kill that way).
-    unknownFailpoint: { kind: 'RangeError', message: "unknown packet vector failpoint 'kill-after-nothing'; use 'send-kill-after-chunk' or 'kill-after-fill'" },
+    unknownFailpoint: { kind: 'RangeError', message: "unknown packet vector failpoint 'kill-after-nothing'; use 'send-kill-after-chunk', 'kill-after-fill' or 'kill-in-peek'" },
     multiConsumerUnnamed: 'no error',
   });
   const message = (k: string): string => {

@@ -116,6 +116,14 @@ void DisownNamedZone(const rte_memzone* mz) {
 
 void ReleaseNamedZone(AddonData& data, const rte_memzone* mz) {
   data.heldZones.erase(mz);
+  // A memzone handle of this process on the zone (lookupMemzone of its
+  // name) keeps it: freed under the handle, the handle's view would reach
+  // memory DPDK hands out again or unmaps. Settled and ownerless, the zone
+  // waits for a reclaim or the next holder of its name.
+  if (data.memzones.Find(mz) != nullptr) {
+    DisownNamedZone(mz);
+    return;
+  }
   rte_memzone_free(mz);
 }
 

@@ -455,6 +455,14 @@ describe('safety (each in its own process: a crash fails the test)', () => {
     });
   });
 
+  test("a named vector's close() leaves its zone to a memzone handle this process holds on it, for a reclaim once the handle is closed", async () => {
+    expect(await run('zone-handle-at-close', ['--vdev=net_null0'])).toEqual({
+      afterClose: { bytes: true, closed: false, lookup: 'no error', inUse: 0 },
+      reclaimed: { requeued: 0, freed: 0 },
+      lookup: E('ENOENT'),
+    });
+  });
+
   test("after the pool handle's close(): every accessor refused with the reason, the packets still go out", async () => {
     const r = await run('after-pool-close', ['--vdev=net_null0']);
     const gone = refused(/^packet 0 cannot be viewed in place: the handle of mempool 'vsp_pool' this vector views was closed/);

@@ -7,7 +7,7 @@
 import { EXIT } from '@mp/dpdk-core/cli';
 import { removeLeftovers, type Fixture } from '@mp/test-kit';
 import { between, row, sleep, until, type Budget, type Fault, type FaultRow } from './fault';
-import { BIN, CsGroup, armFailpoint, lastJson, node, type CsEnd, type ServerStats } from './groups';
+import { BIN, CsGroup, armFailpoint, type VectorFailpoint, lastJson, node, type CsEnd, type ServerStats } from './groups';
 import { judgeExit, scoreRefusal } from './judge';
 import { malformedPcap } from './frames';
 import { hogPool } from './hog';
@@ -82,7 +82,7 @@ const randomKill = clientKills('client SIGKILL at random moments', async (victim
   victim.kill('SIGKILL');
 });
 
-const atFailpoint = (failpoint: 'kill-after-fill' | 'send-kill-after-chunk'): Fault =>
+const atFailpoint = (failpoint: VectorFailpoint): Fault =>
   clientKills(`client killed at failpoint ${failpoint}`, async (victim, b) => {
     await sleep(between(b.random, 0, 200));
     armFailpoint(victim.pid, failpoint);
@@ -256,6 +256,7 @@ export const clientServerFaults: Fault[] = [
   randomKill,
   atFailpoint('kill-after-fill'),
   atFailpoint('send-kill-after-chunk'),
+  atFailpoint('kill-in-peek'),
   stopped('client SIGSTOP+SIGCONT at random moments (its ring overflows)', [0], true),
   stopped('ring overflow: every client stopped at once', ['all'], false),
   poolExhaustion,

@@ -199,8 +199,14 @@ export interface PacketVector {
    */
   unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array };
   /** @internal test fault injection (see native/vector.h). */
-  armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill' | 'kill-in-peek'): void;
+  armFailpoint(name: PacketVectorFailpoint): void;
 }
+
+/**
+ * Test-only: where a vector armed with its internal armFailpoint SIGKILLs its
+ * own process (native/vector.h), for the fault tests and suite.
+ */
+export type PacketVectorFailpoint = 'send-kill-after-chunk' | 'kill-after-fill' | 'kill-in-peek';
 
 /**
  * The bounds-checked accessors over one vector's packets. What they check
@@ -354,7 +360,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
     unsafeMemory(): { bytes: Uint8Array; view: DataView; offsets: Uint32Array } {
       return { bytes, view, offsets: off };
     }
-    armFailpoint(name: 'send-kill-after-chunk' | 'kill-after-fill' | 'kill-in-peek'): void {
+    armFailpoint(name: PacketVectorFailpoint): void {
       n.armFailpoint(name);
     }
   }

@@ -4,10 +4,11 @@
  * that the group recovers, then stops it in order and reads the server's
  * counters and its one-owner pool audit.
  */
+import type { PacketVectorFailpoint } from '@mp/dpdk-core';
 import { EXIT } from '@mp/dpdk-core/cli';
 import { removeLeftovers, type Fixture } from '@mp/test-kit';
 import { between, row, sleep, until, type Budget, type Fault, type FaultRow } from './fault';
-import { BIN, CsGroup, armFailpoint, type VectorFailpoint, lastJson, node, type CsEnd, type ServerStats } from './groups';
+import { BIN, CsGroup, armFailpoint, lastJson, node, type CsEnd, type ServerStats } from './groups';
 import { judgeExit, scoreRefusal } from './judge';
 import { malformedPcap } from './frames';
 import { hogPool } from './hog';
@@ -82,7 +83,7 @@ const randomKill = clientKills('client SIGKILL at random moments', async (victim
   victim.kill('SIGKILL');
 });
 
-const atFailpoint = (failpoint: VectorFailpoint): Fault =>
+const atFailpoint = (failpoint: PacketVectorFailpoint): Fault =>
   clientKills(`client killed at failpoint ${failpoint}`, async (victim, b) => {
     await sleep(between(b.random, 0, 200));
     armFailpoint(victim.pid, failpoint);

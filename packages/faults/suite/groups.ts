@@ -7,6 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { PacketVectorFailpoint } from '@mp/dpdk-core';
 import { ealArgs, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { sleep, until } from './fault';
 
@@ -24,11 +25,8 @@ const armDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-faults-arm-'));
 process.on('exit', () => fs.rmSync(armDir, { recursive: true, force: true }));
 const appEnv = { NODE_OPTIONS: `--require ${path.join(__dirname, 'failpoints.cjs')}`, MP_FAULTS_ARM_DIR: armDir };
 
-/** A point of a packet vector's fill or send where an armed process SIGKILLs itself (dpdk-core's internal armFailpoint, native/vector.h). */
-export type VectorFailpoint = 'kill-after-fill' | 'send-kill-after-chunk' | 'kill-in-peek';
-
 /** Makes process `pid` SIGKILL itself at `failpoint` of its packet vectors. */
-export function armFailpoint(pid: number, failpoint: VectorFailpoint): void {
+export function armFailpoint(pid: number, failpoint: PacketVectorFailpoint): void {
   // Written aside and renamed into place: failpoints.cjs polls for the file,
   // and a poll between writeFileSync's truncate and its write read an empty
   // name, armed nothing and stopped polling (a slave that never died, about

@@ -5,11 +5,11 @@
  * master's JSON events, then stops it in order and reads its counters and
  * the one-owner audit of every pool.
  */
-import { ownerAlive } from '@mp/dpdk-core';
+import { ownerAlive, type PacketVectorFailpoint } from '@mp/dpdk-core';
 import { removeLeftovers } from '@mp/test-kit';
 import { between, row, sleep, until, type Budget, type Fault, type FaultRow } from './fault';
 import { malformedPcap } from './frames';
-import { MsGroup, NULL_PORTS, armFailpoint, type VectorFailpoint, is, type Ev, type MsEnd } from './groups';
+import { MsGroup, NULL_PORTS, armFailpoint, is, type Ev, type MsEnd } from './groups';
 import { hogPool } from './hog';
 import { judgeExit, scoreRefusal } from './judge';
 
@@ -90,7 +90,7 @@ const randomKill = slaveKills('slave SIGKILL at random moments', async (pid, b) 
   process.kill(pid, 'SIGKILL');
 });
 
-const atFailpoint = (failpoint: VectorFailpoint): Fault =>
+const atFailpoint = (failpoint: PacketVectorFailpoint): Fault =>
   slaveKills(`slave killed at failpoint ${failpoint}`, async (pid, b) => {
     await sleep(between(b.random, 0, 200));
     armFailpoint(pid, failpoint);

@@ -1,8 +1,8 @@
 /**
  * Benchmark observer: attaches to a client-server group as a secondary,
  * reads the port_info counters (C layout, so it works for C and TS pairs),
- * sleeps through the measurement window without using the CPU, reads again
- * and prints one JSON line.
+ * reads them again every 250 ms through the measurement window (sleeping
+ * between reads) and prints one JSON line.
  *
  *   observe.ts [EAL args] -- SECONDS
  */
@@ -23,11 +23,23 @@ function read(view: DataView): { tx: number; rx: number; perClient: number[]; ti
 
 const { appArgs } = initEalFromArgv(process.argv.slice(2));
 const [seconds] = appArgs.map(Number) as [number];
+/**
+ * The window is read in slices too: a run that spent part of its window in
+ * the far CPU placement (bench.ts, cpuPlacement) shows it as slow slices,
+ * and the median slice is the rate of the placement the run mostly had.
+ */
+const SLICE_MS = 250;
 const view = new DataView(lookupMemzone(MZ_PORT_INFO).view());
 const start = read(view);
-setTimeout(() => {
-  const end = read(view);
-  const dt = (end.time - start.time) / 1000;
-  const clientTxPps = end.perClient.map((t, c) => (t - (start.perClient[c] as number)) / dt);
-  process.stdout.write(`${JSON.stringify({ seconds: dt, txPps: (end.tx - start.tx) / dt, rxPps: (end.rx - start.rx) / dt, clientTxPps })}\n`);
-}, seconds * 1000);
+const sliceTxPps: number[] = [];
+let last = start;
+const timer = setInterval(() => {
+  const now = read(view);
+  sliceTxPps.push(((now.tx - last.tx) * 1000) / (now.time - last.time));
+  last = now;
+  if (now.time - start.time < seconds * 1000 - SLICE_MS / 2) return;
+  clearInterval(timer);
+  const dt = (now.time - start.time) / 1000;
+  const clientTxPps = now.perClient.map((t, c) => (t - (start.perClient[c] as number)) / dt);
+  process.stdout.write(`${JSON.stringify({ seconds: dt, txPps: (now.tx - start.tx) / dt, rxPps: (now.rx - start.rx) / dt, clientTxPps, sliceTxPps })}\n`);
+}, SLICE_MS);

@@ -158,11 +158,19 @@ interface Sample {
   pps: number;
   /** Forwarded packets per second of the whole window. */
   windowPps: number;
+  /** The slowest and the fastest slice. */
+  sliceRange: [number, number];
   /** Packets the server received per second (forwarded + dropped because a client's ring was full): how far ahead of the clients the server runs. */
   rxPps: number;
   /** Forwarded packets per second of each client: a share that is not fair shows here. */
   clientPps: number[];
-  /** Where CPUs 0 and 1 were around the run ('changed': not the same before and after). */
+  /**
+   * Where CPUs 0 and 1 were around the run. 'changed': not the same before
+   * and after, or (with a CPU for each process) the slices' rates more than
+   * SLICE_SPREAD apart, a change and back inside the window: far forwards
+   * about 4 times slower. With more processes than CPUs the scheduler
+   * spreads the slices that far by itself.
+   */
   placement: Placement | 'changed';
   /** The cache line's round trips between them before and after the run, ns. */
   roundTripNs: number[];
@@ -234,7 +242,7 @@ async function run(cell: Cell, config: Config): Promise<Sample> {
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (line === undefined) throw new Error(`observer printed nothing: ${out}`);
     const o = JSON.parse(line) as { txPps: number; rxPps: number; clientTxPps: number[]; sliceTxPps: number[] };
-    return { pps: median(o.sliceTxPps), windowPps: o.txPps, rxPps: o.rxPps, clientPps: o.clientTxPps.slice(0, cell.clients), placement: before.placement, roundTripNs: [before.roundTripNs] };
+    return { pps: median(o.sliceTxPps), windowPps: o.txPps, sliceRange: [Math.min(...o.sliceTxPps), Math.max(...o.sliceTxPps)], rxPps: o.rxPps, clientPps: o.clientTxPps.slice(0, cell.clients), placement: before.placement, roundTripNs: [before.roundTripNs] };
   } finally {
     for (const c of clients) await stop(c, 'SIGKILL');
     await stop(server, 'SIGINT');
@@ -243,11 +251,16 @@ async function run(cell: Cell, config: Config): Promise<Sample> {
   }
 }
 
-/** run(), with the placement after it checked against the one before. */
+/** Slices of one run further apart than this are taken for a change of placement inside it. */
+const SLICE_SPREAD = 2;
+
+/** run(), with the placement after it and its slices checked against the one before. */
 async function placedRun(cell: Cell, config: Config): Promise<Sample> {
   const s = await run(cell, config);
   const after = cpuPlacement();
-  return { ...s, placement: after.placement === s.placement ? s.placement : 'changed', roundTripNs: [...s.roundTripNs, after.roundTripNs] };
+  const cpuEach = cell.clients + 1 <= os.cpus().length;
+  const kept = after.placement === s.placement && (!cpuEach || s.sliceRange[1] <= SLICE_SPREAD * s.sliceRange[0]);
+  return { ...s, placement: kept ? s.placement : 'changed', roundTripNs: [...s.roundTripNs, after.roundTripNs] };
 }
 
 const mpps = (v: number): string => `${(v / 1e6).toFixed(3)} Mpps`;
@@ -283,7 +296,7 @@ async function alternate(cell: Cell, configs: Config[], label: (c: Config) => st
         const s = await placedRun(cell, configs[i] as Config);
         got[i] = s;
         const each = s.clientPps.length > 1 ? `, clients ${s.clientPps.map((p) => (p / 1e6).toFixed(3)).join(' / ')}` : '';
-        console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (window ${mpps(s.windowPps)}, server rx ${mpps(s.rxPps)}${each}) ${s.placement} (${s.roundTripNs.join('/')} ns)`);
+        console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (slices ${(s.sliceRange[0] / 1e6).toFixed(1)}-${(s.sliceRange[1] / 1e6).toFixed(1)}, server rx ${mpps(s.rxPps)}${each}) ${s.placement} (${s.roundTripNs.join('/')} ns)`);
       }
       const first = got[0]?.placement;
       if (first !== 'changed' && got.every((s) => s.placement === first)) break;

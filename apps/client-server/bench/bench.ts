@@ -21,9 +21,10 @@
  *    every 10 s (so the printing itself barely counts).
  *
  * Every run of 1-3 is labelled with the placement of CPUs 0 and 1 around it
- * (cpuPlacement): on this VM a cache line crosses between them either in
- * about 70 ns or in about 350 ns, in streaks of minutes, and every pair,
- * C's as much as TS's, forwards about 4 times slower in the far placement.
+ * (cpuPlacement): on this VM a cache line's round trip between them takes
+ * either 50-80 ns or 300-410 ns, for minutes or for seconds at a time, and
+ * every pair, C's as much as TS's, forwards about 4 times slower in the far
+ * placement.
  * A round whose runs did not all have one placement is run again, and the
  * ratios are given per placement.
  *
@@ -186,7 +187,7 @@ function compile(name: string, source: string, flags: string[]): string {
 type Placement = 'near' | 'far';
 /**
  * A cache line's round trip between CPUs 0 and 1 (bench/cache-ping.c) above
- * this is the far placement: measured here 53-80 ns near, 340-410 ns far,
+ * this is the far placement: measured here 50-80 ns near, 300-410 ns far,
  * nothing between.
  */
 const FAR_ROUND_TRIP_NS = 200;

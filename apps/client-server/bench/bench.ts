@@ -265,6 +265,16 @@ async function placedRun(cell: Cell, config: Config): Promise<Sample> {
 }
 
 const mpps = (v: number): string => `${(v / 1e6).toFixed(3)} Mpps`;
+/** The median rate of the runs in each placement (runs labelled 'changed' left out). */
+function rates(samples: Sample[]): string {
+  return (
+    (['near', 'far'] as const)
+      .map((p) => [p, samples.filter((s) => s.placement === p).map((s) => s.pps)] as const)
+      .filter(([, xs]) => xs.length > 0)
+      .map(([p, xs]) => `${p} ${mpps(median(xs))}`)
+      .join(', ') || 'no run in one placement'
+  );
+}
 /** How many times a round is run at most while its runs' placements differ. */
 const ROUND_TRIES = 4;
 
@@ -317,7 +327,7 @@ async function pairBench(): Promise<void> {
   const samples = await alternate({ ports: nullPorts(2), clients: 1, clientLcores: pinnedClient }, configs, name);
   const c = samples[0] as Sample[];
   console.log('  medians');
-  configs.forEach((cfg, i) => console.log(`    ${name(cfg).padEnd(28)} ${mpps(median((samples[i] as Sample[]).map((s) => s.pps)))}`));
+  configs.forEach((cfg, i) => console.log(`    ${name(cfg).padEnd(28)} ${rates(samples[i] as Sample[])}`));
   for (let i = 1; i < configs.length; i++) {
     console.log(`    ${name(configs[i] as Config).padEnd(28)} TS/C ${ratios(samples[i] as Sample[], c)}`);
   }
@@ -331,7 +341,7 @@ async function scaleBench(): Promise<void> {
       console.log(` ${clients} client(s), ${ports} ports`);
       const [c, ts] = await alternate({ ports: nullPorts(ports), clients, clientLcores: floatingClient }, [C_PAIR, TS_PAIR], name);
       rows.push(
-        `    ${String(clients).padStart(2)} client(s) x ${ports} ports   C ${mpps(median((c as Sample[]).map((s) => s.pps)))}   TS ${mpps(median((ts as Sample[]).map((s) => s.pps)))}   TS/C ${ratios(ts as Sample[], c as Sample[])}`,
+        `    ${String(clients).padStart(2)} client(s) x ${ports} ports   C ${rates(c as Sample[])}   TS ${rates(ts as Sample[])}   TS/C ${ratios(ts as Sample[], c as Sample[])}`,
       );
     }
   }

@@ -154,17 +154,20 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-interface Sample {
+/** What one run forwarded. */
+interface Rates {
   /** Forwarded packets per second: the median of the window's 250 ms slices (observe.ts). */
   pps: number;
-  /** Forwarded packets per second of the whole window. */
-  windowPps: number;
   /** The slowest and the fastest slice. */
   sliceRange: [number, number];
   /** Packets the server received per second (forwarded + dropped because a client's ring was full): how far ahead of the clients the server runs. */
   rxPps: number;
   /** Forwarded packets per second of each client: a share that is not fair shows here. */
   clientPps: number[];
+}
+
+/** A run's rates, with where CPUs 0 and 1 were around it. */
+interface Sample extends Rates {
   /**
    * Where CPUs 0 and 1 were around the run. 'changed': not the same before
    * and after, or (with a CPU for each process) the slices' rates more than
@@ -200,11 +203,10 @@ function cpuPlacement(): { placement: Placement; roundTripNs: number } {
 }
 
 let runs = 0;
-async function run(cell: Cell, config: Config): Promise<Sample> {
+async function run(cell: Cell, config: Config): Promise<Rates> {
   runs += 1;
   const prefix = `mp-bench-${process.pid}-${runs}`;
   const common = [`--file-prefix=${prefix}`, '--no-pci', '--log-level=warning'];
-  const before = cpuPlacement();
   const mask = ((1 << cell.ports.length) - 1).toString(16);
   const server = launch(config.server, 'server', [
     ...common,
@@ -242,8 +244,8 @@ async function run(cell: Cell, config: Config): Promise<Sample> {
     await new Promise((r) => observer.on('exit', r));
     const line = out.split('\n').find((l) => l.startsWith('{'));
     if (line === undefined) throw new Error(`observer printed nothing: ${out}`);
-    const o = JSON.parse(line) as { txPps: number; rxPps: number; clientTxPps: number[]; sliceTxPps: number[] };
-    return { pps: median(o.sliceTxPps), windowPps: o.txPps, sliceRange: [Math.min(...o.sliceTxPps), Math.max(...o.sliceTxPps)], rxPps: o.rxPps, clientPps: o.clientTxPps.slice(0, cell.clients), placement: before.placement, roundTripNs: [before.roundTripNs] };
+    const o = JSON.parse(line) as { rxPps: number; clientTxPps: number[]; sliceTxPps: number[] };
+    return { pps: median(o.sliceTxPps), sliceRange: [Math.min(...o.sliceTxPps), Math.max(...o.sliceTxPps)], rxPps: o.rxPps, clientPps: o.clientTxPps.slice(0, cell.clients) };
   } finally {
     for (const c of clients) await stop(c, 'SIGKILL');
     await stop(server, 'SIGINT');
@@ -255,13 +257,14 @@ async function run(cell: Cell, config: Config): Promise<Sample> {
 /** Slices of one run further apart than this are taken for a change of placement inside it. */
 const SLICE_SPREAD = 2;
 
-/** run(), with the placement after it and its slices checked against the one before. */
+/** run(), between two measurements of the placement, its slices checked too. */
 async function placedRun(cell: Cell, config: Config): Promise<Sample> {
+  const before = cpuPlacement();
   const s = await run(cell, config);
   const after = cpuPlacement();
   const cpuEach = cell.clients + 1 <= os.cpus().length;
-  const kept = after.placement === s.placement && (!cpuEach || s.sliceRange[1] <= SLICE_SPREAD * s.sliceRange[0]);
-  return { ...s, placement: kept ? s.placement : 'changed', roundTripNs: [...s.roundTripNs, after.roundTripNs] };
+  const kept = after.placement === before.placement && (!cpuEach || s.sliceRange[1] <= SLICE_SPREAD * s.sliceRange[0]);
+  return { ...s, placement: kept ? before.placement : 'changed', roundTripNs: [before.roundTripNs, after.roundTripNs] };
 }
 
 const mpps = (v: number): string => `${(v / 1e6).toFixed(3)} Mpps`;

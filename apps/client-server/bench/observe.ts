@@ -41,5 +41,5 @@ const timer = setInterval(() => {
   clearInterval(timer);
   const dt = (now.time - start.time) / 1000;
   const clientTxPps = now.perClient.map((t, c) => (t - (start.perClient[c] as number)) / dt);
-  process.stdout.write(`${JSON.stringify({ seconds: dt, txPps: (now.tx - start.tx) / dt, rxPps: (now.rx - start.rx) / dt, clientTxPps, sliceTxPps })}\n`);
+  process.stdout.write(`${JSON.stringify({ seconds: dt, rxPps: (now.rx - start.rx) / dt, clientTxPps, sliceTxPps })}\n`);
 }, SLICE_MS);

@@ -208,19 +208,25 @@ void VectorState::Describe(uint32_t from, uint32_t to, int32_t inputPort) {
   rte_mbuf* const* __restrict p = pkts;
   uint32_t* __restrict o = off;
   uint16_t* __restrict l = len;
-  uint16_t* __restrict in = port;
   const uintptr_t base = span.base;
   const uint64_t limit = span.length;
   for (uint32_t i = from; i < to; i++) {
     const rte_mbuf* m = p[i];
-    const uintptr_t data = reinterpret_cast<uintptr_t>(m->buf_addr) + m->data_off;
+    const uint64_t at = reinterpret_cast<uintptr_t>(m->buf_addr) + m->data_off - base;
     // In place when the bytes are one segment inside the pool's memory (an
-    // indirect or external buffer may live elsewhere).
-    const uint64_t at = data - base;
-    const bool inPlace = m->nb_segs == 1 && at <= limit && m->data_len <= limit - at;
+    // indirect or external buffer may live elsewhere). Data below `base`
+    // wraps `at` past any limit, and max(at, end) is then `at`: one compare
+    // says both that the data starts inside and that it ends inside.
+    const uint64_t end = at + m->data_len;
+    const bool inPlace = (m->nb_segs == 1) & (std::max(at, end) <= limit);
     o[i] = inPlace ? static_cast<uint32_t>(at) : 0;
     l[i] = inPlace ? m->data_len : 0;
-    in[i] = inputPort >= 0 ? static_cast<uint16_t>(inputPort) : m->port;
+  }
+  // The input port of a burst is one store for all its packets.
+  if (inputPort >= 0) {
+    std::fill(port + from, port + to, static_cast<uint16_t>(inputPort));
+  } else {
+    for (uint32_t i = from; i < to; i++) port[i] = p[i]->port;
   }
   // Every new packet goes nowhere until the handler says otherwise.
   std::fill(dest + from, dest + to, kDropDestination);

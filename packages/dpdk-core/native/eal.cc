@@ -11,13 +11,14 @@
 #include <rte_memory.h>
 
 #include <climits>
+#include <cstdio>
 #include <cstring>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "activity.h"
 #include "common.h"
+#include "locked_rows.h"
 #include "vector.h"
 
 namespace dpdk_core {
@@ -206,15 +207,28 @@ void RemoveRuntimeDir(const std::string& dir) {
   rmdir(dir.c_str());
 }
 
-int CollectHugepageDir(const struct rte_memseg_list* msl, const struct rte_memseg* ms, void* arg) {
+struct HugepageDir {
+  char path[PATH_MAX];
+};
+
+// Runs inside rte_memseg_walk, under the memory lock of every process
+// (locked_rows.h): the directory of each page's file, once.
+int CollectHugepageDir(const struct rte_memseg_list* msl, const struct rte_memseg* ms, void* arg) noexcept {
   int fd = rte_memseg_get_fd_thread_unsafe(ms);
   if (fd < 0) return 0;
-  char link[PATH_MAX];
-  ssize_t n = readlink(("/proc/self/fd/" + std::to_string(fd)).c_str(), link, sizeof(link) - 1);
+  char proc[32];
+  snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+  HugepageDir dir{};
+  ssize_t n = readlink(proc, dir.path, sizeof(dir.path) - 1);
   if (n <= 0) return 0;
-  std::string file(link, static_cast<size_t>(n));
-  auto slash = file.rfind('/');
-  if (slash != std::string::npos) static_cast<std::set<std::string>*>(arg)->insert(file.substr(0, slash));
+  char* slash = strrchr(dir.path, '/');
+  if (slash == nullptr) return 0;
+  *slash = '\0';
+  auto* dirs = static_cast<LockedRows<HugepageDir>*>(arg);
+  for (const HugepageDir& seen : dirs->rows()) {
+    if (strcmp(seen.path, dir.path) == 0) return 0;
+  }
+  dirs->Add(dir);
   return 0;
 }
 
@@ -224,14 +238,15 @@ int CollectHugepageDir(const struct rte_memseg_list* msl, const struct rte_memse
 // it removes those files too: <prefix>map_<n> exactly (eal_filesystem.h's
 // HUGEFILE_FMT), not the files of another prefix that starts like it
 // ("<prefix>map_x" has files "<prefix>map_xmap_<n>").
-void RemoveHugepageFiles(const std::set<std::string>& dirs, const std::string& prefix) {
+void RemoveHugepageFiles(const std::vector<HugepageDir>& dirs, const std::string& prefix) {
   const std::string stem = prefix + "map_";
   auto ours = [&stem](const char* name) {
     if (strncmp(name, stem.c_str(), stem.size()) != 0) return false;
     const char* n = name + stem.size();
     return *n != '\0' && strspn(n, "0123456789") == strlen(n);
   };
-  for (const std::string& dir : dirs) {
+  for (const HugepageDir& hugepages : dirs) {
+    const std::string dir = hugepages.path;
     DIR* d = opendir(dir.c_str());
     if (d == nullptr) continue;
     while (struct dirent* e = readdir(d)) {
@@ -245,8 +260,10 @@ int CleanupEal(AddonData& data) {
   bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
   std::string runtimeDir = rte_eal_get_runtime_dir();
   std::string prefix = runtimeDir.substr(runtimeDir.rfind('/') + 1);
-  std::set<std::string> hugepageDirs;
-  if (primary) rte_memseg_walk(CollectHugepageDir, &hugepageDirs);
+  // One directory per page size mounted: room for two, walked again if more.
+  const std::vector<HugepageDir> hugepageDirs =
+      primary ? CollectUnderLock<HugepageDir>(2, [](LockedRows<HugepageDir>& dirs) { rte_memseg_walk(CollectHugepageDir, &dirs); })
+              : std::vector<HugepageDir>{};
   ReleaseCapture(data);
   // Vectors first: a batch one peeked goes back to its ring. Then rings:
   // draining a packet ring returns its mbufs to pools that the packet plane

@@ -15,38 +15,51 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "common.h"
+#include "locked_rows.h"
 
 namespace dpdk_core {
 namespace {
 
+// Room for the rings or pools of a walk's first try (a group has a handful).
+constexpr size_t kRowsGuess = 16;
+
 struct RingRow {
-  std::string name;
+  char name[RTE_RING_NAMESIZE];
   uint32_t size, capacity, count, freeCount, flags;
   int socket;
 };
 
 // DPDK 22.11 has no rte_ring_walk; rings live in the "RTE_RING" tailq, which
-// rte_ring_lookup itself searches under the same lock. Rows are copied out
-// under the lock, JS values built after it (building them may throw).
+// rte_ring_lookup itself searches under the same lock (locked_rows.h).
+void CollectRings(LockedRows<RingRow>& rows) noexcept {
+  struct rte_tailq_head* head = rte_eal_tailq_lookup(RTE_TAILQ_RING_NAME);
+  if (head == nullptr) return;
+  rte_mcfg_tailq_read_lock();
+  struct rte_tailq_entry* te;
+  TAILQ_FOREACH(te, &head->tailq_head, next) {
+    auto* r = static_cast<struct rte_ring*>(te->data);
+    RingRow row{};
+    std::memcpy(row.name, r->name, sizeof(row.name));
+    row.size = r->size;
+    row.capacity = r->capacity;
+    row.count = rte_ring_count(r);
+    row.freeCount = rte_ring_free_count(r);
+    row.flags = static_cast<uint32_t>(r->flags);
+    row.socket = r->memzone != nullptr ? r->memzone->socket_id : SOCKET_ID_ANY;
+    rows.Add(row);
+  }
+  rte_mcfg_tailq_read_unlock();
+}
+
 Napi::Value WalkRings(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env, "walkRings");
-  std::vector<RingRow> rows;
-  struct rte_tailq_head* head = rte_eal_tailq_lookup(RTE_TAILQ_RING_NAME);
-  if (head != nullptr) {
-    rte_mcfg_tailq_read_lock();
-    struct rte_tailq_entry* te;
-    TAILQ_FOREACH(te, &head->tailq_head, next) {
-      auto* r = static_cast<struct rte_ring*>(te->data);
-      rows.push_back({r->name, r->size, r->capacity, rte_ring_count(r), rte_ring_free_count(r), static_cast<uint32_t>(r->flags),
-                      r->memzone != nullptr ? r->memzone->socket_id : SOCKET_ID_ANY});
-    }
-    rte_mcfg_tailq_read_unlock();
-  }
+  const std::vector<RingRow> rows = CollectUnderLock<RingRow>(kRowsGuess, CollectRings);
   Napi::Array out = Napi::Array::New(env, rows.size());
   for (uint32_t i = 0; i < rows.size(); i++) {
     const RingRow& r = rows[i];
@@ -64,19 +77,28 @@ Napi::Value WalkRings(const Napi::CallbackInfo& info) {
 }
 
 struct PoolRow {
-  std::string name, ops;
+  char name[RTE_MEMPOOL_NAMESIZE], ops[RTE_MEMPOOL_OPS_NAMESIZE];
   uint32_t size, cacheSize, eltSize, populated, available, inUse;
   int socket;
 };
 
-void CollectPool(struct rte_mempool* mp, void* arg) {
+// Runs inside rte_mempool_walk, under the mempool lock of every process
+// (locked_rows.h).
+void CollectPool(struct rte_mempool* mp, void* arg) noexcept {
   struct rte_mempool_ops* ops = rte_mempool_get_ops(mp->ops_index);
+  PoolRow row{};
+  std::memcpy(row.name, mp->name, sizeof(row.name));
+  if (ops != nullptr) std::memcpy(row.ops, ops->name, sizeof(row.ops));
+  row.size = mp->size;
+  row.cacheSize = mp->cache_size;
+  row.eltSize = mp->elt_size;
+  row.populated = mp->populated_size;
   // One count, so that available + in use is the size even while packets move
   // (rte_mempool_in_use_count would count again).
-  unsigned available = rte_mempool_avail_count(mp);
-  static_cast<std::vector<PoolRow>*>(arg)->push_back({mp->name, ops != nullptr ? ops->name : "", mp->size, mp->cache_size,
-                                                      mp->elt_size, mp->populated_size, available, mp->size - available,
-                                                      mp->socket_id});
+  row.available = rte_mempool_avail_count(mp);
+  row.inUse = mp->size - row.available;
+  row.socket = mp->socket_id;
+  static_cast<LockedRows<PoolRow>*>(arg)->Add(row);
 }
 
 // Counts only: reading per-lcore cache lengths is safe from any lcore, and
@@ -84,8 +106,8 @@ void CollectPool(struct rte_mempool* mp, void* arg) {
 Napi::Value WalkMempools(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env, "walkMempools");
-  std::vector<PoolRow> rows;
-  rte_mempool_walk(CollectPool, &rows);
+  const std::vector<PoolRow> rows =
+      CollectUnderLock<PoolRow>(kRowsGuess, [](LockedRows<PoolRow>& out) { rte_mempool_walk(CollectPool, &out); });
   Napi::Array out = Napi::Array::New(env, rows.size());
   for (uint32_t i = 0; i < rows.size(); i++) {
     const PoolRow& p = rows[i];

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "handle_registry.h"
+#include "locked_rows.h"
 
 namespace dpdk_core {
 
@@ -227,27 +228,22 @@ struct ZoneInfo {
   uint64_t hugepageSize;
 };
 
-// Runs inside rte_memzone_walk, which holds the memzone lock of every
-// process: nothing here may throw (a JS exception unwinding through DPDK
-// would leave the lock held, and every later reserve or free in the group
-// would wait for ever), so it only copies plain data.
-void WalkOne(const rte_memzone* mz, void* arg) {
-  auto* zones = static_cast<std::vector<ZoneInfo>*>(arg);
-  if (zones->size() == zones->capacity()) return;
+// Runs inside rte_memzone_walk, under the memzone lock of every process
+// (locked_rows.h).
+void WalkOne(const rte_memzone* mz, void* arg) noexcept {
   ZoneInfo z{};
   std::memcpy(z.name, mz->name, sizeof(z.name));
   z.len = mz->len;
   z.socket = mz->socket_id;
   z.hugepageSize = mz->hugepage_sz;
-  zones->push_back(z);
+  static_cast<LockedRows<ZoneInfo>*>(arg)->Add(z);
 }
 
 Napi::Value Walk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env, "walkMemzones");
-  std::vector<ZoneInfo> zones;
-  zones.reserve(RTE_MAX_MEMZONE);
-  rte_memzone_walk(WalkOne, &zones);
+  const std::vector<ZoneInfo> zones =
+      CollectUnderLock<ZoneInfo>(RTE_MAX_MEMZONE, [](LockedRows<ZoneInfo>& rows) { rte_memzone_walk(WalkOne, &rows); });
   Napi::Array out = Napi::Array::New(env, zones.size());
   for (uint32_t i = 0; i < zones.size(); i++) {
     Napi::Object o = Napi::Object::New(env);

@@ -157,6 +157,18 @@ test('telemetry commands: registered once, published snapshots validated before 
   });
 });
 
+test('walks list every ring, pool and memzone, however many there are, copying rows out under DPDK\'s locks without allocating (L3)', async () => {
+  const prefix = uniquePrefix('eal');
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0']), '--', 'walks', '40']);
+  expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+  // cleanup() walked the memsegs for the hugepage directories: nothing is left.
+  expect(leftovers(prefix)).toEqual([]);
+  const result = JSON.parse(/^RESULT (.*)$/m.exec(r.stdout)?.[1] ?? 'null');
+  expect(result).toMatchObject({ rings: 40, pools: 40, poolRings: 40 });
+  expect(result.ringCount).toBeGreaterThanOrEqual(80);
+  expect(result.zones).toBeGreaterThanOrEqual(80);
+});
+
 test("a primary asking whether its own group's primary is alive, by prefix, keeps its lock: secondaries still attach (H3)", async () => {
   const prefix = uniquePrefix('eal');
   const primary = startFixture(FIXTURE, primaryArgs(prefix, 'own'));

@@ -303,6 +303,8 @@ export async function runClient(a: AttachedClient): Promise<Client> {
       // sent (the journaled peek), and a whole ring's batch left the server
       // no room for its next share until then.
       capacity: PACKET_READ_SIZE,
+      // Packets go out by the port they came in on: no byte is read.
+      bytes: false,
       input: { ring },
       outputs: outputs.map((port) => ({ port, queue: opts.clientId, buffer: { size: TX_BUFFER_SIZE, name: clientTxBufferName(opts.clientId, port) } })),
       name: clientVectorName(opts.clientId),

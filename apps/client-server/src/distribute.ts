@@ -12,6 +12,14 @@ export const DISTRIBUTIONS = ['rr', 'flow'] as const;
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 
 /**
+ * Whether a distribution reads packet bytes: round robin does not, so the
+ * server's vector skips describing them (createPacketVector's `bytes`).
+ */
+export function readsBytes(distribution: Distribution): boolean {
+  return distribution === 'flow';
+}
+
+/**
  * main.c's round robin: one packet per client in turn, the cursor carrying
  * over from one vector to the next.
  */

@@ -34,7 +34,7 @@ import type { HolderWatch } from '@mp/recovery';
 import { SERVER_USAGE, parseServerArgs, type ServerOptions } from './args';
 import { AttachedClients } from './attached-clients';
 import { watchClients } from './client-repair';
-import { distributor, type Distributor } from './distribute';
+import { distributor, readsBytes, type Distributor } from './distribute';
 import { markReady } from './ready';
 import { ClientRegistry } from './registry';
 import { STANDBY_ENV, untilGo } from './server-standby';
@@ -334,6 +334,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   const vector = createPacketVector({
     pool,
     capacity: serverVectorCapacity(opts.clients),
+    bytes: readsBytes(opts.distribute),
     input: { ports: opts.portIds.map((port) => ({ port, queue: 0 })), burstSize: PACKET_READ_SIZE },
     outputs: rings.map((ring) => ({ ring, bulk: opts.distribute === 'rr' })),
     counters: { array: portInfo.fields.rx_stats.rx, received: opts.portIds.map((_, index) => index) },

@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   const vec = createPacketVector({
     pool: lookupMempool(slavePoolName(config.unit)),
     capacity: VECTOR_CAPACITY,
+    // Without MAC updating the handler routes by input port and reads no byte.
+    bytes: config.macUpdating,
     input: { ports: config.routes.map((r) => ({ port: r.rx, queue: 0 })) },
     outputs: routes.outputs.map((port) => ({ port, queue: 0, buffer: { size: 32, name: txBufferName(config.unit, port) } })),
     name: vectorName(config.unit),

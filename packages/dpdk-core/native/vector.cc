@@ -62,7 +62,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
                        });
   }
 
-  // (capacity, pool, input, outputs, name?, counters?): shapes checked by
+  // (capacity, pool, input, outputs, name?, counters?, bytes): shapes checked by
   // TypeScript (vector.ts); here types, and ports, queues and rings against
   // what exists.
   explicit PacketVector(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketVector>(info) {
@@ -87,6 +87,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     ParseOutputs(env, info[3].As<Napi::Array>());
     const std::string name = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
     if (info[5].IsObject()) ParseCounters(env, info[5].As<Napi::Object>());
+    s.describeBytes = !info[6].IsBoolean() || info[6].As<Napi::Boolean>().Value();
     const MetaLayout layout(s.capacity, s.sources.size() + (s.inRing ? 1 : 0), s.outputs.size());
     Napi::ArrayBuffer meta = Napi::ArrayBuffer::New(env, layout.bytes);
     auto* base = static_cast<uint8_t*>(meta.Data());
@@ -311,6 +312,11 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     const uint32_t i = ArgU32(info, 0, "index");
     VectorState& s = *st_;
     if (i >= s.count || s.closed) return info.Env().Undefined();
+    if (!s.describeBytes) {
+      return Napi::String::New(info.Env(),
+                               "this vector was made with bytes: false (its handler routes packets without reading them); "
+                               "make it without that option to read or write packet bytes");
+    }
     if (s.pool->mp == nullptr) {
       return Napi::String::New(info.Env(), "the handle of mempool '" + s.pool->name +
                                                "' this vector views was closed; send() or free() the packets, and make a "

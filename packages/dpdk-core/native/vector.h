@@ -89,6 +89,9 @@ struct VectorState {
   PoolSpan span{0, 0};
   uint32_t capacity = 0;
   uint32_t count = 0;
+  // false: the handler never reads packet bytes, so fill() leaves off/len
+  // alone (len stays 0 and every accessor refuses).
+  bool describeBytes = true;
   rte_mbuf** pkts = nullptr;        // own storage, or a named vector's zone
   std::vector<rte_mbuf*> own;
   std::vector<rte_mbuf*> staging;   // send: packets grouped by destination

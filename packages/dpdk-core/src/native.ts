@@ -285,6 +285,7 @@ export interface Binding {
     outputs: NativeVectorOutput[],
     name: string | undefined,
     counters: { array: BigUint64Array<ArrayBufferLike>; received?: number[]; sent?: number[]; dropped?: number[] } | undefined,
+    bytes: boolean,
   ) => NativePacketVector;
   reclaimPacketVector(name: string): ReclaimedVector;
 

@@ -49,6 +49,7 @@ export const packetVectorOptionsSchema = z
   .object({
     pool: z.custom<Mempool>((p) => typeof p === 'object' && p !== null && 'memoryView' in p, 'must be a Mempool'),
     capacity: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(256),
+    bytes: z.boolean().default(true),
     // A union no branch of which fits says only 'Invalid input': name the shapes.
     input: z.union(
       [
@@ -137,8 +138,9 @@ export interface PacketVector {
   readonly settled: ReclaimedVector;
   /**
    * Bytes of packet i the accessors reach in place: all of it. 0 for an index
-   * the vector does not hold, and for a packet that cannot be viewed in place
-   * (several segments, data outside this vector's pool): the accessors say why.
+   * the vector does not hold, for a packet that cannot be viewed in place
+   * (several segments, data outside this vector's pool), and for every packet
+   * of a vector made with `bytes: false`: the accessors say why.
    */
   length(i: number): number;
   /**
@@ -382,6 +384,10 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
  * adds the counts to a caller's BigUint64Array too (often a memzone view
  * other processes read): `received[source]`, `sent[output]`,
  * `dropped[output]` are indexes into it (-1 or absent: not counted there).
+ * `bytes: false` is for a handler that never reads or writes packet bytes
+ * (it routes by input port, or by count): fill() then skips reading each
+ * packet's mbuf for where its bytes lie, `length(i)` is 0 and the accessors
+ * refuse, saying so.
  */
 export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   const o = validate(packetVectorOptionsSchema, opts, 'createPacketVector', 'options');
@@ -400,7 +406,7 @@ export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   // buffer away (postMessage, structuredClone) would leave it writing into
   // memory that is freed once the copy is collected.
   if (o.counters !== undefined) markAsUntransferable(o.counters.array.buffer);
-  const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters);
+  const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters, o.bytes);
   return makeVector(n, o.capacity, o.pool, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
 }
 

@@ -408,6 +408,22 @@ test("a packet of another pool, and an empty one, are not viewable and the acces
   });
 });
 
+test('a vector made with bytes: false views no packet and says why; it routes and sends as ever', async () => {
+  const r = await run('no-bytes');
+  const noBytes = (i: number) => refused(new RegExp(`^packet ${i} cannot be viewed in place: this vector was made with bytes: false`));
+  expect(r).toEqual({
+    filled: 6,
+    lengths: [0, 0, 0, 0, 0, 0],
+    u8: noBytes(0),
+    read: noBytes(5),
+    setU32le: noBytes(2),
+    handed: 6,
+    even: [0, 2, 4],
+    odd: [1, 3, 5],
+    inUseAtEnd: 0,
+  });
+});
+
 test('a frame longer than the data room (net_pcap chains mbufs) is not viewable, said why, and leaves port 1 whole', async () => {
   const sizes = [100, 1000, 60, 1514, 512];
   const frames = sizes.map((n, i) => Uint8Array.from({ length: n }, (_, k) => (k * 3 + i) & 0xff));

@@ -27,6 +27,9 @@ export interface ExitStatus {
   signal: NodeJS.Signals | null;
 }
 
+/** How long after a child's exit its output may still arrive, when its stream has not ended. */
+const OUTPUT_AFTER_EXIT_MS = 2000;
+
 /** A process a test started, with its output collected line by line. */
 export class Fixture {
   readonly child: ChildProcess;
@@ -38,6 +41,8 @@ export class Fixture {
   private waiters: Array<() => void> = [];
   /** The line each stream is writing, not ended by a newline yet. */
   private readonly unfinished = { stdout: '', stderr: '' };
+  /** Whether each stream has ended: Node reports a child's exit before the last of its output at times. */
+  private readonly ended = { stdout: false, stderr: false };
   private status: ExitStatus | undefined;
 
   constructor(
@@ -93,6 +98,7 @@ export class Fixture {
     stream.on('end', () => {
       if (this.unfinished[name] !== '') lines.push(this.unfinished[name]);
       this.unfinished[name] = '';
+      this.ended[name] = true;
       this.wake();
     });
   }
@@ -135,11 +141,16 @@ export class Fixture {
       // A progress or prompt line that no newline has ended yet, when asked to look at it too.
       const current = opts.unfinished === true ? this.unfinished[stream].match(pattern) : null;
       if (current) return current;
-      if (this.status !== undefined) {
+      // Exited: what it printed last may still be on its way (the 'exit'
+      // event can come first), so the stream's end says when it is all in;
+      // a process it left holding the pipe can keep the stream open, so
+      // not longer than OUTPUT_AFTER_EXIT_MS.
+      const outputIn = this.status !== undefined && (this.ended[stream] || Date.now() >= this.exitedAt + OUTPUT_AFTER_EXIT_MS);
+      if (outputIn) {
         throw new Error(`${this.label} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
       }
       if (Date.now() >= deadline) throw new Error(`${this.label}: timed out waiting for ${pattern}\n${this.describe()}`);
-      await this.idle(deadline);
+      await this.idle(this.status === undefined ? deadline : Math.min(deadline, this.exitedAt + OUTPUT_AFTER_EXIT_MS));
     }
   }
 
@@ -161,7 +172,12 @@ export class Fixture {
     return JSON.parse(m[1] as string) as T;
   }
 
-  /** Waits for exit; kills with SIGKILL (and fails) if it takes longer than the timeout. */
+  /**
+   * Waits for exit, and then for stdout and stderr to end, so that `stdout`
+   * and `stderr` hold everything it printed (at most OUTPUT_AFTER_EXIT_MS
+   * more, for a process it left holding a pipe); kills with SIGKILL (and
+   * fails) if the exit takes longer than the timeout.
+   */
   async waitForExit(timeoutMs = 20_000): Promise<ExitStatus> {
     const deadline = Date.now() + timeoutMs;
     while (this.status === undefined) {
@@ -172,6 +188,8 @@ export class Fixture {
       }
       await this.idle(deadline);
     }
+    const until = this.exitedAt + OUTPUT_AFTER_EXIT_MS;
+    while (!(this.ended.stdout && this.ended.stderr) && Date.now() < until) await this.idle(until);
     return this.status;
   }
 

@@ -268,15 +268,17 @@ async function placedRun(cell: Cell, config: Config): Promise<Sample> {
 }
 
 const mpps = (v: number): string => `${(v / 1e6).toFixed(3)} Mpps`;
+/** `<placement> <format(median, count)>` for each placement with values ('changed' left out). */
+function perPlacement(xs: Array<{ placement: Placement | 'changed'; value: number }>, format: (median: number, count: number) => string): string[] {
+  return (['near', 'far'] as const)
+    .map((p) => [p, xs.filter((x) => x.placement === p).map((x) => x.value)] as const)
+    .filter(([, values]) => values.length > 0)
+    .map(([p, values]) => `${p} ${format(median(values), values.length)}`);
+}
+
 /** The median rate of the runs in each placement (runs labelled 'changed' left out). */
 function rates(samples: Sample[]): string {
-  return (
-    (['near', 'far'] as const)
-      .map((p) => [p, samples.filter((s) => s.placement === p).map((s) => s.pps)] as const)
-      .filter(([, xs]) => xs.length > 0)
-      .map(([p, xs]) => `${p} ${mpps(median(xs))}`)
-      .join(', ') || 'no run in one placement'
-  );
+  return perPlacement(samples.map((s) => ({ placement: s.placement, value: s.pps })), mpps).join(', ') || 'no run in one placement';
 }
 /** How many times a round is run at most while its runs' placements differ. */
 const ROUND_TRIES = 4;
@@ -286,12 +288,9 @@ const ROUND_TRIES = 4;
  * not share one placement (after ROUND_TRIES) count in neither.
  */
 function ratios(a: Sample[], b: Sample[]): string {
-  const per = a.map((s, i) => ({ r: s.pps / (b[i] as Sample).pps, placement: s.placement === (b[i] as Sample).placement ? s.placement : 'changed' }));
-  const medians = (['near', 'far'] as const)
-    .map((p) => [p, per.filter((x) => x.placement === p).map((x) => x.r)] as const)
-    .filter(([, rs]) => rs.length > 0)
-    .map(([p, rs]) => `${p} ${median(rs).toFixed(2)}x (${rs.length})`);
-  return `per round ${per.map((x) => `${x.r.toFixed(2)} ${x.placement}`).join(', ')}; median ${medians.join(', ') || 'none (no round had one placement)'}`;
+  const per = a.map((s, i) => ({ value: s.pps / (b[i] as Sample).pps, placement: s.placement === (b[i] as Sample).placement ? s.placement : 'changed' }));
+  const medians = perPlacement(per, (m, count) => `${m.toFixed(2)}x (${count})`);
+  return `per round ${per.map((x) => `${x.value.toFixed(2)} ${x.placement}`).join(', ')}; median ${medians.join(', ') || 'none (no round had one placement)'}`;
 }
 
 /**

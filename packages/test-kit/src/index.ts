@@ -103,6 +103,16 @@ export class Fixture {
     });
   }
 
+  /**
+   * Whether everything the exited process printed on `streams` is in. The
+   * 'exit' event can come before the last of its output, so a stream's end
+   * says so; a process it left holding the pipe can keep the stream open,
+   * so at most OUTPUT_AFTER_EXIT_MS after the exit.
+   */
+  private outputComplete(streams: Array<'stdout' | 'stderr'>): boolean {
+    return this.status !== undefined && (streams.every((name) => this.ended[name]) || Date.now() >= this.exitedAt + OUTPUT_AFTER_EXIT_MS);
+  }
+
   private wake(): void {
     const w = this.waiters;
     this.waiters = [];
@@ -141,12 +151,7 @@ export class Fixture {
       // A progress or prompt line that no newline has ended yet, when asked to look at it too.
       const current = opts.unfinished === true ? this.unfinished[stream].match(pattern) : null;
       if (current) return current;
-      // Exited: what it printed last may still be on its way (the 'exit'
-      // event can come first), so the stream's end says when it is all in;
-      // a process it left holding the pipe can keep the stream open, so
-      // not longer than OUTPUT_AFTER_EXIT_MS.
-      const outputIn = this.status !== undefined && (this.ended[stream] || Date.now() >= this.exitedAt + OUTPUT_AFTER_EXIT_MS);
-      if (outputIn) {
+      if (this.outputComplete([stream])) {
         throw new Error(`${this.label} exited (${JSON.stringify(this.status)}) before printing ${pattern}\n${this.describe()}`);
       }
       if (Date.now() >= deadline) throw new Error(`${this.label}: timed out waiting for ${pattern}\n${this.describe()}`);
@@ -188,8 +193,7 @@ export class Fixture {
       }
       await this.idle(deadline);
     }
-    const until = this.exitedAt + OUTPUT_AFTER_EXIT_MS;
-    while (!(this.ended.stdout && this.ended.stderr) && Date.now() < until) await this.idle(until);
+    while (!this.outputComplete(['stdout', 'stderr'])) await this.idle(this.exitedAt + OUTPUT_AFTER_EXIT_MS);
     return this.status;
   }
 

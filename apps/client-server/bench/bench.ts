@@ -34,7 +34,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { removeLeftovers, udpFlowFrames, writePcap } from '@mp/test-kit';
+import { median, removeLeftovers, udpFlowFrames, writePcap } from '@mp/test-kit';
 import { FLOWS } from './flows';
 
 const APP = path.join(__dirname, '..');
@@ -147,12 +147,6 @@ async function stop(child: ChildProcess, signal: NodeJS.Signals): Promise<void> 
   await exited;
   clearTimeout(t);
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** What one run forwarded. */
 interface Rates {

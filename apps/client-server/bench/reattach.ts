@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { leftovers } from '@mp/test-kit';
+import { leftovers, median } from '@mp/test-kit';
 
 const APP = path.join(__dirname, '..');
 const DEMO = path.join(APP, 'dist', 'demo.js');
@@ -104,12 +104,6 @@ function serverPid(): number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
-
 async function main(): Promise<void> {
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
   console.log(`reattach: ${KILLS} SIGKILLs of the demo's server under traffic (${CLIENTS} clients, net_null), ${os.availableParallelism()} CPUs, ${cpu}`);

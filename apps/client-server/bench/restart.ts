@@ -27,7 +27,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { removeLeftovers } from '@mp/test-kit';
+import { median, removeLeftovers } from '@mp/test-kit';
 
 const APP = path.join(__dirname, '..');
 const TSX = require.resolve('tsx');
@@ -182,12 +182,6 @@ async function measure(s: Scenario, observer: Observer): Promise<number> {
   if (replacement) await stop(replacement, 'SIGINT');
   return ms;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   execFileSync('bash', [path.join(APP, 'scripts', 'build-c.sh')], { stdio: 'inherit' });

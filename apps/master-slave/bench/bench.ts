@@ -22,7 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { DEFAULT_BASE_VIRTADDR } from '@mp/dpdk-core';
-import { leftovers, removeLeftovers } from '@mp/test-kit';
+import { leftovers, median, removeLeftovers } from '@mp/test-kit';
 
 const MODE = process.env['BENCH'] ?? 'all';
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
@@ -66,12 +66,6 @@ function pct(values: number[], p: number): number {
   const s = [...values].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))] ?? NaN;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 /** Builds C l2fwd unless the binary is newer than the source. */
 function buildC(): void {

@@ -14,7 +14,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { leftovers, removeLeftovers } from '@mp/test-kit';
+import { leftovers, median, removeLeftovers } from '@mp/test-kit';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const LCORE = process.env.BENCH_LCORE ?? '1';
@@ -100,12 +100,6 @@ function runOne(b: Bench, side: 'C' | 'TS'): Record<string, number> {
   if (side === 'TS' && left.length > 0) throw new Error(`TS ${b.ts} left ${left.join(', ')} behind`);
   return JSON.parse(line) as Record<string, number>;
 }
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 function main(): void {
   buildTs();

@@ -348,3 +348,4 @@ export { codeOf, emit, errorInfo, errorTable, fixtureArgs, onCommands, outcomeOf
 export { makeFrames, readPcap, udpFlowFrames, writePcap } from './pcap';
 export { Capture, Veths, exchange, expectedFrames, frameDiff, frameFlow, frameSeq, vethTag, type FrameOptions } from './veth';
 export { freeTcpPort, parseExposition, scrape, type Exposition } from './prometheus';
+export { median } from './median';

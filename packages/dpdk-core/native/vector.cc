@@ -169,6 +169,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
         out.kind = OutputKind::kRing;
         out.ring = PacketRingSlotFrom(env, ring, "outputs[].ring");
         out.bulk = o.Get("bulk").ToBoolean();
+        out.bulkLimit = o.Get("bulkLimit").As<Napi::Number>().Uint32Value();
         s.groupShares = true;
       } else {
         out.kind = o.Get("bufferSize").IsNumber() ? OutputKind::kBuffered : OutputKind::kDirect;

@@ -79,6 +79,7 @@ struct Output {
   HeldTxBuffer held;                // kBuffered
   std::shared_ptr<RingSlot> ring;   // kRing
   bool bulk = true;                 // kRing: a share goes in whole or not at all
+  uint32_t bulkLimit = 0;           // kRing, bulk: a share goes in pieces of at most this (0: whole)
   VectorState* owner = nullptr;     // for the TX buffer's error callback
   uint32_t index = 0;
 };

@@ -146,6 +146,14 @@ uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* 
       // Sent until the device takes no more; the rest is freed.
       return SendRun(s, out, p, k, counted, true);
     case OutputKind::kRing: {
+      // In pieces, in order, each whole or not at all; a share the ring has
+      // room for goes in one enqueue (every piece would fit), which spares
+      // the consumer a store to the producer's tail per piece.
+      if (o.bulk && o.bulkLimit != 0 && k > o.bulkLimit && rte_ring_free_count(o.ring->r) < k) {
+        uint32_t in = 0;
+        for (uint32_t at = 0; at < k; at += o.bulkLimit) in += Hand(s, out, p + at, std::min(o.bulkLimit, k - at), counted);
+        return in;
+      }
       // What the ring refuses is freed.
       const uint32_t in = JournaledEnqueue(o.ring->r, p, k, o.bulk, shared, handed, [&] { Count(counted, k); });
       if (in < k) s.AddDropped(out, k - in);

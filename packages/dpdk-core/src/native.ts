@@ -197,7 +197,7 @@ export interface NativePacketVector {
 /** What the native PacketVector constructor takes per output: the validated options, flattened. */
 export type NativeVectorOutput =
   | { port: number; queue: number; bufferSize?: number; bufferName?: string }
-  | { ring: unknown; bulk: boolean };
+  | { ring: unknown; bulk: boolean; bulkLimit: number };
 
 // ---- native/ethdev.cc ----------------------------------------------------
 

@@ -79,9 +79,9 @@ export const packetVectorOptionsSchema = z
                   .optional(),
               })
               .strict(),
-            z.object({ ring: ringSchema, bulk: z.boolean().default(true) }).strict(),
+            z.object({ ring: ringSchema, bulk: z.boolean().default(true), bulkLimit: z.number().int().min(1).optional() }).strict(),
           ],
-          { error: `must be { port, queue?, buffer? } or { ring, bulk? } ${PACKET_RING}` },
+          { error: `must be { port, queue?, buffer? } or { ring, bulk?, bulkLimit? } ${PACKET_RING}` },
         ),
       )
       .min(1)
@@ -153,7 +153,8 @@ export interface PacketVector {
   fill(): number;
   /**
    * Hands every packet to the output `dests[i]` names, in order per output
-   * (a ring output in bulk mode takes its whole share or none); DROP frees
+   * (a ring output in bulk mode takes its whole share, or each piece of
+   * `bulkLimit`, or none); DROP frees
    * it. A destination that names no output is refused (RangeError) before
    * anything moves. The vector ends empty. Returns how many packets went to
    * an output (buffered, sent or enqueued).
@@ -376,8 +377,11 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
  *   turn) or `{ ring }` (a packet ring);
  * - outputs `{ port, queue, buffer? }` (a TX queue: through a TX buffer of
  *   `buffer.size` packets, named `buffer.name` to survive this process, or
- *   straight to the device with unsent packets dropped) or `{ ring, bulk }`
- *   (bulk: a packet's whole share of a send goes in or none of it).
+ *   straight to the device with unsent packets dropped) or `{ ring, bulk,
+ *   bulkLimit? }` (bulk: a packet's whole share of a send goes in or none of
+ *   it; with `bulkLimit`, a larger share goes in order in pieces of at most
+ *   that many, each whole or not at all: client_server_mp's share is that of
+ *   one read).
  * With `name` (a memzone name) the vector keeps its packets in that zone
  * with a journal, so reclaimPacketVector(name) can give back what a killed
  * process held (a ring input must then have a single consumer). `counters`
@@ -395,7 +399,7 @@ export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   const input = 'ring' in o.input ? { ring: Ring.nativeOf(o.input.ring as Ring) } : o.input;
   const outputs: NativeVectorOutput[] = o.outputs.map((out) =>
     'ring' in out
-      ? { ring: Ring.nativeOf(out.ring as Ring), bulk: out.bulk }
+      ? { ring: Ring.nativeOf(out.ring as Ring), bulk: out.bulk, bulkLimit: out.bulkLimit ?? 0 }
       : out.buffer === undefined
         ? { port: out.port, queue: out.queue }
         : out.buffer === true

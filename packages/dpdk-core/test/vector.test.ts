@@ -166,6 +166,14 @@ describe('send()', () => {
       inUse: 0,
     });
   });
+  test('bulkLimit: a share goes in pieces of at most that many, in order, each whole or not at all; 0 is refused (with the other bad options)', () => {
+    expect(r.bulkLimit).toEqual({
+      shared: { handed: 18, sent: [8, 10], dropped: [2, 0] },
+      sharedRing: range(0, 8).map((k) => 1100 + 2 * k),
+      whole: { handed: 6, sent: [14, 10], dropped: [6, 0] },
+      wholeRing: [1200, 1201, 1202, 1203, 1208, 1209],
+    });
+  });
 });
 
 test('counters mirrored into a memzone at the given indexes (-1: not mirrored); E_CLOSED once it is freed, free() still gives the packets back', async () => {
@@ -249,6 +257,7 @@ test('bad options and objects: EINVAL/ENODEV/EBUSY/ENOENT with a message that sa
     noOutputs: 'EINVAL',
     outputUnknownKey: 'EINVAL',
     bufferSizeZero: 'EINVAL',
+    bulkLimitZero: 'EINVAL',
     nameTooLong: 'EINVAL',
     countersNotBigUint64: 'EINVAL',
     counterIndexOutside: 'EINVAL',
@@ -283,6 +292,7 @@ test('bad options and objects: EINVAL/ENODEV/EBUSY/ENOENT with a message that sa
     elementRingOutput: /options\.outputs\.0: .*packet Ring/,
     outputUnknownKey: /options\.outputs\.0: Unrecognized key: "bogus"/,
     noOutputs: /options\.outputs: .*>=1 items/,
+    bulkLimitZero: /options\.outputs\.0\.bulkLimit: Too small: expected number to be >=1/,
     nameTooLong: /options\.name: a memzone name has at most 31 characters/,
     counterIndexOutside: /every counter index must lie inside counters\.array/,
     unknownInputPort: /port 9 does not exist/,

@@ -328,15 +328,18 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   for (let c = 0; c < opts.clients; c++) {
     rings.push(createPacketRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
   }
-  // Round robin hands each client its share of a vector whole or not at all,
-  // as the C server does with each burst; by flow a share is whatever the
-  // hash gave, so the ring takes what fits.
+  // Round robin hands each client its share in pieces of one read's size,
+  // each whole or not at all, as the C server enqueues its share of each
+  // read: a ring with room for one read but not a whole vector's share still
+  // takes the read (a client that runs rarely, as on a CPU it shares with
+  // the server, finds its ring 3/4 full, not 1/2). By flow a share is
+  // whatever the hash gave, so the ring takes what fits.
   const vector = createPacketVector({
     pool,
     capacity: serverVectorCapacity(opts.clients),
     bytes: readsBytes(opts.distribute),
     input: { ports: opts.portIds.map((port) => ({ port, queue: 0 })), burstSize: PACKET_READ_SIZE },
-    outputs: rings.map((ring) => ({ ring, bulk: opts.distribute === 'rr' })),
+    outputs: rings.map((ring) => ({ ring, bulk: opts.distribute === 'rr', bulkLimit: PACKET_READ_SIZE })),
     counters: { array: portInfo.fields.rx_stats.rx, received: opts.portIds.map((_, index) => index) },
   });
   // dpdk-dumpcap / dpdk-pdump can now attach and capture what the server receives.

@@ -45,9 +45,9 @@ export const PACKET_READ_SIZE = 32;
 export const TX_BUFFER_SIZE = 32;
 
 /**
- * Ours: packets the server takes per vector, two reads per client, so that a
- * client's share (about 2 x 32 in round robin) fits its ring of
- * CLIENT_QUEUE_RINGSIZE whole, as the C server's share of one read does.
+ * Ours: packets the server takes per vector, two reads per client (a
+ * client's share, about 2 x 32 in round robin, goes on its ring in pieces of
+ * one read's size: server.ts).
  */
 export function serverVectorCapacity(numClients: number): number {
   return Math.min(512, 2 * PACKET_READ_SIZE * numClients);

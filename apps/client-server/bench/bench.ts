@@ -28,11 +28,15 @@
  * A round whose runs did not all have one placement is run again, and the
  * ratios are given per placement.
  *
- *   tsx bench/bench.ts [--rounds N] [--seconds S] [--only pair|scale|flow|handler|heap]
+ * The one-CPU layout (server and client on CPU 0) runs the four pairs of 1
+ * again, placement left out.
+ *
+ *   tsx bench/bench.ts [--rounds N] [--seconds S] [--only pair|one-cpu|scale|flow|handler|heap]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
+import { parseArgs } from 'node:util';
 import path from 'node:path';
 import { median, removeLeftovers, udpFlowFrames, writePcap } from '@mp/test-kit';
 import { FLOWS } from './flows';
@@ -49,16 +53,22 @@ const TSX = require.resolve('tsx');
  */
 const TSX_CJS = require.resolve('tsx/cjs');
 
-function option(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
+const PARTS = ['pair', 'one-cpu', 'scale', 'flow', 'handler', 'heap'] as const;
+// pnpm run passes the `--` that separates its own options on to the script.
+const argv = process.argv.slice(2);
+const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
+  options: { rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '5' }, only: { type: 'string' } },
+});
+function positive(name: string, text: string): number {
+  const v = Number(text);
+  if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} needs a positive number, not '${text}'`);
   return v;
 }
-
-const ROUNDS = option('--rounds', 3);
-const SECONDS = option('--seconds', 5);
-const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const ROUNDS = positive('rounds', values.rounds);
+const SECONDS = positive('seconds', values.seconds);
+const ONLY = values.only;
+if (ONLY !== undefined && !(PARTS as readonly string[]).includes(ONLY)) throw new Error(`--only takes one of ${PARTS.join(', ')}, not '${ONLY}'`);
 const WARMUP_MS = 1500;
 
 type Lang = 'ts' | 'c';
@@ -75,6 +85,8 @@ interface Cell {
   clientLcores: (i: number) => string;
   /** Working directory of every process of the run (where relative paths in `ports` point). */
   cwd?: string;
+  /** Every process on CPU 0: where CPUs 0 and 1 are does not matter. */
+  oneCpu?: boolean;
 }
 
 const name = (c: Config): string =>
@@ -82,6 +94,7 @@ const name = (c: Config): string =>
 const nullPorts = (n: number): string[] => Array.from({ length: n }, (_, i) => `--vdev=net_null${i}`);
 const pinnedClient = (i: number): string => `--lcores=${i + 1}@1`;
 const floatingClient = (i: number): string => `--lcores=${i + 1}@(0-${os.cpus().length - 1})`;
+const cpu0Client = (i: number): string => `--lcores=${i + 1}@0`;
 
 /** The pcap of FLOWS UDP flows that flowPorts replays, by its name in `dir`. */
 const FLOW_PCAP = 'flows';
@@ -181,7 +194,8 @@ function compile(name: string, source: string, flags: string[]): string {
   return out;
 }
 
-type Placement = 'near' | 'far';
+/** 'one-cpu': a run whose processes all share CPU 0 (Cell.oneCpu). */
+type Placement = 'near' | 'far' | 'one-cpu';
 /**
  * A cache line's round trip between CPUs 0 and 1 (bench/cache-ping.c) above
  * this is the far placement: measured here 50-80 ns near, 300-410 ns far,
@@ -253,6 +267,7 @@ const SLICE_SPREAD = 2;
 
 /** run(), between two measurements of the placement, its slices checked too. */
 async function placedRun(cell: Cell, config: Config): Promise<Sample> {
+  if (cell.oneCpu === true) return { ...(await run(cell, config)), placement: 'one-cpu', roundTripNs: [] };
   const before = cpuPlacement();
   const s = await run(cell, config);
   const after = cpuPlacement();
@@ -264,7 +279,7 @@ async function placedRun(cell: Cell, config: Config): Promise<Sample> {
 const mpps = (v: number): string => `${(v / 1e6).toFixed(3)} Mpps`;
 /** `<placement> <format(median, count)>` for each placement with values ('changed' left out). */
 function perPlacement(xs: Array<{ placement: Placement | 'changed'; value: number }>, format: (median: number, count: number) => string): string[] {
-  return (['near', 'far'] as const)
+  return (['near', 'far', 'one-cpu'] as const)
     .map((p) => [p, xs.filter((x) => x.placement === p).map((x) => x.value)] as const)
     .filter(([, values]) => values.length > 0)
     .map(([p, values]) => `${p} ${format(median(values), values.length)}`);
@@ -303,7 +318,7 @@ async function alternate(cell: Cell, configs: Config[], label: (c: Config) => st
         const s = await placedRun(cell, configs[i] as Config);
         got[i] = s;
         const each = s.clientPps.length > 1 ? `, clients ${s.clientPps.map((p) => (p / 1e6).toFixed(3)).join(' / ')}` : '';
-        console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (slices ${(s.sliceRange[0] / 1e6).toFixed(1)}-${(s.sliceRange[1] / 1e6).toFixed(1)}, server rx ${mpps(s.rxPps)}${each}) ${s.placement} (${s.roundTripNs.join('/')} ns)`);
+        console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (slices ${(s.sliceRange[0] / 1e6).toFixed(1)}-${(s.sliceRange[1] / 1e6).toFixed(1)}, server rx ${mpps(s.rxPps)}${each}) ${s.placement}${s.roundTripNs.length > 0 ? ` (${s.roundTripNs.join('/')} ns)` : ''}`);
       }
       const first = got[0]?.placement;
       if (first !== 'changed' && got.every((s) => s.placement === first)) break;
@@ -317,16 +332,32 @@ async function alternate(cell: Cell, configs: Config[], label: (c: Config) => st
 const C_PAIR: Config = { server: 'c', client: 'c' };
 const TS_PAIR: Config = { server: 'ts', client: 'ts' };
 
-async function pairBench(): Promise<void> {
-  console.log('\n[pair] server -l 0 (CPU 0), one client --lcores=1@1 (CPU 1), 2 x net_null; target >= 1.0x the C pair');
-  const configs: Config[] = [C_PAIR, TS_PAIR, { server: 'ts', client: 'c' }, { server: 'c', client: 'ts' }];
-  const samples = await alternate({ ports: nullPorts(2), clients: 1, clientLcores: pinnedClient }, configs, name);
+const PAIRS: Config[] = [C_PAIR, TS_PAIR, { server: 'ts', client: 'c' }, { server: 'c', client: 'ts' }];
+
+/** The C pair, the TS pair and both mixed pairs on `cell`, each against the C pair. */
+async function pairsBench(cell: Cell): Promise<void> {
+  const samples = await alternate(cell, PAIRS, name);
   const c = samples[0] as Sample[];
   console.log('  medians');
-  configs.forEach((cfg, i) => console.log(`    ${name(cfg).padEnd(28)} ${rates(samples[i] as Sample[])}`));
-  for (let i = 1; i < configs.length; i++) {
-    console.log(`    ${name(configs[i] as Config).padEnd(28)} TS/C ${ratios(samples[i] as Sample[], c)}`);
+  PAIRS.forEach((cfg, i) => console.log(`    ${name(cfg).padEnd(28)} ${rates(samples[i] as Sample[])}`));
+  for (let i = 1; i < PAIRS.length; i++) {
+    console.log(`    ${name(PAIRS[i] as Config).padEnd(28)} TS/C ${ratios(samples[i] as Sample[], c)}`);
   }
+}
+
+async function pairBench(): Promise<void> {
+  console.log('\n[pair] server -l 0 (CPU 0), one client --lcores=1@1 (CPU 1), 2 x net_null; target >= 1.0x the C pair');
+  await pairsBench({ ports: nullPorts(2), clients: 1, clientLcores: pinnedClient });
+}
+
+/**
+ * Server and client time-sharing CPU 0, as on a one-CPU machine: each runs
+ * while the other waits for the scheduler, so a ring's size and the
+ * scheduler's slices bound the rate as much as either loop does.
+ */
+async function oneCpuBench(): Promise<void> {
+  console.log('\n[one-cpu] server -l 0, one client --lcores=1@0: both on CPU 0, 2 x net_null; TS against the C pair');
+  await pairsBench({ ports: nullPorts(2), clients: 1, clientLcores: cpu0Client, oneCpu: true });
 }
 
 async function scaleBench(): Promise<void> {
@@ -455,6 +486,7 @@ async function main(): Promise<void> {
   const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
   console.log(`client-server benchmark: ${ROUNDS} rounds x ${SECONDS} s per configuration, alternating; ${os.cpus().length} CPUs (${cpu}), Node ${process.version}`);
   if (ONLY === undefined || ONLY === 'pair') await pairBench();
+  if (ONLY === undefined || ONLY === 'one-cpu') await oneCpuBench();
   if (ONLY === undefined || ONLY === 'scale') await scaleBench();
   if (ONLY === undefined || ONLY === 'flow') await flowBench();
   if (ONLY === undefined || ONLY === 'handler') await handlerBench();

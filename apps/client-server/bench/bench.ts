@@ -318,7 +318,7 @@ async function alternate(cell: Cell, configs: Config[], label: (c: Config) => st
         const s = await placedRun(cell, configs[i] as Config);
         got[i] = s;
         const each = s.clientPps.length > 1 ? `, clients ${s.clientPps.map((p) => (p / 1e6).toFixed(3)).join(' / ')}` : '';
-        console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (slices ${(s.sliceRange[0] / 1e6).toFixed(1)}-${(s.sliceRange[1] / 1e6).toFixed(1)}, server rx ${mpps(s.rxPps)}${each}) ${s.placement}${s.roundTripNs.length > 0 ? ` (${s.roundTripNs.join('/')} ns)` : ''}`);
+        console.log(`  round ${round + 1}  ${label(configs[i] as Config).padEnd(44)} ${mpps(s.pps)}  (slices ${(s.sliceRange[0] / 1e6).toFixed(3)}-${(s.sliceRange[1] / 1e6).toFixed(3)}, server rx ${mpps(s.rxPps)}${each}) ${s.placement}${s.roundTripNs.length > 0 ? ` (${s.roundTripNs.join('/')} ns)` : ''}`);
       }
       const first = got[0]?.placement;
       if (first !== 'changed' && got.every((s) => s.placement === first)) break;

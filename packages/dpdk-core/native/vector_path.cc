@@ -148,7 +148,9 @@ uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* 
     case OutputKind::kRing: {
       // In pieces, in order, each whole or not at all; a share the ring has
       // room for goes in one enqueue (every piece would fit), which spares
-      // the consumer a store to the producer's tail per piece.
+      // the consumer a store to the producer's tail per piece. On a ring
+      // with several producers another may take that room first: the share
+      // is then dropped whole, as without a limit.
       if (o.bulk && o.bulkLimit != 0 && k > o.bulkLimit && rte_ring_free_count(o.ring->r) < k) {
         uint32_t in = 0;
         for (uint32_t at = 0; at < k; at += o.bulkLimit) in += Hand(s, out, p + at, std::min(o.bulkLimit, k - at), counted);

@@ -11,7 +11,7 @@ import { MAX_PORTS, createPacketVector, currentLcore, initEalFromArgv, lookupMem
 import { openZone } from '@mp/mp-ring';
 import { attachSlave } from '@mp/recovery';
 import { l2fwdHandler, l2fwdRoutes } from './l2fwd';
-import { STATS_ZONE, VECTOR_CAPACITY, slaveCounters, slavePoolName, statIndex, statsZone, txBufferName, vectorName, type SlaveConfig } from './shared';
+import { SLAVE_BURST, STATS_ZONE, VECTOR_CAPACITY, slaveCounters, slavePoolName, statIndex, statsZone, txBufferName, vectorName, type SlaveConfig } from './shared';
 
 /** The packet loop's clock, bound here: through the package's exports it would be a getter call each time. */
 const now = monotonicMs;
@@ -39,8 +39,8 @@ async function main(): Promise<void> {
     capacity: VECTOR_CAPACITY,
     // Without MAC updating the handler routes by input port and reads no byte.
     bytes: config.macUpdating,
-    input: { ports: config.routes.map((r) => ({ port: r.rx, queue: 0 })) },
-    outputs: routes.outputs.map((port) => ({ port, queue: 0, buffer: { size: 32, name: txBufferName(config.unit, port) } })),
+    input: { ports: config.routes.map((r) => ({ port: r.rx, queue: 0 })), burstSize: SLAVE_BURST },
+    outputs: routes.outputs.map((port) => ({ port, queue: 0, buffer: { size: SLAVE_BURST, name: txBufferName(config.unit, port) } })),
     name: vectorName(config.unit),
     counters: {
       array: new BigUint64Array(openZone(STATS_ZONE, statsZone).memzone.view()),

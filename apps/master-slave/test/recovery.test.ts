@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
-import { VECTOR_CAPACITY } from '../src/shared';
+import { SLAVE_BURST, VECTOR_CAPACITY } from '../src/shared';
 
 const MAIN = path.join(__dirname, '..', 'dist', 'main.js');
 
@@ -101,9 +101,9 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with
     expect(vectors?.detail.requeued).toBe(0);
     expect(vectors?.detail.absent as number).toBeLessThanOrEqual(1);
     // The dead slave's one TX buffer (a name per unit and port): what it held went back to the pool
-    // (32 when the kill came between the packet that filled it and its flush).
+    // (SLAVE_BURST when the kill came between the packet that filled it and its flush).
     expect(txb?.label).toBe(`tx-buffers ms_txb_${unit}_${1 - unit}`);
-    expect(txb?.detail.freed as number).toBeLessThanOrEqual(32);
+    expect(txb?.detail.freed as number).toBeLessThanOrEqual(SLAVE_BURST);
     expect(txb?.detail.absent as number).toBeLessThanOrEqual(1);
     const pool = pools.find((p) => audit?.label === `pool-audit ${p.name}`);
     expect(pool).toBeDefined();
@@ -136,7 +136,7 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with
   expect(total.tx).toBeGreaterThan(0);
   // Received but counted neither sent nor dropped: the lost buffers, those
   // reclaimed, plus what went out in a send the kill cut short: a send counts
-  // its packets as sent when it returns, and through a TX buffer of 32 it
+  // its packets as sent when it returns, and through a TX buffer of SLAVE_BURST it
   // flushes as it goes, so up to a vector's worth may have left uncounted.
   // (The pool repair no longer discards a put's worth of cached buffers per
   // kill, whose count in `lost` used to cover this.)

@@ -16,10 +16,10 @@ import { judgeExit, scoreRefusal } from './judge';
 const APP = 'master-slave';
 /**
  * What a slave holds between its ports, so what a kill can leave in flight:
- * its vector (VECTOR_CAPACITY packets) and its TX buffer of 32
+ * its vector (VECTOR_CAPACITY packets) and its TX buffer of SLAVE_BURST
  * (apps/master-slave/src/shared.ts).
  */
-const HELD = 256 + 32;
+const HELD = 256 + 128;
 
 function settle(r: FaultRow, g: MsGroup, end: MsEnd, kills: number): FaultRow {
   r.lost = end.unaccounted;

@@ -45,6 +45,7 @@ import {
   MZ_REGISTRY,
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
+  SERVER_READ_SIZE,
   serverVectorCapacity,
   STOP_SIGNALS,
   clientRingName,
@@ -328,17 +329,17 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
   for (let c = 0; c < opts.clients; c++) {
     rings.push(createPacketRing(clientRingName(c), { size: CLIENT_QUEUE_RINGSIZE, producer: 'single', consumer: 'single' }));
   }
-  // Round robin hands each client its share in pieces of one read's size,
-  // each whole or not at all, as the C server enqueues its share of each
-  // read: a ring with room for one read but not a whole vector's share still
-  // takes the read (a client that runs rarely, as on a CPU it shares with
-  // the server, finds its ring 3/4 full, not 1/2). By flow a share is
+  // Round robin hands each client its share in pieces of the C server's read
+  // size (32), each whole or not at all, as the C server enqueues its share
+  // of each read: a ring with room for 32 but not a whole vector's share
+  // still takes 32 (a client that runs rarely, as on a CPU it shares with the
+  // server, finds its ring 3/4 full, not 1/2). By flow a share is
   // whatever the hash gave, so the ring takes what fits.
   const vector = createPacketVector({
     pool,
     capacity: serverVectorCapacity(opts.clients),
     bytes: readsBytes(opts.distribute),
-    input: { ports: opts.portIds.map((port) => ({ port, queue: 0 })), burstSize: PACKET_READ_SIZE },
+    input: { ports: opts.portIds.map((port) => ({ port, queue: 0 })), burstSize: SERVER_READ_SIZE },
     outputs: rings.map((ring) => ({ ring, bulk: opts.distribute === 'rr', bulkLimit: PACKET_READ_SIZE })),
     counters: { array: portInfo.fields.rx_stats.rx, received: opts.portIds.map((_, index) => index) },
   });

@@ -340,7 +340,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
     capacity: serverVectorCapacity(opts.clients),
     bytes: readsBytes(opts.distribute),
     input: { ports: opts.portIds.map((port) => ({ port, queue: 0 })), burstSize: SERVER_READ_SIZE },
-    outputs: rings.map((ring) => ({ ring, bulk: opts.distribute === 'rr', bulkLimit: PACKET_READ_SIZE })),
+    outputs: rings.map((ring) => (opts.distribute === 'rr' ? { ring, bulk: true, bulkLimit: PACKET_READ_SIZE } : { ring, bulk: false })),
     counters: { array: portInfo.fields.rx_stats.rx, received: opts.portIds.map((_, index) => index) },
   });
   // dpdk-dumpcap / dpdk-pdump can now attach and capture what the server receives.

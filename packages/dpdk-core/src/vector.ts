@@ -79,7 +79,13 @@ export const packetVectorOptionsSchema = z
                   .optional(),
               })
               .strict(),
-            z.object({ ring: ringSchema, bulk: z.boolean().default(true), bulkLimit: z.number().int().min(1).optional() }).strict(),
+            z
+              .object({ ring: ringSchema, bulk: z.boolean().default(true), bulkLimit: z.number().int().min(1).optional() })
+              .strict()
+              .refine((o) => o.bulkLimit === undefined || o.bulk, {
+                error: 'bulkLimit sizes the pieces of a bulk enqueue; with bulk: false the ring takes what fits, so leave bulkLimit out',
+                path: ['bulkLimit'],
+              }),
           ],
           { error: `must be { port, queue?, buffer? } or { ring, bulk?, bulkLimit? } ${PACKET_RING}` },
         ),

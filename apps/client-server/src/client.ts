@@ -26,7 +26,7 @@ import {
   type PacketVector,
   type ParsedEalOption,
 } from '@mp/dpdk-core';
-import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli';
+import { EXIT, HelpRequested, UsageError, holdStopSignals, reportError } from '@mp/dpdk-core/cli';
 import { lookupRing, lookupStruct, offsetOf, type Ownership, type PacketRing, type SharedStruct } from '@mp/mp-ring';
 import { CLIENT_USAGE, parseClientArgs, type ClientOptions } from './args';
 import { heapStats } from './heap';
@@ -40,7 +40,6 @@ import {
   MZ_REGISTRY,
   PACKET_READ_SIZE,
   PKTMBUF_POOL_NAME,
-  STOP_SIGNALS,
   TX_BUFFER_SIZE,
   clientRingName,
   clientTxBufferName,
@@ -327,10 +326,17 @@ export async function runClient(a: AttachedClient): Promise<Client> {
 export async function main(argv: readonly string[]): Promise<number> {
   let client: Client;
   let prefix = 'rte';
+  // Taken before the start: the "handling packets" line may be answered by a
+  // signal at once. The waits below (a turn, a standby's) stop on their own.
+  const signals = holdStopSignals();
   try {
     const parsed = parseClientArgs(argv);
     prefix = (parsed.help ? undefined : parsed.eal.find((o) => o.name === '--file-prefix')?.value) ?? prefix;
-    if (!parsed.help && parsed.options.reattach) return await runReattaching(argv, prefix, parsed.options.clientId);
+    if (!parsed.help && parsed.options.reattach) {
+      // The launcher passes signals to the client it runs.
+      signals.release();
+      return await runReattaching(argv, prefix, parsed.options.clientId);
+    }
     const after = reattachAfter();
     const expected = after === undefined ? undefined : await awaitTurn(prefix, after);
     if (expected === null) return EXIT.ok;
@@ -350,8 +356,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     return reportError(PROG, e);
   }
-  const onSignal = (sig: NodeJS.Signals): void => client.stop(`${sig} received`);
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  signals.onStop((sig) => client.stop(`${sig} received`));
   if (reattachAfter() !== undefined) onLauncherExit(() => client.stop('its --reattach launcher exited'));
   return client.done;
 }

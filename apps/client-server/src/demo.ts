@@ -30,10 +30,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { lcoreIdsFromArgv } from '@mp/dpdk-core';
 import { z } from 'zod';
-import { EXIT, HelpRequested, parseOptions, reportError } from '@mp/dpdk-core/cli';
+import { EXIT, HelpRequested, STOP_SIGNALS, parseOptions, reportError } from '@mp/dpdk-core/cli';
 import { durationSchema, parseServerArgs } from './args';
 import { Clients, bin } from './demo-clients';
-import { MAX_CLIENTS, STOP_SIGNALS } from './shared';
+import { MAX_CLIENTS } from './shared';
 import { STANDBY_ENV } from './server-standby';
 
 const CPUS = os.availableParallelism();

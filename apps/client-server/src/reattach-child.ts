@@ -10,11 +10,11 @@
  * and EXIT.peerGone, and the launcher tries again.
  */
 import { abandon, dpdkError, hasCode } from '@mp/dpdk-core';
-import { EXIT } from '@mp/dpdk-core/cli';
+import { EXIT, STOP_SIGNALS } from '@mp/dpdk-core/cli';
 import { z } from 'zod';
 import { readyGeneration } from './ready';
 import { ClientRegistry } from './registry';
-import { MZ_REGISTRY, STOP_SIGNALS } from './shared';
+import { MZ_REGISTRY } from './shared';
 
 /** The launcher → child variable: the generation of the group the child must not join. */
 export const REATTACH_ENV = 'MP_CLIENT_REATTACH_AFTER';

@@ -17,9 +17,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { primaryProcessAlive } from '@mp/dpdk-core';
-import { EXIT } from '@mp/dpdk-core/cli';
+import { EXIT, STOP_SIGNALS } from '@mp/dpdk-core/cli';
 import { REATTACH_ENV, launcherMessage } from './reattach-child';
-import { STOP_SIGNALS } from './shared';
 
 /** How often the launcher checks the primary of a child between EAL start and join. */
 const WATCH_MS = 200;

@@ -28,7 +28,7 @@ import {
   type Port,
   type TelemetryCommand,
 } from '@mp/dpdk-core';
-import { EXIT, HelpRequested, UsageError, reportError } from '@mp/dpdk-core/cli';
+import { EXIT, HelpRequested, UsageError, holdStopSignals, reportError } from '@mp/dpdk-core/cli';
 import { createStruct, type PacketRing, type SharedStruct } from '@mp/mp-ring';
 import type { HolderWatch } from '@mp/recovery';
 import { SERVER_USAGE, parseServerArgs, type ServerOptions } from './args';
@@ -47,7 +47,6 @@ import {
   PKTMBUF_POOL_NAME,
   SERVER_READ_SIZE,
   serverVectorCapacity,
-  STOP_SIGNALS,
   clientRingName,
   poolSize,
   portInfoLayout,
@@ -366,12 +365,14 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
 export async function main(argv: readonly string[]): Promise<number> {
   if (process.env[STANDBY_ENV] === '1' && !(await untilGo())) return 0;
   let server: ServerHandle;
+  // Taken after a standby's wait (a signal ends it at once) and before the
+  // start: the "Finished Process Init" line may be answered by a signal at once.
+  const signals = holdStopSignals();
   try {
     server = await startServer(argv);
   } catch (e) {
     return reportError(PROG, e);
   }
-  const onSignal = (sig: NodeJS.Signals): void => server.stop(`${sig} received`);
-  for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  signals.onStop((sig) => server.stop(`${sig} received`));
   return server.done;
 }

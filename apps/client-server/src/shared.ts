@@ -116,6 +116,3 @@ export const PORT_INFO = {
   txDrop: (client: number, portId: number): number => offsetOf(portInfoLayout, ['tx_stats', client, 'tx_drop', portId]),
 } as const;
 
-/** What stops mp-server and mp-client cleanly: Ctrl-C, kill, and a closed terminal (SIGHUP would kill without cleanup). */
-export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-

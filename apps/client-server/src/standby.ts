@@ -16,10 +16,9 @@
  * lcore id as the live client for the same reason.
  */
 import { abandon, cleanup, dpdkError, hasCode, primaryProcessAlive } from '@mp/dpdk-core';
-import { EXIT } from '@mp/dpdk-core/cli';
+import { EXIT, STOP_SIGNALS } from '@mp/dpdk-core/cli';
 import type { AttachedClient, Client } from './client';
 import { SLOT_STATE, type ClientRegistry } from './registry';
-import { STOP_SIGNALS } from './shared';
 
 /** How often a standby reads the slot's owner word: the most it adds to a takeover. */
 const POLL_MS = 1;

@@ -4,8 +4,8 @@
  * own traffic source), one slave per port, stats every 2 s, and how to kill
  * a slave to watch recovery.
  */
+import { holdStopSignals } from '@mp/dpdk-core/cli';
 import { runMaster } from './master';
-import { STOP_SIGNALS } from './shared';
 
 const argv = [
   '--file-prefix=mp_l2fwd_demo',
@@ -26,6 +26,7 @@ const argv = [
 ];
 
 async function demo(): Promise<void> {
+  const signals = holdStopSignals();
   const master = await runMaster(argv);
   const pids = master.supervisor.status().map((s) => `${s.name}: kill -9 ${s.pid}   (or kill -STOP ${s.pid} to watch hang detection)`);
   process.stdout.write(
@@ -42,12 +43,11 @@ async function demo(): Promise<void> {
     ].join('\n'),
   );
   let stopping = false;
-  const stop = (): void => {
+  signals.onStop(() => {
     if (stopping) return;
     stopping = true;
     void master.shutdown().then(() => process.exit(0));
-  };
-  for (const sig of STOP_SIGNALS) process.on(sig, stop);
+  });
 }
 
 void demo();

@@ -1,15 +1,16 @@
 /** mp-l2fwd entry point: `[EAL options] -- -p PORTMASK [...]`; errors and exit codes by @mp/dpdk-core/cli's convention. */
-import { EXIT, reportError } from '@mp/dpdk-core/cli';
+import { EXIT, holdStopSignals, reportError } from '@mp/dpdk-core/cli';
 import { runMaster } from './master';
-import { STOP_SIGNALS } from './shared';
 
 const PROG = 'mp-l2fwd';
 
 export async function main(argv: readonly string[]): Promise<void> {
+  // Taken before the start: the "started" line may be answered by a signal at once.
+  const signals = holdStopSignals();
   try {
     const master = await runMaster(argv);
     let signalled = false;
-    const onSignal = (): void => {
+    signals.onStop(() => {
       if (signalled) return;
       signalled = true;
       void master.shutdown().then(
@@ -19,8 +20,7 @@ export async function main(argv: readonly string[]): Promise<void> {
           process.exit(EXIT.failure);
         },
       );
-    };
-    for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+    });
   } catch (e) {
     process.exit(reportError(PROG, e));
   }

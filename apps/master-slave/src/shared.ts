@@ -38,9 +38,6 @@ export const SLAVE_BURST = 128;
 /** Packets a slave takes per vector: 2 reads of SLAVE_BURST. */
 export const VECTOR_CAPACITY = 256;
 
-/** What makes the master shut down in order: Ctrl-C, kill, and a closed terminal (SIGHUP would kill it without the shutdown). */
-export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
 export const STATS_ZONE = 'ms_port_stats';
 export const SUPERVISOR_ZONE = 'ms_recovery_ctl';
 export const LCORE_ZONE = 'ms_lcore_alloc';

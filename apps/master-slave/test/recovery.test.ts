@@ -188,3 +188,12 @@ test('a closed terminal (SIGHUP) shuts the master down in order, like SIGINT (L1
   await waitEvent(l2, is('started'));
   await stopL2fwd(l2, 'SIGHUP');
 });
+
+test('a signal while the master starts stops it in order once it has started, not half way', async () => {
+  const l2 = startL2fwd(['--lcores=0@0,1@0,2@1', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3', '-T', '0']);
+  // A slave is ready before the master says it has started: the master is still starting.
+  await waitEvent(l2, is('ready'));
+  const done = await stopL2fwd(l2, 'SIGINT');
+  expect(events(l2).some(is('started'))).toBe(true);
+  expect(done.audits).toEqual([expect.objectContaining({ duplicates: 0 }), expect.objectContaining({ duplicates: 0 })]);
+});

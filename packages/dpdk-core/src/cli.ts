@@ -31,6 +31,47 @@ export const EXIT = {
   peerGone: 4,
 } as const;
 
+/** What makes a program stop in order: Ctrl-C, kill, and a closed terminal (SIGHUP would kill it without its shutdown). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+export type StopSignal = (typeof STOP_SIGNALS)[number];
+
+/** The stop signals, taken by holdStopSignals() until the program can stop in order. */
+export interface HeldStopSignals {
+  /** From now on each stop signal calls `stop`; one that came before is handed to it at once. */
+  onStop(stop: (sig: StopSignal) => void): void;
+  /** Gives the signals back to whoever else listens (or to their default action). */
+  release(): void;
+}
+
+/**
+ * Takes the stop signals before a program starts, so that none kills it
+ * half started or just after it says it is ready: with no listener, Node
+ * leaves a signal to its default action, which ends the process at once,
+ * without its shutdown, and a signal sent as soon as the "ready" line is
+ * read can come before the program's own listener is added. A signal that
+ * comes while the program starts is kept and handed to `onStop` once it is
+ * given, as C's samples set a quit flag their loops read once they run.
+ * Take them after any wait that has no stop of its own.
+ */
+export function holdStopSignals(): HeldStopSignals {
+  let stop: ((sig: StopSignal) => void) | undefined;
+  let pending: StopSignal | undefined;
+  const listener = (sig: StopSignal): void => {
+    if (stop) stop(sig);
+    else pending ??= sig;
+  };
+  for (const sig of STOP_SIGNALS) process.on(sig, listener);
+  return {
+    onStop(s) {
+      stop = s;
+      if (pending !== undefined) s(pending);
+    },
+    release() {
+      for (const sig of STOP_SIGNALS) process.off(sig, listener);
+    },
+  };
+}
+
 /** A bad command line; the message says what was wrong and how to fix it. */
 export class UsageError extends DpdkError {
   readonly exitCode = EXIT.usage;

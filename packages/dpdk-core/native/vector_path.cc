@@ -224,13 +224,14 @@ void VectorState::Describe(uint32_t from, uint32_t to, int32_t inputPort) {
     uint16_t* __restrict l = len;
     const uintptr_t base = span.base;
     const uint64_t limit = span.length;
+    const bool prefetch = prefetchBytes;
     for (uint32_t i = from; i < to; i++) {
       const rte_mbuf* m = p[i];
       // The handler reads the headers next, packet after packet: each first
       // read would wait for its line, and JavaScript's longer loop body keeps
       // fewer of those waits in flight than C's does (l2fwd prefetches the
       // same line after its RX burst).
-      rte_prefetch0(static_cast<const char*>(m->buf_addr) + m->data_off);
+      if (prefetch) rte_prefetch0(static_cast<const char*>(m->buf_addr) + m->data_off);
       const uint64_t at = reinterpret_cast<uintptr_t>(m->buf_addr) + m->data_off - base;
       // In place when the bytes are one segment inside the pool's memory (an
       // indirect or external buffer may live elsewhere). Data below `base`

@@ -286,6 +286,7 @@ export interface Binding {
     name: string | undefined,
     counters: { array: BigUint64Array<ArrayBufferLike>; received?: number[]; sent?: number[]; dropped?: number[] } | undefined,
     bytes: boolean,
+    prefetch: boolean,
   ) => NativePacketVector;
   reclaimPacketVector(name: string): ReclaimedVector;
 

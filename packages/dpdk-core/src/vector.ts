@@ -50,6 +50,7 @@ export const packetVectorOptionsSchema = z
     pool: z.custom<Mempool>((p) => typeof p === 'object' && p !== null && 'memoryView' in p, 'must be a Mempool'),
     capacity: z.number().int().min(1).max(VECTOR_CAPACITY_MAX).default(256),
     bytes: z.boolean().default(true),
+    prefetch: z.boolean().optional(),
     // A union no branch of which fits says only 'Invalid input': name the shapes.
     input: z.union(
       [
@@ -107,7 +108,11 @@ export const packetVectorOptionsSchema = z
       )
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((o) => o.prefetch !== true || o.bytes, {
+    error: 'prefetch brings in the packet bytes a handler reads; with bytes: false it reads none, so leave prefetch out',
+    path: ['prefetch'],
+  });
 
 export type PacketVectorOptions = z.input<typeof packetVectorOptionsSchema>;
 
@@ -397,7 +402,10 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
  * `bytes: false` is for a handler that never reads or writes packet bytes
  * (it routes by input port, or by count): fill() then skips reading each
  * packet's mbuf for where its bytes lie, `length(i)` is 0 and the accessors
- * refuse, saying so.
+ * refuse, saying so. `prefetch` (default true with bytes) has fill() prefetch
+ * each packet's first data line as it describes it: a handler that reads
+ * headers then seldom waits for memory; one that only writes them (l2fwd's
+ * MAC rewrite) may forward more without it.
  */
 export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   const o = validate(packetVectorOptionsSchema, opts, 'createPacketVector', 'options');
@@ -416,7 +424,7 @@ export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   // buffer away (postMessage, structuredClone) would leave it writing into
   // memory that is freed once the copy is collected.
   if (o.counters !== undefined) markAsUntransferable(o.counters.array.buffer);
-  const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters, o.bytes);
+  const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters, o.bytes, o.bytes && (o.prefetch ?? true));
   return makeVector(n, o.capacity, o.pool, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
 }
 

@@ -42,12 +42,8 @@ async function demo(): Promise<void> {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  signals.onStop(() => {
-    if (stopping) return;
-    stopping = true;
-    void master.shutdown().then(() => process.exit(0));
-  });
+  // shutdown() runs once, however many signals come.
+  signals.onStop(() => void master.shutdown().then(() => process.exit(0)));
 }
 
 void demo();

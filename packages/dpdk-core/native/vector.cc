@@ -88,7 +88,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     const std::string name = info[4].IsString() ? info[4].As<Napi::String>().Utf8Value() : "";
     if (info[5].IsObject()) ParseCounters(env, info[5].As<Napi::Object>());
     s.describeBytes = !info[6].IsBoolean() || info[6].As<Napi::Boolean>().Value();
-    s.prefetchBytes = s.describeBytes && info[7].IsBoolean() && info[7].As<Napi::Boolean>().Value();
+    s.prefetchBytes = info[7].IsBoolean() && info[7].As<Napi::Boolean>().Value();
     const MetaLayout layout(s.capacity, s.sources.size() + (s.inRing ? 1 : 0), s.outputs.size());
     Napi::ArrayBuffer meta = Napi::ArrayBuffer::New(env, layout.bytes);
     auto* base = static_cast<uint8_t*>(meta.Data());

@@ -93,7 +93,8 @@ struct VectorState {
   // false: the handler never reads packet bytes, so fill() leaves off/len
   // alone (len stays 0 and every accessor refuses).
   bool describeBytes = true;
-  // fill() prefetches each packet's first data line as it describes it.
+  // fill() prefetches each packet's first data line as it describes its
+  // bytes (read only when describeBytes).
   bool prefetchBytes = true;
   rte_mbuf** pkts = nullptr;        // own storage, or a named vector's zone
   std::vector<rte_mbuf*> own;

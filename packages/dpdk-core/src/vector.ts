@@ -424,7 +424,7 @@ export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   // buffer away (postMessage, structuredClone) would leave it writing into
   // memory that is freed once the copy is collected.
   if (o.counters !== undefined) markAsUntransferable(o.counters.array.buffer);
-  const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters, o.bytes, o.bytes && (o.prefetch ?? true));
+  const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters, o.bytes, o.prefetch ?? o.bytes);
   return makeVector(n, o.capacity, o.pool, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
 }
 

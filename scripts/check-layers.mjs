@@ -20,7 +20,7 @@ const LAYERS = {
   'client-server': 4,
   'master-slave': 4,
   '@mp/dpdk-mp': 4,
-  // Runs the apps' programs as processes (it imports none of their code).
+  // Runs the apps' programs as processes (it imports only their sizing constants).
   '@mp/faults': 5,
 };
 const TEST_KIT = '@mp/test-kit';

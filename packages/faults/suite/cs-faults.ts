@@ -7,8 +7,9 @@
 import type { PacketVectorFailpoint } from '@mp/dpdk-core';
 import { EXIT } from '@mp/dpdk-core/cli';
 import { removeLeftovers, type Fixture } from '@mp/test-kit';
+import { PACKET_READ_SIZE, TX_BUFFER_SIZE } from 'client-server/dist/shared';
 import { between, row, sleep, until, type Budget, type Fault, type FaultRow } from './fault';
-import { BIN, CsGroup, armFailpoint, lastJson, node, type CsEnd, type ServerStats } from './groups';
+import { BIN, CsGroup, NULL_PORTS, armFailpoint, lastJson, node, type CsEnd, type ServerStats } from './groups';
 import { judgeExit, scoreRefusal } from './judge';
 import { malformedPcap } from './frames';
 import { hogPool } from './hog';
@@ -16,10 +17,10 @@ import { hogPool } from './hog';
 const APP = 'client-server';
 /**
  * What a client holds between its ring and the wire, so what a kill can
- * leave in flight: its vector (CLIENT_QUEUE_RINGSIZE packets) and a TX
- * buffer of TX_BUFFER_SIZE per output port (apps/client-server/src/shared.ts).
+ * leave in flight: its vector (a read of PACKET_READ_SIZE packets) and a TX
+ * buffer of TX_BUFFER_SIZE per output port (the groups' ports).
  */
-const HELD = 128 + 2 * 32;
+const HELD = PACKET_READ_SIZE + NULL_PORTS.length * TX_BUFFER_SIZE;
 
 /** Fills the row's packet, leak and double-free columns from how the group ended. */
 function settle(r: FaultRow, g: CsGroup, end: CsEnd, kills: number): FaultRow {

@@ -7,6 +7,7 @@
  */
 import { ownerAlive, type PacketVectorFailpoint } from '@mp/dpdk-core';
 import { removeLeftovers } from '@mp/test-kit';
+import { SLAVE_BURST, VECTOR_CAPACITY } from 'master-slave/dist/shared';
 import { between, row, sleep, until, type Budget, type Fault, type FaultRow } from './fault';
 import { malformedPcap } from './frames';
 import { MsGroup, NULL_PORTS, armFailpoint, is, type Ev, type MsEnd } from './groups';
@@ -16,10 +17,9 @@ import { judgeExit, scoreRefusal } from './judge';
 const APP = 'master-slave';
 /**
  * What a slave holds between its ports, so what a kill can leave in flight:
- * its vector (VECTOR_CAPACITY packets) and its TX buffer of SLAVE_BURST
- * (apps/master-slave/src/shared.ts).
+ * its vector (VECTOR_CAPACITY packets) and its TX buffer of SLAVE_BURST.
  */
-const HELD = 256 + 128;
+const HELD = VECTOR_CAPACITY + SLAVE_BURST;
 
 function settle(r: FaultRow, g: MsGroup, end: MsEnd, kills: number): FaultRow {
   r.lost = end.unaccounted;

@@ -15,7 +15,8 @@
  *    not net_null: flowPorts).
  * 4. The flow handler alone: src/distribute.ts's flow hash over 512-packet
  *    vectors from net_null (flow-hash.ts) against the same handler in C over
- *    the same vectors (flow-hash.c), ns per packet.
+ *    the same vectors (flow-hash.c), ns per packet; and the same TS handler
+ *    with its reads unchecked (through unsafeMemory()).
  * 5. Allocation: the TS pair forwarding for 60 s after its first 10; heap in use and garbage
  *    collections of server and client from their JSON stats lines, printed
  *    every 10 s (so the printing itself barely counts).
@@ -402,33 +403,50 @@ async function flowBench(): Promise<void> {
   }
 }
 
+/** The handler micro-benchmark's sides: C, the TS handler, and the TS handler with its reads unchecked. */
+type HandlerSide = 'C' | 'TS' | 'TS unchecked';
+
 /** One run of a side of the handler micro-benchmark: its ns per packet. */
-function handlerRun(side: 'C' | 'TS'): number {
+function handlerRun(side: HandlerSide): number {
   runs += 1;
   const prefix = `mp-bench-${process.pid}-${runs}`;
   const eal = [`--file-prefix=${prefix}`, '--no-pci', '-l', '1', '-m', '128', '--log-level=warning', '--vdev=net_null0', '--', '20000', '3'];
   const out =
     side === 'C'
       ? execFileSync(path.join(APP, '.build', 'flow-hash'), eal, { encoding: 'utf8' })
-      : execFileSync(process.execPath, ['--require', TSX_CJS, path.join(__dirname, 'flow-hash.ts'), ...eal], { encoding: 'utf8' });
+      : execFileSync(process.execPath, ['--require', TSX_CJS, path.join(__dirname, 'flow-hash.ts'), ...eal, side === 'TS' ? 'checked' : 'unchecked'], { encoding: 'utf8' });
   removeLeftovers(prefix);
   const line = /^RESULT (.*)$/m.exec(out)?.[1];
   if (line === undefined) throw new Error(`${side} flow-hash printed no result:\n${out}`);
   return (JSON.parse(line) as { nsPerPacket: number }).nsPerPacket;
 }
 
+/**
+ * C against TS, and against the same TS handler reading through
+ * unsafeMemory() with no bounds check: the checks' cost, and how near C this
+ * code runs in V8 at best on the machine.
+ */
 async function handlerBench(): Promise<void> {
   compile('flow-hash', 'flow-hash.c', execFileSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], { encoding: 'utf8' }).trim().split(/\s+/));
   console.log('\n[handler] parse Ethernet/IPv4/UDP + flow hash per packet of 512-packet vectors from net_null, lcore 1; target: TS >= 0.8x C (cost <= 1.25x)');
-  const c: number[] = [];
-  const ts: number[] = [];
+  const sides: HandlerSide[] = ['C', 'TS', 'TS unchecked'];
+  const ns = new Map<HandlerSide, number[]>(sides.map((side) => [side, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const side of round % 2 === 0 ? (['C', 'TS'] as const) : (['TS', 'C'] as const)) (side === 'C' ? c : ts).push(handlerRun(side));
+    // Each side first, middle and last in turn.
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(round + k) % sides.length] as HandlerSide;
+      ns.get(side)?.push(handlerRun(side));
+    }
   }
-  const speed = c.map((x, i) => x / (ts[i] as number));
-  console.log(`  C  ns/packet ${c.map((x) => x.toFixed(2)).join(' ')}  median ${median(c).toFixed(2)}`);
-  console.log(`  TS ns/packet ${ts.map((x) => x.toFixed(2)).join(' ')}  median ${median(ts).toFixed(2)}`);
-  console.log(`  TS speed / C per round ${speed.map((x) => x.toFixed(2)).join(' ')}  median ${median(speed).toFixed(2)}x`);
+  const c = ns.get('C') as number[];
+  for (const side of sides) {
+    const xs = ns.get(side) as number[];
+    console.log(`  ${side.padEnd(12)} ns/packet ${xs.map((x) => x.toFixed(2)).join(' ')}  median ${median(xs).toFixed(2)}`);
+  }
+  for (const side of ['TS', 'TS unchecked'] as const) {
+    const speed = c.map((x, i) => x / ((ns.get(side) as number[])[i] as number));
+    console.log(`  ${side} speed / C per round ${speed.map((x) => x.toFixed(2)).join(' ')}  median ${median(speed).toFixed(2)}x`);
+  }
 }
 
 /** Stats lines of a TS process (`stats {json}`), as they arrive. */

@@ -5,10 +5,15 @@
  * 1. Forwarding rate of mp-l2fwd against DPDK's C l2fwd
  *    (/usr/share/dpdk/examples/l2fwd/main.c, built with gcc into
  *    bench/.build), on the same two net_null ports, the same CPUs and the
- *    same duration, C and TS alternating round by round (order flipping), in
- *    each layout a user may choose (LAYOUTS). Both are measured the same way:
- *    a secondary (bench/port-observer.ts) reads rte_eth_stats of both ports at
- *    the start and the end of the window.
+ *    same duration, in each layout a user may choose (LAYOUTS). A third
+ *    side, "C vector", is the same main.c with its RX loop replaced by
+ *    bench/l2fwd-vector-loop.h: C l2fwd in the slave's shape (a vector of
+ *    VECTOR_CAPACITY packets, bursts of SLAVE_BURST, describe, handler and
+ *    send passes), which tells what the shape costs from what JavaScript
+ *    and the kill-safe journal cost. The three alternate round by round,
+ *    each in turn first. All are measured the same way: a secondary
+ *    (bench/port-observer.ts) reads rte_eth_stats of both ports at the start
+ *    and the end of the window.
  * 2. Recovery time: SIGKILL of a slave -> packets flowing again out of its
  *    output port (the master's `resumed` event), median over KILLS kills,
  *    for the default (warm standby promoted, pair paused) and --cold-restart.
@@ -23,6 +28,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { DEFAULT_BASE_VIRTADDR } from '@mp/dpdk-core';
 import { leftovers, median, removeLeftovers } from '@mp/test-kit';
+import { SLAVE_BURST, VECTOR_CAPACITY } from '../src/shared';
 
 const MODE = process.env['BENCH'] ?? 'all';
 const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
@@ -34,6 +40,9 @@ const TSX = require.resolve('tsx');
 const C_SOURCE = '/usr/share/dpdk/examples/l2fwd/main.c';
 const BUILD = path.join(__dirname, '.build');
 const C_L2FWD = path.join(BUILD, 'l2fwd');
+const VECTOR_LOOP = path.join(__dirname, 'l2fwd-vector-loop.h');
+const C_VECTOR_SOURCE = path.join(BUILD, 'l2fwd-vector.c');
+const C_VECTOR = path.join(BUILD, 'l2fwd-vector');
 const PORTS = ['--vdev=net_null0', '--vdev=net_null1'];
 
 /**
@@ -67,14 +76,29 @@ function pct(values: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((s.length - 1) * p))] ?? NaN;
 }
 
-/** Builds C l2fwd unless the binary is newer than the source. */
-function buildC(): void {
-  if (fs.existsSync(C_L2FWD) && fs.statSync(C_L2FWD).mtimeMs >= fs.statSync(C_SOURCE).mtimeMs) return;
-  fs.mkdirSync(BUILD, { recursive: true });
+/** gcc as for every C side: DPDK's flags from pkg-config. */
+function gcc(out: string, source: string): void {
   const flags = spawnSync('pkg-config', ['--cflags', '--libs', 'libdpdk'], { encoding: 'utf8' });
   if (flags.status !== 0) throw new Error(`pkg-config libdpdk failed: ${flags.stderr}`);
-  const cc = spawnSync('gcc', ['-O3', '-march=native', '-Wno-deprecated-declarations', '-o', C_L2FWD, C_SOURCE, ...flags.stdout.trim().split(/\s+/)], { stdio: 'inherit' });
-  if (cc.status !== 0) throw new Error('building C l2fwd failed');
+  const cc = spawnSync('gcc', ['-O3', '-march=native', '-Wno-deprecated-declarations', '-o', out, source, ...flags.stdout.trim().split(/\s+/)], { stdio: 'inherit' });
+  if (cc.status !== 0) throw new Error(`building ${path.basename(out)} failed`);
+}
+
+/**
+ * Builds C l2fwd unless the binary is newer than the source, and its vector
+ * shape every time (a second; its sizes are the slave's, read here): main.c
+ * with bursts and TX buffers of SLAVE_BURST and its RX loop replaced by
+ * l2fwd-vector-loop.h.
+ */
+function buildC(): void {
+  fs.mkdirSync(BUILD, { recursive: true });
+  if (!fs.existsSync(C_L2FWD) || fs.statSync(C_L2FWD).mtimeMs < fs.statSync(C_SOURCE).mtimeMs) gcc(C_L2FWD, C_SOURCE);
+  const main = fs.readFileSync(C_SOURCE, 'utf8');
+  const rx = /\t*\/\* Read packet from RX queues\. 8< \*\/[\s\S]*?\/\* >8 End of read packet from RX queues\. \*\//;
+  const burst = /#define MAX_PKT_BURST 32\n/;
+  if (!rx.test(main) || !burst.test(main)) throw new Error(`${C_SOURCE} is not the l2fwd this bench patches (no RX loop markers or MAX_PKT_BURST 32)`);
+  fs.writeFileSync(C_VECTOR_SOURCE, main.replace(burst, `#define MAX_PKT_BURST ${SLAVE_BURST}\n#define VECTOR_CAPACITY ${VECTOR_CAPACITY}\n`).replace(rx, `#include "${VECTOR_LOOP}"`));
+  gcc(C_VECTOR, C_VECTOR_SOURCE);
 }
 
 /** Lines of a child's stdout, with a wait for the first one matching. */
@@ -108,21 +132,25 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 let runs = 0;
-async function rateRun(side: 'C' | 'TS', layout: Layout): Promise<number> {
+/** The sides of a rate run: C l2fwd, C l2fwd in the slave's vector shape, mp-l2fwd. */
+const SIDES = ['C', 'C vector', 'TS'] as const;
+type Side = (typeof SIDES)[number];
+
+async function rateRun(side: Side, layout: Layout): Promise<number> {
   runs += 1;
   const prefix = `ms-rate-${process.pid}-${runs}`;
   const common = [`--file-prefix=${prefix}`, '-m', '256', '--no-pci', '--log-level=warning', `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`, ...PORTS];
   const l = LAYOUTS[layout];
   const child =
-    side === 'C'
-      ? // Line-buffered so its "link status ... done" arrives when it is printed.
-        spawn('stdbuf', ['-oL', C_L2FWD, ...common, ...l.c, '--', '-p', '3', '-q', l.q, '-T', '0', ...l.app], { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn(process.execPath, [BIN, ...common, ...l.ts, '--', '-p', '3', '-q', l.q, '-T', '0', '--json', ...l.app], { stdio: ['ignore', 'pipe', 'pipe'] });
+    side === 'TS'
+      ? spawn(process.execPath, [BIN, ...common, ...l.ts, '--', '-p', '3', '-q', l.q, '-T', '0', '--json', ...l.app], { stdio: ['ignore', 'pipe', 'pipe'] })
+      : // Line-buffered so its "link status ... done" arrives when it is printed.
+        spawn('stdbuf', ['-oL', side === 'C' ? C_L2FWD : C_VECTOR, ...common, ...l.c, '--', '-p', '3', '-q', l.q, '-T', '0', ...l.app], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const out = lines(child);
   try {
-    await out.waitFor(side === 'C' ? /^Checking link status.*done/ : /"event":"started"/);
+    await out.waitFor(side === 'TS' ? /"event":"started"/ : /^Checking link status.*done/);
     const obs = spawnSync(
       process.execPath,
       ['--import', TSX, OBSERVER, '--proc-type=secondary', `--file-prefix=${prefix}`, '--lcores=7@0', '--no-pci', '--log-level=warning', '--', '1000', String(SECONDS * 1000)],
@@ -152,22 +180,25 @@ async function rateBench(layout: Layout): Promise<void> {
   console.log(`\n[${layout}] ${l.what}`);
   const app = ['-p', '3', '-q', l.q, ...l.app].join(' ');
   console.log(`  C l2fwd ${l.c.join(' ')} -- ${app} -T 0    TS mp-l2fwd ${l.ts.join(' ')} -- ${app}`);
-  const c: number[] = [];
-  const ts: number[] = [];
-  const ratios: number[] = [];
+  const mpps = new Map<Side, number[]>(SIDES.map((side) => [side, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    const order: Array<'C' | 'TS'> = round % 2 === 0 ? ['C', 'TS'] : ['TS', 'C'];
-    const got: Partial<Record<'C' | 'TS', number>> = {};
-    for (const side of order) got[side] = await rateRun(side, layout);
-    c.push(got.C as number);
-    ts.push(got.TS as number);
-    ratios.push((got.TS as number) / (got.C as number));
+    // Each side first in turn.
+    for (let k = 0; k < SIDES.length; k++) {
+      const side = SIDES[(round + k) % SIDES.length] as Side;
+      mpps.get(side)?.push(await rateRun(side, layout));
+    }
   }
   const fmt = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(' ');
-  const ratio = median(ratios);
-  console.log(`  C  Mpps forwarded: ${fmt(c)}  median ${median(c).toFixed(2)}`);
-  console.log(`  TS Mpps forwarded: ${fmt(ts)}  median ${median(ts).toFixed(2)}`);
-  console.log(`  TS/C per round: ${fmt(ratios)}  median ${ratio.toFixed(2)}x  target >= ${TARGET[layout]}x -> ${ratio >= TARGET[layout] ? 'met' : 'NOT met'}`);
+  for (const side of SIDES) {
+    const xs = mpps.get(side) as number[];
+    console.log(`  ${side.padEnd(8)} Mpps forwarded: ${fmt(xs)}  median ${median(xs).toFixed(2)}`);
+  }
+  // a's rate over b's, round by round.
+  const per = (a: Side, b: Side): number[] => (mpps.get(a) as number[]).map((x, i) => x / ((mpps.get(b) as number[])[i] as number));
+  const ratio = median(per('TS', 'C'));
+  console.log(`  TS/C per round: ${fmt(per('TS', 'C'))}  median ${ratio.toFixed(2)}x  target >= ${TARGET[layout]}x -> ${ratio >= TARGET[layout] ? 'met' : 'NOT met'}`);
+  console.log(`  TS/C vector per round: ${fmt(per('TS', 'C vector'))}  median ${median(per('TS', 'C vector')).toFixed(2)}x`);
+  console.log(`  C vector/C per round: ${fmt(per('C vector', 'C'))}  median ${median(per('C vector', 'C')).toFixed(2)}x`);
 }
 
 async function recoveryBench(cold: boolean): Promise<void> {
@@ -234,7 +265,7 @@ async function recoveryBench(cold: boolean): Promise<void> {
 async function main(): Promise<void> {
   if (MODE === 'all' || MODE === 'rate') {
     const cpu = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown CPU';
-    console.log(`forwarding rate, net_null0 <-> net_null1, ${SECONDS} s windows, ${ROUNDS} rounds C and TS alternating; ${os.cpus().length} CPUs (${cpu}), Node ${process.version}`);
+    console.log(`forwarding rate, net_null0 <-> net_null1, ${SECONDS} s windows, ${ROUNDS} rounds of C, C vector and TS alternating; ${os.cpus().length} CPUs (${cpu}), Node ${process.version}`);
     const only = process.env['LAYOUT'];
     if (only !== undefined && !(only in LAYOUTS)) throw new Error(`LAYOUT must be one of ${Object.keys(LAYOUTS).join(', ')}`);
     for (const layout of Object.keys(LAYOUTS) as Layout[]) if (only === undefined || only === layout) await rateBench(layout);

@@ -94,8 +94,9 @@ struct VectorState {
   // alone (len stays 0 and every accessor refuses).
   bool describeBytes = true;
   // fill() prefetches each packet's first data line as it describes its
-  // bytes (read only when describeBytes).
-  bool prefetchBytes = true;
+  // bytes (read only when describeBytes). Off unless the constructor is told:
+  // its default (on with bytes) is TypeScript's to give.
+  bool prefetchBytes = false;
   rte_mbuf** pkts = nullptr;        // own storage, or a named vector's zone
   std::vector<rte_mbuf*> own;
   std::vector<rte_mbuf*> staging;   // send: packets grouped by destination

@@ -144,7 +144,8 @@ test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with
 });
 
 test('--cold-restart: a SIGSTOPped slave is detected as hung, killed and replaced; its pair is stopped and restarted with it', async () => {
-  const l2 = startL2fwd(['--lcores=0@0,1@0,2@1', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3', '-T', '0', '--cold-restart']);
+  // An ACK within the default 100 ms is for an idle machine; beside CPU hogs a slave can miss it.
+  const l2 = startL2fwd(['--lcores=0@0,1@0,2@1', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3', '-T', '0', '--cold-restart', '--ack-timeout', '2000']);
   await waitEvent(l2, is('started'));
   const pid = currentPid(l2, 'slave1');
   process.kill(pid, 'SIGSTOP');

@@ -153,7 +153,7 @@ PoolActivity* ClaimActivitySlow(unsigned lcore) {
   // dead and repaired): its record is its own. Resetting it would erase
   // the journal of a call it may be inside; no record is taken now, and the
   // next pool call asks again.
-  if (before.pid != 0 && before.pid != SelfOwner().pid && OwnerAlive(before)) return nullptr;
+  if (before.pid != 0 && !SameOwner(before, SelfOwner()) && OwnerAlive(before)) return nullptr;
   if (before.pid != 0 && (OpOf(a->op) != kActIdle || XferOf(a->xfer) != kXferNone) && !OwnerAlive(before)) {
     fprintf(stderr,
             "dpdk-core: lcore %u was used by pid %d, which died inside a pool call and was not repaired (repairMempool) "
@@ -162,12 +162,7 @@ PoolActivity* ClaimActivitySlow(unsigned lcore) {
   }
   PublishPair(&a->op, kActIdle, 0);
   PublishWord(&a->xfer, kXferNone);
-  __atomic_store_n(reinterpret_cast<uint64_t*>(&a->owner), [] {
-    const ZoneOwner self = SelfOwner();
-    uint64_t w;
-    std::memcpy(&w, &self, sizeof(w));
-    return w;
-  }(), __ATOMIC_RELEASE);
+  StoreOwner(&a->owner, SelfOwner());
   g_claimedActivity[lcore] = a;
   return a;
 }
@@ -177,7 +172,7 @@ void ReleaseActivity() {
     if (a == nullptr) continue;
     PublishPair(&a->op, kActIdle, 0);
     PublishWord(&a->xfer, kXferNone);
-    __atomic_store_n(reinterpret_cast<uint64_t*>(&a->owner), uint64_t{0}, __ATOMIC_RELEASE);
+    StoreOwner(&a->owner, ZoneOwner{0, 0});
     a = nullptr;
   }
   for (PortDrivers& d : g_drivers) d = PortDrivers{};
@@ -236,7 +231,7 @@ void RequireSettled(Napi::Env env, const char* op, ZoneOwner owner, const void* 
   };
   for (uint32_t lcore = 0; lcore < RTE_MAX_LCORE; lcore++) {
     const PoolActivity& a = z->records[lcore];
-    if (a.owner.pid != owner.pid || a.owner.stamp != owner.stamp) continue;
+    if (!SameOwner(a.owner, owner)) continue;
     const uint32_t o = OpOf(__atomic_load_n(&a.op, __ATOMIC_ACQUIRE));
     const bool handOver = o == kActHandTx && inside(a.handWord);
     if ((o == kActPut || o == kActTx || o == kActGet || o == kActHandTx) && (inside(a.array) || inside(a.guardWord) || handOver)) {

@@ -1,6 +1,7 @@
 // Module entry: per-environment data, error conversion, version info, and the
 // registration of each object kind's bindings.
 #include "common.h"
+#include "owner.h"
 
 #include <rte_errno.h>
 #include <rte_version.h>
@@ -117,6 +118,11 @@ Napi::Object VersionInfo(Napi::Env env) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (const int err = ReadSelfOwner(); err != 0) {
+    throw Napi::Error::New(env, std::string("dpdk-core: cannot read /proc/self/stat (") + strerror(err) +
+                                    "): the addon records its process's start time to tell it from a later one with the same pid; "
+                                    "mount /proc and leave a file descriptor free");
+  }
   env.SetInstanceData(new AddonData());
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory, "setErrorFactory"));
   exports.Set("version", VersionInfo(env));

@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -12,18 +14,19 @@ namespace {
 
 // Field 3 (state) and field 22 (starttime) of /proc/<pid>/stat; the command
 // name (field 2) may hold spaces and parentheses, so parsing starts after
-// its last ')'.
-bool ReadStat(int32_t pid, char* state, uint64_t* start) {
+// its last ')'. Returns 0, or the errno of a failed open (ENOENT: no such
+// process), or EINVAL for a file that does not parse.
+int ReadStat(int32_t pid, char* state, uint64_t* start) {
   char path[64];
   snprintf(path, sizeof(path), "/proc/%d/stat", pid);
   FILE* f = fopen(path, "re");
-  if (f == nullptr) return false;
+  if (f == nullptr) return errno;
   char buf[1024];
   size_t n = fread(buf, 1, sizeof(buf) - 1, f);
   fclose(f);
   buf[n] = '\0';
   const char* p = strrchr(buf, ')');
-  if (p == nullptr) return false;
+  if (p == nullptr) return EINVAL;
   p++;
   // After ')': " S ppid pgrp ..." -- state is field 3, starttime field 22.
   int field = 2;
@@ -34,29 +37,38 @@ bool ReadStat(int32_t pid, char* state, uint64_t* start) {
     if (field == 22) break;
     while (*p != '\0' && *p != ' ') p++;
   }
-  if (field != 22) return false;
+  if (field != 22) return EINVAL;
   *start = strtoull(p, nullptr, 10);
-  return true;
+  return 0;
 }
 
 }  // namespace
 
-ZoneOwner SelfOwner() {
-  static const ZoneOwner self = [] {
-    char state = 0;
-    uint64_t start = 0;
-    const int32_t pid = static_cast<int32_t>(getpid());
-    ReadStat(pid, &state, &start);
-    return ZoneOwner{pid, static_cast<uint32_t>(start & 0xffffffffu)};
-  }();
-  return self;
+namespace {
+ZoneOwner g_self{0, 0};
+}  // namespace
+
+int ReadSelfOwner() {
+  char state = 0;
+  uint64_t start = 0;
+  const int32_t pid = static_cast<int32_t>(getpid());
+  const int err = ReadStat(pid, &state, &start);
+  if (err == 0) g_self = ZoneOwner{pid, static_cast<uint32_t>(start & 0xffffffffu)};
+  return err;
 }
+
+ZoneOwner SelfOwner() { return g_self; }
 
 bool OwnerAlive(ZoneOwner owner) {
   if (owner.pid <= 0) return false;
   char state = 0;
   uint64_t start = 0;
-  if (!ReadStat(owner.pid, &state, &start)) return false;
+  const int err = ReadStat(owner.pid, &state, &start);
+  // Only a pid /proc does not have is gone. Any other failure (no file
+  // descriptor left, say) tells nothing, and taking a live owner for dead
+  // would give what it holds a second owner.
+  if (err == ENOENT || err == ESRCH) return false;
+  if (err != 0) return true;
   if (state == 'Z' || state == 'X') return false;
   return static_cast<uint32_t>(start & 0xffffffffu) == owner.stamp;
 }

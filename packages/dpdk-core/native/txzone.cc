@@ -32,14 +32,17 @@ void TakeOver(Napi::Env env, const char* op, const rte_memzone* mz, const std::s
   ZoneHeader* h = HeaderOf(mz);
   ZoneOwner seen = h->owner;
   const ZoneOwner self = SelfOwner();
-  if (seen.pid != self.pid && OwnerAlive(seen)) {
+  // By pid and stamp: a later process given a dead holder's pid is not it,
+  // and must not skip the check that the dead one's pool call was settled.
+  const bool mine = SameOwner(seen, self);
+  if (!mine && OwnerAlive(seen)) {
     ThrowDpdkCode(env, op, "EBUSY",
                   kind + " '" + name + "' is held by live process " + OwnerText(seen) +
                       "; stop that process first, or use another name");
   }
   // A pool call the dead owner was making on these packets is settled by
   // repairMempool first: both would give them back otherwise.
-  if (seen.pid != self.pid) RequireSettled(env, op, seen, mz->addr, mz->len, kind + " '" + name + "'");
+  if (!mine) RequireSettled(env, op, seen, mz->addr, mz->len, kind + " '" + name + "'");
   if (!ClaimOwner(&h->owner, &seen)) {
     ThrowDpdkCode(env, op, "EBUSY",
                   kind + " '" + name + "' was taken by " + OwnerText(seen) + " at the same moment; try again once it is free");
@@ -54,12 +57,7 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
   NamedZone zone{rte_memzone_lookup(name.c_str()), false};
   if (zone.mz != nullptr) {
     const uint64_t found = __atomic_load_n(&HeaderOf(zone.mz)->magic, __ATOMIC_ACQUIRE);
-    // Magic 0 is a zone this code made only if an owner is recorded in it
-    // (its creator died between claiming and publishing it). With no owner
-    // it may be any zeroed memzone of that name, a plain reserveMemzone()
-    // one still in use, say: taking it over would overwrite it and free it
-    // under its user.
-    if (found != magic && (found != 0 || HeaderOf(zone.mz)->owner.pid == 0)) {
+    if (found != magic && found != kUnpublishedZone) {
       ThrowDpdkCode(env, op, "EEXIST", "memzone '" + name + "' exists and is not a " + kind + "; choose another name");
     }
     if (zone.mz->len < len) {
@@ -70,8 +68,7 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
       ThrowDpdkCode(env, op, "EBUSY", kind + " '" + name + "' is held by another handle of this process; free that one first");
     }
     TakeOver(env, op, zone.mz, kind, name);
-    // Magic 0: its creator died before publishing it, so nothing in it was
-    // ever handed to anybody; it starts afresh.
+    // Unpublished: its creator died before handing it anything; it starts afresh.
     zone.adopted = found == magic;
     if (!zone.adopted) {
       std::memset(static_cast<uint8_t*>(zone.mz->addr) + sizeof(ZoneHeader), 0, zone.mz->len - sizeof(ZoneHeader));
@@ -82,11 +79,14 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
     if (zone.mz == nullptr) {
       ThrowDpdk(env, op, rte_errno, "cannot reserve memzone '" + name + "' for a " + kind + "; raise -m or free memzones");
     }
-    std::memset(zone.mz->addr, 0, len);
-    ZoneOwner none{0, 0};
-    if (!ClaimOwner(&HeaderOf(zone.mz)->owner, &none)) {
-      ThrowDpdkCode(env, op, "EBUSY", kind + " '" + name + "' was taken by pid " + std::to_string(none.pid) + " as it was made");
-    }
+    // Until it is marked, its first word is DPDK's zero, which no other
+    // process takes over: the owner is this process's alone to write. Then
+    // the mark: killed from there on, the creator leaves a zone that the next
+    // holder of the name, seeing the owner dead, takes over. Killed before
+    // it, a zone that answers EEXIST until the primary restarts.
+    StoreOwner(&HeaderOf(zone.mz)->owner, SelfOwner());
+    __atomic_store_n(&HeaderOf(zone.mz)->magic, kUnpublishedZone, __ATOMIC_RELEASE);
+    std::memset(static_cast<uint8_t*>(zone.mz->addr) + sizeof(ZoneHeader), 0, len - sizeof(ZoneHeader));
     __atomic_store_n(&HeaderOf(zone.mz)->magic, magic, __ATOMIC_RELEASE);
   }
   data.heldZones.insert(zone.mz);
@@ -111,7 +111,7 @@ void ClaimDeadZone(Napi::Env env, const char* op, const rte_memzone* mz, uint64_
 }
 
 void DisownNamedZone(const rte_memzone* mz) {
-  __atomic_store_n(reinterpret_cast<uint64_t*>(&HeaderOf(mz)->owner), uint64_t{0}, __ATOMIC_RELEASE);
+  StoreOwner(&HeaderOf(mz)->owner, ZoneOwner{0, 0});
 }
 
 void ReleaseNamedZone(AddonData& data, const rte_memzone* mz) {

@@ -20,15 +20,20 @@
 namespace dpdk_core {
 
 // The first bytes of every named zone this addon keeps packets in (TX
-// buffers, packet vectors). The magic says what the zone holds and is written
-// once, after the owner, and never cleared: a zone whose magic is still 0 was
-// never published by its creator, so it holds nothing to give back. The owner
-// is the process that holds the zone; nobody else adopts or reclaims it while
-// that process lives.
+// buffers, packet vectors). Its creator writes kUnpublishedZone as soon as
+// the zone is reserved, then claims the owner, then writes the magic that
+// says what the zone holds, never cleared after. A zone still marked
+// unpublished holds nothing to give back (its creator died before handing
+// it anything) and is taken over as new. A zone with any other first word
+// (0 included) was not made here: a plain reserveMemzone() one, say, which
+// taking over would overwrite and free under its user. The owner is the
+// process that holds the zone; nobody else adopts or reclaims it while that
+// process lives.
 struct ZoneHeader {
   uint64_t magic;
   ZoneOwner owner;
 };
+constexpr uint64_t kUnpublishedZone = 0x6275706e757a7064ULL;  // "dpzunpub"
 
 // A named buffer's zone: the header (padded to a cache line, so the buffer
 // stays aligned), then the rte_eth_dev_tx_buffer.

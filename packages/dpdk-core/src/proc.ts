@@ -55,11 +55,21 @@ export function startStamp(startTicks: bigint): number {
 /**
  * Whether `pid` still runs and is the same process whose start stamp was
  * recorded (null when unknown: then the pid alone decides). A zombie counts
- * as dead: it has exited, only its parent has not reaped it yet.
+ * as dead: it has exited, only its parent has not reaped it yet. Only a pid
+ * /proc does not have is gone: a stat that cannot be read for another reason
+ * (no file descriptor left, say) counts as alive, as the addon's owner check
+ * does, since taking a live owner for dead would give what it holds a second
+ * owner.
  */
 export function ownerAlive(pid: number, recordedStamp: number | null): boolean {
-  const stat = readProcStat(pid);
-  if (stat === null) return false;
+  let stat: ProcStat | null;
+  try {
+    stat = parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code !== 'ENOENT' && code !== 'ESRCH';
+  }
+  if (stat === null) return true;
   if (stat.state === 'Z' || stat.state === 'X') return false;
   return recordedStamp === null || startStamp(stat.startTicks) === recordedStamp;
 }

@@ -141,7 +141,7 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
     expect(result(portAdopted.stdout)).toEqual({ settled: { requeued: 0, freed: 40 }, discarded: 40, count: 0, inUse: base, zone: 'ENOENT' });
   });
 
-  test('while the owner lives, nobody reclaims or takes over its vector or TX buffer (EBUSY); once it is killed, reclaim gives back what it held', async () => {
+  test('while the owner lives, nobody reclaims or takes over its vector or TX buffer (EBUSY), not even with no file descriptor left to read /proc with; once it is killed, reclaim gives back what it held', async () => {
     await primary.request('fill 30', 'FILLED');
     const holder = startFixture(FIXTURE, secondary(['vector-hold', 'vx_e', 'txb_vx_e', '4']));
     expect(await holder.waitForJson('HOLDING')).toEqual({ buffered: 4, held: 10, inUse: base + 14 });
@@ -152,6 +152,17 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
       adoptBuffer: 'EBUSY',
       inUse: base + 14,
     });
+    const noFds = await runFixture(FIXTURE, secondary(['busy-no-fds', 'vx_e', 'txb_vx_e', String(holder.pid)]));
+    expect({ code: noFds.code, stderr: noFds.code === 0 ? '' : noFds.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result(noFds.stdout)).toEqual({
+      reclaimVector: 'EBUSY',
+      reclaimBuffer: 'EBUSY',
+      adoptVector: 'EBUSY',
+      adoptBuffer: 'EBUSY',
+      ownerAlive: true,
+      exhausted: true,
+      inUse: base + 14,
+    });
     holder.kill('SIGKILL');
     await holder.waitForExit();
     expect(await primary.request('reclaim-vector vx_e', 'RECLAIMED_VECTOR')).toMatchObject({ requeued: 10, freed: 0, queued: 10, inUse: base + 14 });
@@ -159,7 +170,7 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
     expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(20, 10), inUse: base });
   });
 
-  test('zones whose creator recorded itself and was killed before publishing them are taken over as new', async () => {
+  test('zones whose creator marked them, recorded itself and was killed before publishing them are taken over as new; a zone without the mark is refused', async () => {
     for (const name of ['vx_f', 'txb_vx_f']) {
       const maker = startFixture(FIXTURE, secondary(['hold-zone', name]));
       await maker.waitForJson('HOLDING');
@@ -175,5 +186,11 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
       inUse: base,
       zones: ['ENOENT', 'ENOENT'],
     });
+    // Without the mark, a dead owner in bytes 8-15 does not make a zone the addon's.
+    const maker = startFixture(FIXTURE, secondary(['hold-zone', 'vx_g', 'unmarked']));
+    await maker.waitForJson('HOLDING');
+    maker.kill('SIGKILL');
+    await maker.waitForExit();
+    expect(await primary.request('refuse-foreign vx_g', 'REFUSED')).toEqual({ vector: 'EEXIST', buffer: 'EEXIST', unchanged: true });
   });
 });

@@ -96,7 +96,14 @@ export const packetVectorOptionsSchema = z
     name: memzoneNameSchema.optional(),
     counters: z
       .object({
-        array: z.custom<BigUint64Array<ArrayBufferLike>>((a) => a instanceof BigUint64Array, 'must be a BigUint64Array'),
+        array: z
+          .custom<BigUint64Array<ArrayBufferLike>>((a) => a instanceof BigUint64Array, 'must be a BigUint64Array')
+          // The addon keeps a pointer to the array's memory, which a resize
+          // could shrink away under it (a growable SharedArrayBuffer only grows).
+          .refine(
+            (a) => (a.buffer as { resizable?: boolean }).resizable !== true,
+            'must not be over a resizable ArrayBuffer (the addon keeps a pointer that a resize would leave dangling); use a fixed-length one',
+          ),
         received: counterIndexes,
         sent: counterIndexes,
         dropped: counterIndexes,
@@ -290,7 +297,7 @@ function checkedAccessors(
   };
 }
 
-function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sources: number, outputs: number): PacketVector {
+function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, rings: readonly Ring[], sources: number, outputs: number): PacketVector {
   const meta = n.meta;
   const at = n.layout;
   markAsUntransferable(meta);
@@ -327,6 +334,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, sour
   }
 
   class Vector extends checkedAccessors(off, len, view, bytes, refuse) implements PacketVector {
+    readonly #rings = rings;
     readonly capacity = capacity;
     readonly ports = new Uint16Array(meta, at.port, capacity);
     readonly dests = new Uint16Array(meta, at.dest, capacity);
@@ -425,7 +433,10 @@ export function createPacketVector(opts: PacketVectorOptions): PacketVector {
   // memory that is freed once the copy is collected.
   if (o.counters !== undefined) markAsUntransferable(o.counters.array.buffer);
   const n = new native.PacketVector(o.capacity, o.pool, input, outputs, o.name, o.counters, o.bytes, o.prefetch ?? o.bytes);
-  return makeVector(n, o.capacity, o.pool, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
+  // The vector keeps its rings' handles alive: collected, a handle closes its
+  // ring for this process, and the vector would lose what it peeked from it.
+  const rings = [o.input, ...o.outputs].flatMap((end) => ('ring' in end ? [end.ring as Ring] : []));
+  return makeVector(n, o.capacity, o.pool, rings, 'ring' in o.input ? 1 : o.input.ports.length, o.outputs.length);
 }
 
 /**

@@ -263,6 +263,7 @@ test('bad options and objects: EINVAL/ENODEV/EBUSY/ENOENT with a message that sa
     nameTooLong: 'EINVAL',
     countersNotBigUint64: 'EINVAL',
     counterIndexOutside: 'EINVAL',
+    countersResizable: 'EINVAL',
     elementRingInput: 'EINVAL',
     burstAsRing: 'EINVAL',
     elementRingOutput: 'EINVAL',
@@ -299,6 +300,7 @@ test('bad options and objects: EINVAL/ENODEV/EBUSY/ENOENT with a message that sa
     prefetchWithoutBytes: /options\.prefetch: prefetch brings in the packet bytes a handler reads; with bytes: false it reads none, so leave prefetch out/,
     nameTooLong: /options\.name: a memzone name has at most 31 characters/,
     counterIndexOutside: /every counter index must lie inside counters\.array/,
+    countersResizable: /must not be over a resizable ArrayBuffer/,
     unknownInputPort: /port 9 does not exist/,
     unknownRxQueue: /port 0 has no rx queue 1 \(it has 1\)/,
     unknownTxQueue: /port 0 has no tx queue 1 \(it has 1\)/,
@@ -508,12 +510,13 @@ describe('safety (each in its own process: a crash fails the test)', () => {
     });
   });
 
-  test('vectors collected while holding packets give them back (a named one its batch to the ring); one collected after cleanup() is harmless', async () => {
+  test('vectors collected while holding packets give them back (a named one its batch to the ring); a vector keeps its rings\' handles alive; one collected after cleanup() is harmless', async () => {
     const r = await run('collected', ['--vdev=net_null0']);
     expect(r).toEqual({
       heldInUse: 16 + 5 + 3,
       ringBusy: E('EBUSY'),
       afterCollection: { gone: true, inUse: 5, ringCount: 5, zone: E('ENOENT'), tags: range(0, 5) },
+      ringsKept: { ringsGone: false, fill: 'no error', filled: 3, send: 'no error', tags: range(20, 3) },
       lateGone: true,
     });
   });

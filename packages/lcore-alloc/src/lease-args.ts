@@ -9,22 +9,23 @@ import { rangeList } from './lease-policy';
 /** CPU_SETSIZE: the largest CPU number a cpu_set_t holds, plus one. */
 export const CPU_SET_SIZE = 1024;
 
-const cpuNumber = z.number().int().min(0).max(CPU_SET_SIZE - 1);
+export const cpuNumber = z.number().int().min(0).max(CPU_SET_SIZE - 1);
 export const lcoreIdSchema = z.number().int().min(0).max(MAX_LCORE - 1, `lcore ids are 0..${MAX_LCORE - 1} (RTE_MAX_LCORE)`);
 
-const cpuSetSchema = z.union([
-  z.array(cpuNumber).nonempty('give at least one CPU'),
-  z
-    .string()
-    .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'use a CPU list like "0-1" or "0,2-3"')
-    .superRefine((s, ctx) => {
-      for (const part of s.split(',')) {
-        const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
-        if (hi >= CPU_SET_SIZE) ctx.addIssue({ code: 'custom', message: `CPU ${hi} is beyond CPU_SETSIZE (${CPU_SET_SIZE})` });
-        if (hi < lo) ctx.addIssue({ code: 'custom', message: `range ${part} goes backwards` });
-      }
-    }),
-]);
+/** A CPU list as EAL writes one: "0-1", "0,2-3". */
+export const cpuListSchema = z
+  .string()
+  .regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'use a CPU list like "0-1" or "0,2-3"')
+  .superRefine((s, ctx) => {
+    for (const part of s.split(',')) {
+      const [lo, hi = lo] = part.split('-').map(Number) as [number, number?];
+      if (hi >= CPU_SET_SIZE) ctx.addIssue({ code: 'custom', message: `CPU ${hi} is beyond CPU_SETSIZE (${CPU_SET_SIZE})` });
+      if (hi < lo) ctx.addIssue({ code: 'custom', message: `range ${part} goes backwards` });
+    }
+  });
+
+/** A CPU set: CPU numbers, or a CPU list. */
+const cpuSetSchema = z.union([z.array(cpuNumber).nonempty('give at least one CPU'), cpuListSchema]);
 
 export type CpuSet = string | readonly number[];
 

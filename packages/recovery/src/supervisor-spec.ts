@@ -2,7 +2,7 @@
  * What a Supervisor is given (its options and each slave's spec, checked with
  * zod) and what it tells (its events).
  */
-import type { LcoreAllocator } from '@mp/lcore-alloc';
+import { cpuListSchema, cpuNumber, lcoreIdSchema, type LcoreAllocator } from '@mp/lcore-alloc';
 import { z } from 'zod';
 import type { CounterLayout } from './control-zone';
 import { restartPolicySchema } from './restart-policy';
@@ -10,8 +10,6 @@ import type { ReclaimResult, Resource } from './resources';
 import type { ExitReason, ProcessExit } from './supervised-process';
 
 export type { ExitReason };
-
-const lcoreIdSchema = z.number().int().min(0).max(127);
 
 export const slaveSpecSchema = z
   .object({
@@ -32,8 +30,9 @@ export const slaveSpecSchema = z
      * float over `cpus` (`--lcores=id@(cpus)`).
      */
     lcore: z.union([
-      z.object({ id: lcoreIdSchema, cpu: z.union([z.number().int().min(0), z.string().regex(/^[\d,()-]+$/)]).optional() }).strict(),
-      z.object({ floating: z.literal(true), cpus: z.string().regex(/^\d+(-\d+)?(,\d+(-\d+)?)*$/, 'a CPU list like "0-1"') }).strict(),
+      // A pinned slave's CPU: a number, or a CPU list (in EAL's parentheses or not).
+      z.object({ id: lcoreIdSchema, cpu: z.union([cpuNumber, z.string().transform((s) => s.replace(/^\((.*)\)$/, '$1')).pipe(cpuListSchema)]).optional() }).strict(),
+      z.object({ floating: z.literal(true), cpus: cpuListSchema }).strict(),
     ]),
     dependsOn: z.array(z.string()).default([]),
     /**

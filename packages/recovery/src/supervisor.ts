@@ -9,6 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { dpdkError, validate } from '@mp/dpdk-core';
+import { lcoreEalArgs } from '@mp/lcore-alloc';
 import { ControlZone, type CounterLayout } from './control-zone';
 import { checkGraph, dependentsClosure, startWaves, stopWaves } from './deps';
 import { reclaimAll } from './resources';
@@ -113,7 +114,7 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     const lease = 'floating' in l ? (this.extra.allocator?.acquire({ reclaimDead: false }) ?? null) : null;
     const lcore = lease?.id ?? ('floating' in l ? -1 : l.id);
     const generation = zone.prepare(slot, lcore);
-    const lcoreArg = 'floating' in l ? `--lcores=${lcore}@(${l.cpus})` : `--lcores=${lcore}@${l.cpu ?? l.id}`;
+    const lcoreArgs = 'floating' in l ? lcoreEalArgs(lcore, l.cpus) : [`--lcores=${lcore}@${typeof l.cpu === 'string' ? `(${l.cpu})` : (l.cpu ?? l.id)}`];
     const proc = new SupervisedProcess(zone, {
       command: this.opts.command,
       // tsx's in-thread require hook: its ESM hooks (--import tsx) would cost
@@ -121,7 +122,7 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
       // README, Speed).
       execArgv: this.opts.execArgv ?? (rt.spec.entry.endsWith('.ts') ? ['--require', require.resolve('tsx/cjs')] : []),
       entry: rt.spec.entry,
-      ealArgs: ['--proc-type=secondary', `--file-prefix=${this.opts.filePrefix}`, lcoreArg, ...this.opts.ealArgs, ...rt.spec.ealArgs],
+      ealArgs: ['--proc-type=secondary', `--file-prefix=${this.opts.filePrefix}`, ...lcoreArgs, ...this.opts.ealArgs, ...rt.spec.ealArgs],
       args: rt.spec.args,
       env: {
         ...process.env,
@@ -164,9 +165,11 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
   }
 
   private onExit(rt: SlaveRole, proc: SupervisedProcess, exit: ProcessExit): void {
-    rt.status = 'down';
+    // A slave given up while it still ran (its group's recovery failed) stays given up.
+    const givenUp = rt.status === 'failed';
+    if (!givenUp) rt.status = 'down';
     this.emit('exit', { name: rt.spec.name, pid: proc.pid, lcore: proc.lcore, ...exit });
-    if (exit.reason === 'stopped' || exit.reason === 'ack-timeout' || this.shuttingDown) return;
+    if (givenUp || exit.reason === 'stopped' || exit.reason === 'ack-timeout' || this.shuttingDown) return;
     this.pending.set(rt.spec.name, exit.at);
     this.kick();
   }
@@ -204,7 +207,26 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     while (this.pending.size > 0 && !this.shuttingDown) {
       const batch = new Map(this.pending);
       this.pending.clear();
-      await this.recoverGroup(batch);
+      try {
+        await this.recoverGroup(batch);
+      } catch (e) {
+        // A hook that threw (beforeRestart), or a lcore that could not be
+        // leased: the group cannot be brought back. Said, not thrown: thrown,
+        // it would end the primary, every other slave with it.
+        this.giveUp(dependentsClosure(this.order, [...batch.keys()]), e);
+      }
+    }
+  }
+
+  /** The slaves of `names` not already given up, given up for `cause`; live ones stay as they are until shutdown. */
+  private giveUp(names: readonly string[], cause: unknown): void {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    for (const name of names) {
+      const rt = this.get(name);
+      if (rt.status === 'failed') continue;
+      rt.status = 'failed';
+      const reason = `its recovery failed: ${message}`;
+      this.emit('gave-up', { name, reason, error: cause instanceof Error ? cause : dpdkError('EIO', 'Supervisor', `slave '${name}' ${reason}`) });
     }
   }
 

@@ -26,9 +26,9 @@ interface SlaveConf {
   dependsOn?: string[];
 }
 
-function startMaster(slaves: SlaveConf[], options: Record<string, unknown> = {}): Fixture {
+function startMaster(slaves: SlaveConf[], options: Record<string, unknown> = {}, failBeforeRestart?: string): Fixture {
   const prefix = uniquePrefix('rec');
-  return startFixture(MASTER, [...ealArgs(prefix, ['-l', '0']), '--', JSON.stringify({ slaves, options })]);
+  return startFixture(MASTER, [...ealArgs(prefix, ['-l', '0']), '--', JSON.stringify({ slaves, options, failBeforeRestart })]);
 }
 
 async function shutdown(master: Fixture): Promise<Record<string, unknown>> {
@@ -174,6 +174,31 @@ test('a dependent that ignores STOP is killed when the ACK times out', async () 
   // Shutdown of a deaf slave: STOP times out, the slave is killed, shutdown completes.
   await shutdown(master);
   expect(events(master).filter(is('stop', 'deaf')).map((e) => e.outcome)).toEqual(['ack-timeout', 'ack-timeout']);
+});
+
+test('a recovery that throws (beforeRestart) gives the group up with its error; the primary lives on and shuts down in order', async () => {
+  const master = startMaster(
+    [
+      { name: 'a', mode: 'busy', lcore: { id: 1, cpu: 1 } },
+      { name: 'b', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'] },
+    ],
+    { restart: { initialDelayMs: 0 } },
+    'the ports did not restart',
+  );
+  const a = await waitEvent(master, is('ready', 'a'));
+  await waitEvent(master, is('ready', 'b'));
+  process.kill(a.pid as number, 'SIGKILL');
+  const gaveUp = await waitEvent(master, is('gave-up', 'a'));
+  expect(gaveUp.reason).toBe('its recovery failed: the ports did not restart');
+  expect(await waitEvent(master, is('gave-up', 'b'))).toMatchObject({ reason: 'its recovery failed: the ports did not restart' });
+  master.send('status');
+  const status = await master.waitForJson<Array<{ name: string; status: string }>>('STATUS');
+  expect(status.map((s) => [s.name, s.status])).toEqual([
+    ['a', 'failed'],
+    ['b', 'failed'],
+  ]);
+  expect(events(master).filter(is('ready', 'a'))).toHaveLength(1);
+  await shutdown(master);
 });
 
 test('a crash loop is capped: after maxRestarts in the window the slave and its dependents are given up with a clear error', async () => {

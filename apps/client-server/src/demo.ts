@@ -151,9 +151,12 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
     },
     (c, code, signal) => void process.stderr.write(`demo: client ${c} exited (${signal ?? `code ${code}`})\n`),
   );
-  // Without a server (between a death and the restart) the clients' launchers are waiting: stop them.
+  // Without a server (between a death and the restart, or after it ended by
+  // itself) the clients' launchers are waiting: stop them, and the warm
+  // standby, which ends when its stdin closes.
   const noServer = (code: number): void => {
     clients.stop('SIGTERM');
+    standby?.stdin?.end();
     finish(code);
   };
   const stop = (sig: NodeJS.Signals): void => {

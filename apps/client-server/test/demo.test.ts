@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { assertCleanTeardown, leftovers, requireHugepages, startProcess, type Fixture } from '@mp/test-kit';
+import { assertCleanTeardown, leftovers, requireHugepages, startProcess, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { UsageError } from '@mp/dpdk-core/cli';
 import { clientLcores, demoServerArgv } from '../src/demo';
 
@@ -57,6 +57,18 @@ it('runs the server and two clients, forwards, stops after --duration and leaves
   for (const t of tx) expect(t).toBeGreaterThan(0);
   expect(text).toMatch(/server stopped/);
   expect(leftovers(`mp-demo-${demo.pid}`)).toEqual([]);
+});
+
+it('ends when its server ends by itself (the server\'s own --duration), its warm standby with it', async () => {
+  requireHugepages();
+  const prefix = uniquePrefix('demo-self');
+  const argv = ['--lcores=1@0', '--no-pci', '-m', '256', `--file-prefix=${prefix}`, '--vdev=net_null0', '--vdev=net_null1', '--', '-p', '3', '-n', '2', '--duration', '3'];
+  const demo = startProcess('demo', process.execPath, [DEMO, ...argv]);
+  // The standby is spawned once the clients attach; the server stops 3 s after it started.
+  await demo.waitForLine(/APP: Finished Process Init/, 60_000);
+  expect(await demo.waitForExit(60_000)).toEqual({ code: 0, signal: null });
+  expect(demo.stdoutLines.join('\n')).toMatch(/server stopped/);
+  expect(leftovers(prefix)).toEqual([]);
 });
 
 /** Waits until the latest CLIENTS block of the stats screen after line `from` shows both clients transmitting. */

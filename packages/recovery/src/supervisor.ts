@@ -156,9 +156,16 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     return rt.proc.ready;
   }
 
-  /** Starts a new standby for `rt` in its spare slot (nothing when one exists or during shutdown). */
+  /**
+   * Starts a new standby for `rt` in its spare slot (nothing when one exists
+   * or during shutdown). Not for a pinned slave whose process died and is
+   * not reclaimed yet: the standby would run as the dead process's lcore id,
+   * whose pool activity record EAL init claims, wiping the journal the repair
+   * needs. The recovery starts that slave afresh and its standby after it.
+   */
   spawnStandby(rt: SlaveRole): SupervisedProcess | null {
     if (!this.zone || this.shuttingDown || rt.standby || rt.spare < 0 || rt.status === 'failed') return null;
+    if (!('floating' in rt.spec.lcore) && rt.proc !== null && !live(rt.proc) && !rt.reclaimed) return null;
     rt.standbyStatus = 'starting';
     rt.standby = this.launch(rt, rt.spare, 'standby');
     return rt.standby;
@@ -255,9 +262,27 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     if (this.shuttingDown) return;
     // Paused slaves keep what they hold; everything else in the group is gone and reclaimed.
     const down = affected.filter((n) => !paused.has(n));
-    await this.reclaimGroup(down);
+    const unreclaimed = await this.reclaimGroup(down);
+    if (unreclaimed.size > 0) {
+      // Rule 2 (docs/ARCHITECTURE.md): the lcore id of a process whose
+      // reclaim failed is not given to a new one, so the slave is given up
+      // with its lease kept, and so are its dependents: paused ones are
+      // stopped and reclaimed now.
+      for (const name of unreclaimed) {
+        const rt = this.get(name);
+        rt.status = 'failed';
+        const reason = 'its resources could not be reclaimed (reclaim-error); its lcore id stays out of use';
+        this.emit('gave-up', { name, reason, error: dpdkError('EIO', 'Supervisor', `slave '${name}' ${reason}`) });
+      }
+      const cut = dependentsClosure(this.order, [...unreclaimed]).filter((n) => !blocked.has(n));
+      const stillPaused = cut.filter((n) => paused.delete(n));
+      await this.stopGroup(stillPaused);
+      for (const n of await this.reclaimGroup(stillPaused)) unreclaimed.add(n);
+      for (const n of cut) blocked.add(n);
+    }
     let delayMs = 0;
     for (const { name, decision } of decisions) {
+      if (unreclaimed.has(name)) continue;
       if (decision.action === 'give-up') {
         this.get(name).status = 'failed';
         this.emit('gave-up', { name, reason: decision.reason, error: dpdkError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${decision.reason}`) });
@@ -270,7 +295,7 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
       const rt = this.get(name);
       if (rt.status === 'failed') continue;
       rt.status = 'failed';
-      const reason = `depends on a slave that was given up (${[...failed].join(', ')})`;
+      const reason = `depends on a slave that was given up (${[...failed, ...unreclaimed].join(', ')})`;
       this.emit('gave-up', { name, reason, error: dpdkError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${reason}`) });
     }
     await Promise.all([...blocked].map((n) => this.get(n).stopStandby()));
@@ -311,7 +336,10 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     const sb = rt.standby;
     if (sb && rt.standbyStatus === 'starting') await sb.ready;
     if (sb && rt.standby === sb && rt.standbyStatus === 'idle' && !this.shuttingDown) return rt.promote(sb);
-    return this.spawnAndWait(rt);
+    const started = await this.spawnAndWait(rt);
+    // Its standby, if the one it had was not there to promote.
+    if (started && rt.spec.standby) setImmediate(() => this.spawnStandby(rt));
+    return started;
   }
 
   /**
@@ -333,23 +361,33 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     return paused;
   }
 
-  private async reclaimGroup(names: readonly string[]): Promise<void> {
+  /** Reclaims each of `names`, dependents first; returns those whose reclaim failed. */
+  private async reclaimGroup(names: readonly string[]): Promise<Set<string>> {
+    const failed = new Set<string>();
     for (const wave of stopWaves(this.order, names)) {
-      for (const n of wave) await this.reclaim(this.get(n));
+      for (const n of wave) if (!(await this.reclaim(this.get(n)))) failed.add(n);
     }
+    return failed;
   }
 
-  /** What the dead process of `rt` held, given back; then its counters are reset and its lease released. */
-  private async reclaim(rt: SlaveRole): Promise<void> {
+  /**
+   * What the dead process of `rt` held, given back; then its counters are
+   * reset and its lease released. False when a resource failed: the process
+   * stays unreclaimed, its lease kept (tried again at shutdown).
+   */
+  private async reclaim(rt: SlaveRole): Promise<boolean> {
     const p = rt.proc;
-    if (!p || rt.reclaimed) return;
+    if (!p || rt.reclaimed) return true;
     const zone = this.zone as ControlZone<C>;
     const inUse = new Set(this.opts.ownLcores);
     for (const other of this.slaves.values()) if (other !== rt && live(other.proc) && !other.reclaimed) inUse.add(other.proc.lcore);
     // Unknown counts as killed: the cautious reading.
     const killed = p.ended?.signal !== null;
     const report = await reclaimAll(rt.spec.resources, { name: rt.spec.name, lcore: p.lcore, killed, lcoreInUse: (id) => inUse.has(id) });
-    if (report.failed) this.emit('reclaim-error', { name: rt.spec.name, label: report.failed.label, error: report.failed.error });
+    if (report.failed) {
+      this.emit('reclaim-error', { name: rt.spec.name, label: report.failed.label, error: report.failed.error });
+      return false;
+    }
     const counters = zone.counters(p.slot);
     zone.resetCounters(p.slot);
     p.lease?.release();
@@ -357,6 +395,7 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     rt.reclaimed = true;
     this.totalUnaccounted += report.unaccountedBuffers;
     this.emit('reclaim', { name: rt.spec.name, lcore: p.lcore, unaccountedBuffers: report.unaccountedBuffers, counters, resources: report.results });
+    return true;
   }
 
   /** Snapshot of every slave. */

@@ -24,11 +24,12 @@ interface SlaveConf {
   arg?: string;
   lcore: { id: number; cpu?: number };
   dependsOn?: string[];
+  onDependencyExit?: 'restart' | 'pause';
 }
 
-function startMaster(slaves: SlaveConf[], options: Record<string, unknown> = {}, failBeforeRestart?: string): Fixture {
+function startMaster(slaves: SlaveConf[], options: Record<string, unknown> = {}, faults: { failBeforeRestart?: string; failReclaim?: string[] } = {}): Fixture {
   const prefix = uniquePrefix('rec');
-  return startFixture(MASTER, [...ealArgs(prefix, ['-l', '0']), '--', JSON.stringify({ slaves, options, failBeforeRestart })]);
+  return startFixture(MASTER, [...ealArgs(prefix, ['-l', '0']), '--', JSON.stringify({ slaves, options, ...faults })]);
 }
 
 async function shutdown(master: Fixture): Promise<Record<string, unknown>> {
@@ -183,7 +184,7 @@ test('a recovery that throws (beforeRestart) gives the group up with its error; 
       { name: 'b', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'] },
     ],
     { restart: { initialDelayMs: 0 } },
-    'the ports did not restart',
+    { failBeforeRestart: 'the ports did not restart' },
   );
   const a = await waitEvent(master, is('ready', 'a'));
   await waitEvent(master, is('ready', 'b'));
@@ -198,6 +199,33 @@ test('a recovery that throws (beforeRestart) gives the group up with its error; 
     ['b', 'failed'],
   ]);
   expect(events(master).filter(is('ready', 'a'))).toHaveLength(1);
+  await shutdown(master);
+});
+
+test('a slave whose reclaim fails is given up with its lcore id kept out of use, a paused dependent stopped with it; the primary lives on', async () => {
+  const master = startMaster(
+    [
+      { name: 'a', mode: 'busy', lcore: { id: 1, cpu: 1 } },
+      { name: 'b', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'], onDependencyExit: 'pause' },
+    ],
+    { restart: { initialDelayMs: 0 } },
+    { failReclaim: ['a'] },
+  );
+  const a = await waitEvent(master, is('ready', 'a'));
+  await waitEvent(master, is('ready', 'b'));
+  process.kill(a.pid as number, 'SIGKILL');
+  expect(await waitEvent(master, is('reclaim-error', 'a'))).toMatchObject({ label: 'stuck a', error: { code: 'EBUSY' } });
+  expect(await waitEvent(master, is('gave-up', 'a'))).toMatchObject({ reason: expect.stringMatching(/could not be reclaimed.*lcore id stays out of use/) });
+  expect(await waitEvent(master, is('gave-up', 'b'))).toMatchObject({ reason: 'depends on a slave that was given up (a)' });
+  expect(await waitEvent(master, is('reclaim', 'b'))).toMatchObject({ lcore: 2 });
+  master.send('status');
+  const status = await master.waitForJson<Array<{ name: string; status: string; pid: number }>>('STATUS');
+  expect(status.map((s) => [s.name, s.status])).toEqual([
+    ['a', 'failed'],
+    ['b', 'failed'],
+  ]);
+  expect(events(master).filter(is('ready', 'a'))).toHaveLength(1);
+  expect(events(master).filter(is('reclaim', 'a'))).toHaveLength(0);
   await shutdown(master);
 });
 

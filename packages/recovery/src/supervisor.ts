@@ -39,6 +39,12 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
   private timer: NodeJS.Timeout | null = null;
   private pending = new Map<string, number>();
   private recovering: Promise<void> | null = null;
+  /**
+   * While start() brings the waves up, deaths wait in `pending`: a recovery
+   * running beside it would reclaim (and restart) a slave start() is just
+   * launching, leaving two live processes on one lcore id.
+   */
+  private starting = false;
   private shuttingDown = false;
   private totalUnaccounted = 0;
 
@@ -89,9 +95,15 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
       const now = Date.now();
       for (const rt of this.slaves.values()) rt.check(now);
     }, this.opts.checkIntervalMs);
-    for (const wave of startWaves(this.order)) {
-      await Promise.all(wave.map((n) => this.spawnAndWait(this.get(n))));
+    this.starting = true;
+    try {
+      for (const wave of startWaves(this.order)) {
+        await Promise.all(wave.map((n) => this.spawnAndWait(this.get(n))));
+      }
+    } finally {
+      this.starting = false;
     }
+    this.kick();
     // Standbys start once every slave runs, so they never delay the group.
     const standbys = [...this.slaves.values()].filter((rt) => rt.spec.standby).map((rt) => this.spawnStandby(rt));
     await Promise.all(standbys.map((sb) => sb?.ready));
@@ -203,7 +215,7 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
   }
 
   private kick(): void {
-    if (this.recovering || this.pending.size === 0 || this.shuttingDown) return;
+    if (this.starting || this.recovering || this.pending.size === 0 || this.shuttingDown) return;
     this.recovering = this.recoverLoop().finally(() => {
       this.recovering = null;
       this.kick();

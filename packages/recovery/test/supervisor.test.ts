@@ -3,10 +3,12 @@
  * supervises secondaries (fixtures/slave.ts) on their own lcores.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
 
-import { alive, events, is, waitEvent } from './events';
+import { alive, events, is, waitEvent, type Ev } from './events';
 
 const MASTER = path.join(__dirname, 'fixtures', 'master.ts');
 
@@ -227,6 +229,33 @@ test('a slave whose reclaim fails is given up with its lcore id kept out of use,
   expect(events(master).filter(is('ready', 'a'))).toHaveLength(1);
   expect(events(master).filter(is('reclaim', 'a'))).toHaveLength(0);
   await shutdown(master);
+});
+
+test('a slave that dies while start() brings the group up is recovered after it: its dependent started by start() is stopped and reclaimed before it starts again, never two at once', async () => {
+  const marker = path.join(os.tmpdir(), `${uniquePrefix('die-first')}.marker`);
+  const master = startMaster(
+    [
+      { name: 'a', mode: 'die-first', arg: marker, lcore: { id: 1, cpu: 1 } },
+      { name: 'b', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'] },
+    ],
+    { restart: { initialDelayMs: 0 } },
+  );
+  try {
+    expect(await waitEvent(master, is('recovered'))).toMatchObject({ crashed: ['a'], restarted: ['a', 'b'] });
+    const all = events(master);
+    const at = (pred: (e: Ev) => boolean, nth = 1): number => all.map((e, i) => (pred(e) ? i : -1)).filter((i) => i >= 0)[nth - 1] ?? -1;
+    const firstB = all[at(is('spawn', 'b'))]?.pid;
+    const firstBExit = at((e) => is('exit', 'b')(e) && e.pid === firstB);
+    expect(firstBExit).toBeGreaterThan(-1);
+    expect(all[firstBExit]).toMatchObject({ reason: 'stopped' });
+    // b's reclaim and its second process come after its first process exited.
+    expect(at(is('reclaim', 'b'))).toBeGreaterThan(firstBExit);
+    expect(at(is('spawn', 'b'), 2)).toBeGreaterThan(firstBExit);
+    expect(await waitEvent(master, is('ready', 'b'), 2)).toMatchObject({ lcore: 2 });
+    await shutdown(master);
+  } finally {
+    fs.rmSync(marker, { force: true });
+  }
 });
 
 test('a crash loop is capped: after maxRestarts in the window the slave and its dependents are given up with a clear error', async () => {

@@ -48,6 +48,7 @@ export function reportRecovery(r: ReportTarget): void {
   supervisor.on('standby-exit', (e) =>
     emit('standby-exit', `standby of ${e.name} (pid ${e.pid}) ended: ${e.reason}${e.respawnInMs !== null ? `, another in ${e.respawnInMs} ms` : ''}`, { ...e }),
   );
+  supervisor.on('standby-error', (e) => emit('standby-error', `no standby for ${e.name}: ${e.error.message}`, { name: e.name, message: e.error.message }));
   supervisor.on('reclaim', (e) =>
     emit(
       'reclaim',

@@ -118,6 +118,8 @@ export interface SupervisorEvents {
   /** The slave's process runs: started and attached, or a standby promoted (startMs: promote -> ACK). */
   ready: [{ name: string; pid: number; lcore: number; startMs: number; promoted: boolean }];
   'standby-ready': [{ name: string; pid: number; lcore: number; startMs: number }];
+  /** A standby could not be started (no lcore id left to lease, say): the slave runs on without one and restarts cold. */
+  'standby-error': [{ name: string; error: Error }];
   'standby-exit': [{ name: string; pid: number; lcore: number; code: number | null; signal: NodeJS.Signals | null; reason: ExitReason; respawnInMs: number | null }];
   exit: [ExitEvent];
   hang: [{ name: string; pid: number; silentMs: number }];

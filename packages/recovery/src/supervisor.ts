@@ -178,8 +178,14 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
   spawnStandby(rt: SlaveRole): SupervisedProcess | null {
     if (!this.zone || this.shuttingDown || rt.standby || rt.spare < 0 || rt.status === 'failed') return null;
     if (!('floating' in rt.spec.lcore) && rt.proc !== null && !live(rt.proc) && !rt.reclaimed) return null;
+    try {
+      rt.standby = this.launch(rt, rt.spare, 'standby');
+    } catch (e) {
+      // Called from timers too, where a throw would end the primary.
+      this.emit('standby-error', { name: rt.spec.name, error: e instanceof Error ? e : new Error(String(e)) });
+      return null;
+    }
     rt.standbyStatus = 'starting';
-    rt.standby = this.launch(rt, rt.spare, 'standby');
     return rt.standby;
   }
 

@@ -165,3 +165,14 @@ test("a pinned slave killed with its standby gets no new standby on its lcore id
   await shutdown(master);
   expect([a, standby, next.pid as number].filter(alive)).toEqual([]);
 });
+
+test('a standby that cannot be started (no lcore id left to lease) is reported; the slave runs on without one and the primary lives', async () => {
+  const slaves = [{ name: 'f', mode: 'busy', lcore: { floating: true, cpus: '0-1' }, standby: true }];
+  const master = startFixture(MASTER, [...ealArgs(uniquePrefix('sby'), ['-l', '0']), '--', JSON.stringify({ slaves, allocatorIds: [5] })]);
+  await master.waitForJson('STARTED');
+  expect(await waitEvent(master, is('ready', 'f'))).toMatchObject({ lcore: 5 });
+  expect(await waitEvent(master, is('standby-error', 'f'))).toMatchObject({ error: { code: 'ENOSPC' } });
+  master.send('status');
+  expect(await master.waitForJson<Array<{ name: string; status: string }>>('STATUS')).toMatchObject([{ name: 'f', status: 'running' }]);
+  await shutdown(master);
+});

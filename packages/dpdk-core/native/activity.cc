@@ -137,6 +137,21 @@ PoolActivity* FindActivity(uint32_t lcore) {
   return z == nullptr || lcore >= RTE_MAX_LCORE ? nullptr : &z->records[lcore];
 }
 
+PoolActivity* ClaimActivityAtInit(unsigned lcore) {
+  if (lcore >= RTE_MAX_LCORE) return nullptr;
+  PoolActivity* a = FindActivity(lcore);
+  // A dead process's record that journals a call it died inside is left to
+  // repairMempool: a process started on that lcore id while the dead one
+  // waits for its repair (a client joining on it, which waits before any
+  // pool call) would otherwise wipe the journal the repair reads. It is
+  // claimed at this process's first pool call, after the repair.
+  if (a != nullptr && a->owner.pid != 0 && !SameOwner(a->owner, SelfOwner()) &&
+      (OpOf(a->op) != kActIdle || XferOf(a->xfer) != kXferNone) && !OwnerAlive(a->owner)) {
+    return nullptr;
+  }
+  return ClaimActivity(lcore);
+}
+
 PoolActivity* ClaimActivitySlow(unsigned lcore) {
   if (g_unavailable) return nullptr;
   ActivityZone* z = HoldZone();

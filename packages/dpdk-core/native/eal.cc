@@ -67,8 +67,9 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
   AttachStartedPorts();
   // The lcore's pool activity record is this process's before any pool call
   // it makes: a kill before its first journaled call then finds its own idle
-  // record, not the last owner's (repairMempool trusts only its own).
-  ClaimActivity(rte_lcore_id());
+  // record, not the last owner's (repairMempool trusts only its own). Not a
+  // dead owner's that still journals a call: that one waits for its repair.
+  ClaimActivityAtInit(rte_lcore_id());
   return Napi::Number::New(env, ret);
 }
 

@@ -323,7 +323,9 @@ Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
   }
   PoolActivity* a = FindActivity(lcore);
   const ZoneOwner owner = a == nullptr ? ZoneOwner{0, 0} : a->owner;
-  if (owner.pid != 0 && OwnerAlive(owner) && (pid == 0 || static_cast<uint32_t>(owner.pid) == pid)) {
+  // Whatever pid the caller names: a live process runs as this lcore id, and
+  // its cache is not to be touched under it.
+  if (owner.pid != 0 && OwnerAlive(owner)) {
     ThrowDpdkCode(env, op, "EBUSY",
                   "lcore " + std::to_string(lcore) + " is in use by live process " + std::to_string(owner.pid) +
                       " (its pool activity record); repair the lcore of a process that is gone");

@@ -102,6 +102,25 @@ describe('a victim killed at each failpoint of the journaled pool calls', () => 
     expect(s.repair).toMatchObject(expected);
     if (failpoint === 'put-partial') expect(s.repair.completed).toBeGreaterThan(0);
   }, 120_000);
+
+  test("a process started on a dead victim's lcore id before its repair (a client joining on it) leaves the journal alone: the repair is still exact", async () => {
+    const g = group();
+    const v = g.victim(LCORE, 'fjoinedvictim', 'tx', 'put-started', 7);
+    const { pid } = await v.waitForJson<{ pid: number }>('RUNNING', 60_000);
+    expect(await v.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGKILL' });
+    // EAL up as the same lcore id, its vectors made, waiting: it makes no pool call.
+    const joiner = g.victim(LCORE, 'fjoiner', 'rx', undefined, 0, true);
+    const joined = await joiner.waitForJson<{ pid: number }>('WAITING', 60_000);
+    const s = await g.settle(LCORE, pid, 'fjoinedvictim');
+    expectExact(s);
+    expect(s.repair).toMatchObject({ activity: 'put', freed: 32 });
+    joiner.kill('SIGKILL');
+    await joiner.waitForExit(60_000);
+    // It never took the record (the victim's, repaired): nothing of its to repair, its vectors empty.
+    const j = await g.settle(LCORE, joined.pid, 'fjoiner');
+    expect(j.repair).toMatchObject({ activity: 'none', objects: 0, lost: 0, discarded: 0 });
+    expect(j.audit).toMatchObject(clean);
+  }, 120_000);
 });
 
 describe('victims killed at random moments under traffic', () => {
@@ -150,13 +169,15 @@ describe('the order and the owner the journal enforces', () => {
     expect(s.reclaimed.txBuffers).not.toContainEqual({ error: expect.anything() });
   }, 120_000);
 
-  test("a live process's lcore is not repaired (EBUSY); a record of another pid is not used", async () => {
+  test("a live process's lcore is not repaired (EBUSY), whatever pid the caller names; a record of another pid is not used", async () => {
     const g = group();
     const v = g.victim(LCORE, 'live', 'mix', undefined, 0, true);
     const { pid } = await v.waitForJson<{ pid: number }>('WAITING', 60_000);
     v.send('go');
     await v.waitForJson('RUNNING', 60_000);
     expect(await g.primary.request(`repair ${LCORE}`, 'REPAIR')).toMatchObject({ error: { code: 'EBUSY' } });
+    // Naming another (dead) process does not get past it: the cache is the live one's.
+    expect(await g.primary.request(`repair ${LCORE} ${pid + 1000000}`, 'REPAIR')).toMatchObject({ error: { code: 'EBUSY' } });
     v.kill('SIGKILL');
     await v.waitForExit(60_000);
     expectExact(await g.settle(LCORE, pid, 'live'));

@@ -28,7 +28,7 @@ export interface Holder {
 export type HolderEvent =
   | { type: 'freed'; name: string; pid: number }
   | { type: 'reclaimed'; name: string; pid: number; lcore: number; results: ReclaimReport['results'] }
-  /** A resource answered 'EBUSY' (a repair that must wait): tried again on every check, told once. */
+  /** A resource answered 'EBUSY' or 'EAGAIN' (a repair that must wait, or come first): tried again on every check, told once. */
   | { type: 'waiting'; name: string; pid: number; lcore: number; error: Error }
   /** A resource failed: the slot is freed anyway, with what was reclaimed before it. */
   | { type: 'failed'; name: string; pid: number; lcore: number; error: Error; results: ReclaimReport['results'] };
@@ -80,10 +80,15 @@ export class HolderWatch {
     }
   }
 
-  /** Whether a live process (this one's own, or a live holder) runs as lcore `id`: its pool cache is not ours to touch. */
+  /**
+   * Whether a live process (this one's own, or a live active holder) runs as
+   * lcore `id`: its pool cache is not ours to touch. A holder still joining
+   * is not one: it makes no pool call until the dead holder of its lcore id
+   * is gone, and counting it would skip the very repair it waits for.
+   */
   private lcoreInUse(id: number, except: Holder): boolean {
     if (this.opts.ownLcores?.includes(id)) return true;
-    return this.holders.some((h) => h !== except && h.lcore() === id && h.owner.holderAlive());
+    return this.holders.some((h) => h !== except && h.lcore() === id && h.active() && h.owner.holderAlive());
   }
 
   private async settle(h: Holder, dead: Ownership): Promise<void> {
@@ -97,7 +102,10 @@ export class HolderWatch {
     // It died without releasing its slot: as cautious as after a kill.
     const report = await reclaimAll(h.resources, { name: h.name, lcore, killed: true, lcoreInUse: (id) => this.lcoreInUse(id, h) });
     const key = `${h.name}/${dead.pid}`;
-    if (report.failed && hasCode(report.failed.error, 'EBUSY')) {
+    // EBUSY: a repair that must wait; EAGAIN: a named vector or TX buffer
+    // whose packets a pool call of the dead holder's still names. Both are
+    // tried again; freed now, the slot would hand its lcore id on unrepaired.
+    if (report.failed && (hasCode(report.failed.error, 'EBUSY') || hasCode(report.failed.error, 'EAGAIN'))) {
       if (!this.waiting.has(key)) {
         this.waiting.add(key);
         this.opts.onEvent({ type: 'waiting', name: h.name, pid: dead.pid, lcore, error: report.failed.error });

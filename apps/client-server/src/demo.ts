@@ -30,7 +30,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { lcoreIdsFromArgv } from '@mp/dpdk-core';
 import { z } from 'zod';
-import { EXIT, HelpRequested, STOP_SIGNALS, parseOptions, reportError } from '@mp/dpdk-core/cli';
+import { EXIT, HelpRequested, STOP_SIGNALS, keepRunningWithoutOutput, parseOptions, reportError } from '@mp/dpdk-core/cli';
 import { durationSchema, parseServerArgs } from './args';
 import { Clients, bin } from './demo-clients';
 import { MAX_CLIENTS } from './shared';
@@ -188,10 +188,8 @@ export async function main(rawArgv: readonly string[]): Promise<number> {
   };
   startServer();
   for (const sig of STOP_SIGNALS) process.on(sig, stop);
-  // The terminal closed: stop as cleanly as on Ctrl-C; writing to it now fails (EIO), which must not end the shutdown half way.
-  process.on('SIGHUP', () => {
-    for (const out of [process.stdout, process.stderr]) out.on('error', () => undefined);
-  });
+  // The terminal closed (SIGHUP, one of the stops): writing to it now fails, which must not end the shutdown half way.
+  keepRunningWithoutOutput();
   if (duration !== undefined) {
     // Counted from when the clients forward: stopping while one is still attaching would pull the shared memory from under it.
     const seconds = duration;

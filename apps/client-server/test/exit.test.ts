@@ -32,6 +32,19 @@ it('a client whose server died exits with its code without touching shared memor
   removeLeftovers(prefix);
 });
 
+it('a server whose output has gone (its reader closed: EPIPE on every write) forwards on, and a stop still ends it in order, leaving nothing behind', async () => {
+  const prefix = uniquePrefix('cs-pipe');
+  const server = tsServer('server', [...serverEal(prefix, ['net_null0', 'net_null1']), '--', '-p', '3', '-n', '1', '--stats-interval', '0.1']);
+  await server.waitForLine(/Finished Process Init/);
+  server.child.stdout?.destroy();
+  // Stats lines every 100 ms now fail; the server must outlive them.
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(server.exitStatus).toBeUndefined();
+  server.kill('SIGHUP');
+  expect(await server.waitForExit(20_000)).toEqual({ code: 0, signal: null });
+  expect(leftovers(prefix)).toEqual([]);
+});
+
 it('SIGHUP (the terminal closed) stops the server and its client as SIGTERM does, leaving nothing behind (L18)', async () => {
   const prefix = uniquePrefix('cs-hup');
   const server = startServer(prefix);

@@ -43,6 +43,28 @@ export interface HeldStopSignals {
   release(): void;
 }
 
+/** Streams already kept from ending the program when their reader goes. */
+const outputsKept = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * Keeps a program running, and its shutdown going, when its output has
+ * nowhere to go: a closed terminal makes writes fail with EIO (with the
+ * SIGHUP that stops the program), a reader that exited (`| tee log`, tee
+ * killed) with EPIPE. With no listener, that write's 'error' event would
+ * end the process at once, its ports, pools and hugepage files left as they
+ * were. Output that has nowhere to go is dropped; any other error still
+ * ends it.
+ */
+export function keepRunningWithoutOutput(): void {
+  for (const out of [process.stdout, process.stderr]) {
+    if (outputsKept.has(out)) continue;
+    outputsKept.add(out);
+    out.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EIO' && e.code !== 'EPIPE') throw e;
+    });
+  }
+}
+
 /**
  * Takes the stop signals before a program starts, so that none kills it
  * half started or just after it says it is ready: with no listener, Node
@@ -51,9 +73,12 @@ export interface HeldStopSignals {
  * read can come before the program's own listener is added. A signal that
  * comes while the program starts is kept and handed to `onStop` once it is
  * given, as C's samples set a quit flag their loops read once they run.
- * Take them after any wait that has no stop of its own.
+ * Take them after any wait that has no stop of its own. A program that
+ * takes them also keeps running without its output
+ * (keepRunningWithoutOutput): a closed terminal is one of its stops.
  */
 export function holdStopSignals(): HeldStopSignals {
+  keepRunningWithoutOutput();
   let stop: ((sig: StopSignal) => void) | undefined;
   let pending: StopSignal | undefined;
   const listener = (sig: StopSignal): void => {

@@ -53,7 +53,7 @@ function describe(e: HolderEvent): { stream: 'out' | 'err'; line: string } {
         line: `mp-server: ${e.name} (pid ${e.pid}, lcore ${e.lcore}) died while the pool's ring was stuck and the stuck part is not provably its own; retrying (a live process may be descheduled there)`,
       };
     case 'failed':
-      return { stream: 'err', line: `mp-server: ${e.name} (pid ${e.pid}, lcore ${e.lcore}) died and the pool could not be repaired: ${e.error.message}` };
+      return { stream: 'err', line: `mp-server: ${e.name} (pid ${e.pid}, lcore ${e.lcore}) died and its ${e.label} could not be reclaimed: ${e.error.message}` };
     case 'reclaimed': {
       const pool = detail(e.results, 'pool-cache');
       const tx = detail(e.results, 'tx-buffers');

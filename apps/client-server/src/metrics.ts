@@ -68,7 +68,7 @@ export async function serveServerMetrics(
   });
   readCounter(registry, {
     name: 'mp_client_repairs_total',
-    help: "Times the server repaired the pool after the client's process died",
+    help: "Times the server reclaimed what the client's dead process held (pool repaired, vector and TX buffers settled)",
     labelNames: ['client'],
     read: perClient(src.repairs),
   });

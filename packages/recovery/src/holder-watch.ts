@@ -30,8 +30,8 @@ export type HolderEvent =
   | { type: 'reclaimed'; name: string; pid: number; lcore: number; results: ReclaimReport['results'] }
   /** A resource answered 'EBUSY' or 'EAGAIN' (a repair that must wait, or come first): tried again on every check, told once. */
   | { type: 'waiting'; name: string; pid: number; lcore: number; error: Error }
-  /** A resource failed: the slot is freed anyway, with what was reclaimed before it. */
-  | { type: 'failed'; name: string; pid: number; lcore: number; error: Error; results: ReclaimReport['results'] };
+  /** A resource (`label`) failed: the slot is freed anyway (not counted as reclaimed), with what was reclaimed before it. */
+  | { type: 'failed'; name: string; pid: number; lcore: number; label: string; error: Error; results: ReclaimReport['results'] };
 
 /**
  * The full liveness check (start time, zombie state: /proc) runs on one look
@@ -113,9 +113,9 @@ export class HolderWatch {
       return;
     }
     this.waiting.delete(key);
-    h.free(dead, true);
+    h.free(dead, report.failed === null);
     if (report.failed) {
-      this.opts.onEvent({ type: 'failed', name: h.name, pid: dead.pid, lcore, error: report.failed.error, results: report.results });
+      this.opts.onEvent({ type: 'failed', name: h.name, pid: dead.pid, lcore, label: report.failed.label, error: report.failed.error, results: report.results });
     } else {
       this.opts.onEvent({ type: 'reclaimed', name: h.name, pid: dead.pid, lcore, results: report.results });
     }

@@ -55,3 +55,16 @@ test.each(['EBUSY', 'EAGAIN'])('a resource answering %s leaves the dead holder\'
   expect(freed).toEqual([]);
   expect(events.map((e) => e.type)).toEqual(['waiting']);
 });
+
+test('a resource failing for good frees the slot as not reclaimed, the failed resource named', async () => {
+  const freed: boolean[] = [];
+  const dead = holder('client 0', deadPid(), false, 5, true, [
+    customResource('tx buffers', () => {
+      throw dpdkError('EINVAL', 'reclaimTxBuffer', 'not a TX buffer');
+    }),
+  ], freed);
+  const events: HolderEvent[] = [];
+  await new HolderWatch([dead], { onEvent: (e) => events.push(e) }).check();
+  expect(freed).toEqual([false]);
+  expect(events).toMatchObject([{ type: 'failed', label: 'tx buffers', error: { code: 'EINVAL' } }]);
+});

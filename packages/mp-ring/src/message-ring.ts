@@ -184,20 +184,22 @@ export function createMessageRing<S extends StructType>(name: string, schema: S,
   const n = validate(ringNameSchema, name, 'createMessageRing', 'ring name');
   const size = messageSize(schema);
   const description = Buffer.from(describeLayout(schema).slice(0, DESCRIPTION_MAX), 'latin1');
-  // The ring first: a zone for a ring that could not be created would be left behind.
-  const ring = createElementRing(n, size, opts);
-  let zone: SchemaZone;
+  // The schema first: a process looking the name up while the ring is made
+  // then finds no ring yet (ENOENT), never a ring without its schema, which
+  // it would take for a packet ring.
+  const zone = createZone(schemaZoneName(n), schemaZone, {
+    init: (z) => {
+      z.fields.elementSize = size;
+      z.fields.hash = layoutHash(schema);
+      z.fields.description.set(description);
+      z.fields.descriptionLength = description.length;
+    },
+  });
+  let ring: Ring;
   try {
-    zone = createZone(schemaZoneName(n), schemaZone, {
-      init: (z) => {
-        z.fields.elementSize = size;
-        z.fields.hash = layoutHash(schema);
-        z.fields.description.set(description);
-        z.fields.descriptionLength = description.length;
-      },
-    });
+    ring = createElementRing(n, size, opts);
   } catch (e) {
-    ring.free();
+    zone.memzone.free();
     throw e;
   }
   return new MessageRing(schema, ring, zone);

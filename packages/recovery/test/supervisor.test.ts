@@ -238,7 +238,8 @@ test('a slave that dies while start() brings the group up is recovered after it:
       { name: 'a', mode: 'die-first', arg: marker, lcore: { id: 1, cpu: 1 } },
       { name: 'b', mode: 'busy', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'] },
     ],
-    { restart: { initialDelayMs: 0 } },
+    // b's STOP is asserted acknowledged: the 100 ms default is for an idle machine.
+    { restart: { initialDelayMs: 0 }, ackTimeoutMs: 2000 },
   );
   try {
     expect(await waitEvent(master, is('recovered'))).toMatchObject({ crashed: ['a'], restarted: ['a', 'b'] });

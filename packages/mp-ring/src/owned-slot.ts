@@ -115,8 +115,28 @@ export class OwnedSlot {
     const expected = packOwnerWord(g, from);
     const next = nextGeneration(g);
     if (this.memzone.compareExchange64(this.at, expected, packOwnerWord(next, to)) !== expected) return false;
-    if (to !== 0) this.memzone.store64(this.at + ownerWords.offsets.stamp, packOwnerWord(next, toStamp));
+    if (to !== 0) this.recordStamp(next, toStamp);
     return true;
+  }
+
+  /**
+   * Records `stamp` for generation `g`, unless a later holding recorded its
+   * own meanwhile (this one was taken over between its compare-exchange and
+   * now): overwritten, the later holder would have no stamp, and its
+   * liveness would fall back to its pid alone.
+   */
+  private recordStamp(g: number, stamp: number): void {
+    const at = this.at + ownerWords.offsets.stamp;
+    const word = packOwnerWord(g, stamp);
+    let cur = this.memzone.load64(at);
+    for (;;) {
+      // How far the recorded generation is past g, modulo 2^32 (generations wrap).
+      const ahead = (Number(cur >> 32n) - g) >>> 0;
+      if (ahead !== 0 && ahead < 0x80000000) return;
+      const seen = this.memzone.compareExchange64(at, cur, word);
+      if (seen === cur) return;
+      cur = seen;
+    }
   }
 
   /** Takes a free slot for `pid` (default this process); null when it is held (read() says by whom). */

@@ -9,12 +9,15 @@
  * (reattach.ts).
  */
 import {
+  DEFAULT_FILE_PREFIX,
   DROP,
   abandon,
   cleanup,
   createPacketVector,
   currentLcore,
   dpdkError,
+  ealOptionValue,
+  filePrefixOf,
   hasCode,
   initEalFromArgv,
   monotonicMs,
@@ -83,9 +86,9 @@ const PROG = 'mp-client';
  * client a primary with nothing to attach to).
  */
 function secondaryArgv(argv: readonly string[], eal: readonly ParsedEalOption[]): string[] {
-  const type = eal.find((o) => o.name === '--proc-type')?.value;
+  const type = ealOptionValue(eal, '--proc-type');
   if (type === 'primary') throw new UsageError(PROG, 'a client is a secondary process; use --proc-type=secondary (or auto)');
-  const prefix = eal.find((o) => o.name === '--file-prefix')?.value ?? 'rte';
+  const prefix = filePrefixOf(eal);
   if (!primaryProcessAlive(prefix)) {
     throw dpdkError('ENOENT', PROG, `no server is running with --file-prefix=${prefix}; start mp-server first (with the same --file-prefix)`);
   }
@@ -325,13 +328,13 @@ export async function runClient(a: AttachedClient): Promise<Client> {
 
 export async function main(argv: readonly string[]): Promise<number> {
   let client: Client;
-  let prefix = 'rte';
+  let prefix = DEFAULT_FILE_PREFIX;
   // Taken before the start: the "handling packets" line may be answered by a
   // signal at once. The waits below (a turn, a standby's) stop on their own.
   const signals = holdStopSignals();
   try {
     const parsed = parseClientArgs(argv);
-    prefix = (parsed.help ? undefined : parsed.eal.find((o) => o.name === '--file-prefix')?.value) ?? prefix;
+    if (!parsed.help) prefix = filePrefixOf(parsed.eal);
     if (!parsed.help && parsed.options.reattach) {
       // The launcher passes signals to the client it runs.
       signals.release();

@@ -105,7 +105,17 @@ Napi::Value Lcores(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("id", id);
     o.Set("socket", rte_lcore_to_socket_id(id));
-    o.Set("cpu", rte_lcore_to_cpu_id(static_cast<int>(id)));
+    // The CPUs its thread may run on, as -l/--lcores set them. Not
+    // rte_lcore_to_cpu_id(): in 22.11 that is the core id sysfs gives CPU
+    // <lcore id> (topology/core_id), whatever --lcores mapped the lcore to.
+    const rte_cpuset_t set = rte_lcore_cpuset(id);
+    Napi::Array cpus = Napi::Array::New(env);
+    uint32_t k = 0;
+    for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+      if (CPU_ISSET(cpu, &set)) cpus.Set(k++, cpu);
+    }
+    o.Set("cpus", cpus);
+    o.Set("cpu", k > 0 ? cpus.Get(0u) : env.Null());
     o.Set("main", id == main);
     out.Set(n++, o);
   }
@@ -197,6 +207,14 @@ Napi::Value MemoryStats(const Napi::CallbackInfo& info) {
 // that secondaries attach through; once the primary has cleaned up nobody can
 // attach any more, so it removes them instead of leaving them behind.
 void RemoveRuntimeDir(const std::string& dir) {
+  // Only EAL's own <base>/dpdk/<prefix>: the prefix is checked before EAL
+  // starts (".." would make this /var/run), and this is the last guard
+  // before unlinking every file in the directory.
+  char real[PATH_MAX];
+  if (realpath(dir.c_str(), real) == nullptr) return;
+  const std::string path = real;
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos || slash < 5 || path.compare(slash - 5, 5, "/dpdk") != 0) return;
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) return;
   while (struct dirent* e = readdir(d)) {

@@ -86,8 +86,8 @@ interface OptionSpec {
   refuse?: string;
   /** Refused only when secondaries will attach. */
   refuseShared?: string;
-  /** The values DPDK reads as meant (others it takes silently as something else), and what to give instead. */
-  value?: { pattern: RegExp; hint: string };
+  /** The values DPDK reads as meant (others it takes silently as something else, or exits on); the message says what to give instead. */
+  value?: z.ZodType<string>;
 }
 
 const EXITS = 'makes DPDK print and exit() the whole process';
@@ -102,8 +102,8 @@ export const EAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--main-lcore': { arg: 'required' },
   '--mbuf-pool-ops-name': { arg: 'required' },
   '-n': { arg: 'required' },
-  // rte_str_to_size reads "lots" as 0, which EAL takes as no -m at all.
-  '-m': { arg: 'required', value: { pattern: /^\d+[kKmMgG]?$/, hint: 'give megabytes of hugepage memory, e.g. -m 64' } },
+  // DPDK 22.11 reads -m with atoi(): "lots" is 0 (no -m at all), "1G" is 1 MB.
+  '-m': { arg: 'required', value: z.string().regex(/^\d+$/, 'give megabytes of hugepage memory as a number, e.g. -m 64') },
   '-r': { arg: 'required' },
   '-b': { arg: 'required' },
   '--block': { arg: 'required' },
@@ -115,7 +115,7 @@ export const EAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--vmware-tsc-map': { arg: 'none' },
   '--proc-type': { arg: 'required' },
   '--syslog': { arg: 'required' },
-  '--log-level': { arg: 'required' },
+  '--log-level': { arg: 'required', value: z.string().refine((v) => v !== 'help', `'help' ${EXITS}; pass a level such as --log-level=notice`) },
   '--trace': { arg: 'required' },
   '--trace-dir': { arg: 'required' },
   '--trace-bufsz': { arg: 'required' },
@@ -136,7 +136,8 @@ export const EAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--socket-mem': { arg: 'required' },
   '--socket-limit': { arg: 'required' },
   '--huge-dir': { arg: 'required' },
-  '--file-prefix': { arg: 'required' },
+  // Also a directory name under /var/run/dpdk that the primary's cleanup empties: ".." would be /var/run itself.
+  '--file-prefix': { arg: 'required', value: filePrefixSchema },
   '--create-uio-dev': { arg: 'none' },
   '--vfio-intr': { arg: 'required' },
   '--vfio-vf-token': { arg: 'required' },
@@ -149,6 +150,25 @@ export const EAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
 export interface ParsedEalOption {
   name: string;
   value?: string;
+}
+
+/** DPDK's --file-prefix when none is given. */
+export const DEFAULT_FILE_PREFIX = 'rte';
+
+/** The value of EAL option `name` as DPDK takes it: the last one given; undefined when it is not. */
+export function ealOptionValue(opts: readonly ParsedEalOption[], name: string): string | undefined {
+  for (let i = opts.length - 1; i >= 0; i--) if (opts[i]?.name === name) return opts[i]?.value;
+  return undefined;
+}
+
+/** The --file-prefix EAL runs under. */
+export function filePrefixOf(opts: readonly ParsedEalOption[]): string {
+  return ealOptionValue(opts, '--file-prefix') ?? DEFAULT_FILE_PREFIX;
+}
+
+/** Parsed options as argv again: `--name=value`, `-x value`, or the flag alone. */
+export function ealArgvOf(opts: readonly ParsedEalOption[]): string[] {
+  return opts.flatMap((o) => (o.value === undefined ? [o.name] : o.name.startsWith('--') ? [`${o.name}=${o.value}`] : [o.name, o.value]));
 }
 
 /**
@@ -176,9 +196,6 @@ export function parseEalArgs(args: readonly string[], opts: { secondariesWillAtt
     const spec = EAL_OPTIONS[name];
     if (spec === undefined) {
       throw dpdkError('EINVAL', 'initEal', `unknown EAL option '${name}'; see DPDK's EAL parameters (linux_eal_parameters)`);
-    }
-    if (name === '--log-level' && inline === 'help') {
-      throw dpdkError('EINVAL', 'initEal', `'--log-level=help' ${EXITS}; pass a level such as --log-level=notice`);
     }
     if (spec.refuse !== undefined) {
       throw dpdkError('EINVAL', 'initEal', `EAL option '${name}' is refused: it ${spec.refuse}`);
@@ -210,8 +227,9 @@ export function parseEalArgs(args: readonly string[], opts: { secondariesWillAtt
     if (value === '') {
       throw dpdkError('EINVAL', 'initEal', `EAL option '${name}' needs a non-empty value`);
     }
-    if (value !== undefined && spec.value !== undefined && !spec.value.pattern.test(value)) {
-      throw dpdkError('EINVAL', 'initEal', `EAL option '${name}' does not take '${value}': ${spec.value.hint}`);
+    const checked = value === undefined ? undefined : spec.value?.safeParse(value);
+    if (checked !== undefined && !checked.success) {
+      throw dpdkError('EINVAL', 'initEal', `EAL option '${name}' does not take '${value}': ${checked.error.issues[0]?.message ?? 'not a valid value'}`);
     }
     out.push(value === undefined ? { name } : { name, value });
   }
@@ -234,7 +252,7 @@ export const DEFAULT_BASE_VIRTADDR = '0x600000000000';
  */
 export function applyEalDefaults(args: readonly string[]): string[] {
   const opts = parseEalArgs(args, { secondariesWillAttach: false });
-  const type = opts.find((o) => o.name === '--proc-type')?.value ?? 'primary';
+  const type = ealOptionValue(opts, '--proc-type') ?? 'primary';
   const hasBase = opts.some((o) => o.name === '--base-virtaddr');
   return type === 'secondary' || hasBase ? [...args] : [...args, `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`];
 }

@@ -3,7 +3,7 @@
  * queries, and cleanup that runs by itself at process exit.
  */
 import path from 'node:path';
-import { applyEalDefaults, buildEalArgs, parseEalArgs, splitArgv, type EalConfig } from './eal-args';
+import { applyEalDefaults, buildEalArgs, ealOptionValue, filePrefixOf, parseEalArgs, splitArgv, type EalConfig } from './eal-args';
 import { dpdkError } from './errors';
 import { runtimeDirFor } from './machine';
 import { native, type EalState, type Lcore, type MemoryStats } from './native';
@@ -25,13 +25,9 @@ function programName(): string {
  * caller can wait for the primary and try again.
  */
 function requirePrimaryFor(ealArgs: string[]): void {
-  let type = 'primary';
-  let prefix = 'rte';
-  for (const o of parseEalArgs(ealArgs, { secondariesWillAttach: false })) {
-    if (o.name === '--proc-type' && o.value !== undefined) type = o.value;
-    if (o.name === '--file-prefix' && o.value !== undefined) prefix = o.value;
-  }
-  if (type === 'secondary' && !primaryProcessAlive(prefix)) {
+  const opts = parseEalArgs(ealArgs, { secondariesWillAttach: false });
+  const prefix = filePrefixOf(opts);
+  if (ealOptionValue(opts, '--proc-type') === 'secondary' && !primaryProcessAlive(prefix)) {
     throw dpdkError(
       'ENOENT',
       'initEal',

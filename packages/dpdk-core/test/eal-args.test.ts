@@ -1,5 +1,5 @@
 import { codeOf } from '@mp/test-kit';
-import { applyEalDefaults, DEFAULT_BASE_VIRTADDR, buildEalArgs, parseEalArgs, splitArgv, EAL_OPTIONS, checkDpdkVersion, lcoreIdsFromArgv } from '../src';
+import { applyEalDefaults, DEFAULT_BASE_VIRTADDR, DEFAULT_FILE_PREFIX, buildEalArgs, ealArgvOf, ealOptionValue, filePrefixOf, parseEalArgs, splitArgv, EAL_OPTIONS, checkDpdkVersion, lcoreIdsFromArgv } from '../src';
 
 describe('buildEalArgs', () => {
   it('defaults to a primary with nothing else', () => {
@@ -121,6 +121,10 @@ describe('parseEalArgs', () => {
     [['-h'], /exit/],
     [['-v'], /version/],
     [['--log-level=help'], /exit/],
+    [['--log-level', 'help'], /'--log-level' does not take 'help': 'help' makes DPDK print and exit\(\) the whole process/],
+    [['--file-prefix=..'], /'--file-prefix' does not take '\.\.': must not be "\." or "\.\."/],
+    [['--file-prefix', 'a/b'], /'--file-prefix' does not take 'a\/b': use 1-64 letters/],
+    [['-m', '1G'], /'-m' does not take '1G': give megabytes of hugepage memory as a number/],
     [['--in-memory'], /secondaries/],
     [['--no-shconf'], /secondaries/],
     [['--huge-unlink'], /secondaries/],
@@ -131,7 +135,7 @@ describe('parseEalArgs', () => {
     [['-l'], /needs a value/],
     [['--no-pci=1'], /takes no value/],
     [['--file-prefix='], /non-empty/],
-    [['-m', 'lots'], /'-m' does not take 'lots': give megabytes of hugepage memory, e\.g\. -m 64/],
+    [['-m', 'lots'], /'-m' does not take 'lots': give megabytes of hugepage memory as a number, e\.g\. -m 64/],
   ])('rejects %j', (args, message) => {
     expect(() => parseEalArgs(args)).toThrow(message);
     expect(codeOf(() => parseEalArgs(args))).toBe('EINVAL');
@@ -144,10 +148,28 @@ describe('parseEalArgs', () => {
   });
 });
 
+describe('parsed EAL options', () => {
+  const opts = parseEalArgs(['--file-prefix', 'a', '-d', '/x.so', '--no-pci', '--log-level=warning', '--file-prefix=b', '--proc-type', 'auto'], { secondariesWillAttach: false });
+
+  it('take the last value given, as DPDK does, and rte for no --file-prefix', () => {
+    expect(ealOptionValue(opts, '--file-prefix')).toBe('b');
+    expect(ealOptionValue(opts, '--vdev')).toBeUndefined();
+    expect(filePrefixOf(opts)).toBe('b');
+    expect(filePrefixOf(parseEalArgs(['-l', '0']))).toBe(DEFAULT_FILE_PREFIX);
+  });
+
+  it('go back to argv one token per long option, two per short one', () => {
+    expect(ealArgvOf(opts)).toEqual(['--file-prefix=a', '-d', '/x.so', '--no-pci', '--log-level=warning', '--file-prefix=b', '--proc-type=auto']);
+    expect(parseEalArgs(ealArgvOf(opts), { secondariesWillAttach: false })).toEqual(opts);
+  });
+});
+
 describe('applyEalDefaults', () => {
   it('maps a primary\'s memory above V8\'s random range unless an address is given', () => {
     expect(applyEalDefaults(['-l', '0'])).toEqual(['-l', '0', `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`]);
     expect(applyEalDefaults(['--proc-type=auto'])).toEqual(['--proc-type=auto', `--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`]);
+    // The last --proc-type is the one DPDK takes.
+    expect(applyEalDefaults(['--proc-type=secondary', '--proc-type=primary'])).toContain(`--base-virtaddr=${DEFAULT_BASE_VIRTADDR}`);
     expect(applyEalDefaults(['--proc-type', 'secondary'])).toEqual(['--proc-type', 'secondary']);
     expect(applyEalDefaults(['--base-virtaddr=0x100000000'])).toEqual(['--base-virtaddr=0x100000000']);
   });

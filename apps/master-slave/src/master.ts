@@ -6,9 +6,9 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { auditMempool, createPktmbufPool, dpdkError, enableCapture, initEalFromArgv, lcores, mainLcore, monotonicMs, openPort, portIds, type Lcore, type Mempool, type Port } from '@mp/dpdk-core';
+import { auditMempool, createPktmbufPool, dpdkError, ealArgvOf, enableCapture, filePrefixOf, initEalFromArgv, lcores, mainLcore, monotonicMs, openPort, portIds, type Lcore, type Mempool, type ParsedEalOption, type Port } from '@mp/dpdk-core';
 import { HelpRequested, UsageError } from '@mp/dpdk-core/cli';
-import { createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
+import { cpuSetString, createLcoreAllocator, type LcoreAllocator } from '@mp/lcore-alloc';
 import { createZone } from '@mp/mp-ring';
 import { Supervisor, packetVectors, poolAudit, poolCache, txBuffers, type SlaveSpecInput } from '@mp/recovery';
 import { USAGE, enabledPorts, pairPorts, parseL2fwdCommandLine, slaveUnits, type AppOptions } from './args';
@@ -58,9 +58,10 @@ interface Plan {
   workers: Lcore[];
 }
 
-/** EAL options slaves inherit from the master's command line. */
-function inheritedEalArgs(ealArgs: readonly string[]): string[] {
-  return ealArgs.filter((a) => a.startsWith('--log-level') || a === '--no-pci' || a.startsWith('--base-virtaddr') || a === '--in-memory' || a === '--no-telemetry');
+/** EAL options slaves inherit from the master's command line (drivers loaded with -d included), however they were written. */
+const INHERITED_EAL_OPTIONS = new Set(['--log-level', '--no-pci', '--base-virtaddr', '--in-memory', '--no-telemetry', '-d']);
+function inheritedEalArgs(eal: readonly ParsedEalOption[]): string[] {
+  return ealArgvOf(eal.filter((o) => INHERITED_EAL_OPTIONS.has(o.name)));
 }
 
 function slaveEntry(): string {
@@ -128,7 +129,8 @@ function slaveSpecs(units: Unit[], plan: Plan, opts: AppOptions): SlaveSpecInput
       name: u.name,
       entry: slaveEntry(),
       args: [JSON.stringify(config)],
-      lcore: opts.float || worker === undefined ? { floating: true as const, cpus } : { id: worker.id, cpu: worker.cpu },
+      // Pinned as the master's EAL set that lcore: on the CPUs -l/--lcores gave it.
+      lcore: opts.float || worker === undefined ? { floating: true as const, cpus } : { id: worker.id, cpu: cpuSetString(worker.cpus) },
       dependsOn,
       // Fast recovery: the pair only pauses (its pool and queues are its own,
       // nothing of the dead slave's reaches them) and the dead slave's warm
@@ -149,8 +151,8 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
   const line = parseL2fwdCommandLine(argv);
   if (line.help) throw new HelpRequested(USAGE);
   const opts = line.options;
-  const { ealArgs } = initEalFromArgv(argv, { secondariesWillAttach: true });
-  const prefix = (ealArgs.find((a) => a.startsWith('--file-prefix=')) ?? '--file-prefix=rte').slice('--file-prefix='.length);
+  initEalFromArgv(argv, { secondariesWillAttach: true });
+  const prefix = filePrefixOf(line.eal);
   const plan = planUnits(opts, out);
   const statsZoneHandle = createZone(STATS_ZONE, statsZone);
   const stats = new BigUint64Array(statsZoneHandle.memzone.view());
@@ -162,7 +164,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
     {
       filePrefix: prefix,
       zoneName: SUPERVISOR_ZONE,
-      ealArgs: inheritedEalArgs(ealArgs),
+      ealArgs: inheritedEalArgs(line.eal),
       ownLcores: [plan.main],
       heartbeatTimeoutMs: 1000,
       ackTimeoutMs: opts.ackTimeout,

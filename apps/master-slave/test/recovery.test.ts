@@ -4,6 +4,7 @@
  * float slaves over 2 CPUs. The master is the built bin (dist/), its slaves
  * plain Node processes.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { assertCleanTeardown, ealArgs, requireHugepages, startFixture, uniquePrefix, type Fixture } from '@mp/test-kit';
 import { SLAVE_BURST, VECTOR_CAPACITY } from '../src/shared';
@@ -182,6 +183,17 @@ test('too few lcores for the slaves is a clear error, not a hang', async () => {
   const l2 = startL2fwd(['-l', '0', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3']);
   expect((await l2.waitForExit()).code).toBe(2);
   expect(l2.stderr).toMatch(/2 slave\(s\) needed for 2 port\(s\) at -q 1, but the EAL lcore set has 0 lcore\(s\) besides the main one/);
+});
+
+test('pinned slaves run on the CPUs --lcores gave their lcores; EAL options written as two words reach them as given', async () => {
+  const prefix = uniquePrefix('ms');
+  const l2 = startFixture(MAIN, ['--file-prefix', prefix, '-m', '64', '--no-pci', '--log-level', 'warning', '--lcores=0@0,1@0,2@0', '--vdev=net_null0', '--vdev=net_null1', '--', '-p', '3', '-T', '0', '--json']);
+  expect(await waitEvent(l2, is('started'))).toMatchObject({ prefix });
+  const pids = events(l2).filter(is('ready')).map((e) => e.pid as number);
+  expect(pids).toHaveLength(2);
+  const allowed = (pid: number): string | undefined => /^Cpus_allowed_list:\s*(\S+)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  expect(pids.map(allowed)).toEqual(['0', '0']);
+  await stopL2fwd(l2);
 });
 
 test('a closed terminal (SIGHUP) shuts the master down in order, like SIGINT (L18)', async () => {

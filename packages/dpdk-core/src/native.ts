@@ -29,7 +29,10 @@ export type EalState = 'uninitialised' | 'initialised' | 'failed' | 'cleaned-up'
 export interface Lcore {
   id: number;
   socket: number;
-  cpu: number;
+  /** The CPUs its thread may run on, as -l/--lcores set them (`--lcores=2@(0-1)`: [0, 1]). */
+  cpus: number[];
+  /** The lowest of `cpus` (null if EAL gave it none). */
+  cpu: number | null;
   main: boolean;
 }
 

@@ -17,7 +17,7 @@ const mem = memoryStats();
 const mib = (n: number): string => `${(n / (1 << 20)).toFixed(0)} MiB`;
 console.log(`${dpdkVersion()} — EAL args: ${ealArgs.join(' ')}`);
 console.log(`process type: ${processType()}`);
-console.log(`lcores: ${lcores().map((l) => `${l.id}${l.main ? ' (main)' : ''} on cpu ${l.cpu}, socket ${l.socket}`).join('; ')}`);
+console.log(`lcores: ${lcores().map((l) => `${l.id}${l.main ? ' (main)' : ''} on cpus ${l.cpus.join(',')}, socket ${l.socket}`).join('; ')}`);
 console.log(`ports: ${ports().map((p) => `${p.id} ${p.name} ${p.mac}`).join('; ')}`);
 console.log(
   `hugepage memory: ${mib(mem.hugepageBytes)} in ${mib(mem.pageSize)} pages; heap ` +

@@ -52,6 +52,20 @@ test('a primary initialises and reports its process, lcores and memory; cleanup 
   expect(leftovers(prefix)).toEqual([]);
 });
 
+test('lcores() gives the CPUs each lcore runs on as --lcores mapped them, not the core id of the CPU numbered like the lcore', async () => {
+  const prefix = uniquePrefix('eal');
+  const primary = startFixture(FIXTURE, [...ealArgs(prefix, ['--lcores=0@0,1@0,2@(0-1)']), '--', 'primary', 'zone-c']);
+  const ready = await primary.waitForJson<{ lcores: Array<{ id: number; cpu: number; cpus: number[] }> }>('READY');
+  expect(ready.lcores.map(({ id, cpu, cpus }) => ({ id, cpu, cpus }))).toEqual([
+    { id: 0, cpu: 0, cpus: [0] },
+    { id: 1, cpu: 0, cpus: [0] },
+    { id: 2, cpu: 0, cpus: [0, 1] },
+  ]);
+  primary.send('exit');
+  await primary.waitForJson('CLEANED');
+  expect(await primary.waitForExit()).toEqual({ code: 0, signal: null });
+});
+
 test('a secondary looks up the primary\'s memzone, reads what it wrote, and the primary reads the reply', async () => {
   const prefix = uniquePrefix('eal');
   const primary = startFixture(FIXTURE, primaryArgs(prefix, 'shared'));

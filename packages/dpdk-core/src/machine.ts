@@ -83,9 +83,13 @@ export function hugepageFiles(prefix: string, mounts: readonly HugepageMount[] =
   return mounts.flatMap((m) => entries(m.path).filter((f) => HUGEPAGE_FILE.exec(f)?.[1] === p).map((f) => path.join(m.path, f)));
 }
 
-/** Where DPDK keeps a file prefix's runtime files (same rule as eal_get_runtime_dir). */
+/**
+ * Where DPDK keeps a file prefix's runtime files (the rule of 22.11's
+ * eal_create_runtime_dir): systemd's RUNTIME_DIRECTORY first, then /var/run
+ * for root, XDG_RUNTIME_DIR or /tmp for other users.
+ */
 export function runtimeDirFor(filePrefix: string, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
-  const base = uid === 0 ? '/var/run' : (env['XDG_RUNTIME_DIR'] ?? '/tmp');
+  const base = env['RUNTIME_DIRECTORY'] ?? (uid === 0 ? '/var/run' : (env['XDG_RUNTIME_DIR'] ?? '/tmp'));
   return path.join(base, 'dpdk', filePrefix);
 }
 

@@ -41,6 +41,9 @@ struct TxState {
 // how many went out on the wire during this call (the buffer filled and was
 // flushed).
 uint32_t OpBuffer(napi_env env, TxState& s, const double* args) {
+  // After abandon() (the primary gone) nothing shared is touched: not the
+  // pool's journal, not the device.
+  FastRequireEal(env, *s.data, "txBuffer.buffer");
   rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.buffer");
   Burst* burst = Burst::FromId(env, *s.data, args[0]);
   RequireQueueReady(Napi::Env(env), s.port, s.queue, false, "txBuffer.buffer");
@@ -50,6 +53,7 @@ uint32_t OpBuffer(napi_env env, TxState& s, const double* args) {
 }
 
 uint32_t OpFlush(napi_env env, TxState& s, const double*) {
+  FastRequireEal(env, *s.data, "txBuffer.flush");
   rte_eth_dev_tx_buffer* buf = s.Live(env, "txBuffer.flush");
   if (buf->length == 0) return 0;
   RequireQueueReady(Napi::Env(env), s.port, s.queue, false, "txBuffer.flush");

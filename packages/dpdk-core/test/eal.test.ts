@@ -214,13 +214,15 @@ test("a primary's cleanup removes its own hugepage files only, not those of a pr
   expect(leftovers(longer)).toEqual([]);
 });
 
-test('abandon(): a secondary gives up its handles and EAL without a DPDK call; cleanup() then does nothing', async () => {
+test('abandon(): a secondary gives up its handles and EAL without a DPDK call (its TX buffers refuse too); cleanup() then does nothing', async () => {
   const prefix = uniquePrefix('eal');
-  const primary = startFixture(FIXTURE, primaryArgs(prefix, 'gone'));
+  const primary = startFixture(FIXTURE, [...primaryArgs(prefix, 'gone'), 'port']);
   await primary.waitForJson('READY');
   const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '1', '--proc-type=secondary']), '--', 'abandon', 'gone']);
   expect({ code: r.code, signal: r.signal }).toEqual({ code: 0, signal: null });
   expect(JSON.parse(/^RESULT (.*)$/m.exec(r.stdout)?.[1] ?? 'null')).toEqual({
+    txBuffer: { code: 'E_EAL_CLOSED' },
+    txFlush: { code: 'E_EAL_CLOSED' },
     abandoned: true,
     again: false,
     state: 'abandoned',

@@ -61,6 +61,13 @@ inline bool QueueReady(uint32_t port, uint32_t queue, bool rx) {
   if (port >= RTE_MAX_ETHPORTS || !rte_eth_dev_is_valid_port(static_cast<uint16_t>(port))) {
     ThrowDpdkCode(env, op, "ENODEV", "port " + std::to_string(port) + " does not exist (ports: " + PortIds() + ")");
   }
+  // Before asking the driver anything: a port the primary closed has no
+  // private data left, and its dev_info callback would read through null.
+  if (StoppedByPrimary(port)) {
+    ThrowDpdkCode(env, op, "E_PORT_STOPPED",
+                  "port " + std::to_string(port) + " is stopped: the primary process stopped or closed it; " +
+                      "stop using it, or wait until the primary starts it again");
+  }
   rte_eth_dev_info di;
   uint16_t have = 0;
   if (rte_eth_dev_info_get(static_cast<uint16_t>(port), &di) == 0) have = rx ? di.nb_rx_queues : di.nb_tx_queues;
@@ -68,11 +75,6 @@ inline bool QueueReady(uint32_t port, uint32_t queue, bool rx) {
     ThrowDpdkCode(env, op, "EINVAL",
                   std::string(dir) + " queue " + std::to_string(queue) + " is out of range: port " +
                       std::to_string(port) + " has " + std::to_string(have) + " " + dir + " queues");
-  }
-  if (StoppedByPrimary(port)) {
-    ThrowDpdkCode(env, op, "E_PORT_STOPPED",
-                  "port " + std::to_string(port) + " is stopped: the primary process stopped or closed it; " +
-                      "stop using it, or wait until the primary starts it again");
   }
   ThrowDpdkCode(env, op, "E_PORT_STOPPED",
                 "port " + std::to_string(port) + " " + dir + " queue " + std::to_string(queue) +

@@ -200,7 +200,7 @@ test('a secondary gets E_RTE_SECONDARY for device control, receives and sends on
   expect(leftovers(prefix)).toEqual([]);
 });
 
-test('a secondary learns that the primary stopped a port: its bursts and vector fills are refused (E_PORT_STOPPED) until the port is started again', async () => {
+test('a secondary learns that the primary stopped a port: its bursts and vector fills are refused (E_PORT_STOPPED) until the port is started again, and once it is closed', async () => {
   const prefix = uniquePrefix('portstop');
   const primary = startFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0', '--vdev=net_null1']), '--', 'serve']);
   await primary.waitForJson('READY');
@@ -214,6 +214,10 @@ test('a secondary learns that the primary stopped a port: its bursts and vector 
   }
   await primary.request('start-port 0', 'PORT_STARTED');
   expect(await user.request('try', 'TRIED')).toEqual({ rx: 'no error', tx: 'no error', fill: 'no error' });
+  // Closed, its driver data gone: refused the same way, without asking the driver.
+  await primary.request('close-port 0', 'PORT_CLOSED');
+  const closed = await user.request<Record<string, { code: string }>>('try', 'TRIED');
+  for (const op of ['rx', 'tx', 'fill']) expect(closed[op]).toMatchObject({ code: 'E_PORT_STOPPED' });
   await user.request('exit', 'CLEANED');
   expect((await user.waitForExit()).code).toBe(0);
   await primary.request('exit', 'CLEANED');

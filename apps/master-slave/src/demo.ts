@@ -4,8 +4,7 @@
  * own traffic source), one slave per port, stats every 2 s, and how to kill
  * a slave to watch recovery.
  */
-import { holdStopSignals } from '@mp/dpdk-core/cli';
-import { runMaster } from './master';
+import { main } from './main';
 
 const argv = [
   '--file-prefix=mp_l2fwd_demo',
@@ -25,9 +24,8 @@ const argv = [
   '2',
 ];
 
-async function demo(): Promise<void> {
-  const signals = holdStopSignals();
-  const master = await runMaster(argv);
+// Started, stopped and failing as mp-l2fwd itself (main): errors by the CLI convention, Ctrl-C stops in order.
+void main(argv, (master) => {
   const pids = master.supervisor.status().map((s) => `${s.name}: kill -9 ${s.pid}   (or kill -STOP ${s.pid} to watch hang detection)`);
   process.stdout.write(
     [
@@ -42,8 +40,4 @@ async function demo(): Promise<void> {
       '',
     ].join('\n'),
   );
-  // shutdown() runs once, however many signals come.
-  signals.onStop(() => void master.shutdown().then(() => process.exit(0)));
-}
-
-void demo();
+});

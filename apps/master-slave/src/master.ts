@@ -174,7 +174,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
     },
     slaveSpecs(units, plan, opts),
   );
-  reportRecovery({ supervisor, routesOf: (name) => units.find((u) => u.name === name)?.routes ?? [], stats, allocator, json: opts.json, out });
+  const stopReports = reportRecovery({ supervisor, routesOf: (name) => units.find((u) => u.name === name)?.routes ?? [], stats, allocator, json: opts.json, out });
 
   // Before any slave starts: a port in use is refused with nothing to stop.
   const metrics = await serveMasterMetrics(opts, { ports, pools: units.map((u) => u.pool), stats, supervisor });
@@ -245,6 +245,7 @@ export async function runMaster(argv: readonly string[], out: (line: string) => 
       // pool is released with the rest of EAL's memory at exit.
       for (const u of units) if (u.pool.inUseCount() === 0) u.pool.free();
       allocator?.free();
+      stopReports();
       statsZoneHandle.release();
       const audited = audits.map((a) => `${a.pool} ${a.size} buffers, ${a.duplicates} listed twice, ${a.lost} lost`).join('; ');
       out(

@@ -23,8 +23,13 @@ export function leasedIds(allocator: LcoreAllocator | undefined): number[] | und
   return allocator?.leases().map((l) => l.id);
 }
 
-/** Wires the supervisor's events to the output. */
-export function reportRecovery(r: ReportTarget): void {
+/**
+ * Wires the supervisor's events to the output. Returns what stops the
+ * watches for resumed traffic, which read the stats zone: called before the
+ * zone is released.
+ */
+export function reportRecovery(r: ReportTarget): () => void {
+  const polls = new Set<NodeJS.Timeout>();
   const { supervisor, stats, json, out } = r;
   const emit = (event: string, text: string, data: Record<string, unknown>): void => {
     out(json ? JSON.stringify({ event, ...data }) : `[recovery] ${text}`);
@@ -78,6 +83,7 @@ export function reportRecovery(r: ReportTarget): void {
         const moved = death.tx.find((t) => sent(t.port) > t.before);
         if (moved) {
           clearInterval(poll);
+          polls.delete(poll);
           emit('resumed', `traffic resumed through port ${moved.port} ${Date.now() - death.at} ms after ${name} died`, {
             name,
             port: moved.port,
@@ -85,8 +91,14 @@ export function reportRecovery(r: ReportTarget): void {
           });
         } else if (Date.now() - readyAt > 10_000) {
           clearInterval(poll);
+          polls.delete(poll);
         }
       }, 1);
+      polls.add(poll);
     }
   });
+  return () => {
+    for (const poll of polls) clearInterval(poll);
+    polls.clear();
+  };
 }

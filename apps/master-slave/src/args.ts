@@ -101,7 +101,7 @@ export function pairPorts(enabled: readonly number[]): Map<number, number> {
   return dst;
 }
 
-/** Ports of the mask that exist, in id order; warns (like l2fwd) about the rest. */
+/** Ports of the mask that exist, in id order, and those that do not (which the master refuses, as l2fwd does). */
 export function enabledPorts(mask: number, available: readonly number[]): { enabled: number[]; missing: number[] } {
   const enabled = available.filter((p) => p < 32 && (mask >>> p) & 1).sort((a, b) => a - b);
   const missing: number[] = [];

@@ -70,10 +70,16 @@ function slaveEntry(): string {
 
 /** Ports of the mask, their pairs, one unit per -q ports, and enough lcores for the units (unless they float). */
 function planUnits(opts: AppOptions, out: (line: string) => void): Plan {
-  const { enabled, missing } = enabledPorts(opts.portmask, portIds());
-  if (missing.length > 0) out(`WARNING: leftover ports in mask: ${missing.join(', ')}`);
-  if (enabled.length === 0) {
-    throw dpdkError('ENODEV', PROG, `no port of mask 0x${opts.portmask.toString(16)} exists; add ports (e.g. --vdev=net_tap0) or fix -p`);
+  const ids = portIds();
+  const { enabled, missing } = enabledPorts(opts.portmask, ids);
+  // As l2fwd 22.11 ("Invalid portmask; possible ..."): a port of the mask that does not exist is refused, not skipped.
+  if (missing.length > 0 || enabled.length === 0) {
+    const possible = ids.reduce((m, p) => (p < 32 ? m | (1 << p) : m), 0) >>> 0;
+    throw dpdkError(
+      'ENODEV',
+      PROG,
+      `port(s) ${missing.join(', ') || 'none'} of mask 0x${opts.portmask.toString(16)} do not exist (ports: ${ids.join(', ') || 'none'}, mask 0x${possible.toString(16)}); fix -p, or add the ports (e.g. --vdev=net_tap0)`,
+    );
   }
   const dst = pairPorts(enabled);
   const units = slaveUnits(enabled, opts.portsPerSlave).map((ports) => ports.map((rx) => ({ rx, tx: dst.get(rx) as number })));

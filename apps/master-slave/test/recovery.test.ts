@@ -179,6 +179,12 @@ test('floating: four slaves on 2 CPUs hold four distinct leased lcore ids, as EA
   await stopL2fwd(l2);
 });
 
+test('a port of the mask that does not exist is refused, as l2fwd does, naming the ports there are', async () => {
+  const l2 = startL2fwd(['--lcores=0@0,1@0,2@1', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '7']);
+  expect((await l2.waitForExit()).code).toBe(3);
+  expect(l2.stderr).toMatch(/port\(s\) 2 of mask 0x7 do not exist \(ports: 0, 1, mask 0x3\); fix -p/);
+});
+
 test('too few lcores for the slaves is a clear error, not a hang', async () => {
   const l2 = startL2fwd(['-l', '0', '--vdev=net_null0', '--vdev=net_null1'], ['-p', '3']);
   expect((await l2.waitForExit()).code).toBe(2);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -48,6 +49,9 @@ struct AddonData {
   std::unordered_set<const void*> heldZones;  // named TX buffer and packet vector zones held here (txzone.h)
   HandleSet<PacketVector> vectors;      // they hold mbufs, TX buffers and ring batches
   std::unordered_set<uint16_t> configuredPorts;  // stopped and closed at cleanup (they may use our pools)
+  // The pool each RX queue of a configured port takes its buffers from (by
+  // port, then queue): such a pool is not freed until the port is closed.
+  std::unordered_map<uint16_t, std::vector<const struct rte_mempool*>> rxQueuePools;
   // The packet path's frame (fastcall.h): arguments in, a count out.
   Napi::Reference<Napi::ArrayBuffer> fastFrame;
   double* fastArgs = nullptr;

@@ -153,6 +153,9 @@ Napi::Value PortConfigure(const Napi::CallbackInfo& info) {
   Check(env, rte_eth_dev_configure(port, static_cast<uint16_t>(rxq), static_cast<uint16_t>(txq), &conf), "configure",
         "cannot configure " + what + " (stop it first if it is started)");
   Data(env).configuredPorts.insert(port);
+  // Queues past the new count are released with their pools' buffers.
+  std::vector<const rte_mempool*>& pools = Data(env).rxQueuePools[port];
+  if (pools.size() > rxq) pools.resize(rxq);
   uint16_t rx = static_cast<uint16_t>(rxDesc);
   uint16_t tx = static_cast<uint16_t>(txDesc);
   Check(env, rte_eth_dev_adjust_nb_rx_tx_desc(port, &rx, &tx), "configure",
@@ -198,6 +201,9 @@ Napi::Value PortRxQueueSetup(const Napi::CallbackInfo& info) {
         "setupRxQueue",
         "cannot set up rx queue " + std::to_string(q) + " of port " + std::to_string(port) + " on pool '" + mp->name +
             "' (stop the port first; the pool needs more buffers than descriptors)");
+  std::vector<const rte_mempool*>& pools = Data(env).rxQueuePools[port];
+  if (pools.size() <= q) pools.resize(q + 1u, nullptr);
+  pools[q] = mp;
   return env.Undefined();
 }
 
@@ -245,6 +251,7 @@ Napi::Value PortClose(const Napi::CallbackInfo& info) {
   Check(env, rte_eth_dev_stop(port), "close", "cannot stop port " + std::to_string(port) + " before closing it");
   Check(env, rte_eth_dev_close(port), "close", "cannot close port " + std::to_string(port));
   Data(env).configuredPorts.erase(port);
+  Data(env).rxQueuePools.erase(port);
   return env.Undefined();
 }
 
@@ -366,6 +373,7 @@ void CloseConfiguredPorts(AddonData& data) {
     rte_eth_dev_close(port);
   }
   data.configuredPorts.clear();
+  data.rxQueuePools.clear();
 }
 
 void InitEthdev(Napi::Env env, Napi::Object exports) {

@@ -253,6 +253,16 @@ class Mempool : public TrackedHandle<Mempool, rte_mempool> {
                         " packets in use (bursts, rings, TX buffers or port queues); free them and stop/close the "
                         "ports using it first");
     }
+    // A port's RX queue allocates from it on every burst (and holds none of
+    // its buffers while the driver refills on demand, as net_null does).
+    for (const auto& [port, pools] : data_->rxQueuePools) {
+      for (size_t q = 0; q < pools.size(); q++) {
+        if (pools[q] != ptr_) continue;
+        ThrowDpdkCode(info.Env(), "freeMempool", "EBUSY",
+                      "mempool '" + name_ + "' feeds rx queue " + std::to_string(q) + " of port " + std::to_string(port) +
+                          "; close the port (port.close()) before freeing the pool");
+      }
+    }
     Invalidate(true);
     return info.Env().Undefined();
   }

@@ -262,6 +262,7 @@ test('bad input: each a DpdkError (or TypeError/RangeError from a Burst) with it
     'resize-past-buffer': 'RangeError',
     'move-into-itself': 'RangeError',
     'pool-free-in-use': 'EBUSY',
+    'pool-free-under-rx-queue': 'EBUSY',
     'tx-buffer-after-free': 'E_CLOSED',
     'port-after-close': 'E_CLOSED',
     'rx-after-close': 'ENODEV',
@@ -284,5 +285,6 @@ test('bad input: each a DpdkError (or TypeError/RangeError from a Burst) with it
   expect(message('rx-port-a-string')).toMatch(/port must be a number/);
   expect(message('alloc-count-a-string')).toMatch(/count must be a number/);
   expect(message('pool-free-in-use')).toMatch(/1 packets in use/);
+  expect(message('pool-free-under-rx-queue')).toMatch(/mempool 'bad_pool' feeds rx queue 0 of port 0; close the port/);
   expect(message('pool-missing')).toMatch(/--file-prefix/);
 });

@@ -26,6 +26,12 @@ uint16_t ArgPort(const Napi::CallbackInfo& info, size_t i, const char* op) {
                   "port " + std::to_string(port) + " does not exist (ports: " + PortIds() +
                       "); check --vdev/--allow and that it was not closed");
   }
+  // Still valid in this secondary, but its driver data went with the close.
+  if (ClosedByPrimary(port)) {
+    ThrowDpdkCode(info.Env(), op, "ENODEV",
+                  "port " + std::to_string(port) + " was closed by the primary process; it cannot be used again until "
+                  "the primary restarts");
+  }
   return static_cast<uint16_t>(port);
 }
 
@@ -247,7 +253,7 @@ Napi::Value PortClose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t port = ArgPort(info, 0, "close");
   RequirePrimary(env, "close", port);
-  SetPortStarted(port, false);
+  SetPortClosed(port);
   Check(env, rte_eth_dev_stop(port), "close", "cannot stop port " + std::to_string(port) + " before closing it");
   Check(env, rte_eth_dev_close(port), "close", "cannot close port " + std::to_string(port));
   Data(env).configuredPorts.erase(port);
@@ -368,7 +374,7 @@ uint32_t TxBurst(napi_env env, AddonData& data, const double* args) {
 void CloseConfiguredPorts(AddonData& data) {
   for (uint16_t port : data.configuredPorts) {
     if (!rte_eth_dev_is_valid_port(port)) continue;
-    SetPortStarted(port, false);
+    SetPortClosed(port);
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
   }

@@ -31,9 +31,14 @@ static_assert(RTE_MAX_ETHPORTS <= 32, "g_startedPorts is a 32-bit mask");
 // samples): there the queue pointers are the only evidence available.
 constexpr char kStartedPortsZone[] = "mpcore_started_ports";
 uint32_t* g_sharedStartedPorts = nullptr;
+// The second word of the zone: ports the primary closed, whose driver data is
+// gone, so that a secondary refuses them before asking the driver anything.
+uint32_t* g_sharedClosedPorts = nullptr;
+uint32_t g_closedPorts = 0;
 
 void PublishStartedPorts() {
   if (g_sharedStartedPorts != nullptr) __atomic_store_n(g_sharedStartedPorts, g_startedPorts, __ATOMIC_RELEASE);
+  if (g_sharedClosedPorts != nullptr) __atomic_store_n(g_sharedClosedPorts, g_closedPorts, __ATOMIC_RELEASE);
 }
 
 bool StoppedByPrimary(uint32_t port) {
@@ -90,6 +95,17 @@ std::string PortIds() {
   return ids.empty() ? "none" : ids;
 }
 
+void SetPortClosed(uint16_t port) {
+  g_startedPorts &= ~(1u << port);
+  g_closedPorts |= 1u << port;
+  PublishStartedPorts();
+}
+
+bool ClosedByPrimary(uint32_t port) {
+  return port < 32 && rte_eal_process_type() != RTE_PROC_PRIMARY && g_sharedClosedPorts != nullptr &&
+         (__atomic_load_n(g_sharedClosedPorts, __ATOMIC_ACQUIRE) & (1u << port)) != 0;
+}
+
 void SetPortStarted(uint16_t port, bool started) {
   if (started) {
     g_startedPorts |= 1u << port;
@@ -105,12 +121,14 @@ void RequireQueueReady(Napi::Env env, uint32_t port, uint32_t queue, bool rx, co
 
 void AttachStartedPorts() {
   if (rte_eal_process_type() == RTE_PROC_PRIMARY) {
-    const rte_memzone* mz = rte_memzone_reserve(kStartedPortsZone, sizeof(uint32_t), SOCKET_ID_ANY, 0);
+    const rte_memzone* mz = rte_memzone_reserve(kStartedPortsZone, 2 * sizeof(uint32_t), SOCKET_ID_ANY, 0);
     g_sharedStartedPorts = mz != nullptr ? static_cast<uint32_t*>(mz->addr) : nullptr;
+    g_sharedClosedPorts = mz != nullptr ? static_cast<uint32_t*>(mz->addr) + 1 : nullptr;
     PublishStartedPorts();
   } else {
     const rte_memzone* mz = rte_memzone_lookup(kStartedPortsZone);
     g_sharedStartedPorts = mz != nullptr ? static_cast<uint32_t*>(mz->addr) : nullptr;
+    g_sharedClosedPorts = mz != nullptr && mz->len >= 2 * sizeof(uint32_t) ? static_cast<uint32_t*>(mz->addr) + 1 : nullptr;
   }
 }
 

@@ -12,6 +12,13 @@ namespace dpdk_core {
 // call is refused instead of reaching queues the primary freed.
 void SetPortStarted(uint16_t port, bool started);
 
+// The primary closed `port`: published to the secondaries (with the port
+// stopped), whose calls on it are then refused before reaching the driver.
+void SetPortClosed(uint16_t port);
+
+// In a secondary: whether the primary closed `port`.
+bool ClosedByPrimary(uint32_t port);
+
 // The ids of every port ("0,1" or "none"), for messages.
 std::string PortIds();
 

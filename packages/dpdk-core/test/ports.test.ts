@@ -218,6 +218,8 @@ test('a secondary learns that the primary stopped a port: its bursts and vector 
   await primary.request('close-port 0', 'PORT_CLOSED');
   const closed = await user.request<Record<string, { code: string }>>('try', 'TRIED');
   for (const op of ['rx', 'tx', 'fill']) expect(closed[op]).toMatchObject({ code: 'E_PORT_STOPPED' });
+  const control = await user.request<Record<string, { code: string; message: string }>>('control', 'CONTROL');
+  for (const op of ['stats', 'info']) expect(control[op]).toMatchObject({ code: 'ENODEV', message: expect.stringMatching(/port 0 was closed by the primary process/) });
   await user.request('exit', 'CLEANED');
   expect((await user.waitForExit()).code).toBe(0);
   await primary.request('exit', 'CLEANED');

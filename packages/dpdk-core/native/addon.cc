@@ -59,7 +59,11 @@ void RequireEal(Napi::Env env, const char* op) {
     ThrowDpdkCode(env, op, "E_EAL_CLOSED", "EAL was cleaned up in this process; start a new process to use DPDK again");
   }
   if (!data.ealInitialised) {
-    ThrowDpdkCode(env, op, "E_EAL_NOT_INITIALISED", "EAL is not initialised; call initEal() first");
+    // rte_eal_init runs once per process: after a failed one, initEal() only says EALREADY.
+    ThrowDpdkCode(env, op, "E_EAL_NOT_INITIALISED",
+                  data.ealInitAttempted ? "EAL failed to initialise in this process (see the error initEal() threw); "
+                                          "fix the EAL arguments and start a new process"
+                                        : "EAL is not initialised; call initEal() first");
   }
 }
 

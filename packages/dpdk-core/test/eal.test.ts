@@ -139,6 +139,18 @@ test('a secondary with no primary gets a clear error and keeps running', async (
   expect(r.stdout).toMatch(/^ALIVE \{"state":"uninitialised"\}$/m);
 });
 
+test('after EAL failed to start, calls say so and what to do, not "call initEal() first"', async () => {
+  const prefix = uniquePrefix('eal');
+  // CPU 1000 is on no machine this runs on: rte_eal_init fails.
+  const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['--lcores=0@1000']), '--', 'init-only']);
+  expect(r.code).toBe(0);
+  expect(r.stdout).toMatch(/^RESULT \{"ok":false/m);
+  const after = JSON.parse(/^AFTER (.*)$/m.exec(r.stdout)?.[1] ?? 'null') as { lookup: { code: string; message: string } };
+  expect(after.lookup).toMatchObject({ code: 'E_EAL_NOT_INITIALISED', message: expect.stringMatching(/EAL failed to initialise in this process .*start a new process/) });
+  expect(r.stdout).toMatch(/^ALIVE \{"state":"failed"\}$/m);
+  expect(leftovers(prefix)).toEqual([]);
+});
+
 test('a primary that exits without calling cleanup() still leaves no runtime directory or hugepage files', async () => {
   const prefix = uniquePrefix('eal');
   const r = await runFixture(FIXTURE, [...ealArgs(prefix, ['-l', '0', '--vdev=net_null0']), '--', 'init-only']);

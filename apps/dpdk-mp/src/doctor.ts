@@ -171,7 +171,7 @@ function groupCheck(core: typeof import('@mp/dpdk-core') | null): Check {
   const dead = core
     .listPrefixes()
     .map((p) => core.describePrefix(p))
-    .filter((s) => s.primaryPid === null && !s.secondaries.some((x) => x.alive));
+    .filter((s) => !s.primaryAlive && !s.secondaries.some((x) => x.alive));
   if (dead.length === 0) return { name: 'leftover groups', status: 'ok', detail: 'no group left files behind' };
   const size = dead.reduce((n, s) => n + s.hugepageFiles.reduce((m, f) => m + f.bytes, 0), 0);
   return {

@@ -50,6 +50,8 @@ type Options = z.output<typeof schema>;
 export interface PrefixSummary {
   prefix: string;
   primaryPid: number | null;
+  /** Alive even when the kernel does not name its pid (another pid namespace) or it keeps no config file (--in-memory). */
+  primaryAlive: boolean;
   liveSecondaries: number[];
   hugepageFiles: number;
   hugepageBytes: number;
@@ -60,6 +62,7 @@ function summarize(s: PrefixState): PrefixSummary {
   return {
     prefix: s.prefix,
     primaryPid: s.primaryPid,
+    primaryAlive: s.primaryAlive,
     liveSecondaries: s.secondaries.filter((x) => x.alive).map((x) => x.pid),
     hugepageFiles: s.hugepageFiles.length,
     hugepageBytes: s.hugepageFiles.reduce((n, f) => n + f.bytes, 0),
@@ -79,13 +82,13 @@ function listAll(json: boolean): number {
   }
   const rows = groups.map((g) => [
     g.prefix,
-    g.primaryPid !== null ? `pid ${g.primaryPid} alive` : 'dead',
+    g.primaryPid !== null ? `pid ${g.primaryPid} alive` : g.primaryAlive ? 'alive (pid not shown here)' : 'dead',
     String(g.liveSecondaries.length),
     `${g.hugepageFiles} (${bytes(g.hugepageBytes)})`,
     g.runtimeDir ?? '-',
   ]);
   process.stdout.write(`${table(['PREFIX', 'PRIMARY', 'SECONDARIES', 'HUGEPAGE FILES', 'RUNTIME DIR'], rows, '')}\n`);
-  if (groups.some((g) => g.primaryPid === null)) {
+  if (groups.some((g) => !g.primaryAlive)) {
     process.stdout.write('\ngroups whose primary is dead left files behind: dpdk-mp clean --all-dead\n');
   }
   return EXIT.ok;
@@ -157,8 +160,8 @@ function freeLcore(procs: readonly ProcessInfo[]): number {
 
 async function inspect(prefix: string, intervalMs: number): Promise<GroupStatus> {
   const state = describePrefix(prefix);
-  if (state.primaryPid === null) {
-    const others = listPrefixes().filter((p) => p !== prefix && describePrefix(p).primaryPid !== null);
+  if (!state.primaryAlive) {
+    const others = listPrefixes().filter((p) => p !== prefix && describePrefix(p).primaryAlive);
     const left = state.runtimeDir !== null || state.hugepageFiles.length > 0;
     throw dpdkError(
       'ESRCH',
@@ -166,6 +169,13 @@ async function inspect(prefix: string, intervalMs: number): Promise<GroupStatus>
       `no primary process runs with --file-prefix=${prefix}` +
         (left ? `; a dead one left files behind (remove them: dpdk-mp clean --file-prefix ${prefix})` : '') +
         (others.length > 0 ? `; running groups: ${others.join(', ')}` : '; no group is running (dpdk-mp status lists them)'),
+    );
+  }
+  if (state.primaryPid === null) {
+    throw dpdkError(
+      'ENOTSUP',
+      'dpdk-mp',
+      `the primary of --file-prefix=${prefix} runs, but its pid is not visible here (another pid namespace) or it keeps no shared config (--in-memory): inspect it from its own namespace`,
     );
   }
   const primary = processInfo(state.primaryPid, 'primary', primaryEalArgs(prefix));

@@ -61,6 +61,23 @@ it('removes exactly the files of a dead group and refuses a live one, naming its
   }
 });
 
+it('keeps the runtime directory of a live primary that keeps no config file (--in-memory): its bound sockets say it lives', async () => {
+  const ns = await Namespace.create(PRIVATE_DIRS);
+  try {
+    const m = await ns.primary('m', ['--in-memory']);
+    // Past the grace a starting primary gets.
+    ns.sh("touch -d '1 hour ago' /run/dpdk/m");
+    const r = await dpdkMp(['clean', '--all-dead'], ns);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^kept --file-prefix=m: the primary of --file-prefix=m is alive \(it holds its config lock or its sockets/);
+    expect(owners(ns).runtime).toEqual(['m']);
+    m.kill('SIGTERM');
+    expect(await m.waitForExit()).toEqual({ code: 0, signal: null });
+  } finally {
+    await ns.close();
+  }
+});
+
 it('--all-dead removes every dead group and keeps the live ones', async () => {
   const ns = await Namespace.create(PRIVATE_DIRS);
   try {

@@ -59,13 +59,13 @@ export class Namespace {
   }
 
   /** A primary started inside the namespace (see fixtures/primary.ts). */
-  startPrimary(prefix: string): Fixture {
-    return this.start(`primary ${prefix}`, [process.execPath, '--import', require.resolve('tsx'), PRIMARY, ...ealArgs(prefix, ['-l', '0'])]);
+  startPrimary(prefix: string, extra: readonly string[] = []): Fixture {
+    return this.start(`primary ${prefix}`, [process.execPath, '--import', require.resolve('tsx'), PRIMARY, ...ealArgs(prefix, ['-l', '0', ...extra])]);
   }
 
   /** The same, once ready. */
-  async primary(prefix: string): Promise<Fixture> {
-    const f = this.startPrimary(prefix);
+  async primary(prefix: string, extra: readonly string[] = []): Promise<Fixture> {
+    const f = this.startPrimary(prefix, extra);
     await f.waitForLine(/^ready /, 30_000);
     return f;
   }

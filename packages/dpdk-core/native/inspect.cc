@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstring>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -135,44 +136,63 @@ bool IsOwnConfig(AddonData& data, const std::string& path) {
   return realpath(path.c_str(), a) != nullptr && realpath(own.c_str(), b) != nullptr && std::string(a) == b;
 }
 
-// (path) -> { exists, lockPid, flocked }: lockPid is the pid of a process
-// holding an fcntl lock on the file (0 if none), flocked whether some
-// process holds a flock on it (flock does not say who).
+// (path) -> { exists, locked, lockPid, flocked }: locked whether a process
+// holds an fcntl lock on the file, lockPid that process when the kernel
+// names it (0 otherwise), flocked whether some process holds a flock on it
+// (flock does not say who). Opened without following a symlink and without
+// blocking on a FIFO, since the names come from shared directories.
 Napi::Value FileLocks(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string path = ArgString(info, 0, "path");
   Napi::Object o = Napi::Object::New(env);
   if (IsOwnConfig(Data(env), path)) {
     o.Set("exists", true);
+    o.Set("locked", true);
     o.Set("lockPid", getpid());
     o.Set("flocked", false);
     return o;
   }
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT) {
       o.Set("exists", false);
+      o.Set("locked", false);
       o.Set("lockPid", 0);
       o.Set("flocked", false);
       return o;
     }
-    ThrowDpdk(env, "fileLocks", errno, "cannot open " + path);
+    // Not ours to read (another user's, a symlink): whether it is in use
+    // cannot be told, so it counts as in use, and says why.
+    o.Set("exists", true);
+    o.Set("locked", true);
+    o.Set("lockPid", 0);
+    o.Set("flocked", true);
+    o.Set("unreadable", std::string(strerror(errno)));
+    return o;
   }
   struct flock fl = {};
   fl.l_type = F_WRLCK;
   fl.l_whence = SEEK_SET;
+  // Locked whoever holds it: F_GETLK names no pid (0) for a holder in
+  // another pid namespace, and -1 for an open file description lock. A
+  // lock that cannot be tested counts as held: taking a live process for
+  // dead would delete its files.
+  bool locked = true;
   int lockPid = 0;
-  if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK) lockPid = fl.l_pid;
+  if (fcntl(fd, F_GETLK, &fl) == 0) {
+    locked = fl.l_type != F_UNLCK;
+    if (locked && fl.l_pid > 0) lockPid = fl.l_pid;
+  }
   // A process that maps a hugepage file keeps a shared flock on it; an
   // exclusive one succeeds only when nobody does (DPDK's clear_hugedir test).
-  bool flocked = false;
+  bool flocked = true;
   if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
     flock(fd, LOCK_UN);
-  } else {
-    flocked = errno == EWOULDBLOCK;
+    flocked = false;
   }
   close(fd);
   o.Set("exists", true);
+  o.Set("locked", locked);
   o.Set("lockPid", lockPid);
   o.Set("flocked", flocked);
   return o;

@@ -90,7 +90,8 @@ export function hugepageFiles(prefix: string, mounts: readonly HugepageMount[] =
  */
 export function runtimeDirFor(filePrefix: string, env: NodeJS.ProcessEnv = process.env, uid = process.getuid?.() ?? 0): string {
   const base = env['RUNTIME_DIRECTORY'] ?? (uid === 0 ? '/var/run' : (env['XDG_RUNTIME_DIR'] ?? '/tmp'));
-  return path.join(base, 'dpdk', filePrefix);
+  // As EAL joins them ("%s/dpdk"): an empty variable gives /dpdk, never a path relative to the current directory.
+  return `${base}/dpdk/${filePrefix}`;
 }
 
 /** The directory that holds every prefix's runtime directory, for this user. */
@@ -104,7 +105,8 @@ export function listPrefixes(): string[] {
   for (const m of hugepageMounts()) {
     for (const f of entries(m.path)) {
       const prefix = HUGEPAGE_FILE.exec(f)?.[1];
-      if (prefix !== undefined) names.add(prefix);
+      // A name DPDK accepted but a prefix here cannot be (too long, odd characters) is not listed rather than failing every look.
+      if (prefix !== undefined && filePrefixSchema.safeParse(prefix).success) names.add(prefix);
     }
   }
   return [...names].sort();

@@ -312,7 +312,8 @@ export interface Binding {
   // native/inspect.cc
   walkRings(): RingSummary[];
   walkMempools(): MempoolSummary[];
-  fileLocks(path: string): { exists: boolean; lockPid: number; flocked: boolean };
+  /** `locked`: an fcntl lock is held (or cannot be tested); `lockPid`: its holder when the kernel names one (else 0); `flocked`: a flock is held (or cannot be tested). */
+  fileLocks(path: string): { exists: boolean; locked: boolean; lockPid: number; flocked: boolean; unreadable?: string };
 
   // native/capture.cc
   enableCapture(): boolean;

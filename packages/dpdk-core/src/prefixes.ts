@@ -22,16 +22,25 @@ const STARTING_MS = 10_000;
 export interface PrefixFile {
   path: string;
   bytes: number;
-  /** Some process maps it (holds DPDK's flock on it). */
+  /** Some process maps it (holds DPDK's flock on it), or that cannot be told (`unreadable`). */
   inUse: boolean;
+  /** Why its lock could not be tested (another user's file, say). */
+  unreadable?: string;
 }
 
 export interface PrefixState {
   prefix: string;
   /** The runtime directory, or null if there is none. */
   runtimeDir: string | null;
-  /** The pid holding the lock on the config file: the live primary; null when none holds it. */
+  /** The pid holding the lock on the config file: the live primary; null when none holds it or the kernel does not name it. */
   primaryPid: number | null;
+  /**
+   * Whether the primary lives: the config file is locked (whether or not
+   * its holder is named: one in another pid namespace is not), or a live
+   * process listens on a socket of the runtime directory (a primary
+   * started --in-memory keeps no config file).
+   */
+  primaryAlive: boolean;
   /** Secondaries by their IPC sockets, each alive or a dead one's leftover. */
   secondaries: Array<{ pid: number; alive: boolean }>;
   hugepageFiles: PrefixFile[];
@@ -53,12 +62,37 @@ export function describePrefix(prefix: string): PrefixState {
     prefix: p,
     runtimeDir: hasDir ? dir : null,
     primaryPid: lock.lockPid > 0 ? lock.lockPid : null,
+    primaryAlive: lock.locked || (hasDir && boundSockets(dir).some((f) => PRIMARY_SOCKETS.includes(path.basename(f)))),
     secondaries: socketPids(dir).map((pid) => ({ pid, alive: ownerAlive(pid, null) })),
     hugepageFiles: hugepageFiles(p).map((f) => {
       const l = native.fileLocks(f);
-      return { path: f, bytes: statSize(f), inUse: l.flocked || l.lockPid > 0 };
+      return { path: f, bytes: statSize(f), inUse: l.flocked || l.locked, ...(l.unreadable === undefined ? {} : { unreadable: l.unreadable }) };
     }),
   };
+}
+
+/** The primary's own sockets in its runtime directory: IPC (none with --in-memory) and telemetry. */
+const PRIMARY_SOCKETS = ['mp_socket', 'dpdk_telemetry.v2'];
+
+/**
+ * Socket files under `dir` that a live process has bound: /proc/net/unix
+ * lists the path of every bound socket, and a dead process's socket file is
+ * left on disk but not listed.
+ */
+function boundSockets(dir: string): string[] {
+  let table: string;
+  try {
+    table = fs.readFileSync('/proc/net/unix', 'utf8');
+  } catch {
+    return [];
+  }
+  const inside = `${dir}/`;
+  // Columns: Num RefCount Protocol Flags Type St Inode Path.
+  return table
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/)[7] ?? '')
+    .filter((p) => p.startsWith(inside));
 }
 
 function statSize(file: string): number {
@@ -96,6 +130,13 @@ export function cleanPrefix(prefix: string): string[] {
   if (s.primaryPid !== null) {
     throw dpdkError('EBUSY', op, `the primary of --file-prefix=${s.prefix} is alive (pid ${s.primaryPid}); stop it first (kill ${s.primaryPid}), it removes its own files`);
   }
+  if (s.primaryAlive) {
+    throw dpdkError(
+      'EBUSY',
+      op,
+      `the primary of --file-prefix=${s.prefix} is alive (it holds its config lock or its sockets, under a pid this namespace does not show); stop it first, it removes its own files`,
+    );
+  }
   const live = s.secondaries.filter((x) => x.alive).map((x) => x.pid);
   if (live.length > 0) {
     throw dpdkError('EBUSY', op, `secondaries of --file-prefix=${s.prefix} are still running (pid ${live.join(', ')}); stop them first`);
@@ -103,6 +144,10 @@ export function cleanPrefix(prefix: string): string[] {
   // A primary creates its runtime directory a moment before it locks the config file in it.
   if (s.runtimeDir !== null && !fs.existsSync(path.join(s.runtimeDir, 'config')) && Date.now() - fs.statSync(s.runtimeDir).mtimeMs < STARTING_MS) {
     throw dpdkError('EBUSY', op, `--file-prefix=${s.prefix} has a new runtime directory without a config file: a primary may be starting; try again in a few seconds`);
+  }
+  const unreadable = s.hugepageFiles.find((f) => f.unreadable !== undefined);
+  if (unreadable !== undefined) {
+    throw dpdkError('EACCES', op, `cannot tell whether a process maps ${unreadable.path} (${unreadable.unreadable}); run as its owner or as root`);
   }
   const mapped = s.hugepageFiles.filter((f) => f.inUse);
   if (mapped.length > 0) {
@@ -114,8 +159,33 @@ export function cleanPrefix(prefix: string): string[] {
     removed.push(f.path);
   }
   if (s.runtimeDir !== null) {
-    fs.rmSync(s.runtimeDir, { recursive: true, force: true });
+    removeRuntimeDir(s.runtimeDir, op);
     removed.push(s.runtimeDir);
   }
   return removed;
+}
+
+/**
+ * Empties and removes a runtime directory as EAL leaves one: files only,
+ * never following a symlink, and only under a `dpdk` directory that is a
+ * real directory owned by this user or root (under /tmp another user could
+ * have made it a symlink into this user's files).
+ */
+function removeRuntimeDir(dir: string, op: string): void {
+  const uid = process.getuid?.() ?? 0;
+  for (const d of [path.dirname(dir), dir]) {
+    const st = fs.lstatSync(d);
+    if (!st.isDirectory() || (st.uid !== uid && st.uid !== 0)) {
+      throw dpdkError('EPERM', op, `${d} is not a directory of this user's or root's (a symlink, or someone else's); remove it by hand if it is a leftover`);
+    }
+  }
+  for (const f of entries(dir)) {
+    const file = path.join(dir, f);
+    if (!fs.lstatSync(file).isDirectory()) fs.rmSync(file, { force: true });
+  }
+  try {
+    fs.rmdirSync(dir);
+  } catch {
+    throw dpdkError('ENOTEMPTY', op, `${dir} holds more than EAL puts there (${entries(dir).join(', ')}); remove it by hand if it is a leftover`);
+  }
 }

@@ -41,9 +41,15 @@ export async function serveMetrics(opts: { host: string; port: number }): Promis
     );
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, opts.host, opts.port)));
-    server.listen(opts.port, opts.host, resolve);
+    const failed = (e: NodeJS.ErrnoException): void => reject(listenError(e, opts.host, opts.port));
+    server.once('error', failed);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', failed);
+      resolve();
+    });
   });
+  // Once it listens, an error (accept failing with EMFILE, say) costs scrapes, never the primary serving them.
+  server.on('error', (e) => process.stderr.write(`metrics: ${e.message}; scrapes of ${opts.host}:${opts.port} may fail until it passes\n`));
   const where = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   return {
     registry,

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import net from 'node:net';
 import { DpdkError } from '@mp/dpdk-core';
 import { freeTcpPort as freePort, parseExposition } from '@mp/test-kit';
@@ -24,6 +25,23 @@ test('serves its registry at /metrics in Prometheus text format, reading the val
     await endpoint.close();
   }
   await expect(fetch(endpoint.url)).rejects.toThrow();
+});
+
+test('an error after it listens is told on stderr, never thrown: the primary serving it lives on', async () => {
+  const port = await freePort();
+  const created = jest.spyOn(http, 'createServer');
+  const endpoint = await serveMetrics({ host: '127.0.0.1', port });
+  const server = created.mock.results[0]?.value as http.Server;
+  created.mockRestore();
+  const told = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    for (let i = 0; i < 2; i++) expect(() => server.emit('error', Object.assign(new Error('accept EMFILE'), { code: 'EMFILE' }))).not.toThrow();
+    expect(told).toHaveBeenCalledWith(expect.stringMatching(/^metrics: accept EMFILE; scrapes of 127\.0\.0\.1:\d+ may fail until it passes/));
+    expect((await fetch(endpoint.url)).status).toBe(200);
+  } finally {
+    told.mockRestore();
+    await endpoint.close();
+  }
 });
 
 test('a port in use is a DpdkError naming the fix', async () => {

@@ -2,7 +2,9 @@
 // every ring and pool in the shared memory whoever created it, and who holds
 // the locks DPDK takes on its files (the primary's fcntl lock on its config
 // file, the flock a process keeps on each hugepage file it maps).
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -198,9 +200,63 @@ Napi::Value FileLocks(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// (path) -> whether it was removed: a hugepage file of a dead group,
+// unlinked under an exclusive flock as EAL's clear_hugedir does, so that a
+// file a process has mapped since (it holds a shared flock) is left.
+Napi::Value UnlinkIfUnlocked(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgString(info, 0, "path");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return Napi::Boolean::New(env, false);
+  bool removed = false;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) removed = unlink(path.c_str()) == 0;
+  close(fd);
+  return Napi::Boolean::New(env, removed);
+}
+
+// (dir) -> the entries left: a dead group's runtime directory emptied of its
+// files and removed while this process holds the write lock on its config
+// file, the lock a primary takes as it starts, so a primary starting under
+// that prefix meanwhile fails its lock instead of losing its files. EBUSY if
+// the lock is held. The caller checked that dir is a real directory.
+Napi::Value RemoveDeadRuntimeDir(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string dir = ArgString(info, 0, "dir");
+  const std::string config = dir + "/config";
+  int fd = open(config.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd >= 0) {
+    struct flock fl = {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+      close(fd);
+      ThrowDpdkCode(env, "cleanPrefix", "EBUSY", config + " is locked: a primary runs (or starts) under this prefix; stop it first");
+    }
+  }
+  Napi::Array left = Napi::Array::New(env);
+  uint32_t n = 0;
+  if (DIR* d = opendir(dir.c_str())) {
+    while (struct dirent* e = readdir(d)) {
+      const std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      const std::string file = dir + "/" + name;
+      struct stat st;
+      if (lstat(file.c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && unlink(file.c_str()) == 0) continue;
+      left.Set(n++, name);
+    }
+    closedir(d);
+  }
+  if (n == 0) rmdir(dir.c_str());
+  // Closing drops the lock, once nothing is left to take.
+  if (fd >= 0) close(fd);
+  return left;
+}
+
 }  // namespace
 
 void InitInspect(Napi::Env env, Napi::Object exports) {
+  exports.Set("unlinkIfUnlocked", Napi::Function::New(env, UnlinkIfUnlocked, "unlinkIfUnlocked"));
+  exports.Set("removeDeadRuntimeDir", Napi::Function::New(env, RemoveDeadRuntimeDir, "removeDeadRuntimeDir"));
   exports.Set("walkRings", Napi::Function::New(env, WalkRings, "walkRings"));
   exports.Set("walkMempools", Napi::Function::New(env, WalkMempools, "walkMempools"));
   exports.Set("fileLocks", Napi::Function::New(env, FileLocks, "fileLocks"));

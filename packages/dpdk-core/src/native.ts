@@ -314,6 +314,10 @@ export interface Binding {
   walkMempools(): MempoolSummary[];
   /** `locked`: an fcntl lock is held (or cannot be tested); `lockPid`: its holder when the kernel names one (else 0); `flocked`: a flock is held (or cannot be tested). */
   fileLocks(path: string): { exists: boolean; locked: boolean; lockPid: number; flocked: boolean; unreadable?: string };
+  /** Unlinks a hugepage file under an exclusive flock (EAL's clear_hugedir rule); false when a process holds it. */
+  unlinkIfUnlocked(path: string): boolean;
+  /** Empties and removes a dead group's runtime directory under its config file's write lock (EBUSY if held); returns the entries left (directories). */
+  removeDeadRuntimeDir(dir: string): string[];
 
   // native/capture.cc
   enableCapture(): boolean;

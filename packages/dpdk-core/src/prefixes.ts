@@ -154,10 +154,8 @@ export function cleanPrefix(prefix: string): string[] {
     throw dpdkError('EBUSY', op, `a process still maps hugepage files of --file-prefix=${s.prefix} (${mapped.map((f) => f.path).join(', ')}); find it with: grep -l ${mapped[0]?.path} /proc/*/maps`);
   }
   const removed: string[] = [];
-  for (const f of s.hugepageFiles) {
-    fs.rmSync(f.path, { force: true });
-    removed.push(f.path);
-  }
+  // Each under an exclusive flock, as EAL clears them: one a primary started since has mapped is left.
+  for (const f of s.hugepageFiles) if (native.unlinkIfUnlocked(f.path)) removed.push(f.path);
   if (s.runtimeDir !== null) {
     removeRuntimeDir(s.runtimeDir, op);
     removed.push(s.runtimeDir);
@@ -179,13 +177,9 @@ function removeRuntimeDir(dir: string, op: string): void {
       throw dpdkError('EPERM', op, `${d} is not a directory of this user's or root's (a symlink, or someone else's); remove it by hand if it is a leftover`);
     }
   }
-  for (const f of entries(dir)) {
-    const file = path.join(dir, f);
-    if (!fs.lstatSync(file).isDirectory()) fs.rmSync(file, { force: true });
-  }
-  try {
-    fs.rmdirSync(dir);
-  } catch {
-    throw dpdkError('ENOTEMPTY', op, `${dir} holds more than EAL puts there (${entries(dir).join(', ')}); remove it by hand if it is a leftover`);
+  // Under the config file's write lock: a primary starting meanwhile fails to take it rather than lose its files.
+  const left = native.removeDeadRuntimeDir(dir);
+  if (left.length > 0) {
+    throw dpdkError('ENOTEMPTY', op, `${dir} holds more than EAL puts there (${left.join(', ')}); remove it by hand if it is a leftover`);
   }
 }

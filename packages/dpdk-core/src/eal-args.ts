@@ -84,8 +84,9 @@ interface OptionSpec {
   arg: 'required' | 'optional' | 'none';
   /** Why we refuse it before it reaches C, if we do. */
   refuse?: string;
-  /** Refused only when secondaries will attach. */
+  /** Refused only when secondaries will attach (unless its value is one of `sharedValues`). */
   refuseShared?: string;
+  sharedValues?: readonly string[];
   /** The values DPDK reads as meant (others it takes silently as something else, or exits on); the message says what to give instead. */
   value?: z.ZodType<string>;
 }
@@ -128,7 +129,8 @@ export const EAL_OPTIONS: Readonly<Record<string, OptionSpec>> = {
   '--telemetry': { arg: 'none' },
   '--no-telemetry': { arg: 'none' },
   '--force-max-simd-bitwidth': { arg: 'required' },
-  '--huge-unlink': { arg: 'optional', refuseShared: 'unlinks hugepage files, so secondaries cannot map them' },
+  // =existing clears old files and =never keeps them: the files a secondary maps stay either way.
+  '--huge-unlink': { arg: 'optional', refuseShared: 'unlinks hugepage files, so secondaries cannot map them (=existing or =never keep them)', sharedValues: ['existing', 'never'] },
   '--no-huge': { arg: 'none', refuseShared: 'uses private memory, so secondaries cannot attach' },
   '--no-pci': { arg: 'none' },
   '--no-hpet': { arg: 'none' },
@@ -200,7 +202,7 @@ export function parseEalArgs(args: readonly string[], opts: { secondariesWillAtt
     if (spec.refuse !== undefined) {
       throw dpdkError('EINVAL', 'initEal', `EAL option '${name}' is refused: it ${spec.refuse}`);
     }
-    if (spec.refuseShared !== undefined && shared) {
+    if (spec.refuseShared !== undefined && shared && !(inline !== undefined && spec.sharedValues?.includes(inline))) {
       throw dpdkError(
         'EINVAL',
         'initEal',

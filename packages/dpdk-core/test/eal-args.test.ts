@@ -116,6 +116,14 @@ describe('parseEalArgs', () => {
     ]);
   });
 
+  it('keeps --huge-unlink=existing and =never for a group secondaries attach to: the files they map stay', () => {
+    expect(parseEalArgs(['--huge-unlink=existing', '--huge-unlink=never'])).toEqual([
+      { name: '--huge-unlink', value: 'existing' },
+      { name: '--huge-unlink', value: 'never' },
+    ]);
+    expect(() => parseEalArgs(['--huge-unlink=always'])).toThrow(/secondaries cannot map them/);
+  });
+
   it.each([
     [['--help'], /exit/],
     [['-h'], /exit/],

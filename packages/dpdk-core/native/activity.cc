@@ -137,18 +137,25 @@ PoolActivity* FindActivity(uint32_t lcore) {
   return z == nullptr || lcore >= RTE_MAX_LCORE ? nullptr : &z->records[lcore];
 }
 
+namespace {
+
+// Whether the record's owner died inside a pool call it journals, which
+// repairMempool has not settled yet.
+bool DiedInsideCall(const PoolActivity& a) {
+  return a.owner.pid != 0 && (OpOf(a.op) != kActIdle || XferOf(a.xfer) != kXferNone) && !OwnerAlive(a.owner);
+}
+
+}  // namespace
+
 PoolActivity* ClaimActivityAtInit(unsigned lcore) {
   if (lcore >= RTE_MAX_LCORE) return nullptr;
-  PoolActivity* a = FindActivity(lcore);
-  // A dead process's record that journals a call it died inside is left to
-  // repairMempool: a process started on that lcore id while the dead one
-  // waits for its repair (a client joining on it, which waits before any
-  // pool call) would otherwise wipe the journal the repair reads. It is
-  // claimed at this process's first pool call, after the repair.
-  if (a != nullptr && a->owner.pid != 0 && !SameOwner(a->owner, SelfOwner()) &&
-      (OpOf(a->op) != kActIdle || XferOf(a->xfer) != kXferNone) && !OwnerAlive(a->owner)) {
-    return nullptr;
-  }
+  // Such a record is left to repairMempool: a process started on that lcore
+  // id while the dead one waits for its repair (a client joining on it,
+  // which waits before any pool call) would otherwise wipe the journal the
+  // repair reads. It is claimed at this process's first pool call, after
+  // the repair.
+  const PoolActivity* a = FindActivity(lcore);
+  if (a != nullptr && DiedInsideCall(*a)) return nullptr;
   return ClaimActivity(lcore);
 }
 
@@ -169,7 +176,7 @@ PoolActivity* ClaimActivitySlow(unsigned lcore) {
   // the journal of a call it may be inside; no record is taken now, and the
   // next pool call asks again.
   if (before.pid != 0 && !SameOwner(before, SelfOwner()) && OwnerAlive(before)) return nullptr;
-  if (before.pid != 0 && (OpOf(a->op) != kActIdle || XferOf(a->xfer) != kXferNone) && !OwnerAlive(before)) {
+  if (DiedInsideCall(*a)) {
     fprintf(stderr,
             "dpdk-core: lcore %u was used by pid %d, which died inside a pool call and was not repaired (repairMempool) "
             "before this process took the lcore id; its cache may list stale objects\n",

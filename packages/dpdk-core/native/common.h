@@ -82,6 +82,11 @@ uint32_t ArgU32(const Napi::CallbackInfo& info, size_t i, const char* what);
 int64_t ArgI64(const Napi::CallbackInfo& info, size_t i, const char* what);
 std::string ArgString(const Napi::CallbackInfo& info, size_t i, const char* what);
 
+// A runtime directory as EAL leaves one (inspect.cc): unlinks every entry
+// that is not a directory, never following a symlink, then removes the
+// directory if nothing is left; returns the names left.
+std::vector<std::string> EmptyAndRemoveDir(const std::string& dir);
+
 void InitEal(Napi::Env env, Napi::Object exports);
 void InitMemzone(Napi::Env env, Napi::Object exports);
 void InitEthdev(Napi::Env env, Napi::Object exports);

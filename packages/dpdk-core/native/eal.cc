@@ -215,15 +215,7 @@ void RemoveRuntimeDir(const std::string& dir) {
   const std::string path = real;
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos || slash < 5 || path.compare(slash - 5, 5, "/dpdk") != 0) return;
-  DIR* d = opendir(dir.c_str());
-  if (d == nullptr) return;
-  while (struct dirent* e = readdir(d)) {
-    std::string name = e->d_name;
-    if (name == "." || name == "..") continue;
-    unlink((dir + "/" + name).c_str());
-  }
-  closedir(d);
-  rmdir(dir.c_str());
+  EmptyAndRemoveDir(dir);
 }
 
 struct HugepageDir {

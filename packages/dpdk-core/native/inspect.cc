@@ -16,7 +16,6 @@
 
 #include <cerrno>
 #include <climits>
-#include <cstring>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -233,8 +232,18 @@ Napi::Value RemoveDeadRuntimeDir(const Napi::CallbackInfo& info) {
       ThrowDpdkCode(env, "cleanPrefix", "EBUSY", config + " is locked: a primary runs (or starts) under this prefix; stop it first");
     }
   }
-  Napi::Array left = Napi::Array::New(env);
-  uint32_t n = 0;
+  const std::vector<std::string> left = EmptyAndRemoveDir(dir);
+  // Closing drops the lock, once nothing is left to take.
+  if (fd >= 0) close(fd);
+  Napi::Array out = Napi::Array::New(env, left.size());
+  for (uint32_t i = 0; i < left.size(); i++) out.Set(i, left[i]);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> EmptyAndRemoveDir(const std::string& dir) {
+  std::vector<std::string> left;
   if (DIR* d = opendir(dir.c_str())) {
     while (struct dirent* e = readdir(d)) {
       const std::string name = e->d_name;
@@ -242,17 +251,13 @@ Napi::Value RemoveDeadRuntimeDir(const Napi::CallbackInfo& info) {
       const std::string file = dir + "/" + name;
       struct stat st;
       if (lstat(file.c_str(), &st) == 0 && !S_ISDIR(st.st_mode) && unlink(file.c_str()) == 0) continue;
-      left.Set(n++, name);
+      left.push_back(name);
     }
     closedir(d);
   }
-  if (n == 0) rmdir(dir.c_str());
-  // Closing drops the lock, once nothing is left to take.
-  if (fd >= 0) close(fd);
+  if (left.empty()) rmdir(dir.c_str());
   return left;
 }
-
-}  // namespace
 
 void InitInspect(Napi::Env env, Napi::Object exports) {
   exports.Set("unlinkIfUnlocked", Napi::Function::New(env, UnlinkIfUnlocked, "unlinkIfUnlocked"));

@@ -49,6 +49,13 @@ void TakeOver(Napi::Env env, const char* op, const rte_memzone* mz, const std::s
   }
 }
 
+// Clears what follows the header and writes `magic`: the zone is made, or
+// made again from an unpublished one.
+void Publish(const rte_memzone* mz, uint64_t magic) {
+  std::memset(static_cast<uint8_t*>(mz->addr) + sizeof(ZoneHeader), 0, mz->len - sizeof(ZoneHeader));
+  __atomic_store_n(&HeaderOf(mz)->magic, magic, __ATOMIC_RELEASE);
+}
+
 }  // namespace
 
 NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, size_t len, int socket, uint64_t magic,
@@ -70,10 +77,7 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
     TakeOver(env, op, zone.mz, kind, name);
     // Unpublished: its creator died before handing it anything; it starts afresh.
     zone.adopted = found == magic;
-    if (!zone.adopted) {
-      std::memset(static_cast<uint8_t*>(zone.mz->addr) + sizeof(ZoneHeader), 0, zone.mz->len - sizeof(ZoneHeader));
-      __atomic_store_n(&HeaderOf(zone.mz)->magic, magic, __ATOMIC_RELEASE);
-    }
+    if (!zone.adopted) Publish(zone.mz, magic);
   } else {
     zone.mz = rte_memzone_reserve(name.c_str(), len, socket, RTE_MEMZONE_SIZE_HINT_ONLY);
     if (zone.mz == nullptr) {
@@ -86,8 +90,7 @@ NamedZone HoldNamedZone(Napi::Env env, const char* op, const std::string& name, 
     // it, a zone that answers EEXIST until the primary restarts.
     StoreOwner(&HeaderOf(zone.mz)->owner, SelfOwner());
     __atomic_store_n(&HeaderOf(zone.mz)->magic, kUnpublishedZone, __ATOMIC_RELEASE);
-    std::memset(static_cast<uint8_t*>(zone.mz->addr) + sizeof(ZoneHeader), 0, len - sizeof(ZoneHeader));
-    __atomic_store_n(&HeaderOf(zone.mz)->magic, magic, __ATOMIC_RELEASE);
+    Publish(zone.mz, magic);
   }
   data.heldZones.insert(zone.mz);
   return zone;

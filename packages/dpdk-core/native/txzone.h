@@ -20,8 +20,8 @@
 namespace dpdk_core {
 
 // The first bytes of every named zone this addon keeps packets in (TX
-// buffers, packet vectors). Its creator writes kUnpublishedZone as soon as
-// the zone is reserved, then claims the owner, then writes the magic that
+// buffers, packet vectors). Its creator records itself as the owner as soon
+// as the zone is reserved, then writes kUnpublishedZone, then the magic that
 // says what the zone holds, never cleared after. A zone still marked
 // unpublished holds nothing to give back (its creator died before handing
 // it anything) and is taken over as new. A zone with any other first word

@@ -37,8 +37,8 @@ export interface PrefixState {
   /**
    * Whether the primary lives: the config file is locked (whether or not
    * its holder is named: one in another pid namespace is not), or a live
-   * process listens on a socket of the runtime directory (a primary
-   * started --in-memory keeps no config file).
+   * process is bound to the primary's IPC or telemetry socket in the runtime
+   * directory (a primary started --in-memory keeps no config file).
    */
   primaryAlive: boolean;
   /** Secondaries by their IPC sockets, each alive or a dead one's leftover. */

@@ -34,17 +34,24 @@ export function parseProcStat(text: string): ProcStat | null {
   return { state, startTicks: BigInt(start), cpuTicks };
 }
 
+/** A stat file's text; null when /proc has no such process, undefined when it cannot be read for another reason (EMFILE, say). */
+function statText(file: string): string | null | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ESRCH' ? null : undefined;
+  }
+}
+
 /**
  * null when there is no such process (or /proc does not show it). With
  * `thread`, that thread's own state and CPU time (the main thread's is
  * `thread` = pid); without, the process's (its CPU time summed over threads).
  */
 export function readProcStat(pid: number, thread?: number): ProcStat | null {
-  try {
-    return parseProcStat(fs.readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8'));
-  } catch {
-    return null;
-  }
+  const text = statText(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`);
+  return typeof text === 'string' ? parseProcStat(text) : null;
 }
 
 /** What the lease records of a start time: its low 32 bits (497 days of ticks at 100 Hz). */
@@ -62,13 +69,9 @@ export function startStamp(startTicks: bigint): number {
  * owner.
  */
 export function ownerAlive(pid: number, recordedStamp: number | null): boolean {
-  let stat: ProcStat | null;
-  try {
-    stat = parseProcStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return code !== 'ENOENT' && code !== 'ESRCH';
-  }
+  const text = statText(`/proc/${pid}/stat`);
+  if (text === null) return false;
+  const stat = text === undefined ? null : parseProcStat(text);
   if (stat === null) return true;
   if (stat.state === 'Z' || stat.state === 'X') return false;
   return recordedStamp === null || startStamp(stat.startTicks) === recordedStamp;

@@ -238,21 +238,24 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
         // A hook that threw (beforeRestart), or a lcore that could not be
         // leased: the group cannot be brought back. Said, not thrown: thrown,
         // it would end the primary, every other slave with it.
-        this.giveUp(dependentsClosure(this.order, [...batch.keys()]), e);
+        const message = e instanceof Error ? e.message : String(e);
+        for (const name of dependentsClosure(this.order, [...batch.keys()])) {
+          this.giveUp(name, `its recovery failed: ${message}`, 'EIO', e instanceof Error ? e : undefined);
+        }
       }
     }
   }
 
-  /** The slaves of `names` not already given up, given up for `cause`; live ones stay as they are until shutdown. */
-  private giveUp(names: readonly string[], cause: unknown): void {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    for (const name of names) {
-      const rt = this.get(name);
-      if (rt.status === 'failed') continue;
-      rt.status = 'failed';
-      const reason = `its recovery failed: ${message}`;
-      this.emit('gave-up', { name, reason, error: cause instanceof Error ? cause : dpdkError('EIO', 'Supervisor', `slave '${name}' ${reason}`) });
-    }
+  /**
+   * Gives slave `name` up, once: it is not restarted (a live one stays as it
+   * is until shutdown), and `gave-up` says why, with `cause` or a DpdkError
+   * `code` saying the same.
+   */
+  private giveUp(name: string, reason: string, code: string, cause?: Error): void {
+    const rt = this.get(name);
+    if (rt.status === 'failed') return;
+    rt.status = 'failed';
+    this.emit('gave-up', { name, reason, error: cause ?? dpdkError(code, 'Supervisor', `slave '${name}' ${reason}`) });
   }
 
   private async recoverGroup(crashedAt: Map<string, number>): Promise<void> {
@@ -286,12 +289,7 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
       // reclaim failed is not given to a new one, so the slave is given up
       // with its lease kept, and so are its dependents: paused ones are
       // stopped and reclaimed now.
-      for (const name of unreclaimed) {
-        const rt = this.get(name);
-        rt.status = 'failed';
-        const reason = 'its resources could not be reclaimed (reclaim-error); its lcore id stays out of use';
-        this.emit('gave-up', { name, reason, error: dpdkError('EIO', 'Supervisor', `slave '${name}' ${reason}`) });
-      }
+      for (const name of unreclaimed) this.giveUp(name, 'its resources could not be reclaimed (reclaim-error); its lcore id stays out of use', 'EIO');
       const cut = dependentsClosure(this.order, [...unreclaimed]).filter((n) => !blocked.has(n));
       const stillPaused = cut.filter((n) => paused.delete(n));
       await this.stopGroup(stillPaused);
@@ -302,20 +300,13 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     for (const { name, decision } of decisions) {
       if (unreclaimed.has(name)) continue;
       if (decision.action === 'give-up') {
-        this.get(name).status = 'failed';
-        this.emit('gave-up', { name, reason: decision.reason, error: dpdkError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${decision.reason}`) });
+        this.giveUp(name, decision.reason, 'ETIMEDOUT');
       } else {
         delayMs = Math.max(delayMs, decision.delayMs);
         this.emit('restart-scheduled', { name, delayMs: decision.delayMs, recentCrashes: decision.recentCrashes });
       }
     }
-    for (const name of blocked) {
-      const rt = this.get(name);
-      if (rt.status === 'failed') continue;
-      rt.status = 'failed';
-      const reason = `depends on a slave that was given up (${[...failed, ...unreclaimed].join(', ')})`;
-      this.emit('gave-up', { name, reason, error: dpdkError('ETIMEDOUT', 'Supervisor', `slave '${name}' ${reason}`) });
-    }
+    for (const name of blocked) this.giveUp(name, `depends on a slave that was given up (${[...failed, ...unreclaimed].join(', ')})`, 'ETIMEDOUT');
     await Promise.all([...blocked].map((n) => this.get(n).stopStandby()));
     const restart = down.filter((n) => !blocked.has(n));
     // A process restarted here must not be restarted again for a death the

@@ -149,14 +149,13 @@ bool DiedInsideCall(const PoolActivity& a) {
 
 PoolActivity* ClaimActivityAtInit(unsigned lcore) {
   if (lcore >= RTE_MAX_LCORE) return nullptr;
-  // A dead process's record is left to repairMempool, which trusts only a
-  // record naming the dead: a process started on that lcore id while the
-  // dead one waits for its repair (a client joining on it, a warm standby,
-  // which make no pool call before it) would otherwise wipe the journal,
-  // or make the repair refuse the lcore as in use by a live process. It is
-  // claimed at this process's first pool call, after the repair.
+  // Such a record is left to repairMempool: a process started on that lcore
+  // id while the dead one waits for its repair (a client joining on it,
+  // which waits before any pool call) would otherwise wipe the journal the
+  // repair reads. It is claimed at this process's first pool call, after
+  // the repair.
   const PoolActivity* a = FindActivity(lcore);
-  if (a != nullptr && a->owner.pid != 0 && !OwnerAlive(a->owner)) return nullptr;
+  if (a != nullptr && DiedInsideCall(*a)) return nullptr;
   return ClaimActivity(lcore);
 }
 

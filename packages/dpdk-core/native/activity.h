@@ -155,8 +155,8 @@ inline PoolActivity* ClaimActivity(unsigned lcore) {
   return a != nullptr ? a : ClaimActivitySlow(lcore);
 }
 inline PoolActivity* ActivityHere() { return ClaimActivity(rte_lcore_id()); }
-// At EAL init: ClaimActivity, except for a dead process's record, which
-// waits for the repair (null then).
+// At EAL init: ClaimActivity, except for a dead process's record that still
+// journals a call it died inside, which waits for the repair (null then).
 PoolActivity* ClaimActivityAtInit(unsigned lcore);
 // At cleanup(): every record this process claimed goes back idle and unowned.
 void ReleaseActivity();

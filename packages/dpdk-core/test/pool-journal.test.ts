@@ -121,25 +121,6 @@ describe('a victim killed at each failpoint of the journaled pool calls', () => 
     expect(j.repair).toMatchObject({ activity: 'none', objects: 0, lost: 0, discarded: 0 });
     expect(j.audit).toMatchObject(clean);
   }, 120_000);
-
-  test("nor does one started on the lcore id of a victim killed between pool calls: the repair is not refused as a live process's", async () => {
-    const g = group();
-    const v = g.victim(LCORE, 'fidlevictim', 'rx', undefined, 0, true);
-    const { pid } = await v.waitForJson<{ pid: number }>('WAITING', 60_000);
-    v.kill('SIGKILL');
-    await v.waitForExit(60_000);
-    const joiner = g.victim(LCORE, 'fidlejoiner', 'rx', undefined, 0, true);
-    const joined = await joiner.waitForJson<{ pid: number }>('WAITING', 60_000);
-    for (const [who, name] of [[pid, 'fidlevictim'], [joined.pid, 'fidlejoiner']] as const) {
-      if (who === joined.pid) {
-        joiner.kill('SIGKILL');
-        await joiner.waitForExit(60_000);
-      }
-      const s = await g.settle(LCORE, who, name);
-      expect(s.repair).toMatchObject({ lost: 0, discarded: 0 });
-      expect(s.audit).toMatchObject(clean);
-    }
-  }, 120_000);
 });
 
 describe('victims killed at random moments under traffic', () => {

@@ -137,35 +137,6 @@ test('a dependent that does not ACK the PAUSE is killed and restarted with the g
   expect([a, standby, deaf, again].filter(alive)).toEqual([]);
 });
 
-test("a pinned slave killed with its standby gets no new standby on its lcore id until it is reclaimed; it starts afresh, then its standby", async () => {
-  const slaves = [
-    { name: 'a', mode: 'busy', lcore: { id: 1, cpu: 1 }, standby: true },
-    // Its PAUSE times out, which holds the recovery (and a's reclaim) back for a while.
-    { name: 'deaf', mode: 'deaf', lcore: { id: 2, cpu: 1 }, dependsOn: ['a'], onDependencyExit: 'pause' },
-  ];
-  const options = { ackTimeoutMs: 500, restart: { initialDelayMs: 0 } };
-  const master = startFixture(MASTER, [...ealArgs(uniquePrefix('sby'), ['-l', '0']), '--', JSON.stringify({ slaves, options })]);
-  await master.waitForJson('STARTED');
-  const a = (await waitEvent(master, is('ready', 'a'))).pid as number;
-  const standby = (await waitEvent(master, is('standby-ready', 'a'))).pid as number;
-  process.kill(standby, 'SIGKILL');
-  process.kill(a, 'SIGKILL');
-  await waitEvent(master, is('standby-exit', 'a'));
-  const recovered = await waitEvent(master, is('recovered'));
-  expect(recovered).toMatchObject({ crashed: ['a'], promoted: [] });
-  const all = events(master);
-  const reclaimedAt = all.findIndex(is('reclaim', 'a'));
-  const diedAt = all.findIndex(is('exit', 'a'));
-  const standbySpawns = all.map((e, i) => ({ e, i })).filter(({ e, i }) => i > diedAt && is('spawn', 'a')(e) && e.role === 'standby');
-  expect(standbySpawns.filter(({ i }) => i < reclaimedAt)).toEqual([]);
-  // Started afresh, then a standby of its own.
-  const next = await waitEvent(master, is('ready', 'a'), 2);
-  expect(next).toMatchObject({ promoted: false });
-  expect((await waitEvent(master, is('standby-ready', 'a'), 2)).pid).not.toBe(standby);
-  await shutdown(master);
-  expect([a, standby, next.pid as number].filter(alive)).toEqual([]);
-});
-
 test('a standby that cannot be started (no lcore id left to lease) is reported; the slave runs on without one and the primary lives', async () => {
   const slaves = [{ name: 'f', mode: 'busy', lcore: { floating: true, cpus: '0-1' }, standby: true }];
   const master = startFixture(MASTER, [...ealArgs(uniquePrefix('sby'), ['-l', '0']), '--', JSON.stringify({ slaves, allocatorIds: [5] })]);

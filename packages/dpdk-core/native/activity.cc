@@ -15,6 +15,9 @@
 namespace dpdk_core {
 
 PoolActivity* g_claimedActivity[RTE_MAX_LCORE] = {};
+namespace {
+PoolActivity* g_waitedActivity = nullptr;
+}  // namespace
 PoolFailpoint g_poolFailpoint = PoolFailpoint::kNone;
 
 namespace {
@@ -149,13 +152,20 @@ bool DiedInsideCall(const PoolActivity& a) {
 
 PoolActivity* ClaimActivityAtInit(unsigned lcore) {
   if (lcore >= RTE_MAX_LCORE) return nullptr;
-  // Such a record is left to repairMempool: a process started on that lcore
-  // id while the dead one waits for its repair (a client joining on it,
-  // which waits before any pool call) would otherwise wipe the journal the
-  // repair reads. It is claimed at this process's first pool call, after
-  // the repair.
-  const PoolActivity* a = FindActivity(lcore);
-  if (a != nullptr && DiedInsideCall(*a)) return nullptr;
+  // A dead process's record not yet repaired is left to repairMempool: a
+  // process started on that lcore id while the dead one waits for its
+  // repair (a client joining on it, a warm standby, which make no pool call
+  // before it) would otherwise wipe the journal, or make the repair refuse
+  // the lcore as in use by a live process. It is claimed at this process's
+  // first pool call, after the repair; until then the record names this
+  // process as waiting.
+  PoolActivity* a = FindActivity(lcore);
+  if (a != nullptr && a->owner.pid != 0 && (__atomic_load_n(&a->op, __ATOMIC_ACQUIRE) & kActRepaired) == 0 &&
+      !OwnerAlive(a->owner)) {
+    StoreOwner(&a->waiting, SelfOwner());
+    g_waitedActivity = a;
+    return nullptr;
+  }
   return ClaimActivity(lcore);
 }
 
@@ -185,6 +195,8 @@ PoolActivity* ClaimActivitySlow(unsigned lcore) {
   PublishPair(&a->op, kActIdle, 0);
   PublishWord(&a->xfer, kXferNone);
   StoreOwner(&a->owner, SelfOwner());
+  StoreOwner(&a->waiting, ZoneOwner{0, 0});
+  if (g_waitedActivity == a) g_waitedActivity = nullptr;
   g_claimedActivity[lcore] = a;
   return a;
 }
@@ -197,6 +209,10 @@ void ReleaseActivity() {
     StoreOwner(&a->owner, ZoneOwner{0, 0});
     a = nullptr;
   }
+  if (g_waitedActivity != nullptr && SameOwner(g_waitedActivity->waiting, SelfOwner())) {
+    StoreOwner(&g_waitedActivity->waiting, ZoneOwner{0, 0});
+  }
+  g_waitedActivity = nullptr;
   for (PortDrivers& d : g_drivers) d = PortDrivers{};
   for (ExactMemo& m : g_memo) m = ExactMemo{};
 }
@@ -319,6 +335,8 @@ Napi::Value PoolActivityOf(const Napi::CallbackInfo& info) {
   o.Set("op", OpName(OpOf(word)));
   o.Set("inCall", (word & kActInCall) != 0);
   o.Set("shared", (word & kActShared) != 0);
+  o.Set("repaired", (word & kActRepaired) != 0);
+  o.Set("waiting", a->waiting.pid);
   o.Set("done", a->done);
   o.Set("n", a->n);
   o.Set("transfer", XferOf(xfer) == kXferFlush     ? "flush"

@@ -51,6 +51,9 @@ enum ActivityOp : uint32_t {
 constexpr uint32_t kActInCall = 1u << 8;    // the DPDK call on array[done..) is under way, from a cache of len0
 constexpr uint32_t kActShared = 1u << 9;    // array lies in shared memory another process can read
 constexpr uint32_t kActTxChunks = 1u << 10; // a TX burst a driver frees in order: puts of one packet each
+// With kActIdle, once the owner is dead: repairMempool settled its call, so
+// a process started as this lcore id takes the record at EAL init.
+constexpr uint32_t kActRepaired = 1u << 11;
 
 enum ActivityXfer : uint32_t { kXferNone = 0, kXferFlush = 1, kXferRefill = 2, kXferEnqueue = 3 };
 // Where a ring transfer (OwnFlush, OwnRefill, OwnEnqueue) stood: before its
@@ -123,6 +126,12 @@ struct alignas(64) PoolActivity {
   // packets are in it.
   void* handWord;
   uint32_t handValue;
+  // A process started as this lcore id while `owner` was dead and not yet
+  // repaired (a joining client, a warm standby). It left the record to the
+  // repair and has made no pool call since (its first one claims the
+  // record and clears this): if it dies too, the record still describes
+  // the cache, and repairMempool may use it for this process.
+  ZoneOwner waiting;
 };
 static_assert(sizeof(PoolActivity) == 128, "two cache lines per lcore id");
 static_assert(offsetof(PoolActivity, done) == offsetof(PoolActivity, op) + 4 && offsetof(PoolActivity, op) % 8 == 0,
@@ -155,10 +164,12 @@ inline PoolActivity* ClaimActivity(unsigned lcore) {
   return a != nullptr ? a : ClaimActivitySlow(lcore);
 }
 inline PoolActivity* ActivityHere() { return ClaimActivity(rte_lcore_id()); }
-// At EAL init: ClaimActivity, except for a dead process's record that still
-// journals a call it died inside, which waits for the repair (null then).
+// At EAL init: ClaimActivity, except for a dead process's record not yet
+// repaired, which waits for the repair (null then; this process is its
+// `waiting`).
 PoolActivity* ClaimActivityAtInit(unsigned lcore);
-// At cleanup(): every record this process claimed goes back idle and unowned.
+// At cleanup(): every record this process claimed goes back idle and unowned,
+// and one it waited on no longer names it.
 void ReleaseActivity();
 const char* ActivityOpName(uint32_t op);
 

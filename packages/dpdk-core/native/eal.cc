@@ -67,8 +67,8 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
   AttachStartedPorts();
   // The lcore's pool activity record is this process's before any pool call
   // it makes: a kill before its first journaled call then finds its own idle
-  // record, not the last owner's (repairMempool trusts only its own). Not a
-  // dead owner's that still journals a call: that one waits for its repair.
+  // record, not the last owner's. Not a dead owner's: that one waits for its
+  // repair, with this process named as waiting on it (activity.h).
   ClaimActivityAtInit(rte_lcore_id());
   return Napi::Number::New(env, ret);
 }

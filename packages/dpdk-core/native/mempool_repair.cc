@@ -330,12 +330,23 @@ Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
                   "lcore " + std::to_string(lcore) + " is in use by live process " + std::to_string(owner.pid) +
                       " (its pool activity record); repair the lcore of a process that is gone");
   }
+  // A process that waits on the dead owner's record made no pool call yet:
+  // named while alive, it is not to be repaired either.
+  const ZoneOwner waiting = a == nullptr ? ZoneOwner{0, 0} : a->waiting;
+  const bool namesWaiting = pid != 0 && waiting.pid != 0 && static_cast<uint32_t>(waiting.pid) == pid;
+  if (namesWaiting && OwnerAlive(waiting)) {
+    ThrowDpdkCode(env, op, "EBUSY",
+                  "pid " + std::to_string(pid) + " is alive as lcore " + std::to_string(lcore) +
+                      " (waiting for the repair of pid " + std::to_string(owner.pid) + "); repair the lcore of a process that is gone");
+  }
   rte_mempool_cache* cache = rte_mempool_default_cache(mp, lcore);
   const uint32_t len = cache == nullptr ? 0 : cache->len;
   Repair repair;
-  // A record is the dead process's if it names it (or, without a pid, names
-  // a process that is gone: the last one to run as this lcore id).
-  const bool usable = owner.pid != 0 && (pid == 0 || static_cast<uint32_t>(owner.pid) == pid);
+  // A record is the dead process's if it names it, or names it as waiting
+  // (it made no pool call: the record still describes the cache), or,
+  // without a pid, names a process that is gone: the last one to run as
+  // this lcore id.
+  const bool usable = owner.pid != 0 && (pid == 0 || static_cast<uint32_t>(owner.pid) == pid || namesWaiting);
   if (!usable || !repair::RepairByRecord(*a, mp, r, cache, lcore, settleMs, &repair)) {
     if (!usable) {
       repair.reasons.push_back(a == nullptr || owner.pid == 0
@@ -348,6 +359,12 @@ Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
     if (usable && repair.puts != Outcome::kUnrepairable && repair.refill != Outcome::kUnrepairable && a->pool == mp) {
       PublishPair(&a->op, kActIdle, 0);
     }
+  }
+  // The dead owner's call settled: a process started as this lcore id may
+  // take the record at EAL init now (the journal has nothing left to say).
+  if (usable && repair.puts != Outcome::kUnrepairable && repair.refill != Outcome::kUnrepairable &&
+      OpOf(__atomic_load_n(&a->op, __ATOMIC_ACQUIRE)) == kActIdle && XferOf(__atomic_load_n(&a->xfer, __ATOMIC_ACQUIRE)) == kXferNone) {
+    PublishPair(&a->op, kActIdle | kActRepaired, 0);
   }
   result.Set("outcome", Name(repair.puts));
   result.Set("objects", len);

@@ -98,8 +98,10 @@ const repairSchema = z
     lcore: z.number().int().min(0).max(MAX_LCORE - 1),
     /**
      * The dead process's pid: its journal is used only if it names that
-     * process (without it, the journal of a process that is gone is taken
-     * for the last one to run as this lcore id).
+     * process as its owner, or as waiting on a dead owner's record (started
+     * before that owner's repair, no pool call since); without it, the
+     * journal of a process that is gone is taken for the last one to run as
+     * this lcore id.
      */
     pid: z.number().int().min(1).max(2 ** 31 - 1).optional(),
     /** How long the ring's tail must stay still, with its head ahead, to count as stuck. */
@@ -137,6 +139,10 @@ export interface PoolActivity {
   op: 'idle' | 'put' | 'tx' | 'get' | 'hand-over' | 'opaque';
   inCall: boolean;
   shared: boolean;
+  /** The owner is dead and repairMempool settled its call: the next process on this lcore id takes the record at EAL init. */
+  repaired: boolean;
+  /** A process started as this lcore id before the dead owner's repair, which has made no pool call yet (0: none). */
+  waiting: number;
   done: number;
   n: number;
   transfer: 'none' | 'flush' | 'refill' | 'enqueue';

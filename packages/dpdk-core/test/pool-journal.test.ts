@@ -116,10 +116,32 @@ describe('a victim killed at each failpoint of the journaled pool calls', () => 
     expect(s.repair).toMatchObject({ activity: 'put', freed: 32 });
     joiner.kill('SIGKILL');
     await joiner.waitForExit(60_000);
-    // It never took the record (the victim's, repaired): nothing of its to repair, its vectors empty.
+    // It never took the record (the victim's, repaired) but waited on it: the record still describes
+    // the cache, so its repair is exact too; its vectors are empty.
     const j = await g.settle(LCORE, joined.pid, 'fjoiner');
-    expect(j.repair).toMatchObject({ activity: 'none', objects: 0, lost: 0, discarded: 0 });
+    expect(j.repair).toMatchObject({ activity: 'idle', objects: 0, lost: 0, discarded: 0, reasons: [] });
     expect(j.audit).toMatchObject(clean);
+  }, 120_000);
+
+  test("nor does one started on the lcore id of a victim killed between pool calls: the repair is not refused as a live process's", async () => {
+    const g = group();
+    const v = g.victim(LCORE, 'fidlevictim', 'rx', undefined, 0, true);
+    const { pid } = await v.waitForJson<{ pid: number }>('WAITING', 60_000);
+    v.kill('SIGKILL');
+    await v.waitForExit(60_000);
+    const joiner = g.victim(LCORE, 'fidlejoiner', 'rx', undefined, 0, true);
+    const joined = await joiner.waitForJson<{ pid: number }>('WAITING', 60_000);
+    // Alive, the waiting joiner is not to be repaired.
+    expect(await g.primary.request(`repair ${LCORE} ${joined.pid}`, 'REPAIR')).toMatchObject({ error: { code: 'EBUSY' } });
+    for (const [who, name] of [[pid, 'fidlevictim'], [joined.pid, 'fidlejoiner']] as const) {
+      if (who === joined.pid) {
+        joiner.kill('SIGKILL');
+        await joiner.waitForExit(60_000);
+      }
+      const s = await g.settle(LCORE, who, name);
+      expect(s.repair).toMatchObject({ activity: 'idle', lost: 0, discarded: 0, reasons: [] });
+      expect(s.audit).toMatchObject(clean);
+    }
   }, 120_000);
 });
 

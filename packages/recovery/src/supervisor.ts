@@ -170,14 +170,12 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
 
   /**
    * Starts a new standby for `rt` in its spare slot (nothing when one exists
-   * or during shutdown). Not for a pinned slave whose process died and is
-   * not reclaimed yet: the standby would run as the dead process's lcore id,
-   * whose pool activity record EAL init claims, wiping the journal the repair
-   * needs. The recovery starts that slave afresh and its standby after it.
+   * or during shutdown). A pinned one may start while the dead process of
+   * its lcore id waits for its reclaim: its EAL init leaves a dead process's
+   * pool activity record to the repair (@mp/dpdk-core).
    */
   spawnStandby(rt: SlaveRole): SupervisedProcess | null {
     if (!this.zone || this.shuttingDown || rt.standby || rt.spare < 0 || rt.status === 'failed') return null;
-    if (!('floating' in rt.spec.lcore) && rt.proc !== null && !live(rt.proc) && !rt.reclaimed) return null;
     try {
       rt.standby = this.launch(rt, rt.spare, 'standby');
     } catch (e) {
@@ -345,10 +343,7 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
     const sb = rt.standby;
     if (sb && rt.standbyStatus === 'starting') await sb.ready;
     if (sb && rt.standby === sb && rt.standbyStatus === 'idle' && !this.shuttingDown) return rt.promote(sb);
-    const started = await this.spawnAndWait(rt);
-    // Its standby, if the one it had was not there to promote.
-    if (started && rt.spec.standby) setImmediate(() => this.spawnStandby(rt));
-    return started;
+    return this.spawnAndWait(rt);
   }
 
   /**

@@ -17,26 +17,37 @@ std::pair<uint32_t, uint32_t> SettleZone(const rte_memzone* mz) {
   const uint32_t done = std::min(__atomic_load_n(&j->done, __ATOMIC_ACQUIRE), count);
   uint32_t requeued = 0;
   uint32_t freed = 0;
-  if (j->input == kInputRing) {
-    if (__atomic_load_n(&j->active, __ATOMIC_ACQUIRE) != 0) {
-      char name[RTE_RING_NAMESIZE];
-      std::memcpy(name, j->ring, sizeof(name));
-      name[sizeof(name) - 1] = '\0';
-      rte_ring* r = rte_ring_lookup(name);
-      // A finished batch moved the tail; an unfinished one left it at tail0,
-      // with the head wherever the peek put it.
-      if (r != nullptr && r->cons.sync_type == RTE_RING_SYNC_ST &&
-          __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE) == j->tail0) {
-        const uint32_t pos = j->tail0 + done;
-        // What goes back is what the peek took past the handed-on prefix,
-        // by the head: a process killed inside the peek moved the head
-        // before it published the batch's count.
-        requeued = std::min(r->cons.head - pos, j->capacity);
-        r->cons.head = pos;
-        __atomic_store_n(&r->cons.tail, pos, __ATOMIC_RELEASE);
-      }
+  bool freeRest = j->input != kInputRing;
+  if (j->input == kInputRing && __atomic_load_n(&j->active, __ATOMIC_ACQUIRE) != 0) {
+    char name[RTE_RING_NAMESIZE];
+    std::memcpy(name, j->ring, sizeof(name));
+    name[sizeof(name) - 1] = '\0';
+    rte_ring* r = rte_ring_lookup(name);
+    const uint32_t tail = r == nullptr ? 0 : __atomic_load_n(&r->cons.tail, __ATOMIC_ACQUIRE);
+    // What the peek took: the consumer's head past tail0, no more than the
+    // vector holds, no less than it handed on, and all of it produced. A
+    // ring freed and made again under the name may have its tail at tail0
+    // by chance, but not all of that.
+    const uint32_t taken = r == nullptr ? 0 : r->cons.head - j->tail0;
+    const bool peeked = r != nullptr && r->cons.sync_type == RTE_RING_SYNC_ST && tail == j->tail0 && taken <= j->capacity &&
+                        taken >= done && __atomic_load_n(&r->prod.tail, __ATOMIC_ACQUIRE) - j->tail0 >= taken;
+    if (peeked) {
+      // An unfinished batch left the tail at tail0, with the head wherever
+      // the peek put it (a process killed inside the peek moved the head
+      // before it published the batch's count): what goes back is what it
+      // took past the handed-on prefix.
+      const uint32_t pos = j->tail0 + done;
+      requeued = taken - done;
+      r->cons.head = pos;
+      __atomic_store_n(&r->cons.tail, pos, __ATOMIC_RELEASE);
+    } else {
+      // A finished batch moved the tail, with everything handed on (done ==
+      // count). Otherwise the ring is gone or is not the one peeked: only
+      // the zone lists what was not handed on.
+      freeRest = true;
     }
-  } else if (count > done) {
+  }
+  if (freeRest && count > done) {
     // Emptied before the free, which is journaled from then on: a reclaim
     // killed in between never frees them twice.
     JournaledFree(ZonePackets(mz) + done, count - done, true, Guard{&j->count, 0}, [j] { PublishWord(&j->count, 0); });

@@ -113,6 +113,17 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
     expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: range(5, 15), inUse: base });
   });
 
+  test('a named vector whose ring was freed and made again under its name, its tail where the old one stood: reclaim frees what it had not handed on and leaves the new ring alone', async () => {
+    await killedInSend('vx_r', 'txb_vx_r');
+    const remade = await primary.request<{ tail: number; queued: number; inUse: number }>('remake-ring', 'REMADE');
+    expect(remade).toMatchObject({ queued: 0, inUse: base + 20 });
+    expect(remade.tail).toBeGreaterThan(0);
+    // Not requeued into a ring that never listed them (its tail would pass its head): freed.
+    await expectReclaimed('vx_r', { requeued: 0, freed: 15, queued: 0, inUse: base + 5 });
+    expect(await primary.request('reclaim txb_vx_r', 'RECLAIMED')).toEqual({ freed: 5, inUse: base, zoneGone: 'ENOENT' });
+    expect(await primary.request('drain', 'DRAINED')).toEqual({ tags: [], inUse: base });
+  });
+
   test('a named vector killed inside its ring peek, before it counted the batch: reclaim puts the whole batch back and says so', async () => {
     expect(await primary.request('fill 20', 'FILLED')).toEqual({ queued: 20, inUse: base + 20 });
     const dying = startFixture(FIXTURE, secondary(['vector-die-in-peek', 'vx_g', 'txb_vx_g']));

@@ -245,9 +245,11 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
 
   // TX buffers of the buffered outputs; a named one ("<name>" given per
   // output) in its zone, taken over from a dead owner (what it held is
-  // freed and counted as dropped on that output).
+  // freed and counted as dropped on that output, in the caller's counters
+  // too).
   void HoldBuffers(Napi::Env env) {
     VectorState& s = *st_;
+    s.mirror = s.counters != nullptr ? s.counters->Require(env, *s.data, "createPacketVector") : nullptr;
     Napi::Array specs = outputSpecs_.Value();
     for (uint32_t k = 0; k < s.outputs.size(); k++) {
       Output& o = s.outputs[k];
@@ -260,7 +262,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
                             size, rte_eth_dev_socket_id(o.port), &discarded);
       rte_eth_tx_buffer_init(o.held.buf, static_cast<uint16_t>(size));
       rte_eth_tx_buffer_set_err_callback(o.held.buf, OnUnsent, &o);
-      s.dropped[k] += static_cast<double>(discarded);
+      s.AddDropped(k, static_cast<uint32_t>(discarded));
     }
   }
 

@@ -105,6 +105,7 @@ describe('one primary (net_null port 0, a ring), secondaries that die holding pa
     expect(result(adopted.stdout)).toEqual({
       settled: { requeued: 15, freed: 0 },
       dropped: [5],
+      sharedDropped: 5,
       discarded: 0,
       buffered: 0,
       inUse: base + 15,

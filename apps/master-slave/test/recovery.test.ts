@@ -154,6 +154,12 @@ test('--cold-restart: a SIGSTOPped slave is detected as hung, killed and replace
   expect(await waitEvent(l2, is('exit', 'slave1'))).toMatchObject({ pid, reason: 'hung', signal: 'SIGKILL' });
   expect(await waitEvent(l2, is('stop', 'slave0'))).toMatchObject({ mode: 'stop', outcome: 'acked' });
   expect(await waitEvent(l2, is('recovered'))).toMatchObject({ crashed: ['slave1'], restarted: ['slave0', 'slave1'], promoted: [], resumed: [] });
+  // The stopped pair exited by itself, its pool activity record released: its whole cache went back, exactly, with no reason to report.
+  const pairCache = (events(l2).find(is('reclaim', 'slave0'))?.resources as Array<{ label: string; detail: Record<string, unknown> }>).find((x) =>
+    x.label.startsWith('pool-cache '),
+  );
+  expect(pairCache?.detail).toMatchObject({ activity: 'none', discarded: 0, lost: 0 });
+  expect(pairCache?.detail.reasons).toBeUndefined();
   await waitEvent(l2, is('resumed', 'slave1'));
   expect(currentPid(l2, 'slave1')).not.toBe(pid);
   await stopL2fwd(l2);

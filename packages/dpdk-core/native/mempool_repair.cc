@@ -348,7 +348,10 @@ Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
   // this lcore id.
   const bool usable = owner.pid != 0 && (pid == 0 || static_cast<uint32_t>(owner.pid) == pid || namesWaiting);
   if (!usable || !repair::RepairByRecord(*a, mp, r, cache, lcore, settleMs, &repair)) {
-    if (!usable) {
+    // With maxPut 0 (a process that exited by itself, which released its
+    // record at cleanup) the rule gives the whole cache back: exact, and no
+    // reason to report.
+    if (!usable && maxPut > 0) {
       repair.reasons.push_back(a == nullptr || owner.pid == 0
                                    ? "no pool activity record for lcore " + std::to_string(lcore) + ": repaired by the rule of maxPut"
                                    : "the pool activity record of lcore " + std::to_string(lcore) + " is pid " +

@@ -109,8 +109,7 @@ describe('a victim killed at each failpoint of the journaled pool calls', () => 
     const { pid } = await v.waitForJson<{ pid: number }>('RUNNING', 60_000);
     expect(await v.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGKILL' });
     // EAL up as the same lcore id, its vectors made, waiting: it makes no pool call.
-    const joiner = g.victim(LCORE, 'fjoiner', 'rx', undefined, 0, true);
-    const joined = await joiner.waitForJson<{ pid: number }>('WAITING', 60_000);
+    const { victim: joiner, pid: joinerPid } = await g.waitingVictim(LCORE, 'fjoiner', 'rx');
     const s = await g.settle(LCORE, pid, 'fjoinedvictim');
     expectExact(s);
     expect(s.repair).toMatchObject({ activity: 'put', freed: 32 });
@@ -118,23 +117,21 @@ describe('a victim killed at each failpoint of the journaled pool calls', () => 
     await joiner.waitForExit(60_000);
     // It never took the record (the victim's, repaired) but waited on it: the record still describes
     // the cache, so its repair is exact too; its vectors are empty.
-    const j = await g.settle(LCORE, joined.pid, 'fjoiner');
+    const j = await g.settle(LCORE, joinerPid, 'fjoiner');
     expect(j.repair).toMatchObject({ activity: 'idle', objects: 0, lost: 0, discarded: 0, reasons: [] });
     expect(j.audit).toMatchObject(clean);
   }, 120_000);
 
   test("nor does one started on the lcore id of a victim killed between pool calls: the repair is not refused as a live process's", async () => {
     const g = group();
-    const v = g.victim(LCORE, 'fidlevictim', 'rx', undefined, 0, true);
-    const { pid } = await v.waitForJson<{ pid: number }>('WAITING', 60_000);
+    const { victim: v, pid } = await g.waitingVictim(LCORE, 'fidlevictim', 'rx');
     v.kill('SIGKILL');
     await v.waitForExit(60_000);
-    const joiner = g.victim(LCORE, 'fidlejoiner', 'rx', undefined, 0, true);
-    const joined = await joiner.waitForJson<{ pid: number }>('WAITING', 60_000);
+    const { victim: joiner, pid: joinerPid } = await g.waitingVictim(LCORE, 'fidlejoiner', 'rx');
     // Alive, the waiting joiner is not to be repaired.
-    expect(await g.primary.request(`repair ${LCORE} ${joined.pid}`, 'REPAIR')).toMatchObject({ error: { code: 'EBUSY' } });
-    for (const [who, name] of [[pid, 'fidlevictim'], [joined.pid, 'fidlejoiner']] as const) {
-      if (who === joined.pid) {
+    expect(await g.primary.request(`repair ${LCORE} ${joinerPid}`, 'REPAIR')).toMatchObject({ error: { code: 'EBUSY' } });
+    for (const [who, name] of [[pid, 'fidlevictim'], [joinerPid, 'fidlejoiner']] as const) {
+      if (who === joinerPid) {
         joiner.kill('SIGKILL');
         await joiner.waitForExit(60_000);
       }
@@ -193,8 +190,7 @@ describe('the order and the owner the journal enforces', () => {
 
   test("a live process's lcore is not repaired (EBUSY), whatever pid the caller names; a record of another pid is not used", async () => {
     const g = group();
-    const v = g.victim(LCORE, 'live', 'mix', undefined, 0, true);
-    const { pid } = await v.waitForJson<{ pid: number }>('WAITING', 60_000);
+    const { victim: v, pid } = await g.waitingVictim(LCORE, 'live', 'mix');
     v.send('go');
     await v.waitForJson('RUNNING', 60_000);
     expect(await g.primary.request(`repair ${LCORE}`, 'REPAIR')).toMatchObject({ error: { code: 'EBUSY' } });

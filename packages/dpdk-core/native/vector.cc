@@ -249,7 +249,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
   // too).
   void HoldBuffers(Napi::Env env) {
     VectorState& s = *st_;
-    s.mirror = s.counters != nullptr ? s.counters->Require(env, *s.data, "createPacketVector") : nullptr;
+    s.MirrorCounters(env, "createPacketVector");
     Napi::Array specs = outputSpecs_.Value();
     for (uint32_t k = 0; k < s.outputs.size(); k++) {
       Output& o = s.outputs[k];

@@ -127,6 +127,8 @@ struct VectorState {
   // Counters the caller shares (often a memzone view other processes read).
   CounterArray* counters = nullptr;
   std::vector<int32_t> receivedAt, sentAt, droppedAt;
+  // Their words, set for each call (MirrorCounters): their memory may have
+  // gone since the last one.
   volatile uint64_t* mirror = nullptr;
   const rte_memzone* zone = nullptr;
   VectorJournal* journal = nullptr;
@@ -136,6 +138,8 @@ struct VectorState {
   // Describes pkts[from, to) for JavaScript; inputPort < 0: each packet's
   // mbuf->port.
   void Describe(uint32_t from, uint32_t to, int32_t inputPort);
+  // Points `mirror` at the shared counters' words; E_CLOSED if their memory is gone.
+  void MirrorCounters(napi_env env, const char* op);
   void AddSent(uint32_t out, uint32_t n);
   void AddDropped(uint32_t out, uint32_t n);
 };

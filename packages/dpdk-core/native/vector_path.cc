@@ -24,7 +24,7 @@ inline void Count(uint32_t* counted, uint32_t n) {
 void RequireLive(napi_env env, VectorState& s, const char* op) {
   FastRequireEal(env, *s.data, op);
   if (s.closed) ThrowDpdkCode(Napi::Env(env), op, "E_CLOSED", "this packet vector is closed; create a new one");
-  s.mirror = s.counters != nullptr ? s.counters->Require(env, *s.data, op) : nullptr;
+  s.MirrorCounters(env, op);
 }
 
 void AddReceived(VectorState& s, uint32_t source, uint32_t n) {
@@ -251,6 +251,10 @@ void VectorState::Describe(uint32_t from, uint32_t to, int32_t inputPort) {
   }
   // Every new packet goes nowhere until the handler says otherwise.
   std::fill(dest + from, dest + to, kDropDestination);
+}
+
+void VectorState::MirrorCounters(napi_env env, const char* op) {
+  mirror = counters != nullptr ? counters->Require(env, *data, op) : nullptr;
 }
 
 void VectorState::AddSent(uint32_t out, uint32_t n) {

@@ -127,15 +127,12 @@ export function liveSecondaries(known: readonly number[] = []): number[] {
 export function cleanPrefix(prefix: string): string[] {
   const s = describePrefix(prefix);
   const op = 'cleanPrefix';
-  if (s.primaryPid !== null) {
-    throw dpdkError('EBUSY', op, `the primary of --file-prefix=${s.prefix} is alive (pid ${s.primaryPid}); stop it first (kill ${s.primaryPid}), it removes its own files`);
-  }
   if (s.primaryAlive) {
-    throw dpdkError(
-      'EBUSY',
-      op,
-      `the primary of --file-prefix=${s.prefix} is alive (it holds its config lock or its sockets, under a pid this namespace does not show); stop it first, it removes its own files`,
-    );
+    const who =
+      s.primaryPid !== null
+        ? `pid ${s.primaryPid}); stop it first (kill ${s.primaryPid})`
+        : 'it holds its config lock or its sockets, under a pid this namespace does not show); stop it first';
+    throw dpdkError('EBUSY', op, `the primary of --file-prefix=${s.prefix} is alive (${who}, it removes its own files`);
   }
   const live = s.secondaries.filter((x) => x.alive).map((x) => x.pid);
   if (live.length > 0) {

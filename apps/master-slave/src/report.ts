@@ -81,17 +81,16 @@ export function reportRecovery(r: ReportTarget): () => void {
       const readyAt = Date.now();
       const poll = setInterval(() => {
         const moved = death.tx.find((t) => sent(t.port) > t.before);
-        if (moved) {
+        if (moved || Date.now() - readyAt > 10_000) {
           clearInterval(poll);
           polls.delete(poll);
+        }
+        if (moved) {
           emit('resumed', `traffic resumed through port ${moved.port} ${Date.now() - death.at} ms after ${name} died`, {
             name,
             port: moved.port,
             resumeMs: Date.now() - death.at,
           });
-        } else if (Date.now() - readyAt > 10_000) {
-          clearInterval(poll);
-          polls.delete(poll);
         }
       }, 1);
       polls.add(poll);

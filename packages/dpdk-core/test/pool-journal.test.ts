@@ -38,9 +38,11 @@ function expectExact(s: Settled): void {
 
 /**
  * A group for one describe block: started before its tests, and at the end
- * its pool must be full again with every buffer allocatable at once.
+ * its pool must be full again with every buffer allocatable at once, but for
+ * the buffers its repairs reported lost (`reportedLost`, 0 unless a test
+ * makes a repair lose some).
  */
-function groupFor(tag: string): () => JournalGroup {
+function groupFor(tag: string, reportedLost: () => number = () => 0): () => JournalGroup {
   let g: JournalGroup | undefined;
   beforeAll(async () => {
     g = await JournalGroup.start(tag, SIZE);
@@ -48,8 +50,9 @@ function groupFor(tag: string): () => JournalGroup {
   afterAll(async () => {
     if (g === undefined) return;
     const end = await g.finish();
-    expect(end.audit).toMatchObject({ ...clean, size: SIZE, available: SIZE });
-    expect(end.exhausted).toEqual({ got: SIZE, availableAfter: 0, available: SIZE });
+    const lost = reportedLost();
+    expect(end.audit).toMatchObject({ ...clean, lost, size: SIZE, available: SIZE - lost });
+    expect(end.exhausted).toEqual({ got: SIZE - lost, availableAfter: 0, available: SIZE - lost });
     await g.exit();
   }, 120_000);
   return () => {
@@ -201,5 +204,32 @@ describe('the order and the owner the journal enforces', () => {
     expectExact(await g.settle(LCORE, pid, 'live'));
     // Told about another process, the repair does not take this record for its journal.
     expect(await g.primary.request(`repair ${LCORE} ${pid + 1000000}`, 'REPAIR')).toMatchObject({ activity: 'none', objects: 0 });
+  }, 120_000);
+});
+
+describe('a repair told about the wrong pid before the right one', () => {
+  let lost = 0;
+  const group = groupFor('jwrong', () => lost);
+
+  test("the rule of maxPut loses what it cannot prove stored, and says so; the dead owner's own repair after it frees nothing twice", async () => {
+    const g = group();
+    const v = g.victim(LCORE, 'wrongpid', 'tx', 'put-started', 3);
+    const { pid } = await v.waitForJson<{ pid: number }>('RUNNING', 60_000);
+    expect(await v.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGKILL' });
+    // Another pid (a process that ran as this lcore id with no record of its
+    // own, such as a C client, as far as the repair can tell): the dead
+    // owner's record does not describe its cache, so it is not used.
+    const wrong = await g.primary.request<Settled['repair']>(`repair ${LCORE} ${pid + 1000000}`, 'REPAIR');
+    expect(wrong).toMatchObject({ activity: 'none', completed: 0, freed: 0 });
+    expect(wrong.discarded).toBeGreaterThan(0);
+    expect(wrong.lost).toBe(wrong.discarded);
+    expect(wrong.reasons.join('\n')).toMatch(new RegExp(`record of lcore ${LCORE} is pid ${pid}'s, not pid ${pid + 1000000}'s: repaired by the rule of maxPut`));
+    lost = wrong.lost;
+    // The owner's repair replays its put into the emptied cache: the packets
+    // it had not reached are freed, nothing is stored twice.
+    const s = await g.settle(LCORE, pid, 'wrongpid');
+    expect(s.repair).toMatchObject({ activity: 'put', objects: 0, discarded: 0, lost: 0, reasons: [] });
+    expect(s.repair.outcome).not.toBe('unrepairable');
+    expect(s.audit).toMatchObject({ duplicates: 0, foreign: 0, settled: true, lost });
   }, 120_000);
 });

@@ -1,8 +1,8 @@
 /**
  * mp-l2fwd under fire, on net_null ports (they receive as fast as the slave
  * polls, so traffic never stops): SIGKILL floating slaves 50 times and pinned
- * ones 20, SIGSTOP one, float slaves over 2 CPUs. The master is the built bin (dist/), its slaves
- * plain Node processes.
+ * ones 20, SIGSTOP one, float slaves over 2 CPUs. The master is the built bin
+ * (dist/), its slaves plain Node processes.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -147,7 +147,6 @@ async function killUnderTraffic(l2: Fixture, kills: number, leased: boolean): Pr
   // kill, whose count in `lost` used to cover this.)
   expect(total.rx - total.tx - total.dropped).toBeLessThanOrEqual(lost + reclaimed + kills * VECTOR_CAPACITY);
 }
-
 
 test('50 SIGKILLs of floating slaves under traffic: never jams, pair paused with ACK and resumed each time, standby promoted, no lease leak, losses bounded and reported', async () => {
   // A generous ACK timeout: on a busy machine the pair's ACK may take longer

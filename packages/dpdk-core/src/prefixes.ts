@@ -128,11 +128,11 @@ export function cleanPrefix(prefix: string): string[] {
   const s = describePrefix(prefix);
   const op = 'cleanPrefix';
   if (s.primaryAlive) {
-    const who =
+    const [who, kill] =
       s.primaryPid !== null
-        ? `pid ${s.primaryPid}); stop it first (kill ${s.primaryPid})`
-        : 'it holds its config lock or its sockets, under a pid this namespace does not show); stop it first';
-    throw dpdkError('EBUSY', op, `the primary of --file-prefix=${s.prefix} is alive (${who}, it removes its own files`);
+        ? [`pid ${s.primaryPid}`, ` (kill ${s.primaryPid})`]
+        : ['it holds its config lock or its sockets, under a pid this namespace does not show', ''];
+    throw dpdkError('EBUSY', op, `the primary of --file-prefix=${s.prefix} is alive (${who}); stop it first${kill}, it removes its own files`);
   }
   const live = s.secondaries.filter((x) => x.alive).map((x) => x.pid);
   if (live.length > 0) {

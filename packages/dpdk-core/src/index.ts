@@ -109,6 +109,7 @@ export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, parseMac } from './packet';
 export {
   DROP,
   type PacketVector,
+  type PacketOffsets,
   type PacketVectorFailpoint,
   VECTOR_CAPACITY_MAX,
   createPacketVector,

@@ -22,6 +22,7 @@ import {
   vethTag,
 } from '@mp/test-kit';
 import { readPcap, writePcap } from '@mp/test-kit';
+import { offsetsView } from '../src/vector';
 import { digest, rewritten } from './fixtures/views';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'vector-process.ts');
@@ -312,6 +313,18 @@ test('bad options and objects: EINVAL/ENODEV/EBUSY/ENOENT with a message that sa
   for (const [k, re] of Object.entries(messages)) expect({ [k]: message(k) }).toEqual({ [k]: expect.stringMatching(re) });
 });
 
+test("offsetsView: the addon's unsigned offsets read as themselves, through signed words under 2 GiB of pool memory, unsigned ones from 2 GiB", () => {
+  const meta = new ArrayBuffer(16);
+  // As the addon writes them: the largest offset each view must read back.
+  new Uint32Array(meta, 4, 2).set([0x7ffffffb, 0xfffffffb]);
+  const small = offsetsView(meta, 4, 2, 0x7fffffff);
+  expect(small).toBeInstanceOf(Int32Array);
+  expect(small[0]).toBe(0x7ffffffb);
+  const large = offsetsView(meta, 4, 2, 0x80000000);
+  expect(large).toBeInstanceOf(Uint32Array);
+  expect([large[0], large[1]]).toEqual([0x7ffffffb, 0xfffffffb]);
+});
+
 describe('accessors', () => {
   let r: Record<string, unknown>;
   beforeAll(async () => {
@@ -321,6 +334,8 @@ describe('accessors', () => {
   test('every accessor reads the bytes that went in, at every offset, in its byte order; read() copies what fits', () => {
     expect(r.filled).toBe(6);
     expect(r.lengths).toEqual([60, 61, 64, 99, 128, 1514]);
+    // A pool under 2 GiB: its offsets viewed as signed words (offsetsView).
+    expect(r.offsets).toBe('Int32Array');
     expect(r.reads).toEqual({ checked: 60 + 61 + 64 + 99 + 128 + 1514, wrong: { u8: 0, u16: 0, u32: 0, u32le: 0, read: 0 } });
     // de ad be ef at 16.
     expect(r.sample).toEqual({ u8: 0xde, u16: 0xdead, u32: 0xdeadbeef, u32le: 0xefbeadde });

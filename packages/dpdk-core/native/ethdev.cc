@@ -55,23 +55,28 @@ void Check(Napi::Env env, int ret, const char* op, const std::string& what) {
   if (ret < 0) ThrowDpdk(env, op, -ret, what);
 }
 
+/** What ports() lists of a port, and portInfo() starts with: id, name, MAC, socket. */
+Napi::Object PortIdentity(Napi::Env env, uint16_t port) {
+  Napi::Object o = Napi::Object::New(env);
+  char name[RTE_ETH_NAME_MAX_LEN];
+  if (rte_eth_dev_get_name_by_port(port, name) != 0) name[0] = '\0';
+  rte_ether_addr mac;
+  char macText[RTE_ETHER_ADDR_FMT_SIZE] = "";
+  if (rte_eth_macaddr_get(port, &mac) == 0) rte_ether_format_addr(macText, sizeof(macText), &mac);
+  o.Set("id", port);
+  o.Set("name", name);
+  o.Set("mac", macText);
+  o.Set("socket", rte_eth_dev_socket_id(port));
+  return o;
+}
+
 Napi::Value PortList(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireEal(env, "ports");
   Napi::Array out = Napi::Array::New(env);
   uint16_t port;
   RTE_ETH_FOREACH_DEV(port) {
-    Napi::Object o = Napi::Object::New(env);
-    char name[RTE_ETH_NAME_MAX_LEN];
-    if (rte_eth_dev_get_name_by_port(port, name) != 0) name[0] = '\0';
-    struct rte_ether_addr mac;
-    char macText[RTE_ETHER_ADDR_FMT_SIZE] = "";
-    if (rte_eth_macaddr_get(port, &mac) == 0) rte_ether_format_addr(macText, sizeof(macText), &mac);
-    o.Set("id", port);
-    o.Set("name", name);
-    o.Set("mac", macText);
-    o.Set("socket", rte_eth_dev_socket_id(port));
-    out.Set(out.Length(), o);
+    out.Set(out.Length(), PortIdentity(env, port));
   }
   return out;
 }
@@ -85,16 +90,7 @@ Napi::Value PortInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint16_t port = ArgPort(info, 0, "portInfo");
   rte_eth_dev_info di = DevInfo(env, port, "portInfo");
-  Napi::Object o = Napi::Object::New(env);
-  char name[RTE_ETH_NAME_MAX_LEN];
-  if (rte_eth_dev_get_name_by_port(port, name) != 0) name[0] = '\0';
-  rte_ether_addr mac;
-  char macText[RTE_ETHER_ADDR_FMT_SIZE] = "";
-  if (rte_eth_macaddr_get(port, &mac) == 0) rte_ether_format_addr(macText, sizeof(macText), &mac);
-  o.Set("id", port);
-  o.Set("name", name);
-  o.Set("mac", macText);
-  o.Set("socket", rte_eth_dev_socket_id(port));
+  Napi::Object o = PortIdentity(env, port);
   o.Set("driver", di.driver_name != nullptr ? di.driver_name : "");
   o.Set("maxRxQueues", di.max_rx_queues);
   o.Set("maxTxQueues", di.max_tx_queues);

@@ -403,6 +403,9 @@ async function flowBench(): Promise<void> {
   }
 }
 
+/** Clients the handler micro-benchmark distributes to, given to both programs at run time. */
+const HANDLER_CLIENTS = 4;
+
 /** The handler micro-benchmark's sides: C, the TS handler, and the TS handler with its reads unchecked. */
 type HandlerSide = 'C' | 'TS' | 'TS unchecked';
 
@@ -410,7 +413,7 @@ type HandlerSide = 'C' | 'TS' | 'TS unchecked';
 function handlerRun(side: HandlerSide): number {
   runs += 1;
   const prefix = `mp-bench-${process.pid}-${runs}`;
-  const eal = [`--file-prefix=${prefix}`, '--no-pci', '-l', '1', '-m', '128', '--log-level=warning', '--vdev=net_null0', '--', '20000', '3'];
+  const eal = [`--file-prefix=${prefix}`, '--no-pci', '-l', '1', '-m', '128', '--log-level=warning', '--vdev=net_null0', '--', '20000', '3', String(HANDLER_CLIENTS)];
   const out =
     side === 'C'
       ? execFileSync(path.join(APP, '.build', 'flow-hash'), eal, { encoding: 'utf8' })

@@ -5,7 +5,11 @@
  * a packet vector describes them (offset of each packet's data in the pool's
  * memory, its length, its input port). Only the handler is timed.
  *
- *   flow-hash [EAL args with one net_null vdev] -- VECTORS ROUNDS
+ *   flow-hash [EAL args with one net_null vdev] -- VECTORS ROUNDS CLIENTS
+ *
+ * CLIENTS is read at run time, as the server reads its number of clients:
+ * with a compile-time count gcc would turn the `%` below into a mask, which
+ * the server's handler cannot be.
  * prints RESULT {"nsPerPacket": best round, "checksum": ...}
  */
 #include <rte_eal.h>
@@ -22,7 +26,6 @@
 #define VECTOR 512
 #define BURST 32
 #define FLOWS 1024
-#define CLIENTS 4
 
 static inline double now_ns(void) {
   struct timespec ts;
@@ -86,9 +89,11 @@ int main(int argc, char **argv) {
   if (used < 0) return 1;
   argc -= used + 1;
   argv += used + 1;
-  if (argc < 2) return 2;
+  if (argc < 3) return 2;
   long vectors = atol(argv[0]);
   int rounds = atoi(argv[1]);
+  unsigned clients = (unsigned)atoi(argv[2]);
+  if (clients == 0) return 2;
   struct rte_mempool *mp = rte_pktmbuf_pool_create("fh_pool", 8191, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_socket_id());
   if (mp == NULL) return 3;
   struct rte_eth_conf conf;
@@ -119,7 +124,7 @@ int main(int argc, char **argv) {
         port[i] = pkts[i]->port;
       }
       double t0 = now_ns();
-      for (unsigned i = 0; i < n; i++) dest[i] = flow_hash(base, off[i], len[i], port[i]) % CLIENTS;
+      for (unsigned i = 0; i < n; i++) dest[i] = flow_hash(base, off[i], len[i], port[i]) % clients;
       handler += now_ns() - t0;
       for (unsigned i = 0; i < n; i++) checksum += dest[i];
       rte_pktmbuf_free_bulk(pkts, n);

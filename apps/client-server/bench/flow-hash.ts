@@ -6,7 +6,7 @@
  * reads through `unsafeMemory()` with no bounds check: what the checks cost,
  * and the fastest this code shape runs in V8.
  *
- *   flow-hash.ts [EAL args with one net_null vdev] -- VECTORS ROUNDS [checked|unchecked]
+ *   flow-hash.ts [EAL args with one net_null vdev] -- VECTORS ROUNDS CLIENTS [checked|unchecked]
  */
 import { performance } from 'node:perf_hooks';
 import { cleanup, createPacketVector, createPktmbufPool, initEalFromArgv, openPort, type PacketVector } from '@mp/dpdk-core';
@@ -14,11 +14,10 @@ import { byFlow } from '../dist/distribute';
 import { fillPoolWithFlows } from './flows';
 
 const VECTOR = 512;
-const CLIENTS = 4;
 
 const { appArgs } = initEalFromArgv(process.argv.slice(2));
-const [vectors, rounds] = appArgs.slice(0, 2).map(Number) as [number, number];
-const unchecked = appArgs[2] === 'unchecked';
+const [vectors, rounds, clients] = appArgs.slice(0, 3).map(Number) as [number, number, number];
+const unchecked = appArgs[3] === 'unchecked';
 const pool = createPktmbufPool('fh_pool', { size: 8191, cacheSize: 256 });
 const port = openPort(0);
 port.configure({ rxQueues: 1, txQueues: 1, rss: false });
@@ -32,7 +31,7 @@ const { view, offsets } = vec.unsafeMemory();
 const target: PacketVector = unchecked
   ? (Object.create(vec, { u32le: { value: (i: number, w: number): number => view.getUint32((offsets[i] as number) + w, true) } }) as PacketVector)
   : vec;
-const distribute = byFlow(CLIENTS);
+const distribute = byFlow(clients);
 let best = Infinity;
 let checksum = 0;
 for (let r = 0; r < rounds; r++) {

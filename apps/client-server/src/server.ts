@@ -159,7 +159,7 @@ class Server implements ServerHandle {
     do {
       for (let v = 0; v < VECTORS_PER_CLOCK; v++) {
         if (vec.fill() === 0) continue;
-        this.distribute(vec);
+        this.distribute();
         vec.send();
       }
     } while (now() < until);
@@ -354,7 +354,7 @@ export async function startServer(argv: readonly string[]): Promise<ServerHandle
     repairs: (c) => registry.repairs(c),
   });
   if (metrics) process.stdout.write(`Serving Prometheus metrics at ${metrics.url}\n`);
-  const server = new Server(opts, portInfo, registry, pool, ports, rings, vector, distributor(opts.distribute, opts.clients), metrics);
+  const server = new Server(opts, portInfo, registry, pool, ports, rings, vector, distributor(opts.distribute, vector, opts.clients), metrics);
   markReady(registry.generation);
   process.stdout.write(`APP: Finished Process Init (pid ${process.pid}, lcore ${currentLcore() ?? '?'}, ${opts.clients} clients, ports ${opts.portIds.join(',')}).\n`);
   server.start();

@@ -45,17 +45,18 @@ export function l2fwdRoutes(routes: ReadonlyArray<{ rx: number; tx: number }>, m
 }
 
 /**
- * The handler: a destination for every packet of the vector, and the MAC
- * rewrite when `macs` (each output port's MAC, in output order) is given.
- * Frames shorter than an Ethernet header are forwarded as they are, as the
- * native rewrite did.
+ * The handler of `vec`: a destination for every packet it holds, and the MAC
+ * rewrite (through the vector's cursor) when `macs` (each output port's MAC,
+ * in output order) is given. Frames shorter than an Ethernet header are
+ * forwarded as they are, as the native rewrite did. Made for one vector, whose
+ * arrays and cursor it keeps in its closure: V8 compiles a loop over them
+ * tighter than over ones loaded from a parameter at each call.
  */
-export function l2fwdHandler(routes: L2fwdRoutes, macs: readonly string[] | null): (vec: PacketVector) => void {
+export function l2fwdHandler(vec: PacketVector, routes: L2fwdRoutes, macs: readonly string[] | null): () => void {
   const { outputOf } = routes;
+  const { dests, ports, cursor } = vec;
   if (macs === null) {
-    return (vec) => {
-      const dests = vec.dests;
-      const ports = vec.ports;
+    return () => {
       const n = vec.count;
       for (let i = 0; i < n; i++) dests[i] = outputOf[ports[i] as number] as number;
     };
@@ -64,9 +65,7 @@ export function l2fwdHandler(routes: L2fwdRoutes, macs: readonly string[] | null
   const w0 = Uint32Array.from(words, (w) => w[0]);
   const w1 = Uint32Array.from(words, (w) => w[1]);
   const w2 = Uint32Array.from(words, (w) => w[2]);
-  return (vec) => {
-    const dests = vec.dests;
-    const ports = vec.ports;
+  return () => {
     const n = vec.count;
     // The words of the output the last packet went to: packets come in runs
     // from one port, and three typed-array loads per packet cost V8 more
@@ -78,16 +77,16 @@ export function l2fwdHandler(routes: L2fwdRoutes, macs: readonly string[] | null
     for (let i = 0; i < n; i++) {
       const o = outputOf[ports[i] as number] as number;
       dests[i] = o;
-      if (o === drop || vec.length(i) < etherHdrLen) continue;
+      if (o === drop || cursor.select(i) < etherHdrLen) continue;
       if (o !== last) {
         last = o;
         a = w0[o] as number;
         b = w1[o] as number;
         c = w2[o] as number;
       }
-      vec.setU32le(i, 0, a);
-      vec.setU32le(i, 4, b);
-      vec.setU32le(i, 8, c);
+      cursor.setU32le(0, a);
+      cursor.setU32le(4, b);
+      cursor.setU32le(8, c);
     }
   };
 }

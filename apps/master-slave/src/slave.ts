@@ -32,7 +32,6 @@ async function main(): Promise<void> {
   await link.whenActive();
   const routes = l2fwdRoutes(config.routes, MAX_PORTS);
   const macOf = new Map(portList().map((p) => [p.id, p.mac]));
-  const handle = l2fwdHandler(routes, config.macUpdating ? routes.outputs.map((p) => macOf.get(p) as string) : null);
   // Named: what it holds when this process is killed goes back to the pool (the master reclaims it).
   const vec = createPacketVector({
     pool: lookupMempool(slavePoolName(config.unit)),
@@ -52,6 +51,7 @@ async function main(): Promise<void> {
       dropped: routes.outputs.map((p) => statIndex(p, 'dropped')),
     },
   });
+  const handle = l2fwdHandler(vec, routes, config.macUpdating ? routes.outputs.map((p) => macOf.get(p) as string) : null);
   const counters = link.counters;
   // The lcore id EAL gave this process, for the master to check.
   counters.ealLcore = currentLcore() ?? -1;
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
         return;
       }
       if (vec.fill() > 0) {
-        handle(vec);
+        handle();
         vec.send();
       }
       if ((++iteration & (CLOCK_EVERY - 1)) !== 0) continue;

@@ -19,9 +19,10 @@ namespace {
 // The layout of the ArrayBuffer JavaScript reads (offsets in bytes, exported
 // to TypeScript so neither side writes them twice): per packet a uint32
 // offset, then uint16 length, input port and destination; then the float64
-// counters; then the uint32 count of packets held.
+// counters; then the uint32 count of packets held; then the selected packet
+// (float64 index, uint32 offset and length: src/vector.ts's cursor).
 struct MetaLayout {
-  size_t off, len, port, dest, received, sent, dropped, discarded, count, bytes;
+  size_t off, len, port, dest, received, sent, dropped, discarded, count, selected, bytes;
 
   MetaLayout(uint32_t capacity, size_t sources, size_t outputs) {
     off = 0;
@@ -33,7 +34,8 @@ struct MetaLayout {
     dropped = sent + 8 * outputs;
     discarded = dropped + 8 * outputs;
     count = discarded + 8;
-    bytes = count + 8;
+    selected = count + 8;
+    bytes = selected + 16;
   }
 };
 
@@ -101,6 +103,8 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     s.dropped = reinterpret_cast<double*>(base + layout.dropped);
     s.discarded = reinterpret_cast<double*>(base + layout.discarded);
     s.held = reinterpret_cast<uint32_t*>(base + layout.count);
+    s.selected = reinterpret_cast<SelectedPacket*>(base + layout.selected);
+    s.Unselect();
     meta_ = Napi::Persistent(meta);
     layout_ = Napi::Persistent(LayoutObject(env, layout));
     s.staging.assign(s.capacity, nullptr);
@@ -135,7 +139,9 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
   // JavaScript checks go to 0 (the packets stay held; send() and free() work).
   void Hide(const PoolState& pool) {
     VectorState& s = *st_;
-    if (s.pool.get() == &pool) std::memset(s.len, 0, sizeof(uint16_t) * s.count);
+    if (s.pool.get() != &pool) return;
+    std::memset(s.len, 0, sizeof(uint16_t) * s.count);
+    s.Unselect();
   }
 
  private:
@@ -277,6 +283,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     o.Set("dropped", l.dropped);
     o.Set("discarded", l.discarded);
     o.Set("count", l.count);
+    o.Set("selected", l.selected);
     return o;
   }
 

@@ -182,6 +182,7 @@ export interface NativeVectorLayout {
   dropped: number;
   discarded: number;
   count: number;
+  selected: number;
 }
 
 export interface NativePacketVector {

@@ -16,26 +16,32 @@ namespace dpdk_core {
 
 namespace {
 
-// The layout of the ArrayBuffer JavaScript reads (offsets in bytes, exported
-// to TypeScript so neither side writes them twice): per packet a uint32
-// offset, then uint16 length, input port and destination; then the float64
-// counters; then the uint32 count of packets held; then the selected packet
-// (float64 index, uint32 offset and length: src/vector.ts's cursor).
+// The layout of the two ArrayBuffers JavaScript reads (offsets in bytes,
+// exported to TypeScript so neither side writes them twice). `meta` holds
+// what bounds the accessors, which src/vector.ts keeps to itself: per packet
+// a uint32 offset and a uint16 length; the float64 count of packets freed on
+// purpose; the uint32 count of packets held; the selected packet (float64
+// index, uint32 offset and length: the cursor). `io` holds what the vector
+// shows as public typed arrays: per packet the uint16 input port and
+// destination, then the float64 counters per source and output. Apart, so
+// that no public array's buffer reaches a bound.
 struct MetaLayout {
-  size_t off, len, port, dest, received, sent, dropped, discarded, count, selected, bytes;
+  size_t off, len, discarded, count, selected, bytes;
+  size_t port, dest, received, sent, dropped, ioBytes;
 
   MetaLayout(uint32_t capacity, size_t sources, size_t outputs) {
     off = 0;
     len = off + 4 * capacity;
-    port = len + 2 * capacity;
+    discarded = (len + 2 * capacity + 7) & ~size_t{7};
+    count = discarded + 8;
+    selected = count + 8;
+    bytes = selected + 16;
+    port = 0;
     dest = port + 2 * capacity;
     received = (dest + 2 * capacity + 7) & ~size_t{7};
     sent = received + 8 * sources;
     dropped = sent + 8 * outputs;
-    discarded = dropped + 8 * outputs;
-    count = discarded + 8;
-    selected = count + 8;
-    bytes = selected + 16;
+    ioBytes = dropped + 8 * outputs;
   }
 };
 
@@ -53,6 +59,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     return DefineClass(env, "PacketVector",
                        {
                            InstanceAccessor<&PacketVector::Meta>("meta"),
+                           InstanceAccessor<&PacketVector::Io>("io"),
                            InstanceAccessor<&PacketVector::Layout>("layout"),
                            InstanceAccessor<&PacketVector::Settled>("settled"),
                            InstanceAccessor<&PacketVector::Closed>("closed"),
@@ -93,19 +100,22 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     s.prefetchBytes = info[7].IsBoolean() && info[7].As<Napi::Boolean>().Value();
     const MetaLayout layout(s.capacity, s.sources.size() + (s.inRing ? 1 : 0), s.outputs.size());
     Napi::ArrayBuffer meta = Napi::ArrayBuffer::New(env, layout.bytes);
+    Napi::ArrayBuffer io = Napi::ArrayBuffer::New(env, layout.ioBytes);
     auto* base = static_cast<uint8_t*>(meta.Data());
+    auto* ioBase = static_cast<uint8_t*>(io.Data());
     s.off = reinterpret_cast<uint32_t*>(base + layout.off);
     s.len = reinterpret_cast<uint16_t*>(base + layout.len);
-    s.port = reinterpret_cast<uint16_t*>(base + layout.port);
-    s.dest = reinterpret_cast<uint16_t*>(base + layout.dest);
-    s.received = reinterpret_cast<double*>(base + layout.received);
-    s.sent = reinterpret_cast<double*>(base + layout.sent);
-    s.dropped = reinterpret_cast<double*>(base + layout.dropped);
     s.discarded = reinterpret_cast<double*>(base + layout.discarded);
     s.held = reinterpret_cast<uint32_t*>(base + layout.count);
     s.selected = reinterpret_cast<SelectedPacket*>(base + layout.selected);
+    s.port = reinterpret_cast<uint16_t*>(ioBase + layout.port);
+    s.dest = reinterpret_cast<uint16_t*>(ioBase + layout.dest);
+    s.received = reinterpret_cast<double*>(ioBase + layout.received);
+    s.sent = reinterpret_cast<double*>(ioBase + layout.sent);
+    s.dropped = reinterpret_cast<double*>(ioBase + layout.dropped);
     s.Unselect();
     meta_ = Napi::Persistent(meta);
+    io_ = Napi::Persistent(io);
     layout_ = Napi::Persistent(LayoutObject(env, layout));
     s.staging.assign(s.capacity, nullptr);
     s.shares.assign(s.outputs.size() + 1, 0);
@@ -288,6 +298,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
   }
 
   Napi::Value Meta(const Napi::CallbackInfo& info) { return meta_.Value(); }
+  Napi::Value Io(const Napi::CallbackInfo& info) { return io_.Value(); }
   Napi::Value Layout(const Napi::CallbackInfo& info) { return layout_.Value(); }
   // What this vector found of a dead owner's in its zone when it took it over.
   Napi::Value Settled(const Napi::CallbackInfo& info) {
@@ -367,6 +378,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
   }
 
   Napi::Reference<Napi::ArrayBuffer> meta_;
+  Napi::Reference<Napi::ArrayBuffer> io_;
   Napi::ObjectReference layout_;
   Napi::Reference<Napi::Array> outputSpecs_;
   CounterArray counters_;

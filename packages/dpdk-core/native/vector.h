@@ -113,7 +113,7 @@ struct VectorState {
   std::vector<rte_mbuf*> own;
   std::vector<rte_mbuf*> staging;   // send: packets grouped by destination
   std::vector<uint32_t> shares;     // send: packets per output (+1: dropped)
-  // What JavaScript sees, in one ArrayBuffer (see the layout in vector.cc).
+  // What JavaScript sees, in two ArrayBuffers (see the layout in vector.cc).
   uint32_t* off = nullptr;
   uint16_t* len = nullptr;
   uint16_t* port = nullptr;

@@ -171,7 +171,11 @@ export type NativeTxBuffer = Omit<TxBuffer, 'buffer' | 'flush'> & {
 
 // ---- native/vector.cc ----------------------------------------------------
 
-/** Where each typed array of a packet vector sits in its `meta` buffer. */
+/**
+ * Where each typed array of a packet vector sits: `off`, `len`, `discarded`,
+ * `count` and `selected` in its `meta` buffer (kept by src/vector.ts), the
+ * others in its `io` buffer (behind the vector's public arrays).
+ */
 export interface NativeVectorLayout {
   off: number;
   len: number;
@@ -187,6 +191,7 @@ export interface NativeVectorLayout {
 
 export interface NativePacketVector {
   readonly meta: ArrayBuffer;
+  readonly io: ArrayBuffer;
   readonly layout: NativeVectorLayout;
   readonly settled: { requeued: number; freed: number };
   readonly closed: boolean;

@@ -428,8 +428,10 @@ function indexedAccessors(selectedIndex: Float64Array, select: (i: number) => nu
 
 function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, rings: readonly Ring[], sources: number, outputs: number): PacketVector {
   const meta = n.meta;
+  const io = n.io;
   const at = n.layout;
   markAsUntransferable(meta);
+  markAsUntransferable(io);
   // The pool's raw memory: only the checked accessors below (and the
   // explicitly unsafe unsafeMemory()) reach it.
   const memory = (pool as unknown as { memoryView(): ArrayBuffer }).memoryView();
@@ -486,11 +488,11 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, ring
   class Vector extends indexedAccessors(selectedIndex, select, cursor) implements PacketVector {
     readonly #rings = rings;
     readonly capacity = capacity;
-    readonly ports = new Uint16Array(meta, at.port, capacity);
-    readonly dests = new Uint16Array(meta, at.dest, capacity);
-    readonly received = new Float64Array(meta, at.received, sources);
-    readonly sent = new Float64Array(meta, at.sent, outputs);
-    readonly dropped = new Float64Array(meta, at.dropped, outputs);
+    readonly ports = new Uint16Array(io, at.port, capacity);
+    readonly dests = new Uint16Array(io, at.dest, capacity);
+    readonly received = new Float64Array(io, at.received, sources);
+    readonly sent = new Float64Array(io, at.sent, outputs);
+    readonly dropped = new Float64Array(io, at.dropped, outputs);
     readonly cursor = cursor;
 
     get count(): number {

@@ -403,6 +403,14 @@ describe('accessors', () => {
     // A held index selects; an index the vector does not hold has length 0, and every access says why.
     expect(r.cursorSelectAtCount).toBe(0);
     expect(r.cursorNothingWritten).toBe(true);
+    // The public arrays share one buffer, and none of what bounds an access is in it.
+    expect(r.publicBuffers).toEqual({
+      shared: true,
+      lengths: [60, 61, 64, 99, 128, 1514],
+      selected: 60,
+      pastEnd: outside(60, 60),
+      cursorPastEnd: outside(60, 60),
+    });
     const b = (k: number) => (k * 7 + 1) & 0xff;
     expect(r.edges).toEqual({
       u8: b(59),

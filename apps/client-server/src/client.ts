@@ -64,14 +64,16 @@ const TURN_MS = 5;
 const POLLS_PER_CLOCK = 64;
 
 /**
- * client.c's forwarding rule: each packet out of the port paired with the
- * one it came in on (`route[input port]` is that port's output, or DROP).
+ * client.c's forwarding rule, as the handler of `vec`: each packet out of the
+ * port paired with the one it came in on (`route[input port]` is that port's
+ * output, or DROP). Made for its vector, as the server's distributors are.
  */
-export function toPairedPort(vec: PacketVector, route: Uint16Array): void {
-  const dests = vec.dests;
-  const ports = vec.ports;
-  const n = vec.count;
-  for (let i = 0; i < n; i++) dests[i] = route[ports[i] as number] as number;
+export function toPairedPort(vec: PacketVector, route: Uint16Array): () => void {
+  const { dests, ports } = vec;
+  return () => {
+    const n = vec.count;
+    for (let i = 0; i < n; i++) dests[i] = route[ports[i] as number] as number;
+  };
 }
 /** How often the client checks that the server (primary) is alive: well within the 1 s promise. */
 const PRIMARY_CHECK_MS = 200;
@@ -101,13 +103,14 @@ export class Client {
   private stopping = false;
   private needFlush = false;
   private timers: NodeJS.Timeout[] = [];
+  private readonly forward: () => void;
 
   constructor(
     private readonly opts: ClientOptions,
     private readonly ring: PacketRing,
     private readonly pool: Mempool,
     private readonly vector: PacketVector,
-    private readonly route: Uint16Array,
+    route: Uint16Array,
     /** Its slot in the server's registry; undefined under a server that keeps none (a C mp_server). */
     private readonly member: { registry: ClientRegistry; slot: Ownership } | undefined,
     private readonly lcore: number,
@@ -119,6 +122,7 @@ export class Client {
     this.done = new Promise((resolve) => {
       this.resolveDone = resolve;
     });
+    this.forward = toPairedPort(vector, route);
   }
 
   start(): void {
@@ -155,7 +159,7 @@ export class Client {
     do {
       for (let i = 0; i < POLLS_PER_CLOCK; i++) {
         if (vec.fill() > 0) {
-          toPairedPort(vec, this.route);
+          this.forward();
           vec.send();
           this.needFlush = true;
         } else if (this.needFlush) {

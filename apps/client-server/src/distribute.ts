@@ -3,14 +3,14 @@
  * packet of a vector (the client's ring is output `dests[i]`). TypeScript over
  * the packet bytes in place; no native call per packet.
  */
-import type { PacketCursor, PacketVector } from '@mp/dpdk-core';
+import type { PacketVector } from '@mp/dpdk-core';
 
 /**
  * Writes a client index into `dests` for each packet the vector it was made
- * for holds. A distributor is made for one vector and keeps its arrays and
- * cursor in its closure: V8 compiles the flow handler's loop to 4.9 ns a
- * packet that way, 5.5 when the same loop takes the vector as a parameter
- * and loads them at each call (client-server's README, "The packet cursor").
+ * for holds. A distributor is made for one vector and keeps it and its
+ * arrays in its closure: V8 compiles the flow handler's loop to about 5.0 ns
+ * a packet that way, 5.7 when the same loop takes the vector as a parameter
+ * (client-server's README, "Handlers made for their vector").
  */
 export type Distributor = () => void;
 
@@ -63,45 +63,44 @@ function mix(h: number): number {
 }
 
 /** A frame that is not IPv4, by its MAC pair (bytes 0-11). */
-function macPairHash(p: PacketCursor): number {
-  return mix(p.u32le(0) ^ Math.imul(p.u32le(4), 0x9e3779b9) ^ Math.imul(p.u32le(8), 0x85ebca6b)) >>> 0;
+function macPairHash(vec: PacketVector, i: number): number {
+  return mix(vec.u32le(i, 0) ^ Math.imul(vec.u32le(i, 4), 0x9e3779b9) ^ Math.imul(vec.u32le(i, 8), 0x85ebca6b)) >>> 0;
 }
 
 /**
- * The flow packet i of a vector (its cursor `p`, its `ports`) belongs to, hashed: IPv4 source and destination,
+ * The flow a packet belongs to, hashed: IPv4 source and destination,
  * protocol and, for unfragmented TCP and UDP, both ports; any other frame by
- * its MAC pair. Headers are read through the vector's cursor (one selection
- * a packet, then each read checked against the length it loaded) as
- * little-endian 32-bit words (a hash need not be in network order, and a
- * word read is the cheapest access), five for a UDP packet, combined with
- * multiplies and mixed once: each accessor or helper call inlined into the
- * server's loop spends part of V8's inlining budget (see @mp/dpdk-core's
- * README), and a handler that outgrows it runs several times slower. A
- * frame too short for its own headers is hashed by what it has.
+ * its MAC pair. Headers are read as little-endian 32-bit words (a hash need
+ * not be in network order, and a word read is the cheapest access), five for
+ * a UDP packet, combined with multiplies and mixed once: each accessor or
+ * helper call inlined into the server's loop spends part of V8's inlining
+ * budget (see @mp/dpdk-core's README), and a handler that outgrows it runs
+ * several times slower. A frame too short for its own headers is hashed by
+ * what it has.
  */
-export function flowHash(p: PacketCursor, ports: Uint16Array, i: number): number {
-  const len = p.select(i);
-  if (len < ETHER_HDR + 20) return len < ETHER_HDR ? (ports[i] as number) : macPairHash(p);
+export function flowHash(vec: PacketVector, i: number): number {
+  const len = vec.length(i);
+  if (len < ETHER_HDR + 20) return len < ETHER_HDR ? (vec.ports[i] as number) : macPairHash(vec, i);
   // Bytes 12-15: EtherType, then version/IHL and TOS.
-  const type = p.u32le(12);
-  if ((type & 0xffff) !== IPV4_LE) return macPairHash(p);
+  const type = vec.u32le(i, 12);
+  if ((type & 0xffff) !== IPV4_LE) return macPairHash(vec, i);
   const ihl = ((type >>> 16) & 0x0f) * 4;
   // Bytes 20-23: flags and fragment offset, TTL, protocol.
-  const word = p.u32le(ETHER_HDR + 6);
+  const word = vec.u32le(i, ETHER_HDR + 6);
   const proto = word >>> 24;
-  let h = p.u32le(ETHER_HDR + 12) ^ Math.imul(p.u32le(ETHER_HDR + 16), 0x9e3779b9) ^ proto;
+  let h = vec.u32le(i, ETHER_HDR + 12) ^ Math.imul(vec.u32le(i, ETHER_HDR + 16), 0x9e3779b9) ^ proto;
   if ((proto === IP_TCP || proto === IP_UDP) && (word & IPV4_FRAGMENT_LE) === 0 && len >= ETHER_HDR + ihl + 4) {
-    h ^= Math.imul(p.u32le(ETHER_HDR + ihl), 0x85ebca6b);
+    h ^= Math.imul(vec.u32le(i, ETHER_HDR + ihl), 0x85ebca6b);
   }
   return mix(h) >>> 0;
 }
 
 /** Every packet of a flow to the same client, so per-flow order holds end to end. */
 export function byFlow(vec: PacketVector, clients: number): Distributor {
-  const { dests, cursor, ports } = vec;
+  const dests = vec.dests;
   return () => {
     const n = vec.count;
-    for (let i = 0; i < n; i++) dests[i] = flowHash(cursor, ports, i) % clients;
+    for (let i = 0; i < n; i++) dests[i] = flowHash(vec, i) % clients;
   };
 }
 

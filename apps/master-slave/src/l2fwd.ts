@@ -46,15 +46,15 @@ export function l2fwdRoutes(routes: ReadonlyArray<{ rx: number; tx: number }>, m
 
 /**
  * The handler of `vec`: a destination for every packet it holds, and the MAC
- * rewrite (through the vector's cursor) when `macs` (each output port's MAC,
- * in output order) is given. Frames shorter than an Ethernet header are
- * forwarded as they are, as the native rewrite did. Made for one vector, whose
- * arrays and cursor it keeps in its closure: V8 compiles a loop over them
- * tighter than over ones loaded from a parameter at each call.
+ * rewrite when `macs` (each output port's MAC, in output order) is given.
+ * Frames shorter than an Ethernet header are forwarded as they are, as the
+ * native rewrite did. Made for one vector, whose arrays it keeps in its
+ * closure: V8 compiles a loop over them tighter than over ones loaded from a
+ * parameter at each call (@mp/dpdk-core's README, Speed).
  */
 export function l2fwdHandler(vec: PacketVector, routes: L2fwdRoutes, macs: readonly string[] | null): () => void {
   const { outputOf } = routes;
-  const { dests, ports, cursor } = vec;
+  const { dests, ports } = vec;
   if (macs === null) {
     return () => {
       const n = vec.count;
@@ -77,16 +77,16 @@ export function l2fwdHandler(vec: PacketVector, routes: L2fwdRoutes, macs: reado
     for (let i = 0; i < n; i++) {
       const o = outputOf[ports[i] as number] as number;
       dests[i] = o;
-      if (o === drop || cursor.select(i) < etherHdrLen) continue;
+      if (o === drop || vec.length(i) < etherHdrLen) continue;
       if (o !== last) {
         last = o;
         a = w0[o] as number;
         b = w1[o] as number;
         c = w2[o] as number;
       }
-      cursor.setU32le(0, a);
-      cursor.setU32le(4, b);
-      cursor.setU32le(8, c);
+      vec.setU32le(i, 0, a);
+      vec.setU32le(i, 4, b);
+      vec.setU32le(i, 8, c);
     }
   };
 }

@@ -29,24 +29,24 @@ const dotted = (a: number): string => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 2
 
 /**
  * The handler of `v`: one pass over its packets, bytes read and written in
- * place through its cursor (select a packet, then reach its bytes without
- * an index). Made for one vector, with its arrays and cursor taken once.
+ * place. Made for one vector, with its arrays taken once (V8 compiles the
+ * loop tighter than over arrays loaded from a parameter at every call).
  */
 function handlerOf(v: PacketVector): () => void {
-  const { cursor: p, dests } = v;
+  const { dests } = v;
   return () => {
     for (let i = 0; i < v.count; i++) {
       dests[i] = DROP;
-      if (p.select(i) < 42 || p.u16(12) !== IPV4 || p.u8(23) !== UDP) continue;
-      const ttl = p.u8(22);
+      if (v.length(i) < 42 || v.u16(i, 12) !== IPV4 || v.u8(i, 23) !== UDP) continue;
+      const ttl = v.u8(i, 22);
       if (ttl <= 1) continue;
-      const ihl = (p.u8(14) & 0x0f) * 4;
-      const flow = `${dotted(p.u32(26))}:${p.u16(14 + ihl)} -> ${dotted(p.u32(30))}:${p.u16(16 + ihl)}`;
+      const ihl = (v.u8(i, 14) & 0x0f) * 4;
+      const flow = `${dotted(v.u32(i, 26))}:${v.u16(i, 14 + ihl)} -> ${dotted(v.u32(i, 30))}:${v.u16(i, 16 + ihl)}`;
       perFlow.set(flow, (perFlow.get(flow) ?? 0) + 1);
       // TTL is the high byte of the 16-bit word at 22; the checksum (at 24) changes by the same amount, in one's complement.
-      p.setU8(22, ttl - 1);
-      const sum = p.u16(24) + 0x0100;
-      p.setU16(24, (sum & 0xffff) + (sum >>> 16));
+      v.setU8(i, 22, ttl - 1);
+      const sum = v.u16(i, 24) + 0x0100;
+      v.setU16(i, 24, (sum & 0xffff) + (sum >>> 16));
       dests[i] = 0;
     }
   };

@@ -20,13 +20,12 @@ namespace {
 // exported to TypeScript so neither side writes them twice). `meta` holds
 // what bounds the accessors, which src/vector.ts keeps to itself: per packet
 // a uint32 offset and a uint16 length; the float64 count of packets freed on
-// purpose; the uint32 count of packets held; the selected packet (float64
-// index, uint32 offset and length: the cursor). `io` holds what the vector
+// purpose; the uint32 count of packets held. `io` holds what the vector
 // shows as public typed arrays: per packet the uint16 input port and
 // destination, then the float64 counters per source and output. Apart, so
 // that no public array's buffer reaches a bound.
 struct MetaLayout {
-  size_t off, len, discarded, count, selected, bytes;
+  size_t off, len, discarded, count, bytes;
   size_t port, dest, received, sent, dropped, ioBytes;
 
   MetaLayout(uint32_t capacity, size_t sources, size_t outputs) {
@@ -34,8 +33,7 @@ struct MetaLayout {
     len = off + 4 * capacity;
     discarded = (len + 2 * capacity + 7) & ~size_t{7};
     count = discarded + 8;
-    selected = count + 8;
-    bytes = selected + 16;
+    bytes = count + 8;
     port = 0;
     dest = port + 2 * capacity;
     received = (dest + 2 * capacity + 7) & ~size_t{7};
@@ -107,13 +105,11 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     s.len = reinterpret_cast<uint16_t*>(base + layout.len);
     s.discarded = reinterpret_cast<double*>(base + layout.discarded);
     s.held = reinterpret_cast<uint32_t*>(base + layout.count);
-    s.selected = reinterpret_cast<SelectedPacket*>(base + layout.selected);
     s.port = reinterpret_cast<uint16_t*>(ioBase + layout.port);
     s.dest = reinterpret_cast<uint16_t*>(ioBase + layout.dest);
     s.received = reinterpret_cast<double*>(ioBase + layout.received);
     s.sent = reinterpret_cast<double*>(ioBase + layout.sent);
     s.dropped = reinterpret_cast<double*>(ioBase + layout.dropped);
-    s.Unselect();
     meta_ = Napi::Persistent(meta);
     io_ = Napi::Persistent(io);
     layout_ = Napi::Persistent(LayoutObject(env, layout));
@@ -149,9 +145,7 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
   // JavaScript checks go to 0 (the packets stay held; send() and free() work).
   void Hide(const PoolState& pool) {
     VectorState& s = *st_;
-    if (s.pool.get() != &pool) return;
-    std::memset(s.len, 0, sizeof(uint16_t) * s.count);
-    s.Unselect();
+    if (s.pool.get() == &pool) std::memset(s.len, 0, sizeof(uint16_t) * s.count);
   }
 
  private:
@@ -293,7 +287,6 @@ class PacketVector : public Napi::ObjectWrap<PacketVector> {
     o.Set("dropped", l.dropped);
     o.Set("discarded", l.discarded);
     o.Set("count", l.count);
-    o.Set("selected", l.selected);
     return o;
   }
 

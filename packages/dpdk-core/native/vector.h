@@ -22,7 +22,6 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
-#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -85,17 +84,6 @@ struct Output {
   uint32_t index = 0;
 };
 
-// The packet src/vector.ts's accessors read and write: its index, offset and
-// length, loaded once per packet where the accessors find them without an
-// index. Whatever changes the packets a vector holds or what may be viewed
-// of them unselects it, so that no accessor reaches a packet the vector no
-// longer holds through a selection made before.
-struct SelectedPacket {
-  double index;     // NaN: none (no JavaScript index equals it)
-  uint32_t offset;
-  uint32_t length;  // 0: none, and every access refused
-};
-
 struct VectorState {
   AddonData* data = nullptr;
   std::shared_ptr<PoolState> pool;
@@ -123,7 +111,6 @@ struct VectorState {
   double* dropped = nullptr;        // per output: refused by the device or a full ring
   double* discarded = nullptr;      // one: freed by the DROP destination or free()
   uint32_t* held = nullptr;         // count, as JavaScript reads it
-  SelectedPacket* selected = nullptr;
   // Input: ports in turn, or one ring.
   std::vector<RxSource> sources;
   uint16_t burstSize = 32;
@@ -151,7 +138,6 @@ struct VectorState {
   // Describes pkts[from, to) for JavaScript; inputPort < 0: each packet's
   // mbuf->port.
   void Describe(uint32_t from, uint32_t to, int32_t inputPort);
-  void Unselect() { *selected = SelectedPacket{std::numeric_limits<double>::quiet_NaN(), 0, 0}; }
   // Points `mirror` at the shared counters' words; E_CLOSED if their memory is gone.
   void MirrorCounters(napi_env env, const char* op);
   void AddSent(uint32_t out, uint32_t n);

@@ -181,7 +181,6 @@ uint32_t Hand(VectorState& s, uint32_t out, rte_mbuf** p, uint32_t k, uint32_t* 
 // handle closing, cleanup()).
 void Settle(VectorState& s, uint32_t n) {
   if (s.describeBytes) std::memset(s.len, 0, sizeof(uint16_t) * s.count);
-  s.Unselect();
   *s.held = 0;
   if (s.peeked != nullptr) {
     rte_ring_dequeue_finish(s.peeked, n);
@@ -216,7 +215,6 @@ uint32_t Release(VectorState& s) {
 }  // namespace
 
 void VectorState::Describe(uint32_t from, uint32_t to, int32_t inputPort) {
-  Unselect();
   // Locals, so the stores below are not taken to alias this state's fields.
   rte_mbuf* const* __restrict p = pkts;
   // Reading each packet's mbuf for where its bytes lie is about a tenth of

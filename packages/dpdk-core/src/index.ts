@@ -108,7 +108,6 @@ export { createTxBuffer, reclaimTxBuffer, type TxBuffer } from './txbuffer';
 export { ETHER_ADDR_LEN, ETHER_HDR_LEN, formatMac, parseMac } from './packet';
 export {
   DROP,
-  type PacketCursor,
   type PacketVector,
   type PacketOffsets,
   type PacketVectorFailpoint,

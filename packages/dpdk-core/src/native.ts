@@ -172,9 +172,9 @@ export type NativeTxBuffer = Omit<TxBuffer, 'buffer' | 'flush'> & {
 // ---- native/vector.cc ----------------------------------------------------
 
 /**
- * Where each typed array of a packet vector sits: `off`, `len`, `discarded`,
- * `count` and `selected` in its `meta` buffer (kept by src/vector.ts), the
- * others in its `io` buffer (behind the vector's public arrays).
+ * Where each typed array of a packet vector sits: `off`, `len`, `discarded`
+ * and `count` in its `meta` buffer (kept by src/vector.ts), the others in its
+ * `io` buffer (behind the vector's public arrays).
  */
 export interface NativeVectorLayout {
   off: number;
@@ -186,7 +186,6 @@ export interface NativeVectorLayout {
   dropped: number;
   discarded: number;
   count: number;
-  selected: number;
 }
 
 export interface NativePacketVector {

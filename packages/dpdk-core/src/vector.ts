@@ -6,9 +6,8 @@
  * from its ports in turn, or a dequeue from its ring) and describes them in
  * typed arrays: `ports[i]` (input port), `lengths[i]` (bytes viewable in
  * place) and, behind the accessors, where each packet's data sits in the
- * pool's memory. The accessors (`u8`, `u16`, `u32`, `u32le`, `setU32le`, ...,
- * on the vector by index or on its cursor after `cursor.select(i)`) read and
- * write those bytes in place, bounds checked against the packet;
+ * pool's memory. The accessors (`u8`, `u16`, `u32`, `u32le`, `setU32le`, ...)
+ * read and write those bytes in place, bounds checked against the packet;
  * the handler writes `dests[i]` (an output index, or DROP); `send()` hands
  * every packet to its output in one native call and leaves the vector empty.
  */
@@ -128,11 +127,12 @@ export type PacketVectorOptions = z.input<typeof packetVectorOptionsSchema>;
  * A vector of packets and what describes them (see the module comment and the
  * README's worked example).
  *
- * Where each packet's bytes are, and how many the accessors may reach, are
- * typed arrays the addon writes, held in variables of the closure that made
- * the vector, not in properties: V8 compiles an accessor inlined into a
- * handler's loop to the check and the load or store alone (as fast as an
- * unchecked store; a property-held bound costs twice that).
+ * Where each packet's bytes are, and how many the accessors may reach, live
+ * in variables of the closure that made the vector, not in properties, and
+ * in a buffer apart from the one behind the public arrays (`dests.buffer`):
+ * code outside cannot change a bound, and V8 compiles an accessor inlined
+ * into a handler's loop to the check and the load or store alone (as fast as
+ * an unchecked store; a property-held bound costs twice that).
  */
 export interface PacketVector {
   readonly capacity: number;
@@ -193,12 +193,6 @@ export interface PacketVector {
    * after ('E_CLOSED').
    */
   close(): void;
-  /**
-   * This vector's packet cursor (the same object for the vector's life):
-   * `cursor.select(i)`, then its accessors reach packet i without an index.
-   * The fastest checked way to read several fields of a packet.
-   */
-  readonly cursor: PacketCursor;
   /** Byte `at` of packet i. Every accessor refuses (RangeError) bytes outside the packet. */
   u8(i: number, at: number): number;
   /** The 16 bits at `at` of packet i, in network order (big-endian). */
@@ -231,45 +225,6 @@ export interface PacketVector {
 }
 
 /**
- * The bounds-checked accessors of one packet of a vector, the one selected
- * last: the same reads and writes as the vector's own accessors, without
- * the index. Filling, sending or freeing the vector (and its pool handle
- * closing) unselects it; every access then refuses until select() again.
- */
-export interface PacketCursor {
-  /**
-   * Selects packet i and returns its length: the bytes the accessors reach,
-   * as `length(i)` says. 0 for an index the vector does not hold and for a
-   * packet that cannot be viewed in place: every access then says why. An
-   * index outside 0..capacity-1, or not an integer, is refused (RangeError).
-   */
-  select(i: number): number;
-  /** The selected packet's index; NaN when none is selected. */
-  readonly index: number;
-  /** The selected packet's length (0: none selected, or not viewable). */
-  readonly length: number;
-  /** Byte `at` of the packet. Every accessor refuses (RangeError) bytes outside it. */
-  u8(at: number): number;
-  /** The 16 bits at `at`, in network order (big-endian). */
-  u16(at: number): number;
-  /** The 32 bits at `at`, in network order (big-endian). */
-  u32(at: number): number;
-  /** The 32 bits at `at`, little-endian: the cheapest read for hashing. */
-  u32le(at: number): number;
-  setU8(at: number, value: number): void;
-  /** Stores 16 bits at `at` in network order. */
-  setU16(at: number, value: number): void;
-  /** Stores 32 bits at `at` in network order. */
-  setU32(at: number, value: number): void;
-  /** Stores 32 bits at `at` little-endian (value & 0xff first). */
-  setU32le(at: number, value: number): void;
-  /** Copies min(target.length, length - at) bytes from `at` into target; returns how many. */
-  read(at: number, target: Uint8Array): number;
-  /** Copies all of source into the packet at `at` (it must fit inside it). */
-  write(at: number, source: Uint8Array): void;
-}
-
-/**
  * Test-only: where a vector armed with its internal armFailpoint SIGKILLs its
  * own process (native/vector.h), for the fault tests and suite.
  */
@@ -292,136 +247,69 @@ export function offsetsView(meta: ArrayBuffer, at: number, capacity: number, mem
 }
 
 /**
- * One vector's packet cursor: the bounds-checked accessors of the packet
- * `select(i)` chose. Selecting loads the packet's offset and length once
- * (into the vector's meta memory, where the addon unselects it whenever the
- * packets held change: fill, send, free, a closing pool handle), so each
- * access is one check against a bound already at hand and the load or
- * store: a handler reading several headers of a packet pays the per-packet
- * loads once instead of at every read (the flow handler ran 5.8 ns a packet
- * with an index per read, 4.9 through the cursor; client-server's README,
- * "The packet cursor"). The bodies are as short as the check allows,
- * because V8 inlines a call into a handler's loop only while the handler's
- * inlined bytecode stays within its budget (@mp/dpdk-core's README). One
- * check covers everything: the offset is an integer in 0..2^32-1
- * (`(w >>> 0) === w`, folded away for a constant) and `w + size` is within
- * the selected length, 0 when nothing is selected or the packet cannot be
- * viewed.
+ * The bounds-checked accessors over one vector's packets. What they check
+ * against arrives as parameters of this function, and the bodies are as
+ * short as the check allows, because V8 inlines a call into a handler's
+ * loop only while the handler's inlined bytecode stays within its budget
+ * (920 bytes in Node 20): each accessor is about 80 bytes. One check covers
+ * everything: the offset is an integer in 0..2^32-1 (`(w >>> 0) === w`,
+ * folded away for a constant) and `w + size <= len[i]`, where `len[i]` is
+ * the packet's length, 0 for an index the vector does not hold, and
+ * undefined (refused) for a non-integer or out-of-range index.
  */
-function packetCursor(
-  selectedIndex: Float64Array,
-  selected: PacketOffsets,
-  select: (i: number) => number,
+function checkedAccessors(
+  off: PacketOffsets,
+  len: Uint16Array,
   view: DataView,
   bytes: Uint8Array,
-  refuse: (where: number, size: number) => never,
-): PacketCursor {
-  class Cursor implements PacketCursor {
-    select(i: number): number {
-      return select(i);
+  refuse: (i: number, where: number, size: number) => never,
+) {
+  return class CheckedAccessors {
+    u8(i: number, w: number): number {
+      if (!((w >>> 0) === w && w + 1 <= (len[i] as number))) refuse(i, w, 1);
+      return bytes[(off[i] as number) + w] as number;
     }
-    get index(): number {
-      return selectedIndex[0] as number;
+    u16(i: number, w: number): number {
+      if (!((w >>> 0) === w && w + 2 <= (len[i] as number))) refuse(i, w, 2);
+      return view.getUint16((off[i] as number) + w);
     }
-    get length(): number {
-      return selected[1] as number;
+    u32(i: number, w: number): number {
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      return view.getUint32((off[i] as number) + w);
     }
-    u8(w: number): number {
-      if (!((w >>> 0) === w && w + 1 <= (selected[1] as number))) refuse(w, 1);
-      return bytes[(selected[0] as number) + w] as number;
+    u32le(i: number, w: number): number {
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      return view.getUint32((off[i] as number) + w, true);
     }
-    u16(w: number): number {
-      if (!((w >>> 0) === w && w + 2 <= (selected[1] as number))) refuse(w, 2);
-      return view.getUint16((selected[0] as number) + w);
+    setU8(i: number, w: number, value: number): void {
+      if (!((w >>> 0) === w && w + 1 <= (len[i] as number))) refuse(i, w, 1);
+      bytes[(off[i] as number) + w] = value;
     }
-    u32(w: number): number {
-      if (!((w >>> 0) === w && w + 4 <= (selected[1] as number))) refuse(w, 4);
-      return view.getUint32((selected[0] as number) + w);
+    setU16(i: number, w: number, value: number): void {
+      if (!((w >>> 0) === w && w + 2 <= (len[i] as number))) refuse(i, w, 2);
+      view.setUint16((off[i] as number) + w, value);
     }
-    u32le(w: number): number {
-      if (!((w >>> 0) === w && w + 4 <= (selected[1] as number))) refuse(w, 4);
-      return view.getUint32((selected[0] as number) + w, true);
+    setU32(i: number, w: number, value: number): void {
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      view.setUint32((off[i] as number) + w, value);
     }
-    setU8(w: number, value: number): void {
-      if (!((w >>> 0) === w && w + 1 <= (selected[1] as number))) refuse(w, 1);
-      bytes[(selected[0] as number) + w] = value;
+    setU32le(i: number, w: number, value: number): void {
+      if (!((w >>> 0) === w && w + 4 <= (len[i] as number))) refuse(i, w, 4);
+      view.setUint32((off[i] as number) + w, value, true);
     }
-    setU16(w: number, value: number): void {
-      if (!((w >>> 0) === w && w + 2 <= (selected[1] as number))) refuse(w, 2);
-      view.setUint16((selected[0] as number) + w, value);
-    }
-    setU32(w: number, value: number): void {
-      if (!((w >>> 0) === w && w + 4 <= (selected[1] as number))) refuse(w, 4);
-      view.setUint32((selected[0] as number) + w, value);
-    }
-    setU32le(w: number, value: number): void {
-      if (!((w >>> 0) === w && w + 4 <= (selected[1] as number))) refuse(w, 4);
-      view.setUint32((selected[0] as number) + w, value, true);
-    }
-    read(w: number, target: Uint8Array): number {
-      const have = selected[1] as number;
-      // Length 0 (nothing selected, or a packet not viewable) is refused, not
-      // read as an empty packet; reading from the end itself copies nothing.
-      if (!((w >>> 0) === w && w <= have && have !== 0)) refuse(w, target.length);
+    read(i: number, w: number, target: Uint8Array): number {
+      const have = len[i] as number;
+      // Length 0 (a packet not held, or not viewable) is refused, not read
+      // as an empty packet; reading from the end itself copies nothing.
+      if (!((w >>> 0) === w && w <= have && have !== 0)) refuse(i, w, target.length);
       const size = Math.min(target.length, have - w);
-      const start = (selected[0] as number) + w;
+      const start = (off[i] as number) + w;
       target.set(bytes.subarray(start, start + size));
       return size;
     }
-    write(w: number, source: Uint8Array): void {
-      if (!((w >>> 0) === w && w + source.length <= (selected[1] as number))) refuse(w, source.length);
-      bytes.set(source, (selected[0] as number) + w);
-    }
-  }
-  return new Cursor();
-}
-
-/**
- * The accessors by packet index: each selects packet i on the vector's
- * cursor when it is not the one selected, then reads or writes through it,
- * so the checks are the cursor's.
- */
-function indexedAccessors(selectedIndex: Float64Array, select: (i: number) => number, c: PacketCursor) {
-  return class IndexedAccessors {
-    u8(i: number, w: number): number {
-      if (i !== selectedIndex[0]) select(i);
-      return c.u8(w);
-    }
-    u16(i: number, w: number): number {
-      if (i !== selectedIndex[0]) select(i);
-      return c.u16(w);
-    }
-    u32(i: number, w: number): number {
-      if (i !== selectedIndex[0]) select(i);
-      return c.u32(w);
-    }
-    u32le(i: number, w: number): number {
-      if (i !== selectedIndex[0]) select(i);
-      return c.u32le(w);
-    }
-    setU8(i: number, w: number, value: number): void {
-      if (i !== selectedIndex[0]) select(i);
-      c.setU8(w, value);
-    }
-    setU16(i: number, w: number, value: number): void {
-      if (i !== selectedIndex[0]) select(i);
-      c.setU16(w, value);
-    }
-    setU32(i: number, w: number, value: number): void {
-      if (i !== selectedIndex[0]) select(i);
-      c.setU32(w, value);
-    }
-    setU32le(i: number, w: number, value: number): void {
-      if (i !== selectedIndex[0]) select(i);
-      c.setU32le(w, value);
-    }
-    read(i: number, w: number, target: Uint8Array): number {
-      if (i !== selectedIndex[0]) select(i);
-      return c.read(w, target);
-    }
     write(i: number, w: number, source: Uint8Array): void {
-      if (i !== selectedIndex[0]) select(i);
-      c.write(w, source);
+      if (!((w >>> 0) === w && w + source.length <= (len[i] as number))) refuse(i, w, source.length);
+      bytes.set(source, (off[i] as number) + w);
     }
   };
 }
@@ -464,28 +352,7 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, ring
     throw new RangeError(`bytes ${where}..${where + size - 1} of packet ${i} are outside its ${have} bytes`);
   }
 
-  // The selected packet (native SelectedPacket): its index, NaN for none,
-  // then its offset and length.
-  const selectedIndex = new Float64Array(meta, at.selected, 1);
-  const selected = offsetsView(meta, at.selected + 8, 2, memory.byteLength);
-  function select(i: number): number {
-    const have = len[i];
-    if (have === undefined) refuse(i, 0, 0);
-    selectedIndex[0] = i;
-    selected[0] = off[i] as number;
-    selected[1] = have;
-    return have;
-  }
-  function refuseSelected(where: number, size: number): never {
-    const i = selectedIndex[0] as number;
-    if (Number.isNaN(i) && !n.closed && held[0] !== 0) {
-      throw new RangeError('no packet is selected: select(i) one first (fill(), send(), free() and a closing pool handle unselect it)');
-    }
-    return refuse(i, where, size);
-  }
-  const cursor = packetCursor(selectedIndex, selected, select, view, bytes, refuseSelected);
-
-  class Vector extends indexedAccessors(selectedIndex, select, cursor) implements PacketVector {
+  class Vector extends checkedAccessors(off, len, view, bytes, refuse) implements PacketVector {
     readonly #rings = rings;
     readonly capacity = capacity;
     readonly ports = new Uint16Array(io, at.port, capacity);
@@ -493,7 +360,6 @@ function makeVector(n: NativePacketVector, capacity: number, pool: Mempool, ring
     readonly received = new Float64Array(io, at.received, sources);
     readonly sent = new Float64Array(io, at.sent, outputs);
     readonly dropped = new Float64Array(io, at.dropped, outputs);
-    readonly cursor = cursor;
 
     get count(): number {
       return held[0] as number;

@@ -387,31 +387,9 @@ describe('accessors', () => {
       writeOtherIndex: index('7'),
     });
     expect(r.nothingWritten).toBe(true);
-    expect(r.cursorReads).toEqual({ select: 0, u8: 0, u16: 0, u32: 0, u32le: 0, read: 0 });
-    expect(r.cursorRefused).toEqual({
-      selectNegative: index('-1'),
-      selectFraction: index('0.5'),
-      selectAtCapacity: index('16'),
-      u8PastEnd: outside(60, 60),
-      u32lePastEnd: outside(57, 60),
-      setU32PastEnd: outside(57, 60),
-      offsetNegative: offset('-1'),
-      readPastEnd: outside(61, 64),
-      writePastEnd: outside(57, 60),
-      atCount: index('6'),
-    });
-    // A held index selects; an index the vector does not hold has length 0, and every access says why.
-    expect(r.cursorSelectAtCount).toBe(0);
-    expect(r.cursorNothingWritten).toBe(true);
-    // The public arrays share one buffer, and none of what bounds an access is in it.
-    expect(r.publicBuffers).toEqual({
-      shared: true,
-      lengths: [60, 61, 64, 99, 128, 1514],
-      selected: 60,
-      pastEnd: outside(60, 60),
-      cursorPastEnd: outside(60, 60),
-    });
     const b = (k: number) => (k * 7 + 1) & 0xff;
+    // The public arrays share one buffer, and none of what bounds an access is in it.
+    expect(r.publicBuffers).toEqual({ shared: true, lengths: [60, 61, 64, 99, 128, 1514], pastEnd: outside(60, 60), lastByte: b(59) });
     expect(r.edges).toEqual({
       u8: b(59),
       u16: (b(58) << 8) | b(59),
@@ -421,7 +399,7 @@ describe('accessors', () => {
     });
   });
 
-  test('before fill, after send and after free every accessor and the cursor are refused and every length is 0', () => {
+  test('before fill, after send and after free every accessor is refused and every length is 0', () => {
     expect(r.beforeFill).toEqual(NO_PACKETS);
     expect(r.afterSend).toEqual({
       count: 0,
@@ -436,18 +414,9 @@ describe('accessors', () => {
       setU32le: NO_PACKETS,
       read: NO_PACKETS,
       write: NO_PACKETS,
-      // send() unselected the cursor: its index is NaN (null in JSON).
-      cursor: { index: null, length: 0, u8: NO_PACKETS, setU8: NO_PACKETS },
-    });
-    // fill() unselects too: a selection never outlives the packets it was made on.
-    expect(r.afterRefill).toEqual({
-      index: null,
-      u8: refused(/^no packet is selected: select\(i\) one first/),
-      selected: 61,
-      u8At16: 0xde,
     });
     expect(r.freed).toBe(6);
-    expect(r.afterFree).toEqual({ count: 0, length0: 0, u8: NO_PACKETS, write: NO_PACKETS, cursor: NO_PACKETS });
+    expect(r.afterFree).toEqual({ count: 0, length0: 0, u8: NO_PACKETS, write: NO_PACKETS });
     expect(r.inUseAtEnd).toBe(0);
   });
 });
@@ -522,8 +491,6 @@ describe('safety (each in its own process: a crash fails the test)', () => {
     const closed = E('E_CLOSED');
     expect(r).toEqual({
       filled: 8,
-      // Selecting is allowed (length 0, as length(i) says); every access is E_CLOSED.
-      cursor: { u8: closed, select: 'no error' },
       accessors: { u8: closed, u16: closed, u32: closed, u32le: closed, setU8: closed, setU16: closed, setU32: closed, setU32le: closed, read: closed, write: closed },
       length0: 0,
       count: 0,
@@ -550,8 +517,6 @@ describe('safety (each in its own process: a crash fails the test)', () => {
     const gone = refused(/^packet 0 cannot be viewed in place: the handle of mempool 'vsp_pool' this vector views was closed/);
     expect(r).toEqual({
       filled: 8,
-      // The pool handle's close unselected the cursor; selected again, packet 0 says why it cannot be viewed.
-      cursor: { index: null, u8: refused(/^no packet is selected/), selected: 0, again: gone },
       accessors: { u8: gone, u16: gone, u32: gone, u32le: gone, setU8: gone, setU16: gone, setU32: gone, setU32le: gone, read: gone, write: gone },
       length0: 0,
       count: 8,

@@ -186,10 +186,9 @@ interface Rates {
 interface Sample extends Rates {
   /**
    * Where CPUs 0 and 1 were around the run. 'changed': not the same before
-   * and after, or (with a CPU for each process) the slices' rates more than
-   * SLICE_SPREAD apart, a change and back inside the window: far forwards
-   * about 4 times slower. With more processes than CPUs the scheduler
-   * spreads the slices that far by itself.
+   * and after, or (placementBound) the slices' rates more than SLICE_SPREAD
+   * apart, a change and back inside the window, or the rates of the round's
+   * runs that far apart (alternate).
    */
   placement: Placement | 'changed';
   /** The cache line's round trips between them before and after the run, ns. */

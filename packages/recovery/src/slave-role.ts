@@ -6,11 +6,8 @@
  */
 import { COMMAND } from './control-zone';
 import type { SupervisedProcess, ExitReason } from './supervised-process';
-import { waitFor } from './supervised-process';
+import { STARVED_LIMITS, waitFor } from './supervised-process';
 import type { SlaveSpec, SlaveStatus, SupervisorEvents, SupervisorOptions } from './supervisor-spec';
-
-/** The longest silence (in heartbeat timeouts) a starved process is given before it is killed anyway. */
-const STARVED_LIMITS = 10;
 
 /** What a role needs from its supervisor. */
 export interface RoleHost {

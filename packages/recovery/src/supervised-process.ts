@@ -13,6 +13,43 @@ import type { ControlZone } from './control-zone';
 /** How long a silent, runnable process is watched before it is judged starved or hung. */
 const STARVE_WINDOW_MS = 200;
 
+/** The longest silence (in heartbeat timeouts) a starved process is given before it is killed anyway. */
+export const STARVED_LIMITS = 10;
+
+/**
+ * Whether a process that does not answer is left without CPU rather than hung
+ * or deaf: its main thread runnable (state R), and over a window of
+ * STARVE_WINDOW_MS it ran less than a tenth of the time. A crowded machine
+ * can leave a runnable process out that long (measured: 1.1 s beside 7 CPU
+ * hogs on 2 CPUs). observe() says 'starved' the first time a window closes
+ * so, 'watching' otherwise while the thread is runnable, null for a stopped,
+ * sleeping or spinning process.
+ */
+class StarvationWatch {
+  /** When its CPU time was last read, and whether it was found starved. */
+  private seen: { at: number; cpuTicks: number; found: boolean } | null = null;
+
+  reset(): void {
+    this.seen = null;
+  }
+
+  observe(pid: number, now: number): 'watching' | 'starved' | null {
+    const stat = readProcStat(pid, pid);
+    if (stat === null || stat.state !== 'R') {
+      this.seen = null;
+      return null;
+    }
+    const seen = this.seen;
+    if (seen !== null && now - seen.at < STARVE_WINDOW_MS) return 'watching';
+    if (seen !== null && (stat.cpuTicks - seen.cpuTicks) * CLOCK_TICK_MS >= (now - seen.at) / 10) {
+      this.seen = null;
+      return null;
+    }
+    this.seen = { at: now, cpuTicks: stat.cpuTicks, found: seen !== null };
+    return seen !== null && !seen.found ? 'starved' : 'watching';
+  }
+}
+
 export type ExitReason = 'crashed' | 'hung' | 'start-timeout' | 'stopped' | 'ack-timeout';
 
 /** How a process ended. */
@@ -40,6 +77,8 @@ export interface LaunchOptions {
   lcore: number;
   /** The lcore lease this process runs on, released by whoever reclaims it. */
   lease: Lease | null;
+  /** How long, from a command, a process left without CPU is waited on for its ACK (see request()). */
+  starvedLimitMs: number;
   /** Complete lines of its stdout/stderr, when output is 'pipe'. */
   onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
 }
@@ -70,6 +109,7 @@ export class SupervisedProcess {
   readonly generation: number;
   readonly lcore: number;
   lease: Lease | null;
+  private readonly starvedLimitMs: number;
   readonly startedAt = Date.now();
   /** Why the supervisor itself ended this process, if it did. */
   endedBy: ExitReason | null = null;
@@ -82,8 +122,8 @@ export class SupervisedProcess {
   private lastBeatAt = this.startedAt;
   /** Whether it has bumped its heartbeat since it became ready (attached is not yet looping). */
   private beaten = false;
-  /** While silent and runnable: when its CPU time was last read, and whether it was found starved (see starved()). */
-  private starving: { at: number; cpuTicks: number; found: boolean } | null = null;
+  /** Its silences, watched for starvation (see starved()). */
+  private readonly silentStarvation = new StarvationWatch();
   private exit: ProcessExit | null = null;
 
   constructor(
@@ -94,6 +134,7 @@ export class SupervisedProcess {
     this.generation = o.generation;
     this.lcore = o.lcore;
     this.lease = o.lease;
+    this.starvedLimitMs = o.starvedLimitMs;
     this.ready = new Promise((resolve) => {
       this.settleReady = resolve;
     });
@@ -149,33 +190,13 @@ export class SupervisedProcess {
     this.lastBeat = beat;
     this.lastBeatAt = now;
     this.beaten = true;
-    this.starving = null;
+    this.silentStarvation.reset();
     return 0;
   }
 
-  /**
-   * Whether it is silent because it gets no CPU rather than because it hangs:
-   * its main thread runnable (state R), and over a window of STARVE_WINDOW_MS
-   * it ran less than a tenth of the time. A crowded machine can leave a
-   * runnable process out that long (measured: 1.1 s beside 7 CPU hogs on
-   * 2 CPUs). 'starved' the first time a window closes so in a silence,
-   * 'watching' otherwise while it is runnable, null for a stopped, sleeping
-   * or spinning process.
-   */
+  /** Whether it is silent because it gets no CPU rather than because it hangs (StarvationWatch). */
   starved(now: number): 'watching' | 'starved' | null {
-    const stat = readProcStat(this.pid, this.pid);
-    if (stat === null || stat.state !== 'R') {
-      this.starving = null;
-      return null;
-    }
-    const seen = this.starving;
-    if (seen !== null && now - seen.at < STARVE_WINDOW_MS) return 'watching';
-    if (seen !== null && (stat.cpuTicks - seen.cpuTicks) * CLOCK_TICK_MS >= (now - seen.at) / 10) {
-      this.starving = null;
-      return null;
-    }
-    this.starving = { at: now, cpuTicks: stat.cpuTicks, found: seen !== null };
-    return seen !== null && !seen.found ? 'starved' : 'watching';
+    return this.silentStarvation.observe(this.pid, now);
   }
 
   /**
@@ -198,11 +219,22 @@ export class SupervisedProcess {
     return seq;
   }
 
-  /** Posts `command` and waits up to `timeoutMs` for its ACK (or the process's exit). */
+  /**
+   * Posts `command` and waits up to `timeoutMs` for its ACK (or the process's
+   * exit). A process that is runnable but left without CPU is not deaf, as it
+   * is not hung for the heartbeat: past the timeout it is waited on a window
+   * at a time while it stays starved (StarvationWatch), up to the launch's
+   * `starvedLimitMs` from the command (what a starved silence is given).
+   */
   async request(command: number, timeoutMs: number): Promise<CommandOutcome> {
     const t0 = Date.now();
     const seq = this.post(command);
-    const settled = await waitFor(() => this.zone.acked(this.slot, seq) || this.exit !== null, timeoutMs);
+    const answered = (): boolean => this.zone.acked(this.slot, seq) || this.exit !== null;
+    let settled = await waitFor(answered, timeoutMs);
+    const starvation = new StarvationWatch();
+    while (!settled && Date.now() - t0 < this.starvedLimitMs && starvation.observe(this.pid, Date.now()) !== null) {
+      settled = await waitFor(answered, STARVE_WINDOW_MS);
+    }
     if (settled && this.zone.acked(this.slot, seq)) return { outcome: 'acked', ackMs: this.zone.ackDelay(this.slot, t0) };
     return { outcome: settled ? 'exited' : 'ack-timeout', ackMs: Date.now() - t0 };
   }

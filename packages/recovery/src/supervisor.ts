@@ -16,7 +16,7 @@ import { reclaimAll } from './resources';
 import { decideRestart, recentCrashes } from './restart-policy';
 import { SLAVE_ENV } from './slave-link';
 import { SlaveRole, live, type RoleHost } from './slave-role';
-import { SupervisedProcess, type ProcessExit } from './supervised-process';
+import { STARVED_LIMITS, SupervisedProcess, type ProcessExit } from './supervised-process';
 import {
   optionsSchema,
   slaveSpecSchema,
@@ -150,6 +150,8 @@ export class Supervisor<C extends CounterLayout = CounterLayout> extends EventEm
       slot,
       generation,
       lcore,
+      // A starved process is given as long for an ACK as for a heartbeat.
+      starvedLimitMs: this.opts.heartbeatTimeoutMs * STARVED_LIMITS,
       lease,
       onLine: (stream, line) => this.emit('output', { name: rt.spec.name, stream, line }),
     });

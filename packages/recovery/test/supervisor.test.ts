@@ -91,23 +91,31 @@ test('a slave still setting up after it attached is not taken for hung: its hear
   await shutdown(master);
 });
 
+/**
+ * A real-time busy loop on `cpu` for `ms`: a slave there stays runnable but
+ * runs only in the slice the kernel keeps back from real-time tasks (50 ms a
+ * second by default), its heartbeat silent and its ACKs late far past their
+ * timeouts (a crowded machine, made on purpose). The loop ends by itself;
+ * chrt refuses without CAP_SYS_NICE, and `ended` (its exit code) then fails
+ * the test.
+ */
+function crowdCpu(cpu: number, ms: number): { ended: Promise<number | null>; kill(): void } {
+  const hog = spawn('chrt', ['--fifo', '1', 'taskset', '-c', String(cpu), process.execPath, '-e', `for (const end = Date.now() + ${ms}; Date.now() < end; );`], {
+    stdio: 'ignore',
+  });
+  return { ended: new Promise((r) => hog.on('exit', r)), kill: () => hog.kill('SIGKILL') };
+}
+
 test('a slave left without CPU (runnable, its CPU time still) is watched on, not killed as hung', async () => {
   const master = startMaster([{ name: 's', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
   await master.waitForJson('STARTED');
   const pid = (await waitEvent(master, is('ready', 's'))).pid as number;
   await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
-  // A real-time busy loop on the slave's CPU for 2 s: the slave stays
-  // runnable but runs only in the slice the kernel keeps back from real-time
-  // tasks (50 ms a second by default), its heartbeat silent far past the
-  // timeout (a crowded machine, made on purpose). The loop ends by itself;
-  // chrt refuses without CAP_SYS_NICE, and the exit code then fails the test.
-  const hog = spawn('chrt', ['--fifo', '1', 'taskset', '-c', '1', process.execPath, '-e', 'for (const end = Date.now() + 2000; Date.now() < end; );'], {
-    stdio: 'ignore',
-  });
+  const hog = crowdCpu(1, 2000);
   try {
-    expect(await new Promise((r) => hog.on('exit', r))).toBe(0);
+    expect(await hog.ended).toBe(0);
   } finally {
-    hog.kill('SIGKILL');
+    hog.kill();
   }
   expect(await waitEvent(master, is('starved', 's'))).toMatchObject({ pid });
   expect(events(master).filter((e) => e.type === 'hang' || e.type === 'exit')).toEqual([]);
@@ -155,6 +163,27 @@ test('when a slave dies its busy dependents get STOP and ACK it, then the group 
     ['solo', 'running', 0],
   ]);
   await shutdown(master);
+});
+
+test('a slave left without CPU when its STOP comes is waited on, not killed: it ACKs once it runs and exits 0', async () => {
+  // An ACK timeout no slave meets while it waits for CPU.
+  const master = startMaster([{ name: 's', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300, ackTimeoutMs: 1 });
+  await master.waitForJson('STARTED');
+  const pid = (await waitEvent(master, is('ready', 's'))).pid as number;
+  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const hog = crowdCpu(1, 3000);
+  try {
+    // Starved from now on, until the kernel's slice for it comes round.
+    await waitEvent(master, is('starved', 's'));
+    master.send('shutdown');
+    expect(await waitEvent(master, is('stop', 's'))).toMatchObject({ pid, mode: 'stop', outcome: 'acked' });
+    expect(await waitEvent(master, is('exit', 's'))).toMatchObject({ pid, code: 0, reason: 'stopped' });
+    await master.waitForJson('SHUTDOWN');
+    expect(await master.waitForExit()).toEqual({ code: 0, signal: null });
+    expect(await hog.ended).toBe(0);
+  } finally {
+    hog.kill();
+  }
 });
 
 test('a dependent that ignores STOP is killed when the ACK times out', async () => {

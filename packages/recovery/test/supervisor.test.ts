@@ -175,11 +175,9 @@ test('a slave left without CPU when its STOP comes is waited on, not killed: it 
   try {
     // Starved from now on, until the kernel's slice for it comes round.
     await waitEvent(master, is('starved', 's'));
-    master.send('shutdown');
-    expect(await waitEvent(master, is('stop', 's'))).toMatchObject({ pid, mode: 'stop', outcome: 'acked' });
-    expect(await waitEvent(master, is('exit', 's'))).toMatchObject({ pid, code: 0, reason: 'stopped' });
-    await master.waitForJson('SHUTDOWN');
-    expect(await master.waitForExit()).toEqual({ code: 0, signal: null });
+    await shutdown(master);
+    expect(events(master).find(is('stop', 's'))).toMatchObject({ pid, mode: 'stop', outcome: 'acked' });
+    expect(events(master).find(is('exit', 's'))).toMatchObject({ pid, code: 0, reason: 'stopped' });
     expect(await hog.ended).toBe(0);
   } finally {
     hog.kill();

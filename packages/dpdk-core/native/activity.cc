@@ -152,21 +152,28 @@ bool DiedInsideCall(const PoolActivity& a) {
 
 PoolActivity* ClaimActivityAtInit(unsigned lcore) {
   if (lcore >= RTE_MAX_LCORE) return nullptr;
-  // A dead process's record not yet repaired is left to repairMempool: a
-  // process started on that lcore id while the dead one waits for its
-  // repair (a client joining on it, a warm standby, which make no pool call
-  // before it) would otherwise wipe the journal, or make the repair refuse
-  // the lcore as in use by a live process. It is claimed at this process's
-  // first pool call, after the repair; until then the record names this
-  // process as waiting.
   PoolActivity* a = FindActivity(lcore);
-  if (a != nullptr && a->owner.pid != 0 && (__atomic_load_n(&a->op, __ATOMIC_ACQUIRE) & kActRepaired) == 0 &&
-      !OwnerAlive(a->owner)) {
+  if (a == nullptr || a->owner.pid == 0 || SameOwner(a->owner, SelfOwner())) return ClaimActivity(lcore);
+  // Another process holds or held the record. This one is named as waiting
+  // on it until its first pool call takes it (a client joining on the id, a
+  // warm standby: they make no pool call before the owner is dead and
+  // repaired), so a repair of this process if it dies first uses the record,
+  // which still describes the cache. A live process already waiting keeps
+  // its place: a standby promoted but not yet running must take the record
+  // before a standby started after its promotion, which would otherwise
+  // take it here and leave the promoted one's calls unjournaled and its
+  // repair refused as a live process's (seen beside two CPU hogs).
+  const ZoneOwner waiting = a->waiting;
+  const bool otherWaits = waiting.pid != 0 && !SameOwner(waiting, SelfOwner()) && OwnerAlive(waiting);
+  // A dead owner's record whose call a repair settled says nothing more:
+  // taken now, unless another process waits for it.
+  const bool repaired = (__atomic_load_n(&a->op, __ATOMIC_ACQUIRE) & kActRepaired) != 0 && !OwnerAlive(a->owner);
+  if (repaired && !otherWaits) return ClaimActivity(lcore);
+  if (!otherWaits) {
     StoreOwner(&a->waiting, SelfOwner());
     g_waitedActivity = a;
-    return nullptr;
   }
-  return ClaimActivity(lcore);
+  return nullptr;
 }
 
 PoolActivity* ClaimActivitySlow(unsigned lcore) {

@@ -164,9 +164,10 @@ inline PoolActivity* ClaimActivity(unsigned lcore) {
   return a != nullptr ? a : ClaimActivitySlow(lcore);
 }
 inline PoolActivity* ActivityHere() { return ClaimActivity(rte_lcore_id()); }
-// At EAL init: ClaimActivity, except for a dead process's record not yet
-// repaired, which waits for the repair (null then; this process is its
-// `waiting`).
+// At EAL init: ClaimActivity for a record nobody holds, or a repaired dead
+// owner's that no other live process waits for; otherwise the record is left
+// for this process's first pool call (null then), and this process is its
+// `waiting` unless another live one is.
 PoolActivity* ClaimActivityAtInit(unsigned lcore);
 // At cleanup(): every record this process claimed goes back idle and unowned,
 // and one it waited on no longer names it.

@@ -66,9 +66,10 @@ Napi::Value EalInit(const Napi::CallbackInfo& info) {
   data.ealInitialised = true;
   AttachStartedPorts();
   // The lcore's pool activity record is this process's before any pool call
-  // it makes: a kill before its first journaled call then finds its own idle
-  // record, not the last owner's. Not a dead owner's: that one waits for its
-  // repair, with this process named as waiting on it (activity.h).
+  // it makes, if nobody holds it or its dead owner was repaired: a kill
+  // before its first journaled call then finds its own idle record. A live
+  // owner's, an unrepaired dead one's, or one another live process waits
+  // for is taken at the first pool call (activity.cc).
   ClaimActivityAtInit(rte_lcore_id());
   return Napi::Number::New(env, ret);
 }

@@ -364,7 +364,8 @@ Napi::Value RepairMempool(const Napi::CallbackInfo& info) {
     }
   }
   // The dead owner's call settled: a process started as this lcore id may
-  // take the record at EAL init now (the journal has nothing left to say).
+  // take the record at EAL init now (the journal has nothing left to say),
+  // unless another one waits for it (activity.cc).
   if (usable && repair.puts != Outcome::kUnrepairable && repair.refill != Outcome::kUnrepairable &&
       OpOf(__atomic_load_n(&a->op, __ATOMIC_ACQUIRE)) == kActIdle && XferOf(__atomic_load_n(&a->xfer, __ATOMIC_ACQUIRE)) == kXferNone) {
     PublishPair(&a->op, kActIdle | kActRepaired, 0);

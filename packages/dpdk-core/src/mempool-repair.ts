@@ -139,9 +139,9 @@ export interface PoolActivity {
   op: 'idle' | 'put' | 'tx' | 'get' | 'hand-over' | 'opaque';
   inCall: boolean;
   shared: boolean;
-  /** The owner is dead and repairMempool settled its call: the next process on this lcore id takes the record at EAL init. */
+  /** The owner is dead and repairMempool settled its call: the next process on this lcore id takes the record at EAL init, unless `waiting` lives. */
   repaired: boolean;
-  /** A process started as this lcore id before the dead owner's repair, which has made no pool call yet (0: none). */
+  /** A process started as this lcore id while another held the record, which has made no pool call yet (0: none); the first still alive. */
   waiting: number;
   done: number;
   n: number;

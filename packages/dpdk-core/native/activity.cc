@@ -153,22 +153,23 @@ bool DiedInsideCall(const PoolActivity& a) {
 PoolActivity* ClaimActivityAtInit(unsigned lcore) {
   if (lcore >= RTE_MAX_LCORE) return nullptr;
   PoolActivity* a = FindActivity(lcore);
-  if (a == nullptr || a->owner.pid == 0 || SameOwner(a->owner, SelfOwner())) return ClaimActivity(lcore);
-  // Another process holds or held the record. This one is named as waiting
-  // on it until its first pool call takes it (a client joining on the id, a
-  // warm standby: they make no pool call before the owner is dead and
-  // repaired), so a repair of this process if it dies first uses the record,
-  // which still describes the cache. A live process already waiting keeps
-  // its place: a standby promoted but not yet running must take the record
-  // before a standby started after its promotion, which would otherwise
-  // take it here and leave the promoted one's calls unjournaled and its
-  // repair refused as a live process's (seen beside two CPU hogs).
+  if (a == nullptr || SameOwner(a->owner, SelfOwner())) return ClaimActivity(lcore);
+  // A live process already waiting for the record takes it first: a standby
+  // promoted but not yet running, before a standby started after its
+  // promotion, which would otherwise take the record here and leave the
+  // promoted one's calls unjournaled and its repair refused as a live
+  // process's (seen beside two CPU hogs).
   const ZoneOwner waiting = a->waiting;
   const bool otherWaits = waiting.pid != 0 && !SameOwner(waiting, SelfOwner()) && OwnerAlive(waiting);
-  // A dead owner's record whose call a repair settled says nothing more:
-  // taken now, unless another process waits for it.
-  const bool repaired = (__atomic_load_n(&a->op, __ATOMIC_ACQUIRE) & kActRepaired) != 0 && !OwnerAlive(a->owner);
-  if (repaired && !otherWaits) return ClaimActivity(lcore);
+  // Nobody's (its owner exited and released it), or a dead owner's whose
+  // call a repair settled: the journal says nothing more, and it is taken now.
+  const bool free = a->owner.pid == 0 ||
+                    ((__atomic_load_n(&a->op, __ATOMIC_ACQUIRE) & kActRepaired) != 0 && !OwnerAlive(a->owner));
+  if (free && !otherWaits) return ClaimActivity(lcore);
+  // Otherwise this process is named as waiting until its first pool call
+  // takes the record (a client joining on the id, a warm standby: they make
+  // no pool call before the owner is gone), so a repair of this process if
+  // it dies first uses the record, which still describes the cache.
   if (!otherWaits) {
     StoreOwner(&a->waiting, SelfOwner());
     g_waitedActivity = a;

@@ -206,41 +206,55 @@ describe('the order and the owner the journal enforces', () => {
     expect(await g.primary.request(`repair ${LCORE} ${pid + 1000000}`, 'REPAIR')).toMatchObject({ activity: 'none', objects: 0 });
   }, 120_000);
 
-  test("a standby started after its lcore's dead owner was repaired does not take the record from the standby promoted before it: the promoted one's calls are journaled and its repair exact", async () => {
-    const g = group();
-    const { victim: first, pid: firstPid } = await g.waitingVictim(LCORE, 'sbfirst', 'rx');
-    first.send('go');
-    await first.waitForJson('RUNNING', 60_000);
-    // A warm standby: attached while the first runs, no pool call yet.
-    const { victim: promoted, pid: promotedPid } = await g.waitingVictim(LCORE, 'sbpromoted', 'rx');
-    first.kill('SIGKILL');
-    await first.waitForExit(60_000);
-    const firstSettled = await g.settle(LCORE, firstPid, 'sbfirst');
-    expect(firstSettled).toMatchObject({ repair: { lost: 0, reasons: [] }, audit: clean });
-    // The next standby attaches before the promoted one's first pool call (a
-    // busy CPU's order): the record stays the dead first's, the promoted one waiting on it.
-    const { victim: next, pid: nextPid } = await g.waitingVictim(LCORE, 'sbnext', 'rx');
-    expect(await g.primary.request(`activity ${LCORE}`, 'ACTIVITY')).toMatchObject({ pid: firstPid, repaired: true, waiting: promotedPid });
-    promoted.send('go');
-    await promoted.waitForJson('RUNNING', 60_000);
-    // RUNNING comes just before its first pool call, which takes the record.
-    const deadline = Date.now() + 10_000;
-    let record = await g.primary.request<{ pid: number; waiting: number }>(`activity ${LCORE}`, 'ACTIVITY');
-    while (record.pid !== promotedPid && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-      record = await g.primary.request(`activity ${LCORE}`, 'ACTIVITY');
-    }
-    expect(record).toMatchObject({ pid: promotedPid, waiting: 0 });
-    promoted.kill('SIGKILL');
-    await promoted.waitForExit(60_000);
-    const promotedSettled = await g.settle(LCORE, promotedPid, 'sbpromoted');
-    expect(promotedSettled).toMatchObject({ repair: { lost: 0, reasons: [] }, audit: clean });
-    expect(promotedSettled.repair.activity).not.toBe('none');
-    next.kill('SIGKILL');
-    await next.waitForExit(60_000);
-    const nextSettled = await g.settle(LCORE, nextPid, 'sbnext');
-    expect(nextSettled).toMatchObject({ repair: { lost: 0, discarded: 0 }, audit: clean });
-  }, 120_000);
+  // How the owner before the promoted standby left: killed while it ran,
+  // then repaired; or exited by itself (cleanup released its record).
+  test.each(['killed', 'exited'] as const)(
+    "a standby started after its lcore's owner %s does not take the record from the standby promoted before it: the promoted one's calls are journaled and its repair exact",
+    async (how) => {
+      const g = group();
+      const { victim: first, pid: firstPid } = await g.waitingVictim(LCORE, `sb${how}first`, 'rx');
+      if (how === 'killed') {
+        first.send('go');
+        await first.waitForJson('RUNNING', 60_000);
+      }
+      // A warm standby: attached while the first lives, no pool call yet.
+      const { victim: promoted, pid: promotedPid } = await g.waitingVictim(LCORE, `sb${how}promoted`, 'rx');
+      if (how === 'killed') {
+        first.kill('SIGKILL');
+        expect(await first.waitForExit(60_000)).toEqual({ code: null, signal: 'SIGKILL' });
+        expect(await g.settle(LCORE, firstPid, `sb${how}first`)).toMatchObject({ repair: { lost: 0, reasons: [] }, audit: clean });
+      } else {
+        first.send('exit');
+        expect(await first.waitForExit(60_000)).toEqual({ code: 0, signal: null });
+        await g.primary.request(`reclaim sb${how}first`, 'RECLAIMED');
+      }
+      // The next standby attaches before the promoted one's first pool call
+      // (a busy CPU's order): the record stays as the first left it, the
+      // promoted one waiting on it.
+      const { victim: next, pid: nextPid } = await g.waitingVictim(LCORE, `sb${how}next`, 'rx');
+      const left = how === 'killed' ? { pid: firstPid, repaired: true } : { pid: 0 };
+      expect(await g.primary.request(`activity ${LCORE}`, 'ACTIVITY')).toMatchObject({ ...left, waiting: promotedPid });
+      promoted.send('go');
+      await promoted.waitForJson('RUNNING', 60_000);
+      // RUNNING comes just before its first pool call, which takes the record.
+      const deadline = Date.now() + 10_000;
+      let record = await g.primary.request<{ pid: number; waiting: number }>(`activity ${LCORE}`, 'ACTIVITY');
+      while (record.pid !== promotedPid && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        record = await g.primary.request(`activity ${LCORE}`, 'ACTIVITY');
+      }
+      expect(record).toMatchObject({ pid: promotedPid, waiting: 0 });
+      promoted.kill('SIGKILL');
+      await promoted.waitForExit(60_000);
+      const promotedSettled = await g.settle(LCORE, promotedPid, `sb${how}promoted`);
+      expect(promotedSettled).toMatchObject({ repair: { lost: 0, reasons: [] }, audit: clean });
+      expect(promotedSettled.repair.activity).not.toBe('none');
+      next.kill('SIGKILL');
+      await next.waitForExit(60_000);
+      expect(await g.settle(LCORE, nextPid, `sb${how}next`)).toMatchObject({ repair: { lost: 0, discarded: 0 }, audit: clean });
+    },
+    120_000,
+  );
 });
 
 describe('a repair told about the wrong pid before the right one', () => {

@@ -4,6 +4,7 @@
  * paused, resumed, stopped, promoted). The Supervisor decides which slaves
  * go through which transition and in what order.
  */
+import { ownerAlive } from '@mp/dpdk-core';
 import { COMMAND } from './control-zone';
 import type { SupervisedProcess, ExitReason } from './supervised-process';
 import { STARVED_LIMITS, waitFor } from './supervised-process';
@@ -78,6 +79,10 @@ export class SlaveRole {
     // Silence before the first beat is set-up time, bounded like a start.
     const limit = p.beating ? this.host.opts.heartbeatTimeoutMs : this.host.opts.startTimeoutMs;
     if (silentMs <= limit) return;
+    // Dead is not hung: a zombie its exit event has not reached yet (a
+    // supervisor short of CPU runs this check before it reads the exit). The
+    // exit event says how it ended.
+    if (!ownerAlive(p.pid, null)) return;
     // Runnable but left without CPU is not hung: watched on, up to
     // STARVED_LIMITS timeouts of silence, and reported once.
     const starved = silentMs <= limit * STARVED_LIMITS ? p.starved(now) : null;

@@ -123,6 +123,31 @@ test('a slave left without CPU (runnable, its CPU time still) is watched on, not
   await shutdown(master);
 });
 
+test('a slave killed while it is watched as starved, found dead by the heartbeat check before its exit is read, is reported crashed, not hung', async () => {
+  const master = startMaster([{ name: 'z', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
+  await master.waitForJson('STARTED');
+  const pid = (await waitEvent(master, is('ready', 'z'))).pid as number;
+  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const hog = crowdCpu(1, 4000);
+  try {
+    expect(await waitEvent(master, is('starved', 'z'))).toMatchObject({ pid });
+    // It dies in its next slice, without a beat, while the supervisor's own
+    // CPU is taken (its event loop held): when the supervisor runs again its
+    // heartbeat check comes before it reads the exit, and finds a zombie,
+    // silent past the timeout and no longer runnable, which is not hung.
+    master.send('busy 1500');
+    await master.waitForJson('BUSY');
+    process.kill(pid, 'SIGKILL');
+    expect(await waitEvent(master, is('exit', 'z'))).toMatchObject({ pid, signal: 'SIGKILL', reason: 'crashed' });
+    expect(await hog.ended).toBe(0);
+  } finally {
+    hog.kill();
+  }
+  expect(events(master).filter((e) => e.type === 'hang')).toEqual([]);
+  expect((await waitEvent(master, is('ready', 'z'), 2)).pid).not.toBe(pid);
+  await shutdown(master);
+});
+
 test('when a slave dies its busy dependents get STOP and ACK it, then the group restarts together', async () => {
   const master = startMaster(
     [

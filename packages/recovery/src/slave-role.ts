@@ -4,7 +4,6 @@
  * paused, resumed, stopped, promoted). The Supervisor decides which slaves
  * go through which transition and in what order.
  */
-import { ownerAlive } from '@mp/dpdk-core';
 import { COMMAND } from './control-zone';
 import type { SupervisedProcess, ExitReason } from './supervised-process';
 import { STARVED_LIMITS, waitFor } from './supervised-process';
@@ -79,12 +78,9 @@ export class SlaveRole {
     // Silence before the first beat is set-up time, bounded like a start.
     const limit = p.beating ? this.host.opts.heartbeatTimeoutMs : this.host.opts.startTimeoutMs;
     if (silentMs <= limit) return;
-    // Dead is not hung: a zombie its exit event has not reached yet (a
-    // supervisor short of CPU runs this check before it reads the exit). The
-    // exit event says how it ended.
-    if (!ownerAlive(p.pid, null)) return;
-    // Runnable but left without CPU is not hung: watched on, up to
-    // STARVED_LIMITS timeouts of silence, and reported once.
+    // Runnable but left without CPU is not hung, nor is dead and not yet
+    // reaped: watched on, up to STARVED_LIMITS timeouts of silence, and a
+    // starved one reported once.
     const starved = silentMs <= limit * STARVED_LIMITS ? p.starved(now) : null;
     if (starved === 'starved') this.host.emit('starved', { name: this.name, pid: p.pid, silentMs });
     if (starved !== null) return;

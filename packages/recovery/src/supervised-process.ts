@@ -23,7 +23,9 @@ export const STARVED_LIMITS = 10;
  * can leave a runnable process out that long (measured: 1.1 s beside 7 CPU
  * hogs on 2 CPUs). observe() says 'starved' the first time a window closes
  * so, 'watching' otherwise while the thread is runnable, null for a stopped,
- * sleeping or spinning process.
+ * sleeping or spinning process. An exited process whose exit the supervisor
+ * has not read yet (a zombie, when the supervisor too is short of CPU) is
+ * neither hung nor deaf: 'watching', until its exit event says how it ended.
  */
 class StarvationWatch {
   /** When its CPU time was last read, and whether it was found starved. */
@@ -35,6 +37,7 @@ class StarvationWatch {
 
   observe(pid: number, now: number): 'watching' | 'starved' | null {
     const stat = readProcStat(pid, pid);
+    if (stat !== null && (stat.state === 'Z' || stat.state === 'X')) return 'watching';
     if (stat === null || stat.state !== 'R') {
       this.seen = null;
       return null;

@@ -34,6 +34,18 @@ function startMaster(slaves: SlaveConf[], options: Record<string, unknown> = {},
   return startFixture(MASTER, [...ealArgs(prefix, ['-l', '0']), '--', JSON.stringify({ slaves, options, ...faults })]);
 }
 
+/**
+ * A master supervising one slave, `conf` on lcore 1 (CPU 1), once the slave
+ * loops (its heartbeat beats): the master and the slave's pid.
+ */
+async function startLooping(conf: Omit<SlaveConf, 'lcore'>, options: Record<string, unknown>): Promise<{ master: Fixture; pid: number }> {
+  const master = startMaster([{ ...conf, lcore: { id: 1, cpu: 1 } }], options);
+  await master.waitForJson('STARTED');
+  const pid = (await waitEvent(master, is('ready', conf.name))).pid as number;
+  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  return { master, pid };
+}
+
 async function shutdown(master: Fixture): Promise<Record<string, unknown>> {
   master.send('shutdown');
   const r = await master.waitForJson('SHUTDOWN');
@@ -42,11 +54,7 @@ async function shutdown(master: Fixture): Promise<Record<string, unknown>> {
 }
 
 test('a SIGKILLed slave is reported promptly with its signal, reclaimed and restarted', async () => {
-  const master = startMaster([{ name: 'a', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { restart: { initialDelayMs: 0 } });
-  await master.waitForJson('STARTED');
-  const first = await waitEvent(master, is('ready', 'a'));
-  const pid = first.pid as number;
-  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const { master, pid } = await startLooping({ name: 'a', mode: 'busy' }, { restart: { initialDelayMs: 0 } });
   const killedAt = Date.now();
   process.kill(pid, 'SIGKILL');
   const exit = await waitEvent(master, is('exit', 'a'));
@@ -66,11 +74,8 @@ test('a SIGKILLed slave is reported promptly with its signal, reclaimed and rest
 });
 
 test('a stopped (SIGSTOP) slave is detected as hung by its silent heartbeat, killed and replaced', async () => {
-  const master = startMaster([{ name: 'h', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
-  await master.waitForJson('STARTED');
-  const pid = (await waitEvent(master, is('ready', 'h'))).pid as number;
   // Stopped once it beats: before its first beat a slave is still setting up, bounded by the start timeout instead.
-  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const { master, pid } = await startLooping({ name: 'h', mode: 'busy' }, { heartbeatTimeoutMs: 300 });
   process.kill(pid, 'SIGSTOP');
   const hang = await waitEvent(master, is('hang', 'h'));
   expect(hang.pid).toBe(pid);
@@ -83,10 +88,7 @@ test('a stopped (SIGSTOP) slave is detected as hung by its silent heartbeat, kil
 });
 
 test('a slave still setting up after it attached is not taken for hung: its heartbeat is watched from its first beat', async () => {
-  const master = startMaster([{ name: 's', mode: 'slow-start', arg: '1500', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
-  await master.waitForJson('STARTED');
-  const pid = (await waitEvent(master, is('ready', 's'))).pid as number;
-  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const { master } = await startLooping({ name: 's', mode: 'slow-start', arg: '1500' }, { heartbeatTimeoutMs: 300 });
   expect(events(master).filter((e) => e.type === 'hang' || e.type === 'exit')).toEqual([]);
   await shutdown(master);
 });
@@ -107,10 +109,7 @@ function crowdCpu(cpu: number, ms: number): { ended: Promise<number | null>; kil
 }
 
 test('a slave left without CPU (runnable, its CPU time still) is watched on, not killed as hung', async () => {
-  const master = startMaster([{ name: 's', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
-  await master.waitForJson('STARTED');
-  const pid = (await waitEvent(master, is('ready', 's'))).pid as number;
-  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const { master, pid } = await startLooping({ name: 's', mode: 'busy' }, { heartbeatTimeoutMs: 300 });
   const hog = crowdCpu(1, 2000);
   try {
     expect(await hog.ended).toBe(0);
@@ -124,10 +123,7 @@ test('a slave left without CPU (runnable, its CPU time still) is watched on, not
 });
 
 test('a slave killed while it is watched as starved, found dead by the heartbeat check before its exit is read, is reported crashed, not hung', async () => {
-  const master = startMaster([{ name: 'z', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300 });
-  await master.waitForJson('STARTED');
-  const pid = (await waitEvent(master, is('ready', 'z'))).pid as number;
-  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const { master, pid } = await startLooping({ name: 'z', mode: 'busy' }, { heartbeatTimeoutMs: 300 });
   const hog = crowdCpu(1, 4000);
   try {
     expect(await waitEvent(master, is('starved', 'z'))).toMatchObject({ pid });
@@ -192,10 +188,7 @@ test('when a slave dies its busy dependents get STOP and ACK it, then the group 
 
 test('a slave left without CPU when its STOP comes is waited on, not killed: it ACKs once it runs and exits 0', async () => {
   // An ACK timeout no slave meets while it waits for CPU.
-  const master = startMaster([{ name: 's', mode: 'busy', lcore: { id: 1, cpu: 1 } }], { heartbeatTimeoutMs: 300, ackTimeoutMs: 1 });
-  await master.waitForJson('STARTED');
-  const pid = (await waitEvent(master, is('ready', 's'))).pid as number;
-  await master.waitForLine(new RegExp(`^LOOPING .*"pid":${pid}`));
+  const { master, pid } = await startLooping({ name: 's', mode: 'busy' }, { heartbeatTimeoutMs: 300, ackTimeoutMs: 1 });
   const hog = crowdCpu(1, 3000);
   try {
     // Starved from now on, until the kernel's slice for it comes round.
